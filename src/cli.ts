@@ -1,0 +1,55 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { USAGE_EXIT, UserError } from "./errors.ts";
+
+/**
+ * Runs a script's main function and turns every failure into one line on stderr and a non-zero exit.
+ * Set WEBGPU_LSTM_DEBUG=1 to see the stack of an unexpected error.
+ */
+export async function runMain(name: string, main: () => Promise<number | void>): Promise<never> {
+  let code = 0;
+  try {
+    code = (await main()) ?? 0;
+  } catch (e) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    const msg = err.message.split("\n")[0];
+    console.error(`${name}: error: ${msg}`);
+    if (Deno.env.get("WEBGPU_LSTM_DEBUG") === "1") console.error(err.stack);
+    code = err instanceof UserError ? err.exitCode : 1;
+  }
+  Deno.exit(code);
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** node:util parseArgs with one-line UserErrors (exit 2) for unknown flags and missing values. */
+export function parseFlags<T extends Options>(
+  args: string[],
+  options: T,
+  allowPositionals = false,
+) {
+  try {
+    return parseArgs({ args, options, allowPositionals, strict: true });
+  } catch (e) {
+    throw new UserError((e as Error).message.split("\n")[0], USAGE_EXIT);
+  }
+}
+
+/** Parses a numeric flag; `check` says what values are allowed (e.g. "a positive integer"). */
+export function numberFlag(
+  name: string,
+  value: string | undefined,
+  fallback: number,
+  check: "positive integer" | "non-negative integer" | "positive number" | "fraction" | "number",
+): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  const ok = value.trim() !== "" && Number.isFinite(n) && {
+    "positive integer": Number.isInteger(n) && n > 0,
+    "non-negative integer": Number.isInteger(n) && n >= 0,
+    "positive number": n > 0,
+    "fraction": n >= 0 && n < 1,
+    "number": true,
+  }[check];
+  if (!ok) throw new UserError(`--${name} must be a ${check}, got "${value}"`, USAGE_EXIT);
+  return n;
+}

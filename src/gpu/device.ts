@@ -1,0 +1,279 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The WebGPU runtime: one device, named buffers, shaders loaded from `shaders/NAME.wgsl` with `{{SLOT}}`
+ * template slots, pipelines cached by shader + slot values, and compile/validation errors raised with the
+ * shader's file name. Everything above this file speaks in `BufferSlice`s and `Kernel`s.
+ */
+
+/** What we tell the user when WebGPU has no adapter at all. */
+export const NO_ADAPTER_HINT =
+  "no WebGPU adapter found: install a GPU driver or Mesa's software one (Debian: apt-get install -y " +
+  "mesa-vulkan-drivers, best from bookworm-backports), or use --backend cpu";
+
+export class NoAdapterError extends Error {
+  constructor() {
+    super(NO_ADAPTER_HINT);
+    this.name = "NoAdapterError";
+  }
+}
+
+export interface AdapterSummary {
+  description: string;
+  vendor: string;
+  architecture: string;
+  /** "vulkan", "gl", ... as chosen by DENO_WEBGPU_BACKEND or wgpu's default. */
+  backend: string;
+  isFallbackAdapter: boolean;
+}
+
+/** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
+export interface BufferSlice {
+  buffer: GPUBuffer;
+  offset: number;
+  size: number;
+}
+
+export function whole(buffer: GPUBuffer): BufferSlice {
+  return { buffer, offset: 0, size: buffer.size };
+}
+
+/** A sub-range of a slice, in floats (4-byte elements). */
+export function subSlice(s: BufferSlice, startFloats: number, countFloats: number): BufferSlice {
+  const offset = s.offset + startFloats * 4;
+  if (offset + countFloats * 4 > s.offset + s.size) {
+    throw new Error(`subSlice out of range: ${startFloats}+${countFloats} floats in ${s.size} bytes`);
+  }
+  return { buffer: s.buffer, offset, size: countFloats * 4 };
+}
+
+export interface GpuOptions {
+  /**
+   * Pretend the storage binding limit is this many bytes (tests use it to exercise kernels that split
+   * tensors larger than one binding without allocating hundreds of MiB).
+   */
+  maxStorageBindingBytes?: number;
+}
+
+/** One recorded dispatch: a pipeline, its bind group and a grid of workgroups. */
+export interface Kernel {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  workgroups: [number, number, number];
+  /** Shader file name, for error messages and per-kernel timing. */
+  label: string;
+}
+
+export class Gpu {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterSummary;
+  /** Largest storage binding we allow ourselves (the device's, or the test override). */
+  readonly maxBinding: number;
+  /** Bytes in buffers we created and have not destroyed. */
+  allocatedBytes = 0;
+  #pipelines = new Map<string, GPUComputePipeline>();
+  #shaderText = new Map<string, string>();
+  #lost: GPUDeviceLostInfo | null = null;
+
+  private constructor(device: GPUDevice, adapter: AdapterSummary, maxBinding: number) {
+    this.device = device;
+    this.adapter = adapter;
+    this.maxBinding = maxBinding;
+    device.lost.then((info) => {
+      this.#lost = info;
+    });
+  }
+
+  /** Opens the default adapter with its real limits; throws NoAdapterError when there is none. */
+  static async open(options: GpuOptions = {}): Promise<Gpu> {
+    const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+    if (!adapter) throw new NoAdapterError();
+    const lim = adapter.limits;
+    const device = await adapter.requestDevice({
+      requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
+      requiredLimits: {
+        maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
+        maxBufferSize: lim.maxBufferSize,
+        maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
+        maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
+        maxComputeInvocationsPerWorkgroup: Math.min(256, lim.maxComputeInvocationsPerWorkgroup),
+      },
+    });
+    const info = adapter.info;
+    const summary: AdapterSummary = {
+      description: info.description || info.device || "unknown adapter",
+      vendor: info.vendor,
+      architecture: info.architecture,
+      backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+      isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    };
+    const maxBinding = Math.min(
+      device.limits.maxStorageBufferBindingSize,
+      options.maxStorageBindingBytes ?? Infinity,
+    );
+    return new Gpu(device, summary, maxBinding);
+  }
+
+  /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
+  get lost(): GPUDeviceLostInfo | null {
+    return this.#lost;
+  }
+
+  /** A storage buffer of `bytes` (rounded up to 4), optionally filled from `data`. */
+  buffer(label: string, bytes: number, data?: ArrayBufferView, extraUsage = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const buf = this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
+    });
+    this.allocatedBytes += size;
+    if (data) this.write(buf, 0, data);
+    return buf;
+  }
+
+  /** A uniform buffer holding `data` (a shape/params struct; 16-byte padded). */
+  uniform(label: string, data: ArrayBufferView): GPUBuffer {
+    const size = Math.max(16, Math.ceil(data.byteLength / 16) * 16);
+    const buf = this.device.createBuffer({
+      label,
+      size,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.allocatedBytes += size;
+    this.write(buf, 0, data);
+    return buf;
+  }
+
+  destroy(buf: GPUBuffer): void {
+    this.allocatedBytes -= buf.size;
+    buf.destroy();
+  }
+
+  write(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
+    this.device.queue.writeBuffer(buf, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Copies a slice back to the host (one submit + map round trip: never inside a training step). */
+  async read(slice: BufferSlice): Promise<Float32Array> {
+    const staging = this.device.createBuffer({
+      label: "readback",
+      size: slice.size,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    const enc = this.device.createCommandEncoder();
+    enc.copyBufferToBuffer(slice.buffer, slice.offset, staging, 0, slice.size);
+    this.device.queue.submit([enc.finish()]);
+    await staging.mapAsync(GPUMapMode.READ);
+    const out = new Float32Array(staging.getMappedRange().slice(0));
+    staging.unmap();
+    staging.destroy();
+    return out;
+  }
+
+  /** Reads a u32/i32 slice back as raw bytes' Int32Array view. */
+  async readInt(slice: BufferSlice): Promise<Int32Array> {
+    const f = await this.read(slice);
+    return new Int32Array(f.buffer);
+  }
+
+  /**
+   * The compute pipeline for `shaders/NAME.wgsl` with `{{KEY}}` slots replaced by `slots` values.
+   * Compilation errors and validation errors throw with the file name and WGSL line.
+   */
+  async pipeline(name: string, slots: Record<string, string | number> = {}): Promise<GPUComputePipeline> {
+    const key = name + JSON.stringify(Object.entries(slots).sort());
+    const cached = this.#pipelines.get(key);
+    if (cached) return cached;
+    const code = fillSlots(name, this.#source(name), slots);
+    const device = this.device;
+    device.pushErrorScope("validation");
+    const module = device.createShaderModule({ label: name, code });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length) {
+      await device.popErrorScope();
+      const m = errors[0];
+      throw new Error(`shaders/${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message.split("\n")[0]}`);
+    }
+    // Synchronous creation: the async variant has had bugs in Deno.
+    const pipeline = device.createComputePipeline({ label: name, layout: "auto", compute: { module } });
+    const err = await device.popErrorScope();
+    if (err) throw new Error(`shaders/${name}.wgsl: ${err.message.split("\n").slice(0, 3).join(" ")}`);
+    this.#pipelines.set(key, pipeline);
+    return pipeline;
+  }
+
+  /** A kernel ready to encode: pipeline + bind group (bindings 0..n-1 of group 0, in order). */
+  kernel(
+    label: string,
+    pipeline: GPUComputePipeline,
+    bindings: Array<BufferSlice | GPUBuffer>,
+    workgroups: [number, number?, number?],
+  ): Kernel {
+    for (const b of bindings) {
+      const size = "buffer" in b ? b.size : b.size;
+      if (size > this.maxBinding && !("usage" in b && b.usage & GPUBufferUsage.UNIFORM)) {
+        throw new Error(`${label}: binding of ${size} bytes exceeds the ${this.maxBinding}-byte storage limit`);
+      }
+    }
+    const bindGroup = this.device.createBindGroup({
+      label,
+      layout: pipeline.getBindGroupLayout(0),
+      entries: bindings.map((b, i) => ({
+        binding: i,
+        resource: "buffer" in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b },
+      })),
+    });
+    const [x, y = 1, z = 1] = workgroups;
+    const max = this.device.limits.maxComputeWorkgroupsPerDimension;
+    if (x > max || y > max || z > max) {
+      throw new Error(`${label}: grid ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    }
+    return { pipeline, bindGroup, workgroups: [x, y, z], label };
+  }
+
+  /** Records kernels into one compute pass (WebGPU orders storage writes between dispatches). */
+  encode(pass: GPUComputePassEncoder, kernels: Kernel[]): void {
+    for (const k of kernels) {
+      pass.setPipeline(k.pipeline);
+      pass.setBindGroup(0, k.bindGroup);
+      pass.dispatchWorkgroups(...k.workgroups);
+    }
+  }
+
+  /** Runs kernels in one submit; resolves when the GPU is done. Validation errors throw. */
+  async run(kernels: Kernel[]): Promise<void> {
+    this.device.pushErrorScope("validation");
+    const enc = this.device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    this.encode(pass, kernels);
+    pass.end();
+    this.device.queue.submit([enc.finish()]);
+    await this.device.queue.onSubmittedWorkDone();
+    const err = await this.device.popErrorScope();
+    if (err) throw new Error(`GPU validation error: ${err.message.split("\n")[0]}`);
+  }
+
+  #source(name: string): string {
+    let text = this.#shaderText.get(name);
+    if (text === undefined) {
+      text = Deno.readTextFileSync(new URL(`../../shaders/${name}.wgsl`, import.meta.url));
+      this.#shaderText.set(name, text);
+    }
+    return text;
+  }
+}
+
+/** Replaces every `{{KEY}}` in a shader; a slot left unfilled is an error, not silent WGSL. */
+export function fillSlots(name: string, text: string, slots: Record<string, string | number>): string {
+  const out = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    if (!(key in slots)) throw new Error(`shaders/${name}.wgsl: template slot {{${key}}} not given`);
+    return String(slots[key]);
+  });
+  return out;
+}
+
+/** ceil(a / b) for workgroup counts. */
+export function ceilDiv(a: number, b: number): number {
+  return Math.ceil(a / b);
+}
