@@ -1,0 +1,39 @@
+/** Picks and opens the Backend a command asked for, with one-line errors when it cannot. */
+import type { Backend } from "./model/backend.ts";
+import type { ModelConfig } from "./model/config.ts";
+import { createCpuBackend } from "./cpu/backend.ts";
+import { createGpuBackend } from "./gpu/backend.ts";
+import { Gpu, NoAdapterError } from "./gpu/device.ts";
+import { UserError } from "./errors.ts";
+
+export type BackendKind = "webgpu" | "cpu";
+
+export function parseBackendKind(value: string | undefined): BackendKind {
+  const v = value ?? "webgpu";
+  if (v !== "webgpu" && v !== "cpu") throw new UserError(`--backend must be webgpu or cpu, got "${v}"`, 2);
+  return v;
+}
+
+export interface BackendOptions {
+  /** Largest batch the backend must hold (training batch; predict's sample count). */
+  maxBatch: number;
+  /** Called once with a line describing what was opened. */
+  say?: (line: string) => void;
+}
+
+export async function openBackend(kind: BackendKind, cfg: ModelConfig, opts: BackendOptions): Promise<Backend> {
+  if (kind === "cpu") {
+    opts.say?.("backend: cpu (the plain-TypeScript reference; far slower than webgpu)");
+    return await createCpuBackend(cfg);
+  }
+  let gpu: Gpu;
+  try {
+    gpu = await Gpu.open();
+  } catch (e) {
+    if (e instanceof NoAdapterError) throw new UserError(e.message);
+    throw new UserError(`could not open a WebGPU device: ${(e as Error).message.split("\n")[0]}; try --backend cpu`);
+  }
+  const a = gpu.adapter;
+  opts.say?.(`backend: webgpu on ${a.description}${a.isFallbackAdapter ? " (software adapter)" : ""}`);
+  return await createGpuBackend(gpu, cfg, { maxBatch: opts.maxBatch });
+}
