@@ -1,0 +1,42 @@
+// Embedding gather for one step: x[b,t,:] = table[inputs[order[start + b] * T + t], :] for b < size.
+// Rows b >= size (a short last batch) get x = 0 and id -1, so everything downstream of them is finite
+// and their gradients are zero. The resolved ids are kept for embedding_backward.wgsl, which then needs
+// neither the order nor the data buffers.
+struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+
+const T = {{T}}u;
+const E = {{E}}u;
+// maxB * T: positions the kernels are built for.
+const POSITIONS = {{POSITIONS}}u;
+
+@group(0) @binding(0) var<uniform> step: StepParams;
+@group(0) @binding(1) var<storage, read> inputs: array<i32>;
+@group(0) @binding(2) var<storage, read> order: array<i32>;
+@group(0) @binding(3) var<storage, read> table: array<f32>;
+@group(0) @binding(4) var<storage, read_write> x: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ids: array<i32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  // One invocation per (position, e); the e = 0 one also records the position's id.
+  let n = gid.x;
+  if (n >= POSITIONS * E) {
+    return;
+  }
+  let p = n / E;
+  let e = n % E;
+  let b = p / T;
+  let t = p % T;
+  if (b >= step.size) {
+    x[n] = 0.0;
+    if (e == 0u) {
+      ids[p] = -1;
+    }
+    return;
+  }
+  let id = inputs[u32(order[step.start + b]) * T + t];
+  x[n] = table[u32(id) * E + e];
+  if (e == 0u) {
+    ids[p] = id;
+  }
+}

@@ -1,0 +1,77 @@
+// Softmax cross-entropy, one workgroup per batch row: an online max/sum-of-exp pass reduced as a tree
+// (numerically stable log-sum-exp for logits of any size), the row's loss log(sum exp) - logit[target],
+// and, when GRAD, dLogits = (softmax - onehot(target)) / size, the gradient of the step's mean loss.
+// Rows b >= size (a short last batch) get loss 0 and dLogits 0, so they add nothing to any gradient.
+struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+
+const V = {{V}}u;
+const WG = {{WG}}u; // a power of two, for the tree reduction
+const GRAD = {{GRAD}};
+// Keeps exp's argument finite when an invocation saw no elements (its max is -FLT_MAX).
+const MIN_EXP_ARG = -80.0;
+
+@group(0) @binding(0) var<uniform> step: StepParams;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read> targets: array<i32>;
+@group(0) @binding(3) var<storage, read> order: array<i32>;
+@group(0) @binding(4) var<storage, read_write> rowLoss: array<f32>;
+// Without GRAD this is a never-written placeholder (a binding referenced in code stays in the layout).
+@group(0) @binding(5) var<storage, read_write> dLogits: array<f32>;
+
+var<workgroup> partMax: array<f32, WG>;
+var<workgroup> partSum: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = wid.x;
+  let row = b * V;
+  if (b >= step.size) {
+    if (GRAD) {
+      for (var v = lid; v < V; v += WG) {
+        dLogits[row + v] = 0.0;
+      }
+    }
+    if (lid == 0u) {
+      rowLoss[b] = 0.0;
+    }
+    return;
+  }
+  // Online log-sum-exp: rescale the running sum whenever the running max grows.
+  var m = -3.4028235e38;
+  var s = 0.0;
+  for (var v = lid; v < V; v += WG) {
+    let z = logits[row + v];
+    if (z > m) {
+      s = s * exp(max(m - z, MIN_EXP_ARG)) + 1.0;
+      m = z;
+    } else {
+      s += exp(max(z - m, MIN_EXP_ARG));
+    }
+  }
+  partMax[lid] = m;
+  partSum[lid] = s;
+  for (var half = WG / 2u; half > 0u; half /= 2u) {
+    workgroupBarrier();
+    if (lid < half) {
+      let m1 = partMax[lid];
+      let m2 = partMax[lid + half];
+      let mm = max(m1, m2);
+      partSum[lid] = partSum[lid] * exp(max(m1 - mm, MIN_EXP_ARG)) +
+        partSum[lid + half] * exp(max(m2 - mm, MIN_EXP_ARG));
+      partMax[lid] = mm;
+    }
+  }
+  workgroupBarrier();
+  let logSum = partMax[0] + log(partSum[0]);
+  let targetId = u32(targets[u32(order[step.start + b])]);
+  if (lid == 0u) {
+    rowLoss[b] = logSum - logits[row + targetId];
+  }
+  if (GRAD) {
+    let invSize = 1.0 / f32(step.size);
+    for (var v = lid; v < V; v += WG) {
+      let p = exp(min(logits[row + v] - logSum, 0.0));
+      dLogits[row + v] = (p - select(0.0, 1.0, v == targetId)) * invSize;
+    }
+  }
+}

@@ -1,0 +1,79 @@
+import { assertAllClose, assertEquals, randomArray } from "./assert.ts";
+import { gpuTest } from "./gpu_harness.ts";
+import { type Gpu, whole } from "../src/gpu/device.ts";
+import { createEmbedding } from "../src/gpu/embedding.ts";
+import { createStepParams } from "../src/gpu/step_params.ts";
+import { embeddingBackward, embeddingForward } from "../src/cpu/embedding.ts";
+
+/** Seeded ids in [0, V) drawn from only `distinct` words, so batches repeat words. */
+function randomIds(n: number, V: number, distinct: number, seed: number): Int32Array {
+  const r = randomArray(n, seed, 0, 1);
+  return Int32Array.from(r, (u) => Math.floor(u * distinct) * Math.floor(V / distinct));
+}
+
+/** A seeded permutation of 0..n-1. */
+function permutation(n: number, seed: number): Int32Array {
+  const r = randomArray(n, seed, 0, 1);
+  return Int32Array.from([...Array(n).keys()].sort((a, b) => r[a] - r[b]));
+}
+
+/**
+ * Runs forward and backward for steps (start, size) over `pairs` windows and compares with the CPU
+ * reference on the same gathered ids. The gather and the sums are exact float copies/adds in the same
+ * order as the reference, so the tolerance is float32 rounding only.
+ */
+async function checkEmbedding(
+  gpu: Gpu,
+  shape: { V: number; E: number; T: number; maxB: number },
+  pairs: number,
+  steps: Array<[number, number]>,
+  distinct: number,
+): Promise<void> {
+  const { V, E, T, maxB } = shape;
+  const inputs = randomIds(pairs * T, V, distinct, 11);
+  const order = permutation(pairs, 12);
+  const table = randomArray(V * E, 13);
+  const dxHost = randomArray(maxB * T * E, 14); // nonzero beyond size too: those rows must be ignored
+  const step = createStepParams(gpu);
+  const bufs = {
+    step: step.buffer,
+    inputs: whole(gpu.buffer("inputs", inputs.byteLength, inputs)),
+    order: whole(gpu.buffer("order", order.byteLength, order)),
+    table: whole(gpu.buffer("table", table.byteLength, table)),
+    x: whole(gpu.buffer("x", maxB * T * E * 4)),
+    dx: whole(gpu.buffer("dx", dxHost.byteLength, dxHost)),
+    dTable: whole(gpu.buffer("dTable", V * E * 4)),
+  };
+  const emb = await createEmbedding(gpu, shape, bufs);
+  for (const [start, size] of steps) {
+    step.set(start, size);
+    await gpu.run([...emb.forward, ...emb.backward]);
+    const ids = new Int32Array(size * T);
+    for (let b = 0; b < size; b++) {
+      for (let t = 0; t < T; t++) ids[b * T + t] = inputs[order[start + b] * T + t];
+    }
+    const xExpected = new Float32Array(maxB * T * E);
+    embeddingForward(table, ids, E, xExpected);
+    const what = `V=${V} E=${E} T=${T} start=${start} size=${size}`;
+    const x = (await gpu.read(bufs.x)).subarray(0, maxB * T * E);
+    assertAllClose(x, xExpected, { atol: 0, rtol: 0, what: `x ${what}` });
+    const gpuIds = (await gpu.readInt(whole(emb.ids))).subarray(0, maxB * T);
+    assertEquals(Array.from(gpuIds), [...ids, ...new Array((maxB - size) * T).fill(-1)]);
+    const dTableExpected = new Float32Array(V * E);
+    embeddingBackward(dxHost.subarray(0, size * T * E), ids, E, dTableExpected);
+    const dTable = (await gpu.read(bufs.dTable)).subarray(0, V * E);
+    assertAllClose(dTable, dTableExpected, { atol: 1e-6, rtol: 1e-6, what: `dTable ${what}` });
+  }
+}
+
+gpuTest("embedding: odd shape, repeated words, full and short batches", async (gpu) => {
+  // 4 distinct words over 15 positions: every word repeats within a batch.
+  await checkEmbedding(gpu, { V: 37, E: 7, T: 3, maxB: 5 }, 11, [[0, 5], [5, 5], [10, 1], [3, 2]], 4);
+});
+
+gpuTest(
+  "embedding: real shape (V=2482, E=16, T=2, maxB=64), full batch and a last batch of 20",
+  async (gpu) => {
+    await checkEmbedding(gpu, { V: 2482, E: 16, T: 2, maxB: 64 }, 148, [[0, 64], [64, 64], [128, 20]], 50);
+  },
+);
