@@ -1,0 +1,286 @@
+/**
+ * `deno task predict` end to end: the script run as a subprocess on tiny checkpoints made here, its output
+ * checked against the CPU reference model run directly; every bad input must be one stderr line.
+ */
+import { join } from "node:path";
+import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import type { ModelConfig } from "../src/model/config.ts";
+import { initParams } from "../src/model/init.ts";
+import { paramLayout, view } from "../src/model/layout.ts";
+import { modelForward } from "../src/cpu/model.ts";
+import { saveCheckpoint } from "../src/io/checkpoint.ts";
+
+const VOCAB = ["<unk>", "i", "love", "the", "news", "of", "trump", "a", "day", "new", "york", "times"];
+const CONFIG: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };
+const PARAMS = initParams(CONFIG, 5);
+
+const tmp = await Deno.makeTempDir({ prefix: "predict_cli_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+// A training run directory (the model in its checkpoint/), as `deno task train` leaves it.
+const RUN = join(tmp, "run");
+await saveCheckpoint(join(RUN, "checkpoint"), { config: CONFIG, vocab: VOCAB, params: PARAMS });
+// A vocabulary without <unk>: unknown prompt words are errors.
+const NO_UNK_VOCAB = VOCAB.map((w) => w === "<unk>" ? "zero" : w);
+const NO_UNK = join(tmp, "no_unk");
+await saveCheckpoint(NO_UNK, { config: CONFIG, vocab: NO_UNK_VOCAB, params: PARAMS });
+// fc2's bias makes <unk> win every prediction by far, so generation draws it at once.
+const UNK_PARAMS = PARAMS.slice();
+view(UNK_PARAMS, paramLayout(CONFIG).get("fc2.bias"))[0] = 100;
+const UNKY = join(tmp, "unky");
+await saveCheckpoint(UNKY, { config: CONFIG, vocab: VOCAB, params: UNK_PARAMS });
+
+/** Runs the script with the permissions deno.json's predict task grants. */
+async function predict(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "scripts/predict.ts", ...args],
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const out = await child.output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+/** stdout of a run that must succeed. */
+async function ok(args: string[], stdin?: string): Promise<string> {
+  const r = await predict(args, stdin);
+  assertEquals(r.code, 0, `predict ${args.join(" ")} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A run that must fail with exactly one stderr line (no stack trace) matching `pattern`. */
+async function fails(args: string[], pattern: RegExp): Promise<void> {
+  const r = await predict(args);
+  assert(r.code !== 0, `predict ${args.join(" ")} succeeded: ${r.stdout}`);
+  const lines = r.stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
+  assert(pattern.test(lines[0]), `stderr "${lines[0]}" does not match ${pattern}`);
+  assertEquals(r.stdout, "");
+}
+
+const jsonLines = (stdout: string) => stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
+
+/** The reference's next-word probabilities for one context of words. */
+function referenceProbs(words: string[], params = PARAMS): number[] {
+  const ids = Int32Array.from(words, (w) => VOCAB.indexOf(w));
+  const logits = Array.from(modelForward(CONFIG, params, ids, 1).logits);
+  const max = Math.max(...logits);
+  const exps = logits.map((l) => Math.exp(l - max));
+  const sum = exps.reduce((a, b) => a + b);
+  return exps.map((e) => e / sum);
+}
+
+/** Word ids by falling probability, ties by id. */
+const ranked = (probs: number[]) => probs.map((_, i) => i).sort((a, b) => probs[b] - probs[a] || a - b);
+
+const CPU = ["--backend", "cpu"];
+
+Deno.test("predict prints each prompt's most likely next word (run dir or checkpoint dir)", async () => {
+  const expected = ["i love", "the news"].map((p) =>
+    `${p} -> ${VOCAB[ranked(referenceProbs(p.split(" ")))[0]]}`
+  );
+  assertEquals(await ok(["--model", RUN, ...CPU, "I love", "The NEWS!"]), expected.join("\n") + "\n");
+  assertEquals(await ok(["--model", join(RUN, "checkpoint"), ...CPU, "i love"]), expected[0] + "\n");
+  // A longer prompt is read through its last window words.
+  assertEquals(
+    await ok(["--model", RUN, ...CPU, "trump a day of i love"]),
+    `trump a day of ${expected[0]}\n`,
+  );
+});
+
+Deno.test("--top-k K: the K most likely words with the reference's probabilities", async () => {
+  const [line] = jsonLines(await ok(["--model", RUN, ...CPU, "--top-k", "4", "--json", "new york"]));
+  const probs = referenceProbs(["new", "york"]);
+  const top = ranked(probs).slice(0, 4);
+  assertEquals(line.prompt, "new york");
+  assertEquals(line.words, top.map((i) => VOCAB[i]));
+  assertAllClose(line.probabilities, top.map((i) => probs[i]), { atol: 1e-6, rtol: 0 });
+  const text = await ok(["--model", RUN, ...CPU, "--top-k", "2", "new york"]);
+  assertEquals(
+    text,
+    `new york\n  ${probs[top[0]].toFixed(4)}  ${VOCAB[top[0]]}\n  ${probs[top[1]].toFixed(4)}  ${
+      VOCAB[top[1]]
+    }\n`,
+  );
+});
+
+Deno.test("prompts from --file and from stdin give what arguments give", async () => {
+  const fromArgs = await ok(["--model", RUN, ...CPU, "i love", "a new day"]);
+  const file = join(tmp, "prompts.txt");
+  await Deno.writeTextFile(file, "i love\n\n  \r\na new day\n");
+  assertEquals(await ok(["--model", RUN, ...CPU, "--file", file]), fromArgs);
+  assertEquals(await ok(["--model", RUN, ...CPU], "i love\na new day"), fromArgs);
+});
+
+Deno.test("unknown words read as <unk> when the vocabulary has it, with a note", async () => {
+  const r = await predict(["--model", RUN, ...CPU, "--json", "i zebra"]);
+  assertEquals(r.code, 0, r.stderr);
+  assertEquals(r.stderr, "note: not in the vocabulary, read as <unk>: zebra\n");
+  const [line] = jsonLines(r.stdout);
+  assertEquals(line.unknown, ["zebra"]);
+  assertEquals(line.words, [VOCAB[ranked(referenceProbs(["i", "<unk>"]))[0]]]);
+});
+
+Deno.test("--generate N --temperature 0: greedy continuation, window sliding over generated words", async () => {
+  const words = ["the", "news"];
+  for (let i = 0; i < 5; i++) words.push(VOCAB[ranked(referenceProbs(words.slice(-2)))[0]]);
+  const out = await ok([
+    "--model",
+    RUN,
+    ...CPU,
+    "--generate",
+    "5",
+    "--temperature",
+    "0",
+    "--count",
+    "2",
+    "the news",
+  ]);
+  assertEquals(out, `${words.join(" ")}\n${words.join(" ")}\n`);
+});
+
+Deno.test("--generate with --count, --top-k, --top-p and --seed: reproducible samples", async () => {
+  const args = ["--model", RUN, ...CPU, "--generate", "4", "--count", "6", "--json", "--temperature", "3"];
+  const a = jsonLines(await ok([...args, "--seed", "7", "i love", "new york"]));
+  assertEquals(a.map((l) => l.prompt), ["i love", "new york"]);
+  for (const line of a) {
+    assertEquals(line.seed, 7);
+    assertEquals(line.generated.length, 6);
+    for (const text of line.generated) {
+      const words = text.split(" ");
+      assertEquals(words.slice(0, 2).join(" "), line.prompt);
+      assertEquals(words.length, 6);
+      assert(words.every((w: string) => VOCAB.includes(w)), text);
+    }
+  }
+  assert(new Set(a[0].generated).size > 1, "6 samples at temperature 3 were all alike");
+  assertEquals(jsonLines(await ok([...args, "--seed", "7", "i love", "new york"])), a);
+  const b = jsonLines(await ok([...args, "--seed", "8", "i love", "new york"]));
+  assert(JSON.stringify(b) !== JSON.stringify(a), "seeds 7 and 8 gave the same samples");
+  // top-k 1 leaves only the greedy word, whatever the temperature; so does a tiny nucleus.
+  const greedyText = (await ok(["--model", RUN, ...CPU, "--generate", "4", "--temperature", "0", "i love"]))
+    .trim();
+  for (const cut of [["--top-k", "1"], ["--top-p", "1e-9"]]) {
+    const [line] = jsonLines(await ok([...args, ...cut, "i love"]));
+    assertEquals(line.generated, new Array(6).fill(greedyText));
+  }
+});
+
+Deno.test("--stop-at-unk ends a sample at its first <unk>", async () => {
+  const args = ["--model", UNKY, ...CPU, "--generate", "3", "--seed", "1", "i love"];
+  assertEquals(await ok(args), "i love <unk> <unk> <unk>\n");
+  assertEquals(await ok([...args, "--stop-at-unk"]), "i love\n");
+});
+
+Deno.test("bad input: one stderr line each, non-zero exit", async () => {
+  const m = ["--model", RUN, ...CPU];
+  const err = (what: string) => new RegExp(`^predict: error: ${what}`);
+  await fails(
+    ["--model", NO_UNK, ...CPU, "i zebra yak"],
+    err(`prompt "i zebra yak": not in the model's vocabulary: "zebra", "yak"$`),
+  );
+  await fails([...m, "love"], err(`prompt "love" has 1 word; the model reads 2 \\(its window\\)$`));
+  await fails([...m, ""], err(`prompt "" is empty`));
+  await fails([...m, "?! --"], err(`prompt "\\?! --" is empty`));
+  const blank = join(tmp, "blank.txt");
+  await Deno.writeTextFile(blank, "\n  \n");
+  await fails([...m, "--file", blank], err(`no prompts in ${blank}$`));
+  await fails(
+    [...m, "--file", join(tmp, "absent.txt")],
+    err(`cannot read --file .*absent.txt: no such file`),
+  );
+  await fails(
+    ["--model", join(tmp, "nowhere"), ...CPU, "i love"],
+    err(`checkpoint .*nowhere: no such directory`),
+  );
+  const incomplete = join(tmp, "incomplete");
+  await Deno.mkdir(incomplete);
+  await Deno.copyFile(join(NO_UNK, "model.safetensors"), join(incomplete, "model.safetensors"));
+  await fails(["--model", incomplete, ...CPU, "i love"], err(`checkpoint .*incomplete: missing vocab.json`));
+  await fails([...CPU, "i love"], err(`--model DIR is required`));
+  await fails([...m, "--generate", "2", "--temperature=-0.5", "i love"], err(`--temperature must be >= 0`));
+  await fails([...m, "--top-k", "0", "i love"], err(`--top-k must be a positive integer, got "0"`));
+  await fails(
+    [...m, "--top-k", "13", "i love"],
+    err(`--top-k must be at most the vocabulary size 12, got "13"`),
+  );
+  await fails(
+    [...m, "--generate", "2", "--top-k", "13", "i love"],
+    err(`--top-k must be at most the vocabulary`),
+  );
+  for (const p of ["0", "1.5", "-0.1", "nan"]) {
+    await fails([...m, "--generate", "2", `--top-p=${p}`, "i love"], err(`--top-p must be (in|a)`));
+  }
+  await fails([...m, "--count", "2", "i love"], err(`--count only applies with --generate N$`));
+  await fails([...m, "--generate", "0", "i love"], err(`--generate must be a positive integer`));
+  await fails(["--model", RUN, "--backend", "tpu", "i love"], err(`--backend must be webgpu or cpu`));
+});
+
+const FIXTURE = new URL("../../shared/data/parity/apr2017-seed0/", import.meta.url).pathname;
+const hasFixture = await Deno.stat(join(FIXTURE, "final.safetensors")).then(() => true, () => false);
+if (!hasFixture) console.warn(`PyTorch fixture tests ignored: ${FIXTURE} not found`);
+// PyTorch's export as a model directory: its final weights as model.safetensors beside its vocab.json.
+const PYTORCH = join(tmp, "pytorch");
+if (hasFixture) {
+  await Deno.mkdir(PYTORCH);
+  await Deno.symlink(join(FIXTURE, "final.safetensors"), join(PYTORCH, "model.safetensors"));
+  await Deno.symlink(join(FIXTURE, "vocab.json"), join(PYTORCH, "vocab.json"));
+}
+
+Deno.test({
+  name: 'PyTorch\'s exported final model predicts "the" after "i love", as its run log says (cpu)',
+  ignore: !hasFixture,
+  async fn() {
+    assertEquals(await ok(["--model", PYTORCH, ...CPU, "i love"]), "i love -> the\n");
+  },
+});
+
+const gpuBackendExists = await Deno.stat(new URL("../src/gpu/backend.ts", import.meta.url)).then(
+  () => true,
+  () => false,
+);
+const hasAdapter = await navigator.gpu?.requestAdapter().then(Boolean, () => false) ?? false;
+const gpuSkip = !gpuBackendExists
+  ? "src/gpu/backend.ts does not exist yet"
+  : !hasAdapter
+  ? "no WebGPU adapter"
+  : "";
+if (gpuSkip) console.warn(`predict webgpu tests ignored: ${gpuSkip}`);
+
+Deno.test({
+  name: "webgpu predicts and generates what the CPU reference does (top-k order, probabilities within 1e-4)",
+  ignore: gpuSkip !== "",
+  async fn() {
+    const args = ["--model", RUN, "--top-k", "5", "--json", "i love", "the news of new york", "a day"];
+    const gpu = jsonLines(await ok([...args, "--backend", "webgpu"]));
+    const cpu = jsonLines(await ok([...args, ...CPU]));
+    gpu.forEach((line, i) => {
+      assertEquals(line.words, cpu[i].words);
+      assertAllClose(line.probabilities, cpu[i].probabilities, { atol: 1e-4, rtol: 0 });
+    });
+    const gen = ["--model", RUN, "--generate", "4", "--temperature", "0", "--count", "3", "i love"];
+    assertEquals(await ok([...gen, "--backend", "webgpu"]), await ok([...gen, ...CPU]));
+  },
+});
+
+Deno.test({
+  name: 'webgpu on PyTorch\'s final model: "i love" -> "the", top 5 as on the CPU',
+  ignore: gpuSkip !== "" || !hasFixture,
+  async fn() {
+    const args = ["--model", PYTORCH, "--top-k", "5", "--json", "i love"];
+    const [gpu] = jsonLines(await ok([...args, "--backend", "webgpu"]));
+    const [cpu] = jsonLines(await ok([...args, ...CPU]));
+    assertEquals(gpu.words[0], "the");
+    assertEquals(gpu.words, cpu.words);
+    assertAllClose(gpu.probabilities, cpu.probabilities, { atol: 1e-4, rtol: 0 });
+  },
+});
