@@ -1,0 +1,18 @@
+/** File-system helpers whose failures read well as one-line user errors. */
+import { UserError } from "../errors.ts";
+
+/** Deno's errors read "No such file or directory (os error 2): stat '/x'"; users need the reason. */
+export function osReason(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  return e.message.split(":")[0].replace(/ \(os error \d+\)$/, "").toLowerCase();
+}
+
+/** Deno.stat, with null for a path that does not exist and a UserError for any other failure. */
+export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UserError(`cannot read ${path}: ${osReason(e)}`);
+  }
+}
