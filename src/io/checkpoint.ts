@@ -1,0 +1,460 @@
+/**
+ * A checkpoint is a directory, written atomically as a whole (atomic.ts):
+ *
+ *   model.safetensors      the parameters under PyTorch's state_dict names and shapes (F32), so
+ *                          `model.load_state_dict(safetensors.torch.load_file(...))` takes it as is;
+ *                          __metadata__: {format: "pt", config: JSON ModelConfig, vocab_sha256}
+ *   vocab.json             the words in id order (a JSON array)
+ *   config.json            for people and for resuming: model config, vocab hash, training flags, progress
+ *   optimizer.safetensors  what an exact resume needs: Adam moments `m.NAME`/`v.NAME` (F32, the parameter
+ *                          shapes) and `adam_step` (I64 scalar); the position `step`, `epoch`,
+ *                          `batch_in_epoch` (I64 scalars) and `rng_state` (U32 [4])
+ *
+ * model.safetensors + vocab.json alone (as exported from PyTorch) is a valid model: the config is inferred
+ * from the tensor shapes. Loading validates everything and fails with one line naming the file and tensor.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { type ModelConfig, validateConfig } from "../model/config.ts";
+import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
+import { UserError } from "../errors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  type Safetensors,
+  type Tensor,
+} from "./safetensors.ts";
+import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
+
+export interface TrainProgress {
+  /** Optimizer steps taken so far. */
+  step: number;
+  /** Completed epochs. */
+  epoch: number;
+  /** Batches of the current epoch already taken. */
+  batchInEpoch: number;
+  /** Rng state the trainer resumes from (four u32s). */
+  rng: Uint32Array;
+  /** Lowest validation loss so far, if any. */
+  bestVal?: number;
+}
+
+/** Adam's moments, flat in paramLayout order, and its step count. */
+export interface OptimizerState {
+  m: Float32Array;
+  v: Float32Array;
+  adamStep: number;
+}
+
+export interface Checkpoint {
+  config: ModelConfig;
+  vocab: string[];
+  /** Flat parameters in paramLayout order (layout.total floats, padding zero). */
+  params: Float32Array;
+  optimizer?: OptimizerState;
+  progress?: TrainProgress;
+  /** The training flags used, recorded so a resume can reuse them. */
+  train?: Record<string, unknown>;
+}
+
+export const MODEL_FILE = "model.safetensors";
+export const VOCAB_FILE = "vocab.json";
+export const CONFIG_FILE = "config.json";
+export const OPTIMIZER_FILE = "optimizer.safetensors";
+
+const SCALAR_NAMES = ["step", "epoch", "batch_in_epoch"] as const;
+
+/** sha256 (hex) of the vocabulary's JSON: identifies the corpus a model was trained on. */
+export function vocabHash(vocab: string[]): string {
+  return createHash("sha256").update(JSON.stringify(vocab)).digest("hex");
+}
+
+const shapeText = (s: number[]) => `[${s.join(",")}]`;
+
+/**
+ * The model config implied by state_dict shapes: V and E from embed.weight, H from lstm.weight_hh_l0,
+ * layers = the number of lstm.weight_ih_l*, window = fc1 input width / H. Only these tensors are read; the
+ * caller checks every shape against paramLayout of the result.
+ */
+export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
+  const need = (name: string, rank: number): number[] => {
+    const s = shapes.get(name);
+    if (!s) throw new UserError(`missing tensor ${name}: cannot infer the model config`);
+    if (s.length !== rank) throw new UserError(`${name} has shape ${shapeText(s)}, expected rank ${rank}`);
+    return s;
+  };
+  const [vocab, embed] = need("embed.weight", 2);
+  const [, hidden] = need("lstm.weight_hh_l0", 2);
+  const [, fc1In] = need("fc1.weight", 2);
+  const layers = [...shapes.keys()].filter((n) => /^lstm\.weight_ih_l\d+$/.test(n)).length;
+  if (hidden === 0 || fc1In % hidden !== 0) {
+    throw new UserError(`fc1.weight has ${fc1In} inputs, not a multiple of the LSTM hidden size ${hidden}`);
+  }
+  const cfg = { vocab, embed, hidden, layers, window: fc1In / hidden };
+  try {
+    return validateConfig(cfg);
+  } catch (e) {
+    throw new UserError(`inferred ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Copies F32 tensors named `prefix + layout name` into one flat array, after checking that exactly the
+ * layout's tensors are there with its shapes and no other tensor carries the prefix.
+ */
+function flatten(
+  file: string,
+  st: Safetensors,
+  layout: ParamLayout,
+  prefix = "",
+): Float32Array {
+  for (const t of layout.tensors) {
+    const got = st.tensors.get(prefix + t.name);
+    if (!got) throw new UserError(`${file}: missing tensor ${prefix + t.name}`);
+    if (got.dtype !== "F32") throw new UserError(`${file}: ${prefix + t.name} is ${got.dtype}, expected F32`);
+    if (shapeText(got.shape) !== shapeText(t.shape)) {
+      throw new UserError(
+        `${file}: ${prefix + t.name} has shape ${shapeText(got.shape)}, expected ${shapeText(t.shape)}`,
+      );
+    }
+  }
+  const known = new Set(layout.tensors.map((t) => prefix + t.name));
+  for (const name of st.tensors.keys()) {
+    if (name.startsWith(prefix) && !known.has(name)) {
+      throw new UserError(`${file}: unexpected tensor ${name} (not part of this model)`);
+    }
+  }
+  const flat = new Float32Array(layout.total);
+  for (const t of layout.tensors) view(flat, t).set(st.tensors.get(prefix + t.name)!.data as Float32Array);
+  return flat;
+}
+
+function shapesOf(st: Safetensors): Map<string, number[]> {
+  return new Map([...st.tensors].map(([n, t]) => [n, t.shape]));
+}
+
+function inferFrom(file: string, st: Safetensors): ModelConfig {
+  try {
+    return inferConfig(shapesOf(st));
+  } catch (e) {
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Parameters from a bare .safetensors state_dict (train --init). With `cfg`, every shape must fit it and
+ * the first misfit is named; without, the config is inferred from the shapes.
+ */
+export async function loadModelFile(
+  file: string,
+  cfg?: ModelConfig,
+): Promise<{ config: ModelConfig; params: Float32Array }> {
+  const st = await readSafetensors(file, { finite: true });
+  const config = cfg ?? inferFrom(file, st);
+  return { config, params: flatten(file, st, paramLayout(config)) };
+}
+
+function encodeModel(ck: Checkpoint, layout: ParamLayout, hash: string): Uint8Array {
+  const tensors: Array<[string, Tensor]> = layout.tensors.map((t) => [
+    t.name,
+    { dtype: "F32", shape: t.shape, data: view(ck.params, t) },
+  ]);
+  return encodeSafetensors(tensors, { format: "pt", config: JSON.stringify(ck.config), vocab_sha256: hash });
+}
+
+function encodeOptimizer(ck: Checkpoint, layout: ParamLayout): Uint8Array {
+  const tensors: Array<[string, Tensor]> = [];
+  const i64 = (n: number): Tensor => ({ dtype: "I64", shape: [], data: BigInt64Array.of(BigInt(n)) });
+  if (ck.optimizer) {
+    for (const [key, flat] of [["m", ck.optimizer.m], ["v", ck.optimizer.v]] as const) {
+      for (const t of layout.tensors) {
+        tensors.push([`${key}.${t.name}`, { dtype: "F32", shape: t.shape, data: view(flat, t) }]);
+      }
+    }
+    tensors.push(["adam_step", i64(ck.optimizer.adamStep)]);
+  }
+  if (ck.progress) {
+    const p = ck.progress;
+    tensors.push(["step", i64(p.step)], ["epoch", i64(p.epoch)], ["batch_in_epoch", i64(p.batchInEpoch)]);
+    tensors.push(["rng_state", { dtype: "U32", shape: [4], data: Uint32Array.from(p.rng) }]);
+  }
+  return encodeSafetensors(tensors);
+}
+
+/** Refuses to write what could not be loaded back: wrong sizes, non-finite values. */
+function checkSavable(ck: Checkpoint, layout: ParamLayout): void {
+  validateConfig(ck.config);
+  if (ck.vocab.length !== ck.config.vocab) {
+    throw new Error(`checkpoint: ${ck.vocab.length} words but config.vocab is ${ck.config.vocab}`);
+  }
+  const flats: Array<[string, Float32Array]> = [["params", ck.params]];
+  if (ck.optimizer) flats.push(["m", ck.optimizer.m], ["v", ck.optimizer.v]);
+  for (const [what, flat] of flats) {
+    if (flat.length !== layout.total) {
+      throw new Error(`checkpoint: ${what} has ${flat.length} floats, the layout needs ${layout.total}`);
+    }
+    for (const t of layout.tensors) {
+      const x = view(flat, t);
+      for (let i = 0; i < x.length; i++) {
+        if (!Number.isFinite(x[i])) {
+          throw new Error(`checkpoint: ${what} ${t.name}[${i}] is ${x[i]}: not saving it`);
+        }
+      }
+    }
+  }
+  const counters = [
+    ...(ck.optimizer ? [["adamStep", ck.optimizer.adamStep]] : []),
+    ...(ck.progress
+      ? [["step", ck.progress.step], ["epoch", ck.progress.epoch], ["batchInEpoch", ck.progress.batchInEpoch]]
+      : []),
+  ] as Array<[string, number]>;
+  for (const [name, n] of counters) {
+    if (!Number.isSafeInteger(n) || n < 0) {
+      throw new Error(`checkpoint: ${name} must be a non-negative integer, got ${n}`);
+    }
+  }
+  const bestVal = ck.progress?.bestVal;
+  if (bestVal !== undefined && !Number.isFinite(bestVal)) {
+    throw new Error(`checkpoint: bestVal must be finite or absent, got ${bestVal}`); // JSON has no NaN
+  }
+  if (ck.progress && ck.progress.rng.length !== 4) throw new Error(`checkpoint: rng state must be 4 u32s`);
+}
+
+/** Writes checkpoint `ck` as directory `dir`, replacing any previous one atomically. */
+export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
+  const layout = paramLayout(ck.config);
+  checkSavable(ck, layout);
+  const hash = vocabHash(ck.vocab);
+  const config = {
+    format: "webgpu-lstm checkpoint",
+    model: ck.config,
+    vocab_sha256: hash,
+    params: layout.count,
+    ...(ck.progress
+      ? {
+        progress: {
+          step: ck.progress.step,
+          epoch: ck.progress.epoch,
+          batchInEpoch: ck.progress.batchInEpoch,
+          ...(ck.progress.bestVal !== undefined ? { bestVal: ck.progress.bestVal } : {}),
+        },
+      }
+      : {}),
+    ...(ck.optimizer ? { adamStep: ck.optimizer.adamStep } : {}),
+    ...(ck.train ? { train: ck.train } : {}),
+  };
+  await replaceDirAtomic(dir, async (tmp) => {
+    await writeFileDurable(join(tmp, MODEL_FILE), encodeModel(ck, layout, hash));
+    await writeFileDurable(join(tmp, VOCAB_FILE), JSON.stringify(ck.vocab) + "\n");
+    await writeFileDurable(join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
+    if (ck.optimizer || ck.progress) {
+      await writeFileDurable(join(tmp, OPTIMIZER_FILE), encodeOptimizer(ck, layout));
+    }
+  });
+}
+
+async function readOptional(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UserError(`${path}: cannot read: ${(e as Error).message.split("\n")[0]}`);
+  }
+}
+
+function parseJson(path: string, bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
+  }
+}
+
+function parseVocab(path: string, bytes: Uint8Array): string[] {
+  const vocab = parseJson(path, bytes);
+  if (!Array.isArray(vocab) || vocab.length === 0 || !vocab.every((w) => typeof w === "string")) {
+    throw new UserError(`${path}: expected a non-empty JSON array of words`);
+  }
+  const seen = new Set<string>();
+  for (const w of vocab as string[]) {
+    if (seen.has(w)) throw new UserError(`${path}: word ${JSON.stringify(w)} appears twice`);
+    seen.add(w);
+  }
+  return vocab as string[];
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === "object" && x !== null && !Array.isArray(x);
+
+function sameConfig(a: ModelConfig, b: ModelConfig): boolean {
+  return (["vocab", "embed", "hidden", "layers", "window"] as const).every((k) => a[k] === b[k]);
+}
+
+/** Reads an I64 scalar tensor as a non-negative safe integer. */
+function counter(file: string, st: Safetensors, name: string): number {
+  const t = st.tensors.get(name);
+  if (!t) throw new UserError(`${file}: missing tensor ${name}`);
+  if (t.dtype !== "I64" || t.shape.length !== 0) {
+    throw new UserError(`${file}: ${name} is ${t.dtype} ${shapeText(t.shape)}, expected an I64 scalar`);
+  }
+  const n = Number((t.data as BigInt64Array)[0]);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UserError(`${file}: ${name} is ${n}, not a valid count`);
+  return n;
+}
+
+/** Adam state and training position from optimizer.safetensors (each part all there or all absent). */
+function parseOptimizer(
+  file: string,
+  st: Safetensors,
+  layout: ParamLayout,
+): { optimizer?: OptimizerState; progress?: Omit<TrainProgress, "bestVal"> } {
+  const names = new Set(st.tensors.keys());
+  const progressNames = new Set<string>([...SCALAR_NAMES, "rng_state"]);
+  const hasAdam = [...names].some((n) => n.startsWith("m.") || n.startsWith("v.") || n === "adam_step");
+  const hasProgress = [...progressNames].some((n) => names.has(n));
+  for (const n of names) {
+    if (!n.startsWith("m.") && !n.startsWith("v.") && n !== "adam_step" && !progressNames.has(n)) {
+      throw new UserError(`${file}: unexpected tensor ${n}`);
+    }
+  }
+  const out: { optimizer?: OptimizerState; progress?: Omit<TrainProgress, "bestVal"> } = {};
+  if (hasAdam) {
+    out.optimizer = {
+      m: flatten(file, st, layout, "m."),
+      v: flatten(file, st, layout, "v."),
+      adamStep: counter(file, st, "adam_step"),
+    };
+  }
+  if (hasProgress) {
+    const rng = st.tensors.get("rng_state");
+    if (!rng) throw new UserError(`${file}: missing tensor rng_state`);
+    if (rng.dtype !== "U32" || shapeText(rng.shape) !== "[4]") {
+      throw new UserError(`${file}: rng_state is ${rng.dtype} ${shapeText(rng.shape)}, expected U32 [4]`);
+    }
+    out.progress = {
+      step: counter(file, st, "step"),
+      epoch: counter(file, st, "epoch"),
+      batchInEpoch: counter(file, st, "batch_in_epoch"),
+      rng: rng.data as Uint32Array,
+    };
+  }
+  return out;
+}
+
+/**
+ * Loads and validates checkpoint directory `dir` (or, after a save was killed mid-swap, the previous
+ * complete one beside it). `expectVocab`: the corpus's vocabulary; a different one is an error.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  opts: { expectVocab?: string[] } = {},
+): Promise<Checkpoint> {
+  const found = await committedDir(dir);
+  if (!found) throw new UserError(`checkpoint ${dir}: no such directory`);
+  if (found !== dir) {
+    console.warn(
+      `warning: ${dir} is missing after an interrupted save; loading the previous checkpoint ${found}`,
+    );
+  }
+  const at = (f: string) => join(found, f);
+  const modelBytes = await readOptional(at(MODEL_FILE));
+  if (!modelBytes) throw new UserError(`checkpoint ${found}: missing ${MODEL_FILE}`);
+  const vocabBytes = await readOptional(at(VOCAB_FILE));
+  if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
+
+  const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
+  const config = inferFrom(at(MODEL_FILE), model);
+  const layout = paramLayout(config);
+  const params = flatten(at(MODEL_FILE), model, layout);
+  const vocab = parseVocab(at(VOCAB_FILE), vocabBytes);
+  if (vocab.length !== config.vocab) {
+    throw new UserError(`${at(VOCAB_FILE)}: ${vocab.length} words but embed.weight has ${config.vocab} rows`);
+  }
+  const hash = vocabHash(vocab);
+  const meta = model.metadata;
+  if (meta.vocab_sha256 !== undefined && meta.vocab_sha256 !== hash) {
+    throw new UserError(
+      `${at(VOCAB_FILE)}: vocabulary hash ${hash.slice(0, 12)} does not match the one ` +
+        `${MODEL_FILE} was saved with (${meta.vocab_sha256.slice(0, 12)}): files from different checkpoints?`,
+    );
+  }
+  if (meta.config !== undefined) {
+    let recorded: unknown;
+    try {
+      recorded = JSON.parse(meta.config);
+    } catch {
+      throw new UserError(`${at(MODEL_FILE)}: __metadata__.config is not JSON`);
+    }
+    if (!isObject(recorded) || !sameConfig(recorded as unknown as ModelConfig, config)) {
+      throw new UserError(
+        `${at(MODEL_FILE)}: __metadata__.config ${meta.config} does not match the tensor shapes ` +
+          `(${JSON.stringify(config)})`,
+      );
+    }
+  }
+
+  const ck: Checkpoint = { config, vocab, params };
+  const configBytes = await readOptional(at(CONFIG_FILE));
+  let recordedProgress: Record<string, unknown> | undefined;
+  if (configBytes) {
+    const c = parseJson(at(CONFIG_FILE), configBytes);
+    if (!isObject(c)) throw new UserError(`${at(CONFIG_FILE)}: not a JSON object`);
+    if (!isObject(c.model) || !sameConfig(c.model as unknown as ModelConfig, config)) {
+      throw new UserError(
+        `${at(CONFIG_FILE)}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
+          `in ${MODEL_FILE} (${JSON.stringify(config)})`,
+      );
+    }
+    if (c.vocab_sha256 !== hash) {
+      throw new UserError(
+        `${at(CONFIG_FILE)}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,
+      );
+    }
+    if (c.train !== undefined) {
+      if (!isObject(c.train)) throw new UserError(`${at(CONFIG_FILE)}: train is not an object`);
+      ck.train = c.train;
+    }
+    if (c.progress !== undefined) {
+      if (!isObject(c.progress)) throw new UserError(`${at(CONFIG_FILE)}: progress is not an object`);
+      recordedProgress = c.progress;
+    }
+  }
+
+  const optBytes = await readOptional(at(OPTIMIZER_FILE));
+  if (optBytes) {
+    const st = decodeSafetensors(optBytes, at(OPTIMIZER_FILE), { finite: true });
+    const { optimizer, progress } = parseOptimizer(at(OPTIMIZER_FILE), st, layout);
+    if (optimizer) ck.optimizer = optimizer;
+    if (progress) {
+      // config.json repeats the position for people; a disagreement means files from different saves.
+      for (const key of ["step", "epoch", "batchInEpoch"] as const) {
+        if (recordedProgress && recordedProgress[key] !== progress[key]) {
+          throw new UserError(
+            `${at(CONFIG_FILE)}: progress.${key} ${recordedProgress[key]} differs from ` +
+              `${progress[key]} in ${OPTIMIZER_FILE}: files from different checkpoints?`,
+          );
+        }
+      }
+      const bestVal = recordedProgress?.bestVal;
+      if (bestVal !== undefined && (typeof bestVal !== "number" || !Number.isFinite(bestVal))) {
+        throw new UserError(
+          `${at(CONFIG_FILE)}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`,
+        );
+      }
+      ck.progress = { ...progress, ...(bestVal !== undefined ? { bestVal } : {}) };
+    }
+  }
+  if (recordedProgress && !ck.progress) {
+    throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
+  }
+
+  if (opts.expectVocab && vocabHash(opts.expectVocab) !== hash) {
+    throw new UserError(
+      `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
+        `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
+        `(sha256 ${vocabHash(opts.expectVocab).slice(0, 12)})`,
+    );
+  }
+  return ck;
+}
