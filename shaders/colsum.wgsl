@@ -1,0 +1,29 @@
+// out[j] (+)= sum over i of x[i * cols + j]: the bias gradient db = column sums of dY [rows, cols].
+// One invocation per column, so neighbouring invocations read neighbouring addresses; rows are few (the batch).
+
+struct Params {
+  rows: u32,
+  cols: u32,
+  // 1: add to out (the later row blocks of an x split across bindings); 0: overwrite.
+  accumulate: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let j = gid.x;
+  if (j >= p.cols) {
+    return;
+  }
+  var sum = 0.0;
+  for (var i = 0u; i < p.rows; i++) {
+    sum += x[i * p.cols + j];
+  }
+  if (p.accumulate != 0u) {
+    sum += out[j];
+  }
+  out[j] = sum;
+}

@@ -1,0 +1,72 @@
+/**
+ * torch.optim.Adam on WebGPU over flat buffers: all parameters (and their gradients and moments) in one
+ * range each, updated by one dispatch per binding-sized chunk. Only the step's bias corrections change from
+ * step to step; setStep writes them into the one uniform all chunks share, before the step is submitted.
+ */
+import type { AdamHyper } from "../cpu/adam.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+
+export interface AdamKernels {
+  kernels: Kernel[];
+  /** Sets the step number t (counting from 1) used by the next submit of `kernels`. */
+  setStep(t: number): void;
+}
+
+const WORKGROUP = 256;
+/** Chunks are whole multiples of this many floats, which keeps them 256-byte aligned (and vec4-sized). */
+const CHUNK_ALIGN_FLOATS = 64;
+
+export async function createAdam(
+  gpu: Gpu,
+  bufs: { params: BufferSlice; grads: BufferSlice; m: BufferSlice; v: BufferSlice },
+  count: number,
+  hyper: AdamHyper,
+  label = "adam",
+): Promise<AdamKernels> {
+  if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer`);
+  for (const [name, s] of Object.entries(bufs)) {
+    if (s.size < count * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${count * 4}`);
+  }
+  // vec4 needs every chunk (and so the count) to be a whole number of vec4s.
+  const width = count % 4 === 0 ? 4 : 1;
+  const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32" });
+  const step = gpu.uniform(`${label} step`, stepUniform(hyper, 1));
+  const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
+  const chunk = Math.floor(gpu.maxBinding / 4 / CHUNK_ALIGN_FLOATS) * CHUNK_ALIGN_FLOATS;
+  const kernels: Kernel[] = [];
+  for (let start = 0; start < count; start += chunk) {
+    const n = Math.min(chunk, count - start);
+    const groups = ceilDiv(n / width, WORKGROUP);
+    const x = Math.min(groups, maxGroups);
+    const part = (s: BufferSlice) => subSlice(s, start, n);
+    kernels.push(
+      gpu.kernel(label, pipeline, [step, part(bufs.params), part(bufs.grads), part(bufs.m), part(bufs.v)], [
+        x,
+        ceilDiv(groups, x),
+      ]),
+    );
+  }
+  return {
+    kernels,
+    setStep(t: number): void {
+      if (!Number.isInteger(t) || t < 1) throw new Error(`${label}: step must be an integer >= 1, got ${t}`);
+      gpu.write(step, 0, stepUniform(hyper, t));
+    },
+  };
+}
+
+/** The shader's Step struct for step t; bias corrections in float64 as torch computes them. */
+function stepUniform(h: AdamHyper, t: number): Float32Array {
+  const stepSize = h.lr / (1 - Math.pow(h.beta1, t));
+  const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));
+  return new Float32Array([
+    stepSize,
+    bc2Sqrt,
+    h.beta1,
+    1 - h.beta1,
+    h.beta2,
+    1 - h.beta2,
+    h.eps,
+    h.weightDecay,
+  ]);
+}

@@ -1,0 +1,102 @@
+/**
+ * PyTorch's nn.Linear on WebGPU, forward and backward, built from the GEMM (src/gpu/matmul.ts) and a
+ * column-sum kernel. Weights are [outF, inF] as in PyTorch; activations are [rows, features], row-major.
+ */
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+import { createMatmul, rowBlock, rowsThatFit } from "./matmul.ts";
+
+export interface LinearShape {
+  rows: number;
+  inF: number;
+  outF: number;
+}
+
+/** y = x·wᵀ + b, then ReLU when `relu`. */
+export function createLinearForward(
+  gpu: Gpu,
+  shape: LinearShape & { relu: boolean },
+  bufs: { x: BufferSlice; w: BufferSlice; b: BufferSlice; y: BufferSlice },
+  label = "linear",
+): Promise<Kernel[]> {
+  const { rows, inF, outF, relu } = shape;
+  return createMatmul(
+    gpu,
+    { M: rows, K: inF, N: outF, transB: true, bias: true, relu },
+    { a: bufs.x, b: bufs.w, c: bufs.y, bias: bufs.b },
+    `${label} forward`,
+  );
+}
+
+/**
+ * Gradients of createLinearForward before any ReLU of its own (fold that into dy first): dx = dy·w,
+ * dw = dyᵀ·x, db = column sums of dy, all overwritten. dx is skipped when not given (the first layer).
+ * With `reluMask`, dx = (dy·w) · (mask > 0): the backward of a ReLU that produced x, fused into the GEMM;
+ * the mask defaults to x itself, which is that ReLU's output.
+ */
+export async function createLinearBackward(
+  gpu: Gpu,
+  shape: LinearShape & { reluMask?: boolean },
+  bufs: {
+    x: BufferSlice;
+    w: BufferSlice;
+    dy: BufferSlice;
+    dx?: BufferSlice;
+    dw: BufferSlice;
+    db: BufferSlice;
+    mask?: BufferSlice;
+  },
+  label = "linear",
+): Promise<Kernel[]> {
+  const { rows, inF, outF, reluMask = false } = shape;
+  if (reluMask && !bufs.dx) throw new Error(`${label}: reluMask applies to dx, which was not given`);
+  const kernels: Kernel[] = [];
+  if (bufs.dx) {
+    kernels.push(
+      ...await createMatmul(
+        gpu,
+        { M: rows, K: outF, N: inF, reluMask },
+        { a: bufs.dy, b: bufs.w, c: bufs.dx, mask: reluMask ? bufs.mask ?? bufs.x : undefined },
+        `${label} dx`,
+      ),
+    );
+  }
+  kernels.push(
+    ...await createMatmul(
+      gpu,
+      { M: outF, K: rows, N: inF, transA: true },
+      { a: bufs.dy, b: bufs.x, c: bufs.dw },
+      `${label} dw`,
+    ),
+  );
+  kernels.push(...await createColumnSum(gpu, bufs.dy, bufs.db, rows, outF, `${label} db`));
+  return kernels;
+}
+
+/** out[j] = sum over i of x[i, j] for a row-major [rows, cols] x; one dispatch per binding-sized row block. */
+export async function createColumnSum(
+  gpu: Gpu,
+  x: BufferSlice,
+  out: BufferSlice,
+  rows: number,
+  cols: number,
+  label = "colsum",
+): Promise<Kernel[]> {
+  if (x.size < rows * cols * 4 || out.size < cols * 4) {
+    throw new Error(
+      `${label}: buffers hold ${x.size} and ${out.size} bytes, need ${rows * cols * 4} and ${cols * 4}`,
+    );
+  }
+  const pipeline = await gpu.pipeline("colsum");
+  const block = rowsThatFit(gpu, label, "x", rows, cols);
+  const kernels: Kernel[] = [];
+  for (let r0 = 0; r0 < rows; r0 += block) {
+    const n = Math.min(block, rows - r0);
+    const params = gpu.uniform(`${label} rows ${r0}`, new Uint32Array([n, cols, r0 === 0 ? 0 : 1]));
+    kernels.push(
+      gpu.kernel(label, pipeline, [params, rowBlock(x, r0, n, cols), subSlice(out, 0, cols)], [
+        ceilDiv(cols, 64),
+      ]),
+    );
+  }
+  return kernels;
+}

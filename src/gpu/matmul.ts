@@ -1,0 +1,193 @@
+/**
+ * One GEMM interface over two WGSL kernels: C[M,N] = op(A)·op(B) (+ bias[N]) (ReLU) (· (mask > 0)), or
+ * C += op(A)·op(B) when accumulating. Kernels are built once per shape (bind groups and shape uniforms made
+ * here, pipelines cached by the runtime) and then encoded every step.
+ *
+ * The kernel is chosen per adapter: software adapters (Mesa lavapipe) run `matmul_regblock.wgsl`, real GPUs
+ * `matmul_tiled.wgsl`; see the shaders for why. Operands larger than one storage binding are split into
+ * blocks of rows (multiples of 64 rows, so every block starts 256-byte aligned) with one dispatch per block;
+ * blocks along K add up in C.
+ */
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+
+export type MatmulVariant = "regblock" | "tiled";
+
+export interface MatmulSpec {
+  M: number;
+  K: number;
+  N: number;
+  /** A is stored [K, M]. */
+  transA?: boolean;
+  /** B is stored [N, K] (x·Wᵀ with a PyTorch [out, in] weight). */
+  transB?: boolean;
+  /** Add bias[j] to every row. */
+  bias?: boolean;
+  /** Apply ReLU to the result. */
+  relu?: boolean;
+  /** C += op(A)·op(B) instead of C = ... (not combined with relu or reluMask). */
+  accumulate?: boolean;
+  /** Zero the result where the [M, N] mask is not > 0 (ReLU backward fused into the dX GEMM). */
+  reluMask?: boolean;
+  /** Forces a kernel (tests run both); by default chosen from the adapter. */
+  variant?: MatmulVariant;
+}
+
+export interface MatmulBuffers {
+  a: BufferSlice;
+  b: BufferSlice;
+  c: BufferSlice;
+  bias?: BufferSlice;
+  mask?: BufferSlice;
+}
+
+/** Blocks of a split operand are whole multiples of this many rows, which keeps them 256-byte aligned. */
+const BLOCK_ROWS = 64;
+
+// Epilogue bits of the shaders' Shape.flags.
+const EPI_ACCUMULATE = 1;
+const EPI_BIAS = 2;
+const EPI_RELU = 4;
+const EPI_MASK = 8;
+
+/** Register blocking for software adapters, workgroup-memory tiling for real GPUs. */
+export function defaultMatmulVariant(gpu: Gpu): MatmulVariant {
+  const description = gpu.adapter.description.toLowerCase();
+  const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
+  return software ? "regblock" : "tiled";
+}
+
+export async function createMatmul(
+  gpu: Gpu,
+  spec: MatmulSpec,
+  bufs: MatmulBuffers,
+  label = "matmul",
+): Promise<Kernel[]> {
+  const { M, K, N, transA = false, transB = false } = spec;
+  checkSpec(gpu, spec, bufs, label);
+  const variant = spec.variant ?? defaultMatmulVariant(gpu);
+  // vec4 reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 floats.
+  const vec4 = variant === "regblock" && !transB && N % 4 === 0;
+  const pipeline = variant === "regblock"
+    ? await gpu.pipeline("matmul_regblock", {
+      IF_SCALAR: vec4 ? "// " : "",
+      IF_VEC4: vec4 ? "" : "// ",
+      QS: vec4 ? 1 : 8,
+      LANE_STEP: vec4 ? 4 : 1,
+    })
+    : await gpu.pipeline("matmul_tiled");
+  const rowsPerDispatch = variant === "regblock" ? 8 : 64;
+
+  // Rows per block of each dimension: each bound operand block must fit one binding.
+  const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
+  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K));
+  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N));
+  const nBlock = transB ? fit("B", N, K) : N;
+
+  const unused = unusedBinding(gpu);
+  const kernels: Kernel[] = [];
+  for (let m0 = 0; m0 < M; m0 += mBlock) {
+    const mb = Math.min(mBlock, M - m0);
+    for (let n0 = 0; n0 < N; n0 += nBlock) {
+      const nb = Math.min(nBlock, N - n0);
+      for (let k0 = 0; k0 < K; k0 += kBlock) {
+        const kb = Math.min(kBlock, K - k0);
+        const first = k0 === 0;
+        const last = k0 + kb === K;
+        let flags = 0;
+        if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;
+        if (first && spec.bias) flags |= EPI_BIAS;
+        if (last && spec.relu) flags |= EPI_RELU;
+        if (last && spec.reluMask) flags |= EPI_MASK;
+        // Each operand's block of storage rows and where this dispatch starts inside it (in floats).
+        const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
+        const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
+        const shape = new Uint32Array([
+          mb,
+          nb,
+          kb,
+          transA ? 1 : K, // aRow
+          transA ? M : 1, // aK
+          transA ? m0 : k0, // aOff
+          transB ? 1 : N, // bK
+          transB ? K : 1, // bCol
+          transB ? k0 : n0, // bOff
+          N, // ldc
+          n0, // cOff
+          flags,
+        ]);
+        const where = `${label}[m${m0} n${n0} k${k0}]`;
+        kernels.push(gpu.kernel(label, pipeline, [
+          gpu.uniform(`${where} shape`, shape),
+          a,
+          b,
+          rowBlock(bufs.c, m0, mb, N),
+          spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
+          spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
+        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerDispatch), 1]));
+      }
+    }
+  }
+  return kernels;
+}
+
+function checkSpec(gpu: Gpu, spec: MatmulSpec, bufs: MatmulBuffers, label: string): void {
+  const { M, K, N } = spec;
+  for (const [name, n] of [["M", M], ["K", K], ["N", N]] as const) {
+    if (!Number.isInteger(n) || n < 1) {
+      throw new Error(`${label}: ${name} must be a positive integer, got ${n}`);
+    }
+  }
+  if (spec.accumulate && (spec.relu || spec.reluMask)) {
+    throw new Error(`${label}: accumulate adds raw products; it cannot be combined with relu or reluMask`);
+  }
+  const need: Array<[string, BufferSlice | undefined, number]> = [
+    ["a", bufs.a, M * K],
+    ["b", bufs.b, K * N],
+    ["c", bufs.c, M * N],
+  ];
+  if (spec.bias) need.push(["bias", bufs.bias, N]);
+  if (spec.reluMask) need.push(["mask", bufs.mask, M * N]);
+  const align = gpu.device.limits.minStorageBufferOffsetAlignment;
+  for (const [name, slice, floats] of need) {
+    if (!slice) throw new Error(`${label}: buffer ${name} is required by the spec`);
+    if (slice.size < floats * 4) {
+      throw new Error(`${label}: buffer ${name} holds ${slice.size} bytes, needs ${floats * 4}`);
+    }
+    if (slice.offset % align !== 0) {
+      throw new Error(`${label}: buffer ${name} starts at byte ${slice.offset}, not a multiple of ${align}`);
+    }
+  }
+}
+
+/**
+ * All `rows` of a row-major matrix `width` floats wide if they fit one binding, else the most whole multiples
+ * of BLOCK_ROWS rows that do (so that every block starts 256-byte aligned).
+ */
+export function rowsThatFit(gpu: Gpu, label: string, what: string, rows: number, width: number): number {
+  const maxFloats = Math.floor(gpu.maxBinding / 4);
+  if (rows * width <= maxFloats) return rows;
+  const fit = Math.floor(maxFloats / width / BLOCK_ROWS) * BLOCK_ROWS;
+  if (fit === 0) {
+    throw new Error(
+      `${label}: ${BLOCK_ROWS} rows of ${what} (${width} floats each) exceed the ${gpu.maxBinding}-byte binding limit`,
+    );
+  }
+  return fit;
+}
+
+/** Rows [row0, row0 + rows) of a row-major matrix `width` floats wide. */
+export function rowBlock(s: BufferSlice, row0: number, rows: number, width: number): BufferSlice {
+  return subSlice(s, row0 * width, rows * width);
+}
+
+const unusedBindings = new WeakMap<Gpu, GPUBuffer>();
+
+/** Bound where a spec has no bias or mask (the shaders declare both; the epilogue flags skip them). */
+function unusedBinding(gpu: Gpu): GPUBuffer {
+  let buf = unusedBindings.get(gpu);
+  if (!buf) {
+    buf = gpu.buffer("matmul unused binding", 16);
+    unusedBindings.set(gpu, buf);
+  }
+  return buf;
+}

@@ -1,0 +1,130 @@
+/**
+ * nn.Linear forward and backward on WebGPU against the CPU reference (src/cpu/linear.ts), at odd shapes and
+ * the model's fc1/fc2 shapes, with and without the fused ReLU backward, and with bindings split.
+ * Tolerance: atol 4e-7 * (summed length) + rtol 1e-5, as in gpu_matmul_test.ts (float32 against float64 sums).
+ */
+import { assertAllClose, assertRejects, randomArray } from "./assert.ts";
+import { gpuTest } from "./gpu_harness.ts";
+import { linearBackward, linearForward, reluBackward } from "../src/cpu/linear.ts";
+import { type Gpu, whole } from "../src/gpu/device.ts";
+import { createColumnSum, createLinearBackward, createLinearForward } from "../src/gpu/linear.ts";
+
+const tol = (summed: number) => ({ atol: 4e-7 * Math.max(summed, 25), rtol: 1e-5 });
+
+function upload(gpu: Gpu, data: Float32Array) {
+  return whole(gpu.buffer("t", data.byteLength, data));
+}
+
+async function read(gpu: Gpu, s: { buffer: GPUBuffer }, n: number): Promise<Float32Array> {
+  return (await gpu.read(whole(s.buffer))).subarray(0, n);
+}
+
+async function checkForward(gpu: Gpu, rows: number, inF: number, outF: number, relu: boolean) {
+  const x = randomArray(rows * inF, 1);
+  const w = randomArray(outF * inF, 2);
+  const b = randomArray(outF, 3);
+  const want = new Float32Array(rows * outF);
+  linearForward(x, w, b, want, rows, inF, outF, relu);
+  const y = upload(gpu, new Float32Array(rows * outF).fill(NaN)); // every element must be written
+  await gpu.run(
+    await createLinearForward(gpu, { rows, inF, outF, relu }, {
+      x: upload(gpu, x),
+      w: upload(gpu, w),
+      b: upload(gpu, b),
+      y,
+    }),
+  );
+  assertAllClose(await read(gpu, y, rows * outF), want, { ...tol(inF), what: `y ${rows}x${inF}->${outF}` });
+}
+
+/**
+ * Backward of a linear layer whose input x is a ReLU's output (as fc2's is fc1's): with reluMask the GPU
+ * fuses that ReLU's backward into dx, which the reference applies with reluBackward.
+ */
+async function checkBackward(
+  gpu: Gpu,
+  rows: number,
+  inF: number,
+  outF: number,
+  reluMask: boolean,
+  withDx = true,
+) {
+  const x = randomArray(rows * inF, 4).map((v) => Math.max(v, 0)); // a ReLU output: about half zeros
+  const w = randomArray(outF * inF, 5);
+  const dy = randomArray(rows * outF, 6);
+  const dx = new Float32Array(rows * inF);
+  const dw = new Float32Array(outF * inF);
+  const db = new Float32Array(outF);
+  linearBackward(x, w, dy, withDx ? dx : null, dw, db, rows, inF, outF);
+  if (reluMask) reluBackward(x, dx);
+  const stale = (n: number) => upload(gpu, new Float32Array(n).fill(NaN)); // outputs are overwritten
+  const bufs = {
+    x: upload(gpu, x),
+    w: upload(gpu, w),
+    dy: upload(gpu, dy),
+    dx: withDx ? stale(rows * inF) : undefined,
+    dw: stale(outF * inF),
+    db: stale(outF),
+  };
+  await gpu.run(await createLinearBackward(gpu, { rows, inF, outF, reluMask }, bufs));
+  const what = `${rows}x${inF}->${outF}${reluMask ? " reluMask" : ""}`;
+  if (bufs.dx) assertAllClose(await read(gpu, bufs.dx, rows * inF), dx, { ...tol(outF), what: `dx ${what}` });
+  assertAllClose(await read(gpu, bufs.dw, outF * inF), dw, { ...tol(rows), what: `dw ${what}` });
+  assertAllClose(await read(gpu, bufs.db, outF), db, { ...tol(rows), what: `db ${what}` });
+}
+
+gpuTest("linear forward equals the reference (odd shapes, with and without ReLU)", async (gpu) => {
+  for (const [rows, inF, outF] of [[5, 7, 37], [3, 1, 9], [64, 12, 10], [2, 130, 3]]) {
+    await checkForward(gpu, rows, inF, outF, false);
+    await checkForward(gpu, rows, inF, outF, true);
+  }
+});
+
+gpuTest("linear backward equals the reference (odd shapes, fused ReLU backward, no dx)", async (gpu) => {
+  for (const [rows, inF, outF] of [[5, 7, 37], [3, 1, 9], [64, 12, 10], [2, 130, 3]]) {
+    await checkBackward(gpu, rows, inF, outF, false);
+    await checkBackward(gpu, rows, inF, outF, true);
+  }
+  await checkBackward(gpu, 6, 11, 5, false, false);
+});
+
+gpuTest("linear at the model's shapes: fc1 (128 -> 2482, ReLU) and fc2 (2482 -> 2482)", async (gpu) => {
+  await checkForward(gpu, 64, 128, 2482, true);
+  await checkForward(gpu, 64, 2482, 2482, false);
+  await checkBackward(gpu, 64, 2482, 2482, true);
+});
+
+gpuTest("linear with weights split across bindings", async (gpu) => {
+  // 64 KiB bindings hold 16384 floats. w and dw [300, 60] split by rows; in the last case dy [130, 200]
+  // splits for dx, dw (along K) and db.
+  await checkForward(gpu, 40, 60, 300, true);
+  await checkBackward(gpu, 40, 60, 300, true);
+  await checkBackward(gpu, 130, 20, 200, false);
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("column sum over several row blocks equals the reference", async (gpu) => {
+  const rows = 200, cols = 100; // 64 KiB bindings hold 163 rows: three blocks of 64 rows and one of 8
+  const x = randomArray(rows * cols, 9);
+  const want = new Float32Array(cols);
+  for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want[j] += x[i * cols + j];
+  const out = upload(gpu, new Float32Array(cols).fill(NaN));
+  const kernels = await createColumnSum(gpu, upload(gpu, x), out, rows, cols);
+  await gpu.run(kernels);
+  assertAllClose(await read(gpu, out, cols), want, { ...tol(rows), what: "column sums" });
+  await assertRejects(() => createColumnSum(gpu, out, out, rows, cols), /need/);
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("reluMask without dx is refused", async (gpu) => {
+  const s = upload(gpu, new Float32Array(16));
+  await assertRejects(
+    () =>
+      createLinearBackward(gpu, { rows: 1, inF: 1, outF: 1, reluMask: true }, {
+        x: s,
+        w: s,
+        dy: s,
+        dw: s,
+        db: s,
+      }),
+    /reluMask applies to dx/,
+  );
+});

@@ -1,0 +1,178 @@
+/**
+ * The WebGPU GEMM against the CPU reference (src/cpu/matmul.ts): every transpose combination, every
+ * epilogue, odd shapes that are not multiples of the tiles or of 4, the model's real shapes, large inputs,
+ * both kernel variants, and operands split across bindings.
+ *
+ * Tolerances: the reference sums in float64, the GPU in float32 in another order, so errors grow with K.
+ * With inputs in [-1, 1) we allow atol = 4e-7 * K (1e-3 at K = 2482; measured worst 1.6e-4) plus rtol 1e-5.
+ */
+import { assert, assertAllClose, assertRejects, randomArray } from "./assert.ts";
+import { gpuTest } from "./gpu_harness.ts";
+import { matmul } from "../src/cpu/matmul.ts";
+import { type Gpu, whole } from "../src/gpu/device.ts";
+import {
+  createMatmul,
+  defaultMatmulVariant,
+  type MatmulSpec,
+  type MatmulVariant,
+} from "../src/gpu/matmul.ts";
+
+/** The reference result: cpu matmul, then the same epilogue the spec asks of the GPU. */
+function expected(
+  spec: MatmulSpec,
+  a: Float32Array,
+  b: Float32Array,
+  c0: Float32Array,
+  bias: Float32Array,
+  mask: Float32Array,
+): Float32Array {
+  const { M, K, N } = spec;
+  const c = c0.slice();
+  matmul(a, b, c, M, K, N, spec);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let v = c[i * N + j];
+      if (spec.bias) v += bias[j];
+      if (spec.relu) v = Math.max(v, 0);
+      if (spec.reluMask && !(mask[i * N + j] > 0)) v = 0;
+      c[i * N + j] = v;
+    }
+  }
+  return c;
+}
+
+interface Case {
+  gpu: Gpu;
+  spec: MatmulSpec;
+  /** Inputs are uniform in [-scale, scale). */
+  scale?: number;
+  seed?: number;
+  atol?: number;
+}
+
+/** Runs one GEMM on the GPU and compares it with the reference; returns the number of dispatches. */
+async function check({ gpu, spec, scale = 1, seed = 1, atol }: Case): Promise<number> {
+  const { M, K, N } = spec;
+  const a = randomArray(M * K, seed, -scale, scale);
+  const b = randomArray(K * N, seed + 1, -scale, scale);
+  const c0 = randomArray(M * N, seed + 2, -scale, scale); // what accumulate adds to (and overwrite must ignore)
+  const bias = randomArray(N, seed + 3, -scale, scale);
+  const mask = randomArray(M * N, seed + 4, -1, 1);
+  const buf = (name: string, data: Float32Array) => gpu.buffer(name, data.byteLength, data);
+  const bufs = {
+    a: whole(buf("a", a)),
+    b: whole(buf("b", b)),
+    c: whole(buf("c", c0)),
+    bias: whole(buf("bias", bias)),
+    mask: whole(buf("mask", mask)),
+  };
+  const kernels = await createMatmul(gpu, spec, bufs);
+  await gpu.run(kernels);
+  const got = (await gpu.read(bufs.c)).subarray(0, M * N);
+  const want = expected(spec, a, b, c0, bias, mask);
+  const tol = atol ?? 4e-7 * Math.max(K, 25) * scale * scale;
+  assertAllClose(got, want, { atol: tol, rtol: 1e-5, what: `C of ${JSON.stringify(spec)}` });
+  for (const s of Object.values(bufs)) gpu.destroy(s.buffer);
+  return kernels.length;
+}
+
+const ODD_SHAPES: Array<[number, number, number]> = [
+  [5, 7, 37], // nothing a multiple of the tile or of 4
+  [3, 1, 9], // K = 1
+  [1, 5, 1], // a single output
+  [13, 9, 36], // N a multiple of 4 (the vec4 path when B is not transposed), M and K not
+  [70, 12, 130], // more than one tile each way
+];
+const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
+
+for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
+  gpuTest(
+    `matmul (${variant}): odd shapes, all transpose combinations, equal to the reference`,
+    async (gpu) => {
+      for (const [M, K, N] of ODD_SHAPES) {
+        for (const [transA, transB] of TRANSPOSES) {
+          await check({ gpu, spec: { M, K, N, transA, transB, variant } });
+        }
+      }
+    },
+  );
+
+  gpuTest(`matmul (${variant}): bias, relu, accumulate and reluMask epilogues`, async (gpu) => {
+    const epilogues: Array<Partial<MatmulSpec>> = [
+      { bias: true },
+      { relu: true },
+      { bias: true, relu: true },
+      { accumulate: true },
+      { reluMask: true },
+      { bias: true, reluMask: true },
+    ];
+    for (const epi of epilogues) {
+      for (const [transA, transB] of TRANSPOSES) {
+        await check({ gpu, spec: { M: 11, K: 6, N: 40, transA, transB, variant, ...epi } });
+        await check({ gpu, spec: { M: 9, K: 13, N: 67, transA, transB, variant, ...epi }, seed: 7 });
+      }
+    }
+  });
+}
+
+gpuTest("matmul: the kernel is chosen from the adapter", (gpu) => {
+  const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe/i.test(gpu.adapter.description);
+  assert(defaultMatmulVariant(gpu) === (software ? "regblock" : "tiled"));
+  return Promise.resolve();
+});
+
+gpuTest("matmul: the model's real shapes (V = 2482) equal the reference", async (gpu) => {
+  // fc1 forward x·Wᵀ + b then ReLU; fc2 dX = dY·W with fc1's ReLU backward fused; fc2 dW = dYᵀ·X.
+  await check({ gpu, spec: { M: 64, K: 128, N: 2482, transB: true, bias: true, relu: true } });
+  await check({ gpu, spec: { M: 64, K: 2482, N: 2482, reluMask: true } });
+  await check({ gpu, spec: { M: 2482, K: 64, N: 2482, transA: true } });
+});
+
+gpuTest("matmul: the aligned vocabulary of the full corpus uses the vec4 path correctly", async (gpu) => {
+  // N = 2480 is a multiple of 4, so B (not transposed) is read as vec4.
+  await check({ gpu, spec: { M: 64, K: 300, N: 2480 } });
+  await check({ gpu, spec: { M: 300, K: 64, N: 2480, transA: true } });
+});
+
+gpuTest("matmul: inputs up to +-1e4 give finite results equal to the reference", async (gpu) => {
+  // Products reach 1e8 and sums over K = 2482 about 5e9; the tolerance scales with scale² (atol 4e-7*K*1e8).
+  await check({ gpu, spec: { M: 64, K: 2482, N: 130, transB: true, bias: true }, scale: 1e4 });
+  await check({ gpu, spec: { M: 17, K: 333, N: 41, transA: true, relu: true }, scale: 1e4 });
+});
+
+gpuTest("matmul: operands larger than one binding are split into row blocks", async (gpu) => {
+  // Bindings are limited to 64 KiB = 16384 floats here, so each case below needs several dispatches.
+  const cases: MatmulSpec[] = [
+    // A [150, 200] splits along M; B [200, 100] along K, whose blocks add up before bias and the mask.
+    { M: 150, K: 200, N: 100, bias: true, reluMask: true },
+    { M: 150, K: 200, N: 100, accumulate: true },
+    // A stored [130, 200] splits along K.
+    { M: 200, K: 130, N: 60, transA: true, relu: true },
+    // B stored [400, 50] splits along N (the forward x·Wᵀ of a large weight): bias blocks follow.
+    { M: 20, K: 50, N: 400, transB: true, bias: true, relu: true },
+    // Both transposed, every operand split.
+    { M: 200, K: 130, N: 250, transA: true, transB: true },
+    // vec4 path (N multiple of 4) with B split along K.
+    { M: 64, K: 250, N: 128, relu: true },
+  ];
+  for (const spec of cases) {
+    for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
+      const dispatches = await check({ gpu, spec: { ...spec, variant } });
+      assert(dispatches > 1, `expected a split for ${JSON.stringify(spec)}`);
+    }
+  }
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("matmul: a row too wide to split and accumulate with relu are refused", async (gpu) => {
+  const slice = whole(gpu.buffer("big", 4 * 64 * 300));
+  await assertRejects(
+    () => createMatmul(gpu, { M: 64, K: 300, N: 1 }, { a: slice, b: slice, c: slice }),
+    /64 rows of A \(300 floats each\) exceed/,
+  );
+  await assertRejects(
+    () =>
+      createMatmul(gpu, { M: 1, K: 1, N: 1, accumulate: true, relu: true }, { a: slice, b: slice, c: slice }),
+    /cannot be combined/,
+  );
+  gpu.destroy(slice.buffer);
+}, { maxStorageBindingBytes: 64 * 1024 });
