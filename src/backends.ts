@@ -21,7 +21,11 @@ export interface BackendOptions {
   say?: (line: string) => void;
 }
 
-export async function openBackend(kind: BackendKind, cfg: ModelConfig, opts: BackendOptions): Promise<Backend> {
+export async function openBackend(
+  kind: BackendKind,
+  cfg: ModelConfig,
+  opts: BackendOptions,
+): Promise<Backend> {
   if (kind === "cpu") {
     opts.say?.("backend: cpu (the plain-TypeScript reference; far slower than webgpu)");
     return await createCpuBackend(cfg);
@@ -31,7 +35,9 @@ export async function openBackend(kind: BackendKind, cfg: ModelConfig, opts: Bac
     gpu = await Gpu.open();
   } catch (e) {
     if (e instanceof NoAdapterError) throw new UserError(e.message);
-    throw new UserError(`could not open a WebGPU device: ${(e as Error).message.split("\n")[0]}; try --backend cpu`);
+    throw new UserError(
+      `could not open a WebGPU device: ${(e as Error).message.split("\n")[0]}; try --backend cpu`,
+    );
   }
   const a = gpu.adapter;
   opts.say?.(`backend: webgpu on ${a.description}${a.isFallbackAdapter ? " (software adapter)" : ""}`);

@@ -116,7 +116,11 @@ export async function trainMain(args: string[]): Promise<number> {
   const maxSteps = str("max-steps") === undefined
     ? undefined
     : numberFlag("max-steps", str("max-steps"), 0, "positive integer");
-  const shuffle = v["no-shuffle"] ? false : v.shuffle ? true : recorded.shuffle === undefined
+  const shuffle = v["no-shuffle"]
+    ? false
+    : v.shuffle
+    ? true
+    : recorded.shuffle === undefined
     ? true
     : Boolean(recorded.shuffle);
   const backendKind = parseBackendKind(str("backend"));
@@ -124,7 +128,9 @@ export async function trainMain(args: string[]): Promise<number> {
   let params: Float32Array;
   if (resume) {
     if (resume.vocab.join("\n") !== data.vocab.join("\n")) {
-      throw new UserError(`${v.resume} was trained on another corpus (its vocabulary differs from ${data.source})`);
+      throw new UserError(
+        `${v.resume} was trained on another corpus (its vocabulary differs from ${data.source})`,
+      );
     }
     config = resume.config;
     params = resume.params;
@@ -136,8 +142,10 @@ export async function trainMain(args: string[]): Promise<number> {
 
   const lock = await prepareOutDir(out, Boolean(v.force), Boolean(v.resume));
   try {
-    say(`data: ${data.source}: ${data.headlines} headlines, vocab ${data.vocab.length}, ` +
-      `${data.train.count} training pairs` + (data.val.count ? `, ${data.val.count} validation pairs` : ""));
+    say(
+      `data: ${data.source}: ${data.headlines} headlines, vocab ${data.vocab.length}, ` +
+        `${data.train.count} training pairs` + (data.val.count ? `, ${data.val.count} validation pairs` : ""),
+    );
     const backend = await openBackend(backendKind, config, { maxBatch: batch, say });
     try {
       const result = await train(backend, data, { params, resume }, {
@@ -168,10 +176,13 @@ export async function trainMain(args: string[]): Promise<number> {
           backend: backendKind,
         },
       });
-      const summary = `${result.stopped === "interrupted" ? "interrupted" : "done"}: ${result.steps} steps, ` +
+      const summary =
+        `${result.stopped === "interrupted" ? "interrupted" : "done"}: ${result.steps} steps, ` +
         `${result.epochs} epochs, last loss ${result.lastLoss.toFixed(4)}` +
         (result.valLoss !== undefined ? `, val loss ${result.valLoss.toFixed(4)}` : "") +
-        `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${result.seconds.toFixed(1)} s; checkpoint ${result.checkpoint}`;
+        `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${
+          result.seconds.toFixed(1)
+        } s; checkpoint ${result.checkpoint}`;
       if (v.json) {
         console.log(JSON.stringify({ ...result, backend: backend.name, params: config }));
       } else console.log(summary);
@@ -197,7 +208,9 @@ async function prepareOutDir(out: string, force: boolean, resuming: boolean) {
     const holds = ["checkpoint", "metrics.jsonl"].filter((f) => exists(join(out, f)));
     if (holds.length && !force) {
       await lock.release();
-      throw new UserError(`${out} holds another run (${holds.join(", ")}): use --resume ${out}, --force, or another --out`);
+      throw new UserError(
+        `${out} holds another run (${holds.join(", ")}): use --resume ${out}, --force, or another --out`,
+      );
     }
     for (const f of ["checkpoint", "best", "metrics.jsonl", "loss.svg"]) {
       await Deno.remove(join(out, f), { recursive: true }).catch(() => {});

@@ -16,7 +16,7 @@ import { Rng } from "../model/rng.ts";
 import type { AdamHyper } from "../cpu/adam.ts";
 import { ADAM_DEFAULTS } from "../cpu/adam.ts";
 import { type Checkpoint, saveCheckpoint, type TrainProgress } from "../io/checkpoint.ts";
-import { MetricsWriter, type MetricRecord } from "../io/metrics.ts";
+import { type MetricRecord, MetricsWriter } from "../io/metrics.ts";
 import { lossPlotSvg } from "../io/plot.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { Progress } from "./progress.ts";
@@ -103,13 +103,14 @@ export async function train(
   };
   Deno.addSignalListener("SIGINT", onSigint);
 
-  const checkpointAt = (): Promise<Checkpoint> => snapshot(backend, data, opts, {
-    step,
-    epoch,
-    batchInEpoch,
-    rng: epochRng,
-    bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
-  });
+  const checkpointAt = (): Promise<Checkpoint> =>
+    snapshot(backend, data, opts, {
+      step,
+      epoch,
+      batchInEpoch,
+      rng: epochRng,
+      bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
+    });
   let lastSaved: string | null = resumed ? ckDir : null;
   const save = async (dir: string) => {
     await saveCheckpoint(dir, await checkpointAt());
@@ -209,7 +210,9 @@ export async function train(
       await metrics.append(rec);
       progress.line(
         `epoch ${epoch}/${opts.epochs}: train loss ${lastEpochLoss.toFixed(4)}` +
-          (valLoss !== undefined ? `, val loss ${valLoss.toFixed(4)} (ppl ${Math.exp(valLoss).toFixed(1)})` : "") +
+          (valLoss !== undefined
+            ? `, val loss ${valLoss.toFixed(4)} (ppl ${Math.exp(valLoss).toFixed(1)})`
+            : "") +
           `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
       );
       if (valLoss !== undefined && valLoss < bestVal) {
