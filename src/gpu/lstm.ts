@@ -5,8 +5,8 @@
  * dh/dc), then the weight and input gradients over all steps at once: three GEMMs over B*T rows and
  * column sums for the biases.
  *
- * The layer always runs its B (largest batch) rows: a short batch leaves zeros in its unused rows of x
- * and zero gradient in their rows of dh, so those rows add nothing to any gradient.
+ * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
+ * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
  */
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, whole } from "./device.ts";
 import { createColumnSum } from "./linear.ts";
