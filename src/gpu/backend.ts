@@ -8,7 +8,7 @@ import type { AdamState, Backend } from "../model/backend.ts";
 import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts";
 import type { AdamHyper } from "../cpu/adam.ts";
-import { type BufferSlice, type Gpu, type Kernel, subSlice, whole } from "./device.ts";
+import { type BufferSlice, firstLine, type Gpu, type Kernel, subSlice, whole } from "./device.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
 import { createEmbedding } from "./embedding.ts";
 import { createLstmLayer } from "./lstm.ts";
@@ -38,7 +38,7 @@ export async function createGpuBackend(
   if (oom) {
     throw new UserError(
       `out of GPU memory building the model (${(gpu.allocatedBytes / 2 ** 20).toFixed(0)} MiB asked for ` +
-        `${paramLayout(cfg).count} parameters, batch ${opts.maxBatch}): ${oom.message.split("\n")[0]}`,
+        `${paramLayout(cfg).count} parameters, batch ${opts.maxBatch}): ${firstLine(oom.message)}`,
     );
   }
   return backend;
@@ -81,6 +81,7 @@ class GpuBackend implements Backend {
   #data: { inputs: GPUBuffer; targets: GPUBuffer; order: GPUBuffer; count: number } | null = null;
   #trainKernels: Kernel[] | null = null;
   #forwardTail: Kernel[] = []; // LSTM layers + fc1 + fc2: shared by training and evaluation
+  #lstmBackward: Kernel[][] = []; // per layer, top layer first
   #evalEmbed: Kernel[] = [];
   #evalLoss: Kernel[] = [];
   #adam: { setStep(t: number): void; kernels: Kernel[]; lr: number } | null = null;
@@ -142,6 +143,7 @@ class GpuBackend implements Backend {
     for (let k = 0; k < L; k++) {
       const layer = await this.#lstmLayer(k);
       tail.push(...layer.forward);
+      this.#lstmBackward.unshift(layer.backward);
     }
     tail.push(
       ...await createLinearForward(gpu, { rows: B, inF: T * H, outF: V, relu: true }, {
@@ -246,7 +248,7 @@ class GpuBackend implements Backend {
         db: this.#grad("fc1.bias"),
       }, "fc1"),
     ];
-    for (let k = L - 1; k >= 0; k--) backward.push(...(await this.#lstmLayer(k)).backward);
+    for (const layer of this.#lstmBackward) backward.push(...layer); // top layer first
     backward.push(...embedding.backward);
     await this.#buildAdam(hyper);
     this.#trainKernels = [...embedding.forward, ...this.#forwardTail, ...xent, ...backward];
@@ -419,7 +421,7 @@ class GpuBackend implements Backend {
     this.#gpu.device.pushErrorScope("validation");
     const losses = await this.#gpu.read(subSlice(whole(this.#losses), 0, n));
     const err = await this.#gpu.device.popErrorScope();
-    if (err) throw new Error(`GPU validation error: ${err.message.split("\n")[0]}`);
+    if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
     this.#checkDevice();
     return Array.from(losses.subarray(0, n));
   }

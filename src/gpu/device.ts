@@ -150,7 +150,13 @@ export class Gpu {
   }
 
   write(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
-    this.device.queue.writeBuffer(buf, byteOffset, data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
+    this.device.queue.writeBuffer(
+      buf,
+      byteOffset,
+      data.buffer as ArrayBuffer,
+      data.byteOffset,
+      data.byteLength,
+    );
   }
 
   /** Copies a slice back to the host (one submit + map round trip: never inside a training step). */
@@ -193,12 +199,12 @@ export class Gpu {
     if (errors.length) {
       await device.popErrorScope();
       const m = errors[0];
-      throw new Error(`shaders/${name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message.split("\n")[0]}`);
+      throw new Error(`shaders/${name}.wgsl:${m.lineNum}:${m.linePos}: ${firstLine(m.message)}`);
     }
     // Synchronous creation: the async variant has had bugs in Deno.
     const pipeline = device.createComputePipeline({ label: name, layout: "auto", compute: { module } });
     const err = await device.popErrorScope();
-    if (err) throw new Error(`shaders/${name}.wgsl: ${err.message.split("\n").slice(0, 3).join(" ")}`);
+    if (err) throw new Error(`shaders/${name}.wgsl: ${firstLine(err.message)}`);
     this.#pipelines.set(key, pipeline);
     return pipeline;
   }
@@ -213,7 +219,9 @@ export class Gpu {
     for (const b of bindings) {
       const size = "buffer" in b ? b.size : b.size;
       if (size > this.maxBinding && !("usage" in b && b.usage & GPUBufferUsage.UNIFORM)) {
-        throw new Error(`${label}: binding of ${size} bytes exceeds the ${this.maxBinding}-byte storage limit`);
+        throw new Error(
+          `${label}: binding of ${size} bytes exceeds the ${this.maxBinding}-byte storage limit`,
+        );
       }
     }
     const bindGroup = this.device.createBindGroup({
@@ -251,7 +259,7 @@ export class Gpu {
     this.device.queue.submit([enc.finish()]);
     await this.device.queue.onSubmittedWorkDone();
     const err = await this.device.popErrorScope();
-    if (err) throw new Error(`GPU validation error: ${err.message.split("\n")[0]}`);
+    if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
 
   #source(name: string): string {
@@ -276,4 +284,9 @@ export function fillSlots(name: string, text: string, slots: Record<string, stri
 /** ceil(a / b) for workgroup counts. */
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
+}
+
+/** The first non-blank line of a (often multi-line, sometimes blank-led) WebGPU error message. */
+export function firstLine(message: string): string {
+  return message.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "(no message)";
 }
