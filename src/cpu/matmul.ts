@@ -13,6 +13,19 @@ export function matmul(
   opts: { transA?: boolean; transB?: boolean; accumulate?: boolean } = {},
 ): void {
   const { transA = false, transB = false, accumulate = false } = opts;
+  if (transB && !transA) {
+    // x·Wᵀ (every Linear forward): rows of A and B are both contiguous, so take dot products directly.
+    for (let i = 0; i < M; i++) {
+      const ai = i * K;
+      for (let j = 0; j < N; j++) {
+        const bj = j * K;
+        let sum = 0;
+        for (let k = 0; k < K; k++) sum += a[ai + k] * b[bj + k];
+        c[i * N + j] = accumulate ? c[i * N + j] + sum : sum;
+      }
+    }
+    return;
+  }
   const row = new Float64Array(N);
   for (let i = 0; i < M; i++) {
     row.fill(0);
