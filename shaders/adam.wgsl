@@ -1,6 +1,7 @@
 // One step of torch.optim.Adam over a flat range of parameters (one chunk of at most one binding):
 //   g = grad + weightDecay * p;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²
-//   p -= stepSize * m / (sqrt(v) / bc2Sqrt + eps),  stepSize = lr / (1 - beta1^t),  bc2Sqrt = sqrt(1 - beta2^t)
+//   p -= stepSize * m / (sqrt(v) / bc2Sqrt + eps)
+// where stepSize = lr / (1 - beta1^t) and bc2Sqrt = sqrt(1 - beta2^t).
 // The bias corrections depend only on t and are computed on the host (in float64) each step.
 // T is vec4f when the count allows (measured on Mesa 25 lavapipe: 27-33 ms over 6.68 M parameters, against
 // 50 ms as f32); the math is written once for both.

@@ -1,5 +1,6 @@
 // out[j] (+)= sum over i of x[i * cols + j]: the bias gradient db = column sums of dY [rows, cols].
-// One invocation per column, so neighbouring invocations read neighbouring addresses; rows are few (the batch).
+// One invocation per column, so neighbouring invocations read neighbouring addresses; rows are few (the
+// batch).
 
 struct Params {
   rows: u32,

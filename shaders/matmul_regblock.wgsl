@@ -1,20 +1,24 @@
 // C[M,N] = op(A)·op(B) (+ bias) (ReLU) (· mask) for software adapters such as Mesa lavapipe.
 //
-// Why this design (measured on Mesa 25 lavapipe, see shared/notes/webgpu-on-this-machine.md): lavapipe runs
-// 8 invocations as one AVX2 vector. A load whose address is the same in every lane becomes one scalar load;
-// a per-lane load becomes a gather. Here the 8 rows of a workgroup depend only on workgroup_id, so A is read
-// with uniform loads and only B is gathered: 8 gathers feed 64 FMAs. The body is unrolled by hand into 16 vec4
-// accumulators (8 rows x 8 columns): the same loop written over local arrays ran half as fast. Workgroup-memory
-// tiling is slower on lavapipe (about 3 GFLOP/s); matmul_tiled.wgsl is the variant for real GPUs.
+// Why this design (measured on Mesa 25 lavapipe; see shared/notes/webgpu-on-this-machine.md): lavapipe
+// runs 8 invocations as one AVX2 vector. A load whose address is the same in every lane becomes one
+// scalar load; a per-lane load becomes a gather. The 16 rows of a workgroup depend only on workgroup_id,
+// so A is read with uniform loads and only B is gathered: 8 gathers feed 128 FMAs. Each invocation holds
+// 16 rows x 8 columns in 32 vec4 accumulators, unrolled by hand: the same loop over local arrays ran at
+// half the speed, and 8 x 8 blocks ran 15-25% slower (fewer FMAs per gather, and B re-read by twice as
+// many row blocks). Workgroup-memory tiling is slower still on lavapipe (about 3 GFLOP/s);
+// matmul_tiled.wgsl is the variant for real GPUs.
 //
 // Operands are addressed through strides, so transposed operands need no other code:
-//   op(A)[i,k] = A[aOff + i*aRow + k*aK]    op(B)[k,j] = B[bOff + k*bK + j*bCol]    C[i,j] = C[cOff + i*ldc + j]
-// B is read either as scalars at any stride (lines starting {{IF_SCALAR}}) or, when op(B) = B and its rows and
-// offset are multiples of 4 floats, as vec4 (lines starting {{IF_VEC4}}; about 10-20% faster). The variant not
-// chosen has its lines turned into comments by the slot.
+//   op(A)[i,k] = A[aOff + i*aRow + k*aK]
+//   op(B)[k,j] = B[bOff + k*bK + j*bCol]
+//   C[i,j] = C[cOff + i*ldc + j]
+// B is read either as scalars at any stride (lines starting {{IF_SCALAR}}) or, when op(B) = B and its rows
+// and offset are multiples of 4 floats, as vec4 (lines starting {{IF_VEC4}}; 10-20% faster). The slot of
+// the variant not chosen turns its lines into comments.
 //
-// Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or in vec4 mode the vec4s
-// at 4l and 4l+32) so that neighbouring lanes read neighbouring addresses.
+// Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or in vec4 mode the
+// vec4s at 4l and 4l+32) so that neighbouring lanes read neighbouring addresses.
 
 struct Shape {
   M: u32, N: u32, K: u32,
@@ -39,7 +43,8 @@ const EPI_MASK = 8u; // times (mask[i,j] > 0): ReLU backward fused into the GEMM
 @group(0) @binding(5) var<storage, read> mask: array<f32>;
 
 const LANES = 8u; // the workgroup size: one AVX2 vector of invocations
-// Column of accumulator component q of vec4 v: colBase + v * VS + q * QS; a lane's first column is
+const ROWS = 16u; // rows of C per workgroup, shared by its lanes
+// Accumulator c{row}_{v} component q holds column colBase + v * VS + q * QS, where a lane's first column is
 // wg.x * 64 + lane * LANE_STEP.
 const QS = {{QS}}u;
 const LANE_STEP = {{LANE_STEP}}u;
@@ -47,7 +52,7 @@ const VS = 4u * LANES;
 
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = wg.y * 8u;
+  let row0 = wg.y * ROWS;
   let colBase = wg.x * (LANES * 8u) + lid.x * LANE_STEP;
   // Rows and columns past the edge read the last valid one (no divergent branch inside the loop); the
   // epilogue does not store them.
@@ -59,6 +64,14 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let a5 = s.aOff + min(row0 + 5u, s.M - 1u) * s.aRow;
   let a6 = s.aOff + min(row0 + 6u, s.M - 1u) * s.aRow;
   let a7 = s.aOff + min(row0 + 7u, s.M - 1u) * s.aRow;
+  let a8 = s.aOff + min(row0 + 8u, s.M - 1u) * s.aRow;
+  let a9 = s.aOff + min(row0 + 9u, s.M - 1u) * s.aRow;
+  let a10 = s.aOff + min(row0 + 10u, s.M - 1u) * s.aRow;
+  let a11 = s.aOff + min(row0 + 11u, s.M - 1u) * s.aRow;
+  let a12 = s.aOff + min(row0 + 12u, s.M - 1u) * s.aRow;
+  let a13 = s.aOff + min(row0 + 13u, s.M - 1u) * s.aRow;
+  let a14 = s.aOff + min(row0 + 14u, s.M - 1u) * s.aRow;
+  let a15 = s.aOff + min(row0 + 15u, s.M - 1u) * s.aRow;
 {{IF_SCALAR}}  let b0 = s.bOff + min(colBase, s.N - 1u) * s.bCol;
 {{IF_SCALAR}}  let b1 = s.bOff + min(colBase + QS, s.N - 1u) * s.bCol;
 {{IF_SCALAR}}  let b2 = s.bOff + min(colBase + 2u * QS, s.N - 1u) * s.bCol;
@@ -69,22 +82,38 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 {{IF_SCALAR}}  let b7 = s.bOff + min(colBase + VS + 3u * QS, s.N - 1u) * s.bCol;
 {{IF_VEC4}}  let b0 = s.bOff + min(colBase, s.N - 4u);
 {{IF_VEC4}}  let b1 = s.bOff + min(colBase + VS, s.N - 4u);
-  var c00 = vec4f(0.0);
-  var c01 = vec4f(0.0);
-  var c10 = vec4f(0.0);
-  var c11 = vec4f(0.0);
-  var c20 = vec4f(0.0);
-  var c21 = vec4f(0.0);
-  var c30 = vec4f(0.0);
-  var c31 = vec4f(0.0);
-  var c40 = vec4f(0.0);
-  var c41 = vec4f(0.0);
-  var c50 = vec4f(0.0);
-  var c51 = vec4f(0.0);
-  var c60 = vec4f(0.0);
-  var c61 = vec4f(0.0);
-  var c70 = vec4f(0.0);
-  var c71 = vec4f(0.0);
+  var c0_0 = vec4f(0.0);
+  var c0_1 = vec4f(0.0);
+  var c1_0 = vec4f(0.0);
+  var c1_1 = vec4f(0.0);
+  var c2_0 = vec4f(0.0);
+  var c2_1 = vec4f(0.0);
+  var c3_0 = vec4f(0.0);
+  var c3_1 = vec4f(0.0);
+  var c4_0 = vec4f(0.0);
+  var c4_1 = vec4f(0.0);
+  var c5_0 = vec4f(0.0);
+  var c5_1 = vec4f(0.0);
+  var c6_0 = vec4f(0.0);
+  var c6_1 = vec4f(0.0);
+  var c7_0 = vec4f(0.0);
+  var c7_1 = vec4f(0.0);
+  var c8_0 = vec4f(0.0);
+  var c8_1 = vec4f(0.0);
+  var c9_0 = vec4f(0.0);
+  var c9_1 = vec4f(0.0);
+  var c10_0 = vec4f(0.0);
+  var c10_1 = vec4f(0.0);
+  var c11_0 = vec4f(0.0);
+  var c11_1 = vec4f(0.0);
+  var c12_0 = vec4f(0.0);
+  var c12_1 = vec4f(0.0);
+  var c13_0 = vec4f(0.0);
+  var c13_1 = vec4f(0.0);
+  var c14_0 = vec4f(0.0);
+  var c14_1 = vec4f(0.0);
+  var c15_0 = vec4f(0.0);
+  var c15_1 = vec4f(0.0);
   for (var k = 0u; k < s.K; k++) {
     let ka = k * s.aK;
     let kb = k * s.bK;
@@ -93,32 +122,61 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 {{IF_VEC4}}    let bl = B[(b0 + kb) / 4u];
 {{IF_VEC4}}    let bh = B[(b1 + kb) / 4u];
     let x0 = vec4f(A[a0 + ka]);
-    c00 = fma(x0, bl, c00);
-    c01 = fma(x0, bh, c01);
+    c0_0 = fma(x0, bl, c0_0);
+    c0_1 = fma(x0, bh, c0_1);
     let x1 = vec4f(A[a1 + ka]);
-    c10 = fma(x1, bl, c10);
-    c11 = fma(x1, bh, c11);
+    c1_0 = fma(x1, bl, c1_0);
+    c1_1 = fma(x1, bh, c1_1);
     let x2 = vec4f(A[a2 + ka]);
-    c20 = fma(x2, bl, c20);
-    c21 = fma(x2, bh, c21);
+    c2_0 = fma(x2, bl, c2_0);
+    c2_1 = fma(x2, bh, c2_1);
     let x3 = vec4f(A[a3 + ka]);
-    c30 = fma(x3, bl, c30);
-    c31 = fma(x3, bh, c31);
+    c3_0 = fma(x3, bl, c3_0);
+    c3_1 = fma(x3, bh, c3_1);
     let x4 = vec4f(A[a4 + ka]);
-    c40 = fma(x4, bl, c40);
-    c41 = fma(x4, bh, c41);
+    c4_0 = fma(x4, bl, c4_0);
+    c4_1 = fma(x4, bh, c4_1);
     let x5 = vec4f(A[a5 + ka]);
-    c50 = fma(x5, bl, c50);
-    c51 = fma(x5, bh, c51);
+    c5_0 = fma(x5, bl, c5_0);
+    c5_1 = fma(x5, bh, c5_1);
     let x6 = vec4f(A[a6 + ka]);
-    c60 = fma(x6, bl, c60);
-    c61 = fma(x6, bh, c61);
+    c6_0 = fma(x6, bl, c6_0);
+    c6_1 = fma(x6, bh, c6_1);
     let x7 = vec4f(A[a7 + ka]);
-    c70 = fma(x7, bl, c70);
-    c71 = fma(x7, bh, c71);
+    c7_0 = fma(x7, bl, c7_0);
+    c7_1 = fma(x7, bh, c7_1);
+    let x8 = vec4f(A[a8 + ka]);
+    c8_0 = fma(x8, bl, c8_0);
+    c8_1 = fma(x8, bh, c8_1);
+    let x9 = vec4f(A[a9 + ka]);
+    c9_0 = fma(x9, bl, c9_0);
+    c9_1 = fma(x9, bh, c9_1);
+    let x10 = vec4f(A[a10 + ka]);
+    c10_0 = fma(x10, bl, c10_0);
+    c10_1 = fma(x10, bh, c10_1);
+    let x11 = vec4f(A[a11 + ka]);
+    c11_0 = fma(x11, bl, c11_0);
+    c11_1 = fma(x11, bh, c11_1);
+    let x12 = vec4f(A[a12 + ka]);
+    c12_0 = fma(x12, bl, c12_0);
+    c12_1 = fma(x12, bh, c12_1);
+    let x13 = vec4f(A[a13 + ka]);
+    c13_0 = fma(x13, bl, c13_0);
+    c13_1 = fma(x13, bh, c13_1);
+    let x14 = vec4f(A[a14 + ka]);
+    c14_0 = fma(x14, bl, c14_0);
+    c14_1 = fma(x14, bh, c14_1);
+    let x15 = vec4f(A[a15 + ka]);
+    c15_0 = fma(x15, bl, c15_0);
+    c15_1 = fma(x15, bh, c15_1);
   }
-  let acc = array<vec4f, 16>(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, c60, c61, c70, c71);
-  for (var v = 0u; v < 16u; v++) {
+  let acc = array<vec4f, 32>(
+    c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1,
+    c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1,
+    c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1,
+    c12_0, c12_1, c13_0, c13_1, c14_0, c14_1, c15_0, c15_1,
+  );
+  for (var v = 0u; v < 32u; v++) {
     for (var q = 0u; q < 4u; q++) {
       store(row0 + v / 2u, colBase + (v % 2u) * VS + q * QS, acc[v][q]);
     }

@@ -3,11 +3,13 @@
 // A 16x16 workgroup computes a 64x64 tile of C; each invocation owns 4 rows x 4 columns (columns tx, tx+16,
 // tx+32, tx+48). Per step of 16 k-values the workgroup stages a 64x16 slice of op(A) and a 16x64 slice of
 // op(B) in workgroup memory, each element read once from global memory with neighbouring invocations on
-// neighbouring addresses, then every invocation reuses them 64 times. On Mesa lavapipe this runs at about a
+// neighbouring addresses, and then used by 16 invocations from workgroup memory. On Mesa lavapipe this runs at a
 // third of matmul_regblock.wgsl, which is chosen there instead.
 //
 // Same operand addressing, uniform and epilogue as matmul_regblock.wgsl (WGSL has no includes):
-//   op(A)[i,k] = A[aOff + i*aRow + k*aK]    op(B)[k,j] = B[bOff + k*bK + j*bCol]    C[i,j] = C[cOff + i*ldc + j]
+//   op(A)[i,k] = A[aOff + i*aRow + k*aK]
+//   op(B)[k,j] = B[bOff + k*bK + j*bCol]
+//   C[i,j] = C[cOff + i*ldc + j]
 
 struct Shape {
   M: u32, N: u32, K: u32,
@@ -34,7 +36,8 @@ const TILE = 64u; // rows and columns of C per workgroup
 const KT = 16u; // k-values staged per step
 const THREADS = 256u;
 
-// Staged slices, k-major: As[kk * TILE + i] = op(A)[row0 + i, k0 + kk], Bs[kk * TILE + j] = op(B)[k0 + kk, col0 + j].
+// Staged slices, k-major: As[kk * TILE + i] = op(A)[row0 + i, k0 + kk]
+//                         Bs[kk * TILE + j] = op(B)[k0 + kk, col0 + j]
 var<workgroup> As: array<f32, 1024>;
 var<workgroup> Bs: array<f32, 1024>;
 
@@ -75,7 +78,8 @@ fn main(
     }
     workgroupBarrier();
     for (var kk = 0u; kk < KT; kk++) {
-      let b = vec4f(Bs[kk * TILE + lid.x], Bs[kk * TILE + lid.x + 16u], Bs[kk * TILE + lid.x + 32u], Bs[kk * TILE + lid.x + 48u]);
+      let bRow = kk * TILE + lid.x;
+      let b = vec4f(Bs[bRow], Bs[bRow + 16u], Bs[bRow + 32u], Bs[bRow + 48u]);
       for (var r = 0u; r < 4u; r++) {
         acc[r] = fma(vec4f(As[kk * TILE + lid.y * 4u + r]), b, acc[r]);
       }

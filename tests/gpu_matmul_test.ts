@@ -8,6 +8,7 @@
  */
 import { assert, assertAllClose, assertRejects, randomArray } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
+import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
 import { matmul } from "../src/cpu/matmul.ts";
 import { type Gpu, whole } from "../src/gpu/device.ts";
 import {
@@ -176,3 +177,9 @@ gpuTest("matmul: a row too wide to split and accumulate with relu are refused", 
   );
   gpu.destroy(slice.buffer);
 }, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("the kernel benchmark times a GEMM case and its CPU reference", async (gpu) => {
+  const [row] = await benchKernels(gpu, { quick: true, cases: [gemmCase("small", { M: 32, K: 64, N: 96 })] });
+  assert(row.kernel === "small" && row.shape === "32x64x96 NN", JSON.stringify(row));
+  assert(row.ms > 0 && row.gflops! > 0 && row.cpuMs! >= 0, JSON.stringify(row));
+});

@@ -75,7 +75,7 @@ export async function createMatmul(
       LANE_STEP: vec4 ? 4 : 1,
     })
     : await gpu.pipeline("matmul_tiled");
-  const rowsPerDispatch = variant === "regblock" ? 8 : 64;
+  const rowsPerWorkgroup = variant === "regblock" ? 16 : 64;
 
   // Rows per block of each dimension: each bound operand block must fit one binding.
   const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
@@ -123,7 +123,7 @@ export async function createMatmul(
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
           spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
-        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerDispatch), 1]));
+        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
       }
     }
   }
