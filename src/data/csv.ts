@@ -13,11 +13,25 @@ export async function readHeadlineColumn(path: string): Promise<string[]> {
   const text = decodeUtf8(await readFileBytes(path), name);
   if (text.trim() === "") throw new UserError(`${name} is empty`);
   const rows = parseCsv(text, name);
-  const column = rows[0].findIndex((h) => h.trim() === HEADLINE_COLUMN);
-  if (column < 0) {
-    throw new UserError(`${name} has no "${HEADLINE_COLUMN}" column (columns: ${rows[0].join(", ")})`);
+  const header = rows[0] ?? [];
+  const columns = header.flatMap((h, i) => (h.trim() === HEADLINE_COLUMN ? [i + 1] : []));
+  if (columns.length === 0) {
+    // Quoted, shortened names: a header may hold newlines or a megabyte, and the message is one line.
+    const shown = header.slice(0, 8).map((h) => JSON.stringify(h))
+      .map((q) => (q.length > 42 ? `${q.slice(0, 40)}..."` : q));
+    throw new UserError(
+      `${name} has no "${HEADLINE_COLUMN}" column (columns: ${shown.join(", ")}` +
+        `${header.length > 8 ? `, ... ${header.length} in all` : ""})`,
+    );
   }
-  return rows.slice(1).map((row) => row[column]);
+  if (columns.length > 1) {
+    // pandas would silently read the first one; which one holds the headlines is the user's call.
+    throw new UserError(
+      `${name} has ${columns.length} "${HEADLINE_COLUMN}" columns (columns ${columns.join(" and ")}): ` +
+        `rename or remove all but one`,
+    );
+  }
+  return rows.slice(1).map((row) => row[columns[0] - 1]);
 }
 
 async function readFileBytes(path: string): Promise<Uint8Array> {
@@ -29,47 +43,74 @@ async function readFileBytes(path: string): Promise<Uint8Array> {
 }
 
 function decodeUtf8(bytes: Uint8Array, name: string): string {
+  const decoder = new TextDecoder("utf-8", { fatal: true });
   try {
     // The decoder drops a leading BOM, so the first header name comes out clean.
-    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    return decoder.decode(bytes);
   } catch {
+    // Find the first bad line: a line break byte is never part of a multi-byte sequence.
+    let start = 0;
+    for (let i = 0; i <= bytes.length; i++) {
+      if (i < bytes.length && bytes[i] !== LF && bytes[i] !== CR) continue;
+      try {
+        decoder.decode(bytes.subarray(start, i));
+      } catch {
+        throw new UserError(`${name} line ${lineAt(bytes, start)}: not UTF-8 text`);
+      }
+      start = i + 1;
+    }
     throw new UserError(`${name} is not UTF-8 text`);
   }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The 1-based line of byte `offset`, counting "\r\n", "\n" and "\r" as one line break each (as editors do). */
+function lineAt(bytes: Uint8Array, offset: number): number {
+  let line = 1;
+  for (let i = 0; i < offset && i < bytes.length; i++) {
+    if (bytes[i] === LF || (bytes[i] === CR && bytes[i + 1] !== LF)) line++;
+  }
+  return line;
 }
 
 /** Error details csv-parse attaches to its CsvError. */
 interface CsvParseError {
   code?: string;
-  lines?: number;
   message: string;
 }
 
 function parseCsv(text: string, name: string): string[][] {
-  // Line on which the last complete record ended: an unterminated quote is only noticed at end of file,
-  // but the record holding it starts right after this line.
+  // Byte offset (csv-parse counts UTF-8 bytes) just past the last complete record: the failing record starts
+  // at the first non-blank line after it. csv-parse's own line count is not used: it counts a quoted "\r\n"
+  // as two lines, and reports the line where it noticed the problem, e.g. the end of the file for a quote
+  // that never closes.
   let lastRecordEnd = 0;
   try {
     return parse(text, {
       bom: true,
-      // Python's csv module and pandas skip blank lines and take a stray quote inside an unquoted field
-      // literally; do the same so every file the notebook read reads here too.
+      // Python's csv module and pandas skip blank lines, take a stray quote inside an unquoted field
+      // literally and end lines at "\r\n", "\n" or "\r", even mixed in one file; do the same so every file
+      // the notebook read reads here too.
       skip_empty_lines: true,
       relax_quotes: true,
-      on_record: (record: string[], context: { lines: number }) => {
-        lastRecordEnd = context.lines;
+      record_delimiter: ["\r\n", "\n", "\r"],
+      on_record: (record: string[], context: { bytes: number }) => {
+        lastRecordEnd = context.bytes;
         return record;
       },
     }) as string[][];
   } catch (e) {
     const err = e as CsvParseError;
-    if (err.code === "CSV_QUOTE_NOT_CLOSED") {
-      throw new UserError(`${name} line ${lastRecordEnd + 1}: malformed CSV: quoted field never closed`);
-    }
-    if (err.code?.startsWith("CSV_") || err.code?.startsWith("INVALID_")) {
-      // csv-parse's messages read "Invalid Record Length: expect 16, got 15 on line 7"; the line is ours.
-      const reason = err.message.replace(/,? (on|at) line \d+.*$/s, "");
-      throw new UserError(`${name} line ${err.lines ?? "?"}: malformed CSV: ${reason}`);
-    }
-    throw e;
+    if (!err.code?.startsWith("CSV_") && !err.code?.startsWith("INVALID_")) throw e;
+    const bytes = new TextEncoder().encode(text);
+    let start = lastRecordEnd;
+    while (bytes[start] === LF || bytes[start] === CR) start++;
+    const where = `${name} line ${lineAt(bytes, start)}: malformed CSV`;
+    if (err.code === "CSV_QUOTE_NOT_CLOSED") throw new UserError(`${where}: quoted field never closed`);
+    // csv-parse's messages read "Invalid Record Length: expect 16, got 15 on line 7"; the line is ours.
+    const reason = err.message.replace(/,? (on|at) line \d+.*$/s, "").split("\n")[0].slice(0, 200);
+    throw new UserError(`${where}: ${reason}`);
   }
 }
