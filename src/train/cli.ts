@@ -1,5 +1,5 @@
 /** `deno task train`: flags -> data -> model -> backend -> the loop. The script itself only calls trainMain. */
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { numberFlag, parseFlags } from "../cli.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import { loadDataset } from "../data/dataset.ts";
@@ -74,6 +74,15 @@ export async function trainMain(args: string[]): Promise<number> {
   }
   if (v.shuffle && v["no-shuffle"]) throw new UserError("--shuffle and --no-shuffle contradict", USAGE_EXIT);
   if (v.resume && v.init) throw new UserError("--resume and --init contradict", USAGE_EXIT);
+  if (v.resume && v.out && resolve(v.out) !== resolve(v.resume)) {
+    throw new UserError(
+      "--resume DIR continues in DIR: leave --out out or give the same directory",
+      USAGE_EXIT,
+    );
+  }
+  // Every flag is checked before anything is written (a bad value must not cost an --out its old run).
+  const saveEvery = numberFlag("save-every", v["save-every"], 1, "positive integer");
+  const logEvery = numberFlag("log-every", v["log-every"], 10, "positive integer");
   const say = (line: string) => {
     if (!v.quiet) console.error(line);
   };
@@ -87,7 +96,10 @@ export async function trainMain(args: string[]): Promise<number> {
     if (!resume.optimizer || !resume.progress) {
       throw new UserError(`${v.resume}/checkpoint holds a model but no training state: cannot resume it`);
     }
-    recorded = resume.train ?? {};
+    recorded = { ...resume.train };
+    // Checkpoints from before train.source recorded the description ("built-in corpus") as train.data:
+    // not a path, so the data is located as when no --data is given (the vocabulary check still applies).
+    if (recorded.source === undefined) delete recorded.data;
   }
   const str = (name: string): string | undefined =>
     (v as Record<string, unknown>)[name] as string | undefined ??
@@ -132,6 +144,16 @@ export async function trainMain(args: string[]): Promise<number> {
         `${v.resume} was trained on another corpus (its vocabulary differs from ${data.source})`,
       );
     }
+    // The model is the checkpoint's: a model flag given now that differs from it cannot be honoured.
+    for (const key of ["embed", "hidden", "layers", "window"] as const) {
+      const given = (v as Record<string, unknown>)[key];
+      const had = resume.config[key];
+      if (given !== undefined && Number(given) !== had) {
+        throw new UserError(
+          `--${key} ${given} differs from the checkpoint's ${had}: a resumed run keeps its model`,
+        );
+      }
+    }
     config = resume.config;
     params = resume.params;
   } else if (v.init) {
@@ -156,11 +178,12 @@ export async function trainMain(args: string[]): Promise<number> {
         seed,
         shuffle,
         maxSteps,
-        saveEvery: numberFlag("save-every", v["save-every"], 1, "positive integer"),
-        logEvery: numberFlag("log-every", v["log-every"], 10, "positive integer"),
+        saveEvery,
+        logEvery,
         quiet: Boolean(v.quiet),
         flags: {
-          data: str("data"),
+          // Absolute, so that --resume finds the data from any working directory.
+          data: str("data") === undefined ? undefined : resolve(str("data")!),
           files: str("files"),
           "min-count": data.minCount,
           "val-fraction": data.valFraction,

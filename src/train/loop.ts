@@ -263,6 +263,7 @@ async function snapshot(
     params: await backend.getParams(),
     optimizer: await backend.getAdamState(),
     progress,
-    train: { ...opts.flags, data: data.source },
+    // flags.data is the path --resume reloads; source only describes it (e.g. "built-in corpus").
+    train: { source: data.source, ...opts.flags },
   };
 }
