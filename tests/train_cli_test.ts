@@ -1,0 +1,351 @@
+/**
+ * `scripts/train.ts` as a user runs it (a subprocess with deno.json's train permissions, in an empty
+ * working directory, so the data is the built-in corpus unless --data says otherwise): every bad input is
+ * one `train: error:` line with a non-zero exit and nothing written; a short run leaves metrics.jsonl,
+ * a loadable checkpoint, loss.svg (and best/ with a validation split); a NaN loss stops the run and keeps
+ * the last good checkpoint. Models are tiny (embed 4, hidden 8, 2 layers) so each run takes about a second
+ * on a software adapter.
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../src/io/checkpoint.ts";
+import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
+import { buildDataset } from "../src/data/dataset.ts";
+import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
+import { createCpuBackend } from "../src/cpu/backend.ts";
+import { initParams } from "../src/model/init.ts";
+import type { ModelConfig } from "../src/model/config.ts";
+
+const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
+const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
+const TINY = ["--embed", "4", "--hidden", "8", "--layers", "2"];
+// The built-in corpus at window 2 (no split): 2120 pairs, so --batch 100 gives 22 steps an epoch, the last
+// one of 20 pairs.
+const BATCH = 100;
+const PAIRS = 2120;
+const STEPS_PER_EPOCH = Math.ceil(PAIRS / BATCH);
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+const tmp = await Deno.makeTempDir({ prefix: "train_cli_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+// The working directory of every run: empty, so no ./data is found and the corpus is the built-in one.
+const CWD = join(tmp, "cwd");
+await Deno.mkdir(CWD);
+
+/** Runs the script with the permissions of `deno task train`. */
+async function train(args: string[]): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", SCRIPT, ...args],
+    cwd: CWD,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const dec = new TextDecoder();
+  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+}
+
+async function ok(args: string[]): Promise<Run> {
+  const r = await train(args);
+  assertEquals(r.code, 0, `train ${args.join(" ")} failed:\n${r.stderr}`);
+  return r;
+}
+
+/** The one line a failed run printed (after checking it is the only one, and no stack trace). */
+function errorLine(r: Run, what: string): string {
+  const lines = r.stderr.trimEnd().split("\n");
+  assertEquals(lines.length, 1, `${what}: stderr has ${lines.length} lines:\n${r.stderr}`);
+  assert(lines[0].startsWith("train: error: "), `${what}: ${lines[0]}`);
+  assert(!/^\s+at /m.test(r.stderr), `${what}: stack trace`);
+  return lines[0];
+}
+
+async function exists(path: string): Promise<boolean> {
+  return await Deno.stat(path).then(() => true, () => false);
+}
+
+const steps = (records: MetricRecord[]) => records.filter(isStepRecord);
+const epochs = (records: MetricRecord[]) => records.filter((r) => !isStepRecord(r));
+
+function assertFinite(ck: Checkpoint, what: string): void {
+  const bad = ck.params.findIndex((x) => !Number.isFinite(x));
+  assertEquals(bad, -1, `${what}: params[${bad}] = ${ck.params[bad]}`);
+}
+
+// One finished run (a checkpoint on the built-in corpus) that the bad-input cases point at.
+const RUN = join(tmp, "run");
+await ok([...TINY, "--batch", String(BATCH), "--max-steps", "3", "--out", RUN, "--quiet"]);
+
+Deno.test("--help prints the usage on stdout and exits 0", async () => {
+  const r = await train(["--help"]);
+  assertEquals([r.code, r.stderr], [0, ""]);
+  assert(r.stdout.startsWith("Train the LSTM next-word model.\n\nusage: deno task train"), r.stdout);
+  for (const flag of ["--resume DIR", "--max-steps N", "--backend webgpu|cpu", "--json"]) {
+    assert(r.stdout.includes(flag), `help lacks ${flag}`);
+  }
+});
+
+Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack trace, nothing written", async () => {
+  const cases = join(tmp, "cases");
+  await Deno.mkdir(cases);
+  const notCheckpoint = join(cases, "empty_dir");
+  await Deno.mkdir(notCheckpoint);
+  const aFile = join(cases, "a_file");
+  await Deno.writeTextFile(aFile, "not a directory");
+  // A model file for hidden 8 (the TINY config on the built-in corpus's 116 words).
+  const init = join(cases, "init");
+  const vocab = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
+    window: 2,
+    minCount: 1,
+    valFraction: 0,
+    seed: 0,
+  }).vocab;
+  const cfg: ModelConfig = { vocab: vocab.length, embed: 4, hidden: 8, layers: 2, window: 2 };
+  await saveCheckpoint(init, { config: cfg, vocab, params: initParams(cfg, 1) });
+  const initFile = join(init, "model.safetensors");
+  const runMetrics = await Deno.readFile(join(RUN, "metrics.jsonl"));
+
+  // [case, arguments, exit code, what the line must say]. Cases without --out/--resume get their own --out
+  // under `cases`, which must not exist afterwards.
+  const table: Array<[string, string[], number, RegExp]> = [
+    ["unknown flag", ["--bogus"], 2, /Unknown option '--bogus'/],
+    ["negative epochs", ["--epochs=-1"], 2, /--epochs must be a non-negative integer, got "-1"/],
+    // node's parseArgs refuses a value that looks like a flag before our check sees it.
+    ["negative epochs, spaced", ["--epochs", "-1"], 2, /'--epochs' argument is ambiguous/],
+    ["lr 0", ["--lr", "0"], 2, /--lr must be a positive number, got "0"/],
+    ["lr -1", ["--lr=-1"], 2, /--lr must be a positive number, got "-1"/],
+    ["batch 0", ["--batch", "0"], 2, /--batch must be a positive integer, got "0"/],
+    ["window 0", ["--window", "0"], 2, /--window must be a positive integer, got "0"/],
+    ["non-numeric hidden", ["--hidden", "eight"], 2, /--hidden must be a positive integer, got "eight"/],
+    ["non-numeric lr", ["--lr", "1e-3x"], 2, /--lr must be a positive number, got "1e-3x"/],
+    ["fractional epochs", ["--epochs", "1.5"], 2, /--epochs must be a non-negative integer, got "1.5"/],
+    ["non-numeric max-steps", ["--max-steps", "ten"], 2, /--max-steps must be a positive integer/],
+    ["val-fraction 1", ["--val-fraction", "1"], 2, /--val-fraction must be a fraction, got "1"/],
+    ["save-every 0", ["--save-every", "0"], 2, /--save-every must be a positive integer, got "0"/],
+    ["backend foo", ["--backend", "foo"], 2, /--backend must be webgpu or cpu, got "foo"/],
+    ["shuffle and no-shuffle", ["--shuffle", "--no-shuffle"], 2, /--shuffle and --no-shuffle contradict/],
+    [
+      "init of another shape",
+      ["--hidden", "9", "--init", initFile],
+      1,
+      new RegExp(
+        `model\\.safetensors: lstm\\.weight_ih_l0 has shape \\[32,4\\], expected \\[36,4\\]`,
+      ),
+    ],
+    ["missing init", ["--init", join(cases, "nope.safetensors")], 1, /nope\.safetensors: no such file/],
+    ["init not safetensors", ["--init", aFile], 1, /a_file: .*not safetensors/],
+    ["resume a dir without checkpoint", ["--resume", notCheckpoint], 1, /empty_dir\/checkpoint: no such/],
+    ["resume a file", ["--resume", aFile], 1, /a_file\/checkpoint/],
+    ["resume on another corpus", ["--resume", RUN, "--data", MINI], 1, /trained on another corpus/],
+    ["resume with --init", ["--resume", RUN, "--init", initFile], 2, /--resume and --init contradict/],
+    ["resume into another --out", ["--resume", RUN, "--out", join(cases, "x")], 2, /--resume DIR continues/],
+    ["resume with another model", ["--resume", RUN, "--hidden", "9"], 1, /--hidden 9 differs from .* 8/],
+    [
+      "out holds another run",
+      ["--out", RUN],
+      1,
+      /holds another run \(checkpoint, metrics\.jsonl\): use --resume/,
+    ],
+    ["unwritable out", ["--out", join(aFile, "out")], 1, /cannot create output directory .*a_file\/out/],
+  ];
+  // A few at a time: each is a Deno process.
+  const runs: Run[] = [];
+  for (let i = 0; i < table.length; i += 6) {
+    runs.push(
+      ...await Promise.all(
+        table.slice(i, i + 6).map(([name, args]) => {
+          const hasOut = args.includes("--out") || args.includes("--resume");
+          return train([...TINY, ...args, ...(hasOut ? [] : ["--out", join(cases, name)])]);
+        }),
+      ),
+    );
+  }
+  table.forEach(([name, , code, message], i) => {
+    const line = errorLine(runs[i], name);
+    assertEquals(runs[i].code, code, `${name}: exit code (${line})`);
+    assert(message.test(line), `${name}: "${line}" does not match ${message}`);
+    assertEquals(runs[i].stdout, "", `${name}: stdout`);
+  });
+  // Nothing written: no case created its --out, and the run they pointed at is as it was.
+  const left = (await Array.fromAsync(Deno.readDir(cases))).map((e) => e.name).sort();
+  assertEquals(left, ["a_file", "empty_dir", "init"]);
+  assertEquals(await Deno.readFile(join(RUN, "metrics.jsonl")), runMetrics);
+  assert(!(await exists(join(RUN, ".lock"))), "no stale lock left in the run");
+});
+
+Deno.test("a short run: metrics.jsonl per step and epoch, a loadable checkpoint, loss.svg, --json", async () => {
+  const out = join(tmp, "short");
+  const r = await ok([...TINY, "--epochs", "2", "--batch", String(BATCH), "--out", out, "--json"]);
+  assert(/^backend: webgpu on /m.test(r.stderr), r.stderr);
+  const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
+  const total = 2 * STEPS_PER_EPOCH;
+  assertEquals([summary.steps, summary.epochs, summary.stopped], [total, 2, "done"]);
+  assertEquals(summary.params, { vocab: 116, embed: 4, hidden: 8, layers: 2, window: 2 });
+  assert(summary.backend.startsWith("webgpu"), summary.backend);
+
+  const records = await readMetrics(join(out, "metrics.jsonl"));
+  const stepRecs = steps(records);
+  // Step records: exactly {epoch, step, loss}, S from 1 across epochs, E the epoch the step is in.
+  assertEquals(stepRecs.map((s) => Object.keys(s)), stepRecs.map(() => ["epoch", "step", "loss"]));
+  assertEquals(stepRecs.map((s) => s.step), Array.from({ length: total }, (_, i) => i + 1));
+  assertEquals(stepRecs.map((s) => s.epoch), stepRecs.map((s) => Math.ceil(s.step / STEPS_PER_EPOCH)));
+  assert(stepRecs.every((s) => Number.isFinite(s.loss) && s.loss > 0), "losses finite and positive");
+  assertEquals(summary.lastLoss, stepRecs.at(-1)!.loss);
+  // Epoch records follow their epoch's last step; train_loss is the pair-weighted mean of its losses.
+  const epochRecs = epochs(records);
+  assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
+  assertEquals(records.indexOf(epochRecs[0]), STEPS_PER_EPOCH);
+  assertEquals(records.indexOf(epochRecs[1]), records.length - 1);
+  for (const e of epochRecs) {
+    const mine = stepRecs.filter((s) => s.epoch === e.epoch);
+    const sizes = mine.map((_, i) => Math.min(BATCH, PAIRS - i * BATCH));
+    const mean = mine.reduce((a, s, i) => a + s.loss * sizes[i], 0) / PAIRS;
+    assertAllClose([e.train_loss!], [mean], { atol: 0, rtol: 1e-12, what: `epoch ${e.epoch} train_loss` });
+    assert(e.seconds! > 0 && e.pairs_per_s! > 0, JSON.stringify(e));
+    assertEquals([e.val_loss, e.val_ppl], [undefined, undefined], "no validation split, no val_*");
+  }
+
+  const ck = await loadCheckpoint(join(out, "checkpoint"));
+  assertEquals(ck.config, summary.params);
+  assertEquals(ck.vocab.length, 116);
+  assertEquals(ck.progress && { ...ck.progress, rng: undefined }, {
+    step: total,
+    epoch: 2,
+    batchInEpoch: 0,
+    rng: undefined,
+  });
+  assertEquals(ck.optimizer!.adamStep, total);
+  assertEquals([ck.train!.source, ck.train!.data, ck.train!.shuffle], [BUILTIN_SOURCE, undefined, true]);
+  assertFinite(ck, "checkpoint");
+  const svg = await Deno.readTextFile(join(out, "loss.svg"));
+  assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), "loss.svg is an SVG document");
+  assert(!(await exists(join(out, "best"))), "no best/ without a validation split");
+  assert(!(await exists(join(out, ".lock"))), "the lock is released");
+});
+
+Deno.test("--backend cpu says so and trains the same model; --max-steps stops mid-epoch", async () => {
+  const out = join(tmp, "cpu");
+  const args = [...TINY, "--epochs", "3", "--batch", String(BATCH), "--max-steps", "5", "--json"];
+  const r = await ok([...args, "--backend", "cpu", "--out", out]);
+  assert(
+    r.stderr.includes("backend: cpu (the plain-TypeScript reference; far slower than webgpu)"),
+    r.stderr,
+  );
+  const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
+  assertEquals([summary.steps, summary.epochs, summary.stopped, summary.backend], [
+    5,
+    0,
+    "max-steps",
+    "cpu (reference)",
+  ]);
+  const records = await readMetrics(join(out, "metrics.jsonl"));
+  assertEquals(records.map((s) => s.step), [1, 2, 3, 4, 5], "five step records, no epoch record");
+  const ck = await loadCheckpoint(join(out, "checkpoint"));
+  assertEquals([ck.progress!.step, ck.progress!.epoch, ck.progress!.batchInEpoch], [5, 0, 5]);
+
+  // The same five steps on WebGPU: the backends agree (float32 sums in different orders: rtol 1e-5).
+  const gpuOut = join(tmp, "gpu5");
+  await ok([...args, "--out", gpuOut]);
+  const gpu = steps(await readMetrics(join(gpuOut, "metrics.jsonl"))).map((s) => s.loss);
+  assertAllClose(gpu, steps(records).map((s) => s.loss), { atol: 0, rtol: 1e-5, what: "webgpu vs cpu loss" });
+});
+
+Deno.test("--val-fraction 0.2: val_loss and val_ppl in epoch records, best/ holds the lowest", async () => {
+  const out = join(tmp, "val");
+  await ok([
+    ...TINY,
+    "--epochs",
+    "2",
+    "--batch",
+    String(BATCH),
+    "--val-fraction",
+    "0.2",
+    "--out",
+    out,
+    "--quiet",
+  ]);
+  const epochRecs = epochs(await readMetrics(join(out, "metrics.jsonl")));
+  assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
+  for (const e of epochRecs) {
+    assert(Number.isFinite(e.val_loss), JSON.stringify(e));
+    assertAllClose([e.val_ppl!], [Math.exp(e.val_loss!)], { atol: 0, rtol: 1e-12, what: "val_ppl" });
+  }
+  const vals = epochRecs.map((e) => e.val_loss!);
+  const bestEpoch = vals.indexOf(Math.min(...vals)) + 1;
+  const best = await loadCheckpoint(join(out, "best"));
+  assertEquals([best.progress!.epoch, best.progress!.bestVal], [bestEpoch, Math.min(...vals)]);
+  assertFinite(best, "best");
+  // The recorded validation loss is best/'s model's: recompute it on the CPU reference from the same split.
+  const data = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
+    window: 2,
+    minCount: 1,
+    valFraction: 0.2,
+    seed: 0,
+  });
+  assertEquals(best.vocab, data.vocab);
+  const cpu = await createCpuBackend(best.config);
+  await cpu.setParams(best.params);
+  const loss = await cpu.evalLoss(data.val.inputs, data.val.targets, data.val.count);
+  cpu.destroy();
+  // WebGPU's forward vs the float64-accumulating reference: agreement to 1e-5 relative.
+  assertAllClose([loss], [best.progress!.bestVal!], { atol: 0, rtol: 1e-5, what: "best val loss on cpu" });
+});
+
+Deno.test("--force replaces another run's files; without it the run is refused (see the bad-input table)", async () => {
+  const out = join(tmp, "forced");
+  await ok([
+    ...TINY,
+    "--epochs",
+    "1",
+    "--batch",
+    String(BATCH),
+    "--val-fraction",
+    "0.2",
+    "--out",
+    out,
+    "--quiet",
+  ]);
+  assert(await exists(join(out, "best")));
+  await ok([...TINY, "--max-steps", "2", "--batch", String(BATCH), "--out", out, "--force", "--quiet"]);
+  assert(!(await exists(join(out, "best"))), "the old run's best/ is gone");
+  assertEquals((await readMetrics(join(out, "metrics.jsonl"))).map((r) => r.step), [1, 2]);
+  assertEquals((await loadCheckpoint(join(out, "checkpoint"))).progress!.step, 2);
+});
+
+Deno.test("a NaN loss stops the run with one line and keeps the last good checkpoint", async () => {
+  const out = join(tmp, "nan");
+  await ok([...TINY, "--epochs", "1", "--batch", String(BATCH), "--out", out, "--quiet"]);
+  const good = await loadCheckpoint(join(out, "checkpoint"));
+  // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
+  const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
+  const line = errorLine(r, "nan");
+  assertEquals(r.code, 1, line);
+  const m = line.match(
+    /loss became NaN at step (\d+) \(epoch 2\): stopping; the last good checkpoint is (.*); /,
+  );
+  assert(m, line);
+  assert(Number(m[1]) > STEPS_PER_EPOCH, line);
+  assertEquals(m[2], join(out, "checkpoint"));
+  const kept = await loadCheckpoint(join(out, "checkpoint"));
+  assertFinite(kept, "kept checkpoint");
+  assertEquals([kept.progress, kept.params, kept.optimizer], [good.progress, good.params, good.optimizer]);
+  assert(!(await exists(join(out, ".lock"))), "the lock is released");
+
+  // With no checkpoint saved yet, the message says so and none appears.
+  const fresh = join(tmp, "nan_fresh");
+  const f = await train([...TINY, "--lr", "1e30", "--out", fresh, "--quiet"]);
+  assertEquals(f.code, 1);
+  assert(
+    /loss became NaN at step \d+ \(epoch 1\): .*none \(no checkpoint was saved yet\)/.test(
+      errorLine(f, "fresh"),
+    ),
+    f.stderr,
+  );
+  assert(!(await exists(join(fresh, "checkpoint"))), "no checkpoint of NaN weights");
+});

@@ -1,0 +1,151 @@
+/**
+ * Exact resume of `scripts/train.ts` (run as a subprocess, shuffling on): a run stopped at an epoch end, by
+ * --max-steps mid-epoch, or by Ctrl-C, then continued with --resume, takes bit for bit the steps an
+ * uninterrupted run takes: the same per-step losses in metrics.jsonl, the same final weights and Adam
+ * moments. Both backends are deterministic (no atomics, a fixed reduction order), so equality is exact,
+ * not within a tolerance. Also: a second trainer on the same --out is refused while the first runs.
+ */
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { assert, assertEquals } from "./assert.ts";
+import { type Checkpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
+import { isStepRecord, readMetrics } from "../src/io/metrics.ts";
+
+const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
+const TRAIN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env"]; // deno.json's train task
+// The built-in corpus at window 2: 2120 pairs, so batch 100 makes 22 steps an epoch (the last one of 20).
+const TINY = ["--embed", "4", "--hidden", "8", "--layers", "2", "--batch", "100", "--quiet"];
+const STEPS_PER_EPOCH = 22;
+
+const tmp = await Deno.makeTempDir({ prefix: "train_resume_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
+// Runs start in an empty directory: no ./data there, so the corpus is the built-in one.
+const CWD = join(tmp, "cwd");
+await Deno.mkdir(CWD);
+
+function command(args: string[], stdout: "piped" | "null" = "piped") {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", ...TRAIN_PERMISSIONS, SCRIPT, ...args],
+    cwd: CWD,
+    stdout,
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+}
+
+async function ok(args: string[]): Promise<void> {
+  const out = await command(args).output();
+  assertEquals(out.code, 0, `train ${args.join(" ")} failed:\n${new TextDecoder().decode(out.stderr)}`);
+}
+
+/** What a run directory ends with: its per-step losses (in order), epoch means, and final checkpoint. */
+async function result(dir: string) {
+  const records = await readMetrics(join(dir, "metrics.jsonl"));
+  const steps = records.filter(isStepRecord);
+  assertEquals(steps.map((r) => r.step), steps.map((_, i) => i + 1), `${dir}: steps 1, 2, ... once each`);
+  const ck = await loadCheckpoint(join(dir, "checkpoint"));
+  return {
+    losses: steps.map((r) => r.loss),
+    epochLosses: records.filter((r) => !isStepRecord(r)).map((r) => [r.epoch, r.train_loss]),
+    ck,
+  };
+}
+
+/** Bitwise equality of two runs' losses, epoch means, weights, Adam state and position. */
+function assertSameRun(
+  got: Awaited<ReturnType<typeof result>>,
+  want: Awaited<ReturnType<typeof result>>,
+  what: string,
+): void {
+  assertEquals(got.losses.length, want.losses.length, `${what}: number of steps`);
+  const diff = got.losses.findIndex((l, i) => !Object.is(l, want.losses[i]));
+  assertEquals(diff, -1, `${what}: step ${diff + 1} loss ${got.losses[diff]} != ${want.losses[diff]}`);
+  assertEquals(got.epochLosses, want.epochLosses, `${what}: epoch train_loss`);
+  assertSameCheckpoint(got.ck, want.ck, what);
+}
+
+function assertSameCheckpoint(got: Checkpoint, want: Checkpoint, what: string): void {
+  for (
+    const [name, a, b] of [
+      ["params", got.params, want.params],
+      ["adam m", got.optimizer!.m, want.optimizer!.m],
+      ["adam v", got.optimizer!.v, want.optimizer!.v],
+    ] as const
+  ) {
+    const i = a.findIndex((x, j) => !Object.is(x, b[j]));
+    assertEquals(i, -1, `${what}: ${name}[${i}] ${a[i]} != ${b[i]}`);
+  }
+  assertEquals(got.optimizer!.adamStep, want.optimizer!.adamStep, `${what}: adam step`);
+  assertEquals(got.progress, want.progress, `${what}: position and rng`);
+}
+
+for (const backend of ["webgpu", "cpu"]) {
+  Deno.test(`${backend}: 1 epoch + --resume --epochs 2, and --max-steps 7 / 30 + --resume, equal 2 epochs straight`, async () => {
+    const dir = (name: string) => join(tmp, `${backend}_${name}`);
+    const flags = [...TINY, "--backend", backend];
+    await Promise.all([
+      ok([...flags, "--epochs", "2", "--out", dir("straight")]),
+      ok([...flags, "--epochs", "1", "--out", dir("epoch")]),
+      ok([...flags, "--epochs", "2", "--max-steps", "7", "--out", dir("steps")]),
+    ]);
+    const straight = await result(dir("straight"));
+    assertEquals(straight.losses.length, 2 * STEPS_PER_EPOCH);
+    assertEquals(straight.ck.train!.shuffle, true, "shuffling is on");
+    // A resumed run takes its recorded flags (batch, lr, shuffle, data, backend): only --epochs is new.
+    await ok(["--resume", dir("epoch"), "--epochs", "2", "--quiet"]);
+    assertSameRun(await result(dir("epoch")), straight, "epoch-end resume");
+    // Stopped mid-epoch 1 (step 7), then mid-epoch 2 (step 30), then to the end.
+    assertEquals((await result(dir("steps"))).ck.progress!.batchInEpoch, 7);
+    await ok(["--resume", dir("steps"), "--max-steps", "30", "--quiet"]);
+    const mid = await result(dir("steps"));
+    assertEquals([mid.ck.progress!.epoch, mid.ck.progress!.batchInEpoch], [1, 30 - STEPS_PER_EPOCH]);
+    await ok(["--resume", dir("steps"), "--quiet"]);
+    assertSameRun(await result(dir("steps")), straight, "mid-epoch resumes");
+  });
+}
+
+Deno.test("webgpu: Ctrl-C exits 130 with a checkpoint; --resume finishes it as if uninterrupted; the lock holds", async () => {
+  // 4 epochs of batch 8: 1060 steps, several seconds on a software adapter.
+  const flags = [...TINY, "--batch", "8", "--epochs", "4"];
+  const straightDir = join(tmp, "sigint_straight");
+  const dir = join(tmp, "sigint");
+  const straightRun = ok([...flags, "--out", straightDir]);
+
+  const child = command([...flags, "--out", dir], "null").spawn();
+  const stderr = new Response(child.stderr).text();
+  // Wait until the first metrics line is written: the trainer is past setup and in its loop.
+  const metrics = join(dir, "metrics.jsonl");
+  const deadline = Date.now() + 60_000;
+  while (!(await Deno.readTextFile(metrics).catch(() => "")).includes("\n")) {
+    assert(Date.now() < deadline, "no metrics line within 60 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  // A second trainer on the same --out is refused, naming the first one's pid; even --force does not pass.
+  const second = await command([...flags, "--out", dir, "--force"]).output();
+  const line = new TextDecoder().decode(second.stderr).trimEnd();
+  assertEquals(second.code, 1, line);
+  assertEquals(line.split("\n").length, 1, line);
+  assert(line.startsWith(`train: error: ${dir} is in use by another trainer: pid ${child.pid} on `), line);
+
+  // Interrupt within epoch 2: the resume must then redraw a later epoch's shuffle, mid-epoch.
+  while (!(await Deno.readTextFile(metrics)).includes('{"epoch":2,"step"')) {
+    assert(Date.now() < deadline, "no epoch 2 step within 60 s");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  child.kill("SIGINT");
+  const status = await child.status;
+  assertEquals(status.code, 130, await stderr);
+  const interrupted = await result(dir);
+  const at = interrupted.ck.progress!;
+  assertEquals(at.step, interrupted.losses.length, "the checkpoint is where metrics.jsonl stops");
+  console.log(`Ctrl-C: stopped at step ${at.step} (epoch ${at.epoch + 1}, batch ${at.batchInEpoch})`);
+  assert(at.epoch >= 1 && at.step < 4 * 265, `interrupted after epoch 1, before the end: step ${at.step}`);
+  assert(at.batchInEpoch > 0, "interrupted mid-epoch");
+  assertEquals(at.step, 265 * at.epoch + at.batchInEpoch);
+
+  await ok(["--resume", dir, "--quiet"]);
+  await straightRun;
+  const straight = await result(straightDir);
+  assertEquals(straight.losses.length, 4 * 265);
+  assertSameRun(await result(dir), straight, "Ctrl-C and resume");
+});
