@@ -3,12 +3,16 @@ import { join, resolve } from "node:path";
 import { numberFlag, parseFlags } from "../cli.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import { loadDataset } from "../data/dataset.ts";
+import { BUILTIN_SOURCE } from "../data/builtin.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { type Checkpoint, loadCheckpoint, loadModelFile } from "../io/checkpoint.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openBackend, parseBackendKind } from "../backends.ts";
 import { train } from "./loop.ts";
+
+/** Epochs by default on the built-in corpus: enough to learn its rules (loss ~0.45 from 4.6). */
+const BUILTIN_EPOCHS = 40;
 
 export const TRAIN_HELP = `Train the LSTM next-word model.
 
@@ -24,7 +28,7 @@ model:
   --embed 16 --hidden 64 --layers 5 --window 2
   --init FILE          start from these weights (.safetensors, PyTorch state_dict names)
 training:
-  --epochs 200 --batch 64 --lr 1e-3 --seed 0
+  --epochs 200 --batch 64 --lr 1e-3 --seed 0   (--epochs defaults to 40 on the built-in corpus)
   --shuffle / --no-shuffle   shuffle pairs each epoch (default) / keep file order (the notebook's)
   --max-steps N        stop after N optimizer steps in total
   --backend webgpu|cpu (default webgpu; cpu is the slow reference)
@@ -121,7 +125,9 @@ export async function trainMain(args: string[]): Promise<number> {
     layers: numberFlag("layers", str("layers"), DEFAULT_MODEL.layers, "positive integer"),
     window,
   };
-  const epochs = numberFlag("epochs", str("epochs"), 200, "non-negative integer");
+  // The notebook's 200 epochs; the small built-in corpus is learnt in far fewer (about half a minute).
+  const defaultEpochs = data.source === BUILTIN_SOURCE ? BUILTIN_EPOCHS : 200;
+  const epochs = numberFlag("epochs", str("epochs"), defaultEpochs, "non-negative integer");
   const batch = numberFlag("batch", str("batch"), 64, "positive integer");
   const lr = numberFlag("lr", str("lr"), 1e-3, "positive number");
   const seed = numberFlag("seed", str("seed"), 0, "non-negative integer");
