@@ -20,6 +20,9 @@ import { UserError } from "../errors.ts";
 /** Step losses kept on the GPU between readbacks. */
 const LOSS_SLOTS = 4096;
 
+/** How long a failed readback waits for device.lost before reporting the failure as it is. */
+const LOST_WAIT_MS = 500;
+
 export interface GpuBackendOptions {
   /** Largest batch a step (or an evaluation chunk) uses. */
   maxBatch: number;
@@ -290,6 +293,25 @@ class GpuBackend implements Backend {
     if (lost) throw new Error(`the GPU device was lost (${lost.reason}): ${lost.message || "no details"}`);
   }
 
+  /**
+   * gpu.read, except that a failure on a lost device says so: Deno rejects mapAsync on a destroyed device
+   * with a bare "validation error occurred" a task before device.lost settles, so wait (briefly) for it.
+   */
+  async #read(slice: BufferSlice): Promise<Float32Array> {
+    try {
+      return await this.#gpu.read(slice);
+    } catch (e) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.#gpu.device.lost,
+        new Promise((resolve) => timer = setTimeout(resolve, LOST_WAIT_MS)),
+      ]);
+      clearTimeout(timer);
+      this.#checkDevice();
+      throw e;
+    }
+  }
+
   #checkFlat(what: string, flat: Float32Array): void {
     if (flat.length !== this.#layout.total) {
       throw new Error(
@@ -307,7 +329,7 @@ class GpuBackend implements Backend {
   async getParams(): Promise<Float32Array> {
     await this.#drainPending();
     this.#checkDevice();
-    return await this.#gpu.read(this.#all(this.#params));
+    return await this.#read(this.#all(this.#params));
   }
 
   #all(b: GPUBuffer): BufferSlice {
@@ -327,8 +349,8 @@ class GpuBackend implements Backend {
     await this.#drainPending();
     this.#checkDevice();
     return {
-      m: await this.#gpu.read(this.#all(this.#m)),
-      v: await this.#gpu.read(this.#all(this.#v)),
+      m: await this.#read(this.#all(this.#m)),
+      v: await this.#read(this.#all(this.#v)),
       adamStep: this.#adamStep,
     };
   }
@@ -419,7 +441,7 @@ class GpuBackend implements Backend {
     this.#queued = 0;
     if (n === 0) return [];
     this.#gpu.device.pushErrorScope("validation");
-    const losses = await this.#gpu.read(subSlice(whole(this.#losses), 0, n));
+    const losses = await this.#read(subSlice(whole(this.#losses), 0, n));
     const err = await this.#gpu.device.popErrorScope();
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
     this.#checkDevice();
@@ -441,7 +463,7 @@ class GpuBackend implements Backend {
         this.#submit([...this.#evalEmbed, ...this.#forwardTail, ...this.#evalLoss]);
         sizes.push(size);
       }
-      const losses = await this.#gpu.read(subSlice(whole(this.#evalLosses), 0, chunks));
+      const losses = await this.#read(subSlice(whole(this.#evalLosses), 0, chunks));
       sizes.forEach((size, c) => total += losses[c] * size);
       done += sizes.reduce((a, b) => a + b, 0);
     }
@@ -458,7 +480,7 @@ class GpuBackend implements Backend {
       this.#loadEval(inputs, first, size, null);
       this.#evalStep.set(0, size, 0);
       this.#submit([...this.#evalEmbed, ...this.#forwardTail]);
-      out.set(await this.#gpu.read(subSlice(this.#act.logits, 0, size * V)), first * V);
+      out.set(await this.#read(subSlice(this.#act.logits, 0, size * V)), first * V);
     }
     this.#checkDevice();
     return out;

@@ -149,8 +149,11 @@ export async function train(
     pending = [];
   };
 
+  // The epoch errors are reported in: `epoch` already counts an epoch during its evaluation and saves.
+  let atEpoch = epoch + 1;
   try {
     while (epoch < opts.epochs && stopped === "done") {
+      atEpoch = epoch + 1;
       const epochStart = performance.now();
       const rng = new Rng(epochRng);
       const order = new Int32Array(P).map((_, i) => i);
@@ -229,7 +232,7 @@ export async function train(
     if (e instanceof UserError) throw e;
     const msg = (e as Error).message.split("\n")[0];
     throw new Error(
-      `${msg} (at step ${step}, epoch ${epoch + 1}; last checkpoint: ${lastSaved ?? "none"})`,
+      `${msg} (at step ${step}, epoch ${atEpoch}; last checkpoint: ${lastSaved ?? "none"})`,
     );
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
