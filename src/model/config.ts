@@ -19,7 +19,9 @@ export const DEFAULT_MODEL: Omit<ModelConfig, "vocab"> = { embed: 16, hidden: 64
 export function validateConfig(cfg: ModelConfig): ModelConfig {
   for (const key of ["vocab", "embed", "hidden", "layers", "window"] as const) {
     const v = cfg[key];
-    if (!Number.isInteger(v) || v < 1) throw new Error(`model config: ${key} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new Error(`model config: ${key} must be a positive integer, got ${v}`);
+    }
   }
   return cfg;
 }

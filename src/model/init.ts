@@ -10,7 +10,7 @@ export function initParams(cfg: ModelConfig, seed: number): Float32Array {
   for (const t of layout.tensors) {
     const out = view(flat, t);
     const init = t.init;
-    if (init.kind === "normal") for (let i = 0; i < out.length; i++) out[i] = rng.normal();
+    if (init.kind === "normal") { for (let i = 0; i < out.length; i++) out[i] = rng.normal(); }
     else for (let i = 0; i < out.length; i++) out[i] = rng.uniform(-init.bound, init.bound);
   }
   return flat;
