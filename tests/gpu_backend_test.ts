@@ -78,3 +78,20 @@ gpuTest("a V x V weight larger than one binding trains as on the CPU reference",
     cpu.destroy();
   }
 }, { maxStorageBindingBytes: BINDING_LIMIT });
+
+gpuTest(
+  "destroy frees every buffer the backend and its kernel builders made, rebuilds included",
+  async (gpu) => {
+    const before = gpu.allocatedBytes;
+    const backend = await createGpuBackend(gpu, CFG, { maxBatch: BATCH });
+    await trainSteps(backend, 2);
+    const afterFirstBuild = gpu.allocatedBytes;
+    await trainSteps(backend, 2); // new data: the training kernels are rebuilt, the old ones' buffers freed
+    assert(
+      gpu.allocatedBytes === afterFirstBuild,
+      `rebuild grew ${gpu.allocatedBytes - afterFirstBuild} bytes`,
+    );
+    backend.destroy();
+    assert(gpu.allocatedBytes === before, `${gpu.allocatedBytes - before} bytes left after destroy`);
+  },
+);

@@ -35,8 +35,13 @@ export async function createGpuBackend(
 ): Promise<Backend> {
   validateConfig(cfg);
   gpu.device.pushErrorScope("out-of-memory");
-  const backend = new GpuBackend(gpu, cfg, opts.maxBatch);
-  await backend.build();
+  // Everything made here, the kernel builders' uniforms and scratch included, belongs to the backend.
+  const { result: backend, buffers } = await gpu.collect(async () => {
+    const b = new GpuBackend(gpu, cfg, opts.maxBatch);
+    await b.build();
+    return b;
+  });
+  backend.adopt(buffers);
   const oom = await gpu.device.popErrorScope();
   if (oom) {
     throw new UserError(
@@ -90,7 +95,9 @@ class GpuBackend implements Backend {
   #adam: { setStep(t: number): void; kernels: Kernel[]; lr: number } | null = null;
   #adamStep = 0;
   #queued = 0;
-  #owned: GPUBuffer[] = [];
+  /** Buffers this backend destroys with itself; the training kernels' own are kept apart (rebuilt). */
+  #owned = new Set<GPUBuffer>();
+  #trainOwned: GPUBuffer[] = [];
 
   constructor(gpu: Gpu, cfg: ModelConfig, maxB: number) {
     this.#gpu = gpu;
@@ -99,19 +106,17 @@ class GpuBackend implements Backend {
     this.#maxB = maxB;
     this.name = `webgpu (${gpu.adapter.description})`;
     const bytes = this.#layout.total * 4;
-    this.#params = this.#own(gpu.buffer("params", bytes));
-    this.#grads = this.#own(gpu.buffer("grads", bytes));
-    this.#m = this.#own(gpu.buffer("adam m", bytes));
-    this.#v = this.#own(gpu.buffer("adam v", bytes));
-    this.#losses = this.#own(gpu.buffer("losses", LOSS_SLOTS * 4));
-    this.#evalLosses = this.#own(gpu.buffer("eval losses", LOSS_SLOTS * 4));
+    this.#params = gpu.buffer("params", bytes);
+    this.#grads = gpu.buffer("grads", bytes);
+    this.#m = gpu.buffer("adam m", bytes);
+    this.#v = gpu.buffer("adam v", bytes);
+    this.#losses = gpu.buffer("losses", LOSS_SLOTS * 4);
+    this.#evalLosses = gpu.buffer("eval losses", LOSS_SLOTS * 4);
     this.#step = createStepParams(gpu, "train step");
     this.#evalStep = createStepParams(gpu, "eval step");
-    this.#evalInputs = this.#own(gpu.buffer("eval inputs", maxB * cfg.window * 4));
-    this.#evalTargets = this.#own(gpu.buffer("eval targets", maxB * 4));
-    this.#evalOrder = this.#own(
-      gpu.buffer("eval order", maxB * 4, Int32Array.from({ length: maxB }, (_, i) => i)),
-    );
+    this.#evalInputs = gpu.buffer("eval inputs", maxB * cfg.window * 4);
+    this.#evalTargets = gpu.buffer("eval targets", maxB * 4);
+    this.#evalOrder = gpu.buffer("eval order", maxB * 4, Int32Array.from({ length: maxB }, (_, i) => i));
   }
 
   /** Activation buffers and the parts of the graph that do not depend on the training data. */
@@ -119,7 +124,7 @@ class GpuBackend implements Backend {
     const gpu = this.#gpu;
     const { vocab: V, embed: E, hidden: H, layers: L, window: T } = this.config;
     const B = this.#maxB;
-    const buf = (label: string, floats: number) => whole(this.#own(gpu.buffer(label, floats * 4)));
+    const buf = (label: string, floats: number) => whole(gpu.buffer(label, floats * 4));
     const act: Activations = {
       x: buf("x", B * T * E),
       dx: buf("dx", B * T * E),
@@ -173,7 +178,6 @@ class GpuBackend implements Backend {
       dx: act.dx,
       dTable: this.#grad("embed.weight"),
     }, "eval embedding");
-    this.#own(evalEmbedding.ids);
     this.#evalEmbed = evalEmbedding.forward;
     this.#evalLoss = await createSoftmaxXent(gpu, { maxB: B, V }, {
       step: this.#evalStep.buffer,
@@ -207,8 +211,17 @@ class GpuBackend implements Backend {
     }, `lstm l${k}`);
   }
 
-  /** The training step's kernels, built when the data (and so the data buffers) exist. */
+  /**
+   * The training step's kernels, built when the data (and so the data buffers) exist, and again when the
+   * data or the learning rate changes; the previous build's own buffers go with it.
+   */
   async #buildTraining(hyper: AdamHyper): Promise<void> {
+    const { buffers } = await this.#gpu.collect(() => this.#makeTraining(hyper));
+    for (const b of this.#trainOwned) this.#gpu.destroy(b);
+    this.#trainOwned = buffers;
+  }
+
+  async #makeTraining(hyper: AdamHyper): Promise<void> {
     const gpu = this.#gpu;
     const { vocab: V, embed: E, hidden: H, layers: L, window: T } = this.config;
     const B = this.#maxB;
@@ -223,7 +236,6 @@ class GpuBackend implements Backend {
       dx: act.dx,
       dTable: this.#grad("embed.weight"),
     }, "embedding");
-    this.#own(embedding.ids);
     const xent = await createSoftmaxXent(gpu, { maxB: B, V }, {
       step: this.#step.buffer,
       logits: act.logits,
@@ -284,8 +296,12 @@ class GpuBackend implements Backend {
   }
 
   #own(b: GPUBuffer): GPUBuffer {
-    this.#owned.push(b);
+    this.#owned.add(b);
     return b;
+  }
+
+  adopt(buffers: GPUBuffer[]): void {
+    for (const b of buffers) this.#owned.add(b);
   }
 
   #checkDevice(): void {
@@ -507,13 +523,13 @@ class GpuBackend implements Backend {
   }
 
   #release(b: GPUBuffer): void {
-    const i = this.#owned.indexOf(b);
-    if (i >= 0) this.#owned.splice(i, 1);
+    this.#owned.delete(b);
     this.#gpu.destroy(b);
   }
 
   destroy(): void {
-    for (const b of this.#owned) this.#gpu.destroy(b);
-    this.#owned = [];
+    for (const b of [...this.#owned, ...this.#trainOwned]) this.#gpu.destroy(b);
+    this.#owned.clear();
+    this.#trainOwned = [];
   }
 }

@@ -73,6 +73,8 @@ export class Gpu {
   #pipelines = new Map<string, GPUComputePipeline>();
   #shaderText = new Map<string, string>();
   #lost: GPUDeviceLostInfo | null = null;
+  /** Open `collect` calls, each gathering the buffers made while it runs. */
+  #collectors: GPUBuffer[][] = [];
 
   private constructor(device: GPUDevice, adapter: AdapterSummary, maxBinding: number) {
     this.device = device;
@@ -126,7 +128,7 @@ export class Gpu {
       size,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage,
     });
-    this.allocatedBytes += size;
+    this.#made(buf);
     if (data) this.write(buf, 0, data);
     return buf;
   }
@@ -139,9 +141,29 @@ export class Gpu {
       size,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
     });
-    this.allocatedBytes += size;
+    this.#made(buf);
     this.write(buf, 0, data);
     return buf;
+  }
+
+  #made(buf: GPUBuffer): void {
+    this.allocatedBytes += buf.size;
+    for (const c of this.#collectors) c.push(buf);
+  }
+
+  /**
+   * Runs `build` and returns, beside its result, every buffer made meanwhile (kernel builders make their
+   * own uniforms and scratch), so that whoever owns the kernels can destroy all of it. Builds must not
+   * overlap.
+   */
+  async collect<T>(build: () => Promise<T>): Promise<{ result: T; buffers: GPUBuffer[] }> {
+    const buffers: GPUBuffer[] = [];
+    this.#collectors.push(buffers);
+    try {
+      return { result: await build(), buffers };
+    } finally {
+      this.#collectors.splice(this.#collectors.indexOf(buffers), 1);
+    }
   }
 
   destroy(buf: GPUBuffer): void {
@@ -169,11 +191,14 @@ export class Gpu {
     const enc = this.device.createCommandEncoder();
     enc.copyBufferToBuffer(slice.buffer, slice.offset, staging, 0, slice.size);
     this.device.queue.submit([enc.finish()]);
-    await staging.mapAsync(GPUMapMode.READ);
-    const out = new Float32Array(staging.getMappedRange().slice(0));
-    staging.unmap();
-    staging.destroy();
-    return out;
+    try {
+      await staging.mapAsync(GPUMapMode.READ);
+      const out = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      return out;
+    } finally {
+      staging.destroy();
+    }
   }
 
   /** Reads a u32/i32 slice back as raw bytes' Int32Array view. */
