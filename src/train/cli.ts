@@ -168,13 +168,16 @@ export async function trainMain(args: string[]): Promise<number> {
     params = initParams(config, seed);
   }
 
-  const lock = await prepareOutDir(out, Boolean(v.force), Boolean(v.resume));
+  // The backend first: without an adapter nothing is printed or written but the one error line.
+  let backendLine = "";
+  const backend = await openBackend(backendKind, config, { maxBatch: batch, say: (l) => backendLine = l });
   try {
+    const lock = await prepareOutDir(out, Boolean(v.force), Boolean(v.resume));
     say(
       `data: ${data.source}: ${data.headlines} headlines, vocab ${data.vocab.length}, ` +
         `${data.train.count} training pairs` + (data.val.count ? `, ${data.val.count} validation pairs` : ""),
     );
-    const backend = await openBackend(backendKind, config, { maxBatch: batch, say });
+    say(backendLine);
     try {
       const result = await train(backend, data, { params, resume }, {
         out,
@@ -218,10 +221,10 @@ export async function trainMain(args: string[]): Promise<number> {
       if (v.json && !v.quiet) console.error(summary);
       return result.stopped === "interrupted" ? 130 : 0;
     } finally {
-      backend.destroy();
+      await lock.release();
     }
   } finally {
-    await lock.release();
+    backend.destroy();
   }
 }
 
