@@ -20,19 +20,7 @@
 // Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or in vec4 mode the
 // vec4s at 4l and 4l+32) so that neighbouring lanes read neighbouring addresses.
 
-struct Shape {
-  M: u32, N: u32, K: u32,
-  aRow: u32, aK: u32, aOff: u32,
-  bK: u32, bCol: u32, bOff: u32,
-  ldc: u32, cOff: u32,
-  // EPI_* bits: the epilogue steps this dispatch applies.
-  flags: u32,
-}
-
-const EPI_ACCUMULATE = 1u; // add the old C (also how the K blocks of a split GEMM add up)
-const EPI_BIAS = 2u; // add bias[j]
-const EPI_RELU = 4u; // max(0, .)
-const EPI_MASK = 8u; // times (mask[i,j] > 0): ReLU backward fused into the GEMM; mask is laid out as C
+//#include matmul_common
 
 @group(0) @binding(0) var<uniform> s: Shape;
 @group(0) @binding(1) var<storage, read> A: array<f32>;
@@ -181,26 +169,4 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       store(row0 + v / 2u, colBase + (v % 2u) * VS + q * QS, acc[v][q]);
     }
   }
-}
-
-// Writes one element of C through the epilogue; elements outside C are dropped.
-fn store(i: u32, j: u32, sum: f32) {
-  if (i >= s.M || j >= s.N) {
-    return;
-  }
-  let at = s.cOff + i * s.ldc + j;
-  var value = sum;
-  if ((s.flags & EPI_ACCUMULATE) != 0u) {
-    value += C[at];
-  }
-  if ((s.flags & EPI_BIAS) != 0u) {
-    value += bias[j];
-  }
-  if ((s.flags & EPI_RELU) != 0u) {
-    value = max(value, 0.0);
-  }
-  if ((s.flags & EPI_MASK) != 0u && !(mask[at] > 0.0)) {
-    value = 0.0;
-  }
-  C[at] = value;
 }

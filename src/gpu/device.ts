@@ -287,10 +287,12 @@ export class Gpu {
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
 
+  /** The text of shaders/NAME.wgsl with each `//#include OTHER` line replaced by shaders/OTHER.wgsl. */
   #source(name: string): string {
     let text = this.#shaderText.get(name);
     if (text === undefined) {
-      text = Deno.readTextFileSync(new URL(`../../shaders/${name}.wgsl`, import.meta.url));
+      text = Deno.readTextFileSync(new URL(`../../shaders/${name}.wgsl`, import.meta.url))
+        .replace(/^\/\/#include (\w+)$/gm, (_, other: string) => this.#source(other));
       this.#shaderText.set(name, text);
     }
     return text;
