@@ -3,11 +3,14 @@
 
 Reads a prepared directory (deno task prepare: summary.json, vocab.json, pairs.bin as int32 little-endian
 train inputs, train targets, ...), trains with the notebook's model, Adam and batch size, and prints one JSON
-line: {"device", "threads", "torch", "steps", "pairs", "epoch_seconds": [...], "pairs_per_s"}.
+line: {"device", "threads", "torch", "steps", "pairs", "epoch_seconds": [...] (in the order run),
+"pairs_per_s" (of the median epoch), "last_loss", "max_rss_bytes" (this process's peak resident memory),
+"blas" (the BLAS library loaded)}.
 """
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -26,6 +29,18 @@ class NextWord(nn.Module):
     def forward(self, x):
         h, _ = self.lstm(self.embed(x))
         return self.fc2(torch.relu(self.fc1(h.reshape(h.shape[0], -1))))
+
+
+def blas_library():
+    """The BLAS shared library(ies) this process mapped: on CPU, PyTorch's GEMM speed is mostly theirs
+    (Debian's torch calls whatever libblas.so.3 points to: the netlib reference one, OpenBLAS, ...)."""
+    try:
+        with open("/proc/self/maps") as f:
+            paths = {line.split()[-1] for line in f if line.rstrip().endswith(".so") or ".so." in line}
+    except OSError:
+        return None
+    found = sorted(p for p in paths if "blas" in os.path.basename(p) or "mkl" in os.path.basename(p))
+    return ", ".join(found) or None
 
 
 def main():
@@ -78,8 +93,7 @@ def main():
         n, last = epoch()
         times.append(time.perf_counter() - t0)
         pairs = n
-    times.sort()
-    median = times[len(times) // 2]
+    median = sorted(times)[len(times) // 2]
     print(json.dumps({
         "device": args.device if args.device != "cuda" else torch.cuda.get_device_name(),
         "threads": torch.get_num_threads(),
@@ -89,6 +103,9 @@ def main():
         "epoch_seconds": times,
         "pairs_per_s": pairs / median,
         "last_loss": last,
+        # Linux reports ru_maxrss in KiB.
+        "max_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "blas": blas_library(),
     }))
 
 

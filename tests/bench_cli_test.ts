@@ -1,0 +1,166 @@
+/**
+ * `scripts/bench.ts` as a user runs it. Nothing here depends on speed: the runs use --quick (the built-in
+ * corpus, a few steps) and the checks are on the shape of the output, never on the numbers' size. Without
+ * a WebGPU adapter the webgpu row must say "unavailable" (and REQUIRE_GPU=1 makes that a failure); without
+ * torch, so must the pytorch row.
+ */
+import { fileURLToPath } from "node:url";
+import { assert, assertEquals } from "./assert.ts";
+
+const SCRIPT = fileURLToPath(new URL("../scripts/bench.ts", import.meta.url));
+const REQUIRE_GPU = Deno.env.get("REQUIRE_GPU") === "1";
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function bench(args: string[]): Promise<Run> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    // The permissions deno task bench grants.
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-run",
+      "--allow-sys",
+      SCRIPT,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = new TextDecoder();
+  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+}
+
+function lastJson(run: Run): Record<string, unknown> {
+  const lines = run.stdout.trim().split("\n");
+  return JSON.parse(lines[lines.length - 1]);
+}
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+function checkMeasured(name: string, b: Json, host: boolean): void {
+  const what = `${name}: ${JSON.stringify(b)}`;
+  assertEquals(b.status, "ok", what);
+  for (const key of ["pairs_per_s", "step_ms", "epoch_seconds", "run_seconds", "peak_rss_bytes"]) {
+    assert(typeof b[key] === "number" && b[key] > 0, `${key} of ${what}`);
+  }
+  assert(Math.abs(b.run_seconds / b.epoch_seconds - 200) < 1e-6, `200 epochs: ${what}`);
+  assert(Array.isArray(b.window_seconds) && b.window_seconds.length === b.repeats, what);
+  assert(Number.isFinite(b.last_loss), what);
+  if (host) assert(b.tensor_bytes > 0, what);
+}
+
+Deno.test("bench --quick --json measures every backend it can and prints one JSON object last", async () => {
+  const run = await bench(["--quick", "--json"]);
+  assertEquals(run.code, 0, run.stderr);
+  const r: Json = lastJson(run);
+  assertEquals(r.mode, "train");
+  assertEquals(r.data.source, "built-in corpus");
+  assert(r.data.vocab > 0 && r.data.pairs > 0 && r.data.params > 0, JSON.stringify(r.data));
+  assertEquals(r.data.batch, 64);
+  assertEquals(r.run_epochs, 200);
+  assertEquals(Object.keys(r.backends).sort(), ["cpu", "pytorch", "webgpu"]);
+
+  const gpu = r.backends.webgpu;
+  if (gpu.status === "unavailable" && !REQUIRE_GPU) {
+    assertEquals(r.ratios.webgpu_over_cpu, null);
+  } else {
+    checkMeasured("webgpu", gpu, true);
+    assert(
+      typeof r.adapter.description === "string" && r.adapter.description !== "",
+      JSON.stringify(r.adapter),
+    );
+    assert(r.ratios.webgpu_over_cpu > 0, JSON.stringify(r.ratios));
+  }
+  checkMeasured("cpu", r.backends.cpu, true);
+  const torch = r.backends.pytorch;
+  if (torch.status === "ok") {
+    checkMeasured("pytorch", torch, false);
+    assert(/^torch /.test(torch.detail), torch.detail);
+  } else {
+    assertEquals(torch.status, "unavailable", JSON.stringify(torch));
+  }
+  // The human table comes before the JSON.
+  assert(/backend\s+pairs\/s\s+ms\/step/.test(run.stdout), run.stdout);
+});
+
+Deno.test("bench --quick --no-cpu --no-torch says why those rows are empty", async () => {
+  const run = await bench(["--quick", "--no-cpu", "--no-torch", "--steps", "1", "--repeats", "1", "--json"]);
+  assertEquals(run.code, 0, run.stderr);
+  const r: Json = lastJson(run);
+  assertEquals(r.backends.cpu, { status: "skipped", reason: "--no-cpu" });
+  assertEquals(r.backends.pytorch, { status: "skipped", reason: "--no-torch" });
+  assertEquals(r.ratios, { webgpu_over_pytorch: null, webgpu_over_cpu: null });
+  if (r.backends.webgpu.status === "ok") assertEquals(r.backends.webgpu.steps, 1);
+});
+
+Deno.test({
+  name: "bench --kernels --quick --json times every kernel next to the CPU reference",
+  ignore: !REQUIRE_GPU && !(await navigator.gpu?.requestAdapter().catch(() => null)),
+  async fn() {
+    const run = await bench(["--kernels", "--quick", "--json"]);
+    assertEquals(run.code, 0, run.stderr);
+    const r: Json = lastJson(run);
+    assertEquals(r.mode, "kernels");
+    assert(["timestamp-query", "wall clock"].includes(r.timing), r.timing);
+    const names: string[] = r.kernels.map((k: Json) => k.kernel);
+    for (
+      const part of ["embedding forward", "embedding backward", "lstm layer forward", "lstm layer backward"]
+    ) {
+      assert(names.some((n) => n.startsWith(part)), `${part} in ${names}`);
+    }
+    for (const part of ["softmax xent", "fc2 forward", "fc2 dW", "adam"]) {
+      assert(names.some((n) => n.includes(part)), `${part} in ${names}`);
+    }
+    for (const k of r.kernels) {
+      assert(k.gpu_ms >= 0 && k.cpu_ms >= 0 && (k.gflops !== null || k.gbps !== null), JSON.stringify(k));
+    }
+  },
+});
+
+Deno.test("bench --help prints the usage and exits 0", async () => {
+  const run = await bench(["--help"]);
+  assertEquals([run.code, run.stderr], [0, ""]);
+  assert(run.stdout.includes("usage: deno task bench"), run.stdout);
+  for (
+    const flag of [
+      "--data",
+      "--steps",
+      "--repeats",
+      "--no-torch",
+      "--no-cpu",
+      "--quick",
+      "--json",
+      "--kernels",
+    ]
+  ) {
+    assert(run.stdout.includes(flag), flag);
+  }
+});
+
+for (
+  const [args, pattern] of [
+    [["--bogus"], /^bench: error: .*bogus/],
+    [["--steps", "0"], /^bench: error: --steps must be a positive integer, got "0"$/],
+    [
+      ["--data", "/nonexistent/bench-data"],
+      /^bench: error: data path \/nonexistent\/bench-data does not exist$/,
+    ],
+  ] as const
+) {
+  Deno.test(`bench ${args.join(" ")} fails with one line and a non-zero exit`, async () => {
+    const run = await bench([...args]);
+    assert(run.code !== 0, `exit ${run.code}`);
+    assertEquals(run.stdout, "");
+    const lines = run.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, run.stderr);
+    assert(pattern.test(lines[0]), lines[0]);
+  });
+}
