@@ -11,7 +11,7 @@ import {
   DEFAULT_VAL_FRACTION,
   loadDataset,
 } from "../data/dataset.ts";
-import { statOrNull } from "../data/fs.ts";
+import { statOrNull } from "../fs.ts";
 import { Gpu, NoAdapterError } from "../gpu/device.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
 import { benchKernels, kernelTiming } from "./kernels.ts";

@@ -2,7 +2,7 @@
 import { parse } from "csv-parse/sync";
 import { basename } from "node:path";
 import { UserError } from "../errors.ts";
-import { osReason } from "./fs.ts";
+import { osReason } from "../fs.ts";
 
 /** The column the headlines are in, found by name because column order differs between files. */
 export const HEADLINE_COLUMN = "headline";

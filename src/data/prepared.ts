@@ -8,7 +8,7 @@
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Dataset, PairSet } from "./dataset.ts";
-import { osReason, statOrNull } from "./fs.ts";
+import { osReason, statOrNull } from "../fs.ts";
 
 export const SUMMARY_FILE = "summary.json";
 export const VOCAB_FILE = "vocab.json";

@@ -4,7 +4,7 @@
  */
 import { basename, join } from "node:path";
 import { UserError } from "../errors.ts";
-import { osReason, statOrNull } from "./fs.ts";
+import { osReason, statOrNull } from "../fs.ts";
 import { matchesGlob } from "./glob.ts";
 import { SUMMARY_FILE } from "./prepared.ts";
 

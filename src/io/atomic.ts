@@ -23,6 +23,7 @@
  * One writer per DIR at a time (the trainer holds the run directory's lock, see lock.ts).
  */
 import { basename, dirname, join } from "node:path";
+import { exists } from "../fs.ts";
 import { processAlive } from "./lock.ts";
 
 /** Writes `data` to `path` and fsyncs it (no rename: for files inside a directory not yet committed). */
@@ -85,16 +86,6 @@ export function swapPaths(dir: string): { fresh: string; previous: string } {
   const parent = dirname(dir);
   const name = basename(dir);
   return { fresh: join(parent, `.${name}.new`), previous: join(parent, `.${name}.old`) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**

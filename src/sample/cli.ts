@@ -2,7 +2,7 @@
 import { join } from "node:path";
 import { numberFlag, parseFlags } from "../cli.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
-import { osReason, statOrNull } from "../data/fs.ts";
+import { osReason, statOrNull } from "../fs.ts";
 import { UNK_TOKEN } from "../data/vocab.ts";
 import { loadCheckpoint } from "../io/checkpoint.ts";
 import { openBackend, parseBackendKind } from "../backends.ts";

@@ -7,6 +7,7 @@ import { BUILTIN_SOURCE } from "../data/builtin.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { type Checkpoint, loadCheckpoint, loadModelFile } from "../io/checkpoint.ts";
+import { exists } from "../fs.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openBackend, parseBackendKind } from "../backends.ts";
 import { train } from "./loop.ts";
@@ -237,7 +238,8 @@ async function prepareOutDir(out: string, force: boolean, resuming: boolean) {
   }
   const lock = await acquireLock(out);
   if (!resuming) {
-    const holds = ["checkpoint", "metrics.jsonl"].filter((f) => exists(join(out, f)));
+    const holds: string[] = [];
+    for (const f of ["checkpoint", "metrics.jsonl"]) if (await exists(join(out, f))) holds.push(f);
     if (holds.length && !force) {
       await lock.release();
       throw new UserError(
@@ -249,13 +251,4 @@ async function prepareOutDir(out: string, force: boolean, resuming: boolean) {
     }
   }
   return lock;
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

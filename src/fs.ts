@@ -1,5 +1,5 @@
-/** File-system helpers whose failures read well as one-line user errors. */
-import { UserError } from "../errors.ts";
+/** File-system helpers shared by the scripts: failures read well as one-line user errors. */
+import { UserError } from "./errors.ts";
 
 /** Deno's errors read "No such file or directory (os error 2): stat '/x'"; users need the reason. */
 export function osReason(e: unknown): string {
@@ -14,5 +14,19 @@ export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new UserError(`cannot read ${path}: ${osReason(e)}`);
+  }
+}
+
+/**
+ * Whether something is at `path` (Deno.lstat: a link counts, even one whose target is gone); false only
+ * for NotFound, any other failure is thrown.
+ */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
   }
 }
