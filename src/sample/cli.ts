@@ -12,6 +12,9 @@ import { predictNext } from "./predict.ts";
 import type { Candidates } from "./sampling.ts";
 import { generateIds } from "./generate.ts";
 
+/** Most windows one forward pass holds; more prompts or samples run in several passes. */
+const MAX_BATCH = 256;
+
 export const PREDICT_HELP = `Predict the next word of a headline, or generate headlines, with a trained model.
 
 usage: deno task predict --model DIR [PROMPT ...] [flags]
@@ -112,7 +115,8 @@ export async function predictMain(args: string[]): Promise<number> {
   prompts.forEach((p, i) => contexts.set(p.context, i * config.window));
 
   const rows = prompts.length * (generate === undefined ? 1 : count);
-  const backend = await openBackend(backendKind, config, { maxBatch: rows });
+  // The backend runs larger requests in chunks of maxBatch rows; a cap keeps its buffers small for V x rows.
+  const backend = await openBackend(backendKind, config, { maxBatch: Math.min(rows, MAX_BATCH) });
   try {
     await backend.setParams(model.params);
     if (generate === undefined) {
