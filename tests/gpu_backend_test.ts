@@ -3,7 +3,7 @@
  * V x V output weight is larger than one storage binding: the path the full nine-file corpus (V = 12,148,
  * a 590 MB weight against lavapipe's 128 MiB limit) takes, exercised here with a 128 KiB limit.
  */
-import { assert, assertAllClose } from "./assert.ts";
+import { assert, assertAllClose, assertRejects } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
@@ -95,3 +95,13 @@ gpuTest(
     assert(gpu.allocatedBytes === before, `${gpu.allocatedBytes - before} bytes left after destroy`);
   },
 );
+
+gpuTest("a model larger than the adapter's largest buffer is refused up front, with sizes", async (gpu) => {
+  const before = gpu.allocatedBytes;
+  const huge: ModelConfig = { vocab: 100, embed: 10_000_000, hidden: 4, layers: 1, window: 2 };
+  await assertRejects(
+    () => createGpuBackend(gpu, huge, { maxBatch: 4 }),
+    /parameters need \d+ MiB per flat buffer .* largest buffer, \d+ MiB/,
+  );
+  assert(gpu.allocatedBytes === before, "nothing may be allocated for a refused model");
+});

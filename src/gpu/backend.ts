@@ -34,6 +34,17 @@ export async function createGpuBackend(
   opts: GpuBackendOptions,
 ): Promise<Backend> {
   validateConfig(cfg);
+  const layout = paramLayout(cfg);
+  const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+  const flatBytes = layout.total * 4;
+  if (flatBytes > gpu.device.limits.maxBufferSize) {
+    throw new UserError(
+      `the model's ${layout.count} parameters need ${
+        mib(flatBytes)
+      } per flat buffer (4 of them), more than ` +
+        `this adapter's largest buffer, ${mib(gpu.device.limits.maxBufferSize)}: use a smaller model`,
+    );
+  }
   gpu.device.pushErrorScope("out-of-memory");
   // Everything made here, the kernel builders' uniforms and scratch included, belongs to the backend.
   const { result: backend, buffers } = await gpu.collect(async () => {
@@ -44,9 +55,10 @@ export async function createGpuBackend(
   backend.adopt(buffers);
   const oom = await gpu.device.popErrorScope();
   if (oom) {
+    backend.destroy();
     throw new UserError(
-      `out of GPU memory building the model (${(gpu.allocatedBytes / 2 ** 20).toFixed(0)} MiB asked for ` +
-        `${paramLayout(cfg).count} parameters, batch ${opts.maxBatch}): ${firstLine(oom.message)}`,
+      `out of GPU memory building the model (${mib(gpu.allocatedBytes)} asked for ${layout.count} ` +
+        `parameters, batch ${opts.maxBatch}): ${firstLine(oom.message)}`,
     );
   }
   return backend;
