@@ -20,6 +20,7 @@ import { buildVocab, encodeWords, UNK_TOKEN } from "../src/data/vocab.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { matchesGlob } from "../src/data/glob.ts";
 import { UserError } from "../src/errors.ts";
+import { haveFiles, makeWithTempDir, SHARED_DATA } from "./fs_harness.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
@@ -195,14 +196,7 @@ Deno.test("--files globs: *, ?, [set], [!set]", () => {
   assert(!matchesGlob("ArticlesXcsv", "Articles.csv"), "a dot is literal");
 });
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "data_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = makeWithTempDir("data_test_");
 
 Deno.test("prepared directory: round trip, replaced in place, window mismatch refused", async () => {
   await withTempDir(async (tmp) => {
@@ -265,18 +259,12 @@ Deno.test("built-in corpus: deterministic, small, and needs the word two back", 
 });
 
 // The shared NYT data lives outside the repository; without it these tests are skipped, loudly.
-const NYT = fileURLToPath(new URL("../../shared/data/nyt/", import.meta.url));
-const PARITY_VOCAB = fileURLToPath(
-  new URL("../../shared/data/parity/apr2017-seed0/vocab.json", import.meta.url),
-);
-const haveShared = [join(NYT, "ArticlesApril2017.csv"), PARITY_VOCAB].every((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-if (!haveShared) console.warn(`data_test: shared data not found under ${NYT}: skipping the NYT number tests`);
+const NYT = join(SHARED_DATA, "nyt/");
+const PARITY_VOCAB = join(SHARED_DATA, "parity/apr2017-seed0/vocab.json");
+const haveShared = haveFiles("data_test: the NYT number tests", [
+  join(NYT, "ArticlesApril2017.csv"),
+  PARITY_VOCAB,
+]);
 
 Deno.test({
   name: "shared data: ArticlesApril2017.csv gives 831 headlines, the parity vocab, 3988 pairs",

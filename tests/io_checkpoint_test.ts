@@ -14,19 +14,15 @@ import { paramLayout, view } from "../src/model/layout.ts";
 import { initParams } from "../src/model/init.ts";
 import { UserError } from "../src/errors.ts";
 import { assert, assertEquals, assertThrows, randomArray } from "./assert.ts";
+import { haveFiles, makeWithTempDir, SHARED_DATA } from "./fs_harness.ts";
 
 const CFG: ModelConfig = { vocab: 7, embed: 3, hidden: 5, layers: 2, window: 2 };
 const VOCAB = ["the", "cat", "sat", "on", "a", "mat", "<unk>"];
-const PARITY = new URL("../../shared/data/parity/apr2017-seed0/", import.meta.url).pathname;
-const hasParity = (() => {
-  try {
-    return Deno.statSync(join(PARITY, "init.safetensors")).isFile &&
-      Deno.statSync(join(PARITY, "vocab.json")).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasParity) console.warn(`SKIPPED: PyTorch-exported checkpoint test: ${PARITY} not found`);
+const PARITY = join(SHARED_DATA, "parity/apr2017-seed0");
+const hasParity = haveFiles("PyTorch-exported checkpoint test", [
+  join(PARITY, "init.safetensors"),
+  join(PARITY, "vocab.json"),
+]);
 const hasTorch =
   new Deno.Command("/usr/bin/python3", { args: ["-c", "import torch"], stdout: "null", stderr: "null" })
     .outputSync().success;
@@ -58,14 +54,7 @@ function makeCheckpoint(seed = 1, cfg = CFG, vocab = VOCAB): Checkpoint {
   };
 }
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "io_checkpoint_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = makeWithTempDir("io_checkpoint_test_");
 
 /** Fails unless `p` rejects with a one-line UserError matching every pattern. */
 async function rejectsUser(p: Promise<unknown>, ...patterns: RegExp[]): Promise<string> {

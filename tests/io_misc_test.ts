@@ -5,6 +5,7 @@ import { type MetricRecord, MetricsWriter, readMetrics } from "../src/io/metrics
 import { lossPlotSvg, niceTicks } from "../src/io/plot.ts";
 import { UserError } from "../src/errors.ts";
 import { assert, assertAllClose, assertEquals, assertRejects } from "./assert.ts";
+import { makeWithTempDir } from "./fs_harness.ts";
 
 /** A pid no process has (Linux pids stop at 2^22). */
 const DEAD_PID = 99_999_999;
@@ -13,14 +14,7 @@ const hasPython =
     .success;
 if (!hasPython) console.warn("SKIPPED: SVG XML parse check: /usr/bin/python3 not found");
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "io_misc_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = makeWithTempDir("io_misc_test_");
 
 const names = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
 

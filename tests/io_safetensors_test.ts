@@ -1,19 +1,13 @@
+import { join } from "node:path";
 import { decodeSafetensors, encodeSafetensors, readSafetensors, type Tensor } from "../src/io/safetensors.ts";
 import { inferConfig } from "../src/io/checkpoint.ts";
 import { paramLayout } from "../src/model/layout.ts";
 import { UserError } from "../src/errors.ts";
 import { assert, assertEquals, assertThrows, randomArray } from "./assert.ts";
+import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 
-const PARITY_INIT =
-  new URL("../../shared/data/parity/apr2017-seed0/init.safetensors", import.meta.url).pathname;
-const hasParity = (() => {
-  try {
-    return Deno.statSync(PARITY_INIT).isFile;
-  } catch {
-    return false;
-  }
-})();
-if (!hasParity) console.warn(`SKIPPED: PyTorch parity fixture tests: ${PARITY_INIT} not found`);
+const PARITY_INIT = join(SHARED_DATA, "parity/apr2017-seed0/init.safetensors");
+const hasParity = haveFiles("PyTorch parity fixture tests", [PARITY_INIT]);
 
 const FILE = "test.safetensors";
 

@@ -12,28 +12,18 @@ import { readSafetensors, type Tensor } from "../src/io/safetensors.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 
-const SHARED = join(import.meta.dirname!, "../../shared/data");
-const PARITY_DIR = join(SHARED, "parity/apr2017-seed0");
-const CSV = join(SHARED, "nyt/ArticlesApril2017.csv");
+const PARITY_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
+const CSV = join(SHARED_DATA, "nyt/ArticlesApril2017.csv");
 const BATCH = 64;
 const FULL = Deno.env.get("PARITY_FULL") === "1";
 
-const missing = [
+const haveParity = haveFiles("parity tests", [
   ...["init.safetensors", "final.safetensors", "steps.json", "vocab.json"].map((f) => join(PARITY_DIR, f)),
   CSV,
-].filter((path) => !exists(path));
-if (missing.length > 0) console.warn(`parity tests ignored: missing ${missing.join(", ")}`);
+]);
 if (!FULL) console.warn("parity: full 63-step run and final-weight comparison ignored (set PARITY_FULL=1)");
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** PyTorch state_dict tensors placed into the flat layout (shapes checked, padding left 0). */
 async function readFlat(cfg: ModelConfig, file: string): Promise<Float32Array> {
@@ -107,7 +97,7 @@ const MAX_PARTED_UNITS = 8;
 
 Deno.test({
   name: "parity: first 10 steps' losses equal PyTorch's (rtol 1e-5)",
-  ignore: missing.length > 0,
+  ignore: !haveParity,
   fn: async () => {
     const { losses, torchLosses } = await runParity(10);
     reportLosses(losses, torchLosses);
@@ -117,7 +107,7 @@ Deno.test({
 
 Deno.test({
   name: "parity (PARITY_FULL=1): 63 steps' losses and the final weights equal PyTorch's",
-  ignore: missing.length > 0 || !FULL,
+  ignore: !haveParity || !FULL,
   fn: async () => {
     const { cfg, losses, torchLosses, params } = await runParity(63);
     reportLosses(losses, torchLosses);

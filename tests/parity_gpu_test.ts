@@ -13,25 +13,16 @@
  */
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 import { trainMain } from "../src/train/cli.ts";
 import { type Checkpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
 import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
 import { readSafetensors } from "../src/io/safetensors.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 
-const SHARED = join(import.meta.dirname!, "../../shared/data");
-const PARITY_DIR = join(SHARED, "parity/apr2017-seed0");
-const APRIL = join(SHARED, "nyt/ArticlesApril2017.csv");
-const MAY = join(SHARED, "nyt/ArticlesMay2017.csv");
-
-function exists(path: string): boolean {
-  try {
-    Deno.statSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const PARITY_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
+const APRIL = join(SHARED_DATA, "nyt/ArticlesApril2017.csv");
+const MAY = join(SHARED_DATA, "nyt/ArticlesMay2017.csv");
 
 const requireGpu = Deno.env.get("REQUIRE_GPU") === "1";
 const hasAdapter = await navigator.gpu?.requestAdapter().then(Boolean, () => false) ?? false;
@@ -41,9 +32,8 @@ if (!hasAdapter) {
 }
 const parityFiles = ["init.safetensors", "final.safetensors", "steps.json", "vocab.json"]
   .map((f) => join(PARITY_DIR, f)).concat(APRIL);
-const missing = parityFiles.filter((p) => !exists(p));
-if (missing.length) console.warn(`PyTorch parity test ignored: missing ${missing.join(", ")}`);
-if (!exists(MAY)) console.warn(`GPU-vs-CPU test on another data file ignored: missing ${MAY}`);
+const haveParity = haveFiles("PyTorch parity test", parityFiles);
+const haveMay = haveFiles("GPU-vs-CPU test on another data file", [MAY]);
 
 const tmp = await Deno.makeTempDir({ prefix: "parity_gpu_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -87,7 +77,7 @@ function maxRel(a: number[], b: number[]): number {
 
 Deno.test({
   name: "PyTorch parity on WebGPU: 63 steps' losses (rtol 1e-4) and the final weights (see the tolerance)",
-  ignore: !hasAdapter || missing.length > 0,
+  ignore: !hasAdapter || !haveParity,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
@@ -231,7 +221,7 @@ Deno.test({
 
 Deno.test({
   name: "WebGPU = CPU: window 1, embed 5, hidden 12, 1 layer, seed 11, May 2017 with <unk> (min count 3)",
-  ignore: !hasAdapter || !exists(MAY),
+  ignore: !hasAdapter || !haveMay,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

@@ -1,0 +1,36 @@
+/** Temporary directories for tests, and the shared data that lives outside the repository. */
+import { fileURLToPath } from "node:url";
+
+/**
+ * A `withTempDir(fn)` for one test file: runs `fn` in a fresh directory named `prefix...` under the system
+ * temp folder and removes it afterwards, whether `fn` succeeds or throws.
+ */
+export function makeWithTempDir(prefix: string): (fn: (dir: string) => Promise<void>) => Promise<void> {
+  return async (fn) => {
+    const dir = await Deno.makeTempDir({ prefix });
+    try {
+      await fn(dir);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  };
+}
+
+/** The shared data beside the repository (the NYT CSVs, the PyTorch parity run); it may be absent. */
+export const SHARED_DATA = fileURLToPath(new URL("../../shared/data/", import.meta.url));
+
+/**
+ * Whether every one of `paths` is a file (links followed). When some are not, warns "WHAT ignored: missing
+ * ..." naming them, so that tests which pass `ignore: !haveFiles(...)` are skipped visibly, never silently.
+ */
+export function haveFiles(what: string, paths: string[]): boolean {
+  const missing = paths.filter((path) => {
+    try {
+      return !Deno.statSync(path).isFile;
+    } catch {
+      return true;
+    }
+  });
+  if (missing.length > 0) console.warn(`${what} ignored: missing ${missing.join(", ")}`);
+  return missing.length === 0;
+}
