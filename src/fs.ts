@@ -21,7 +21,7 @@ export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
  * Whether something is at `path` (Deno.lstat: a link counts, even one whose target is gone); false only
  * for NotFound, any other failure is thrown.
  */
-export async function exists(path: string): Promise<boolean> {
+export async function exists(path: string | URL): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;

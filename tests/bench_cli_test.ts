@@ -6,35 +6,16 @@
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
+import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/bench.ts", import.meta.url));
 const REQUIRE_GPU = Deno.env.get("REQUIRE_GPU") === "1";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+/** The permissions deno task bench grants. */
+const PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys"];
 
-async function bench(args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    // The permissions deno task bench grants.
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      SCRIPT,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
+function bench(args: string[]): Promise<Run> {
+  return runDeno(["run", ...PERMISSIONS, SCRIPT, ...args], { env: { NO_COLOR: "1" } });
 }
 
 function lastJson(run: Run): Record<string, unknown> {
@@ -156,11 +137,6 @@ for (
   ] as const
 ) {
   Deno.test(`bench ${args.join(" ")} fails with one line and a non-zero exit`, async () => {
-    const run = await bench([...args]);
-    assert(run.code !== 0, `exit ${run.code}`);
-    assertEquals(run.stdout, "");
-    const lines = run.stderr.trim().split("\n");
-    assertEquals(lines.length, 1, run.stderr);
-    assert(pattern.test(lines[0]), lines[0]);
+    assertFailed(await bench([...args]), `bench ${args.join(" ")}`, pattern);
   });
 }

@@ -4,11 +4,14 @@
  */
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
+import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
+import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { modelForward } from "../src/cpu/model.ts";
 import { saveCheckpoint } from "../src/io/checkpoint.ts";
+import { exists } from "../src/fs.ts";
 
 const VOCAB = ["<unk>", "i", "love", "the", "news", "of", "trump", "a", "day", "new", "york", "times"];
 const CONFIG: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };
@@ -30,24 +33,8 @@ const UNKY = join(tmp, "unky");
 await saveCheckpoint(UNKY, { config: CONFIG, vocab: VOCAB, params: UNK_PARAMS });
 
 /** Runs the script with the permissions deno.json's predict task grants. */
-async function predict(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "scripts/predict.ts", ...args],
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const out = await child.output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function predict(args: string[], stdin?: string): Promise<Run> {
+  return runDeno(["run", "--allow-read", "--allow-env", "scripts/predict.ts", ...args], { stdin });
 }
 
 /** stdout of a run that must succeed. */
@@ -59,12 +46,7 @@ async function ok(args: string[], stdin?: string): Promise<string> {
 
 /** A run that must fail with exactly one stderr line (no stack trace) matching `pattern`. */
 async function fails(args: string[], pattern: RegExp): Promise<void> {
-  const r = await predict(args);
-  assert(r.code !== 0, `predict ${args.join(" ")} succeeded: ${r.stdout}`);
-  const lines = r.stderr.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `expected one stderr line, got:\n${r.stderr}`);
-  assert(pattern.test(lines[0]), `stderr "${lines[0]}" does not match ${pattern}`);
-  assertEquals(r.stdout, "");
+  assertFailed(await predict(args), `predict ${args.join(" ")}`, pattern);
 }
 
 const jsonLines = (stdout: string) => stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
@@ -225,9 +207,8 @@ Deno.test("bad input: one stderr line each, non-zero exit", async () => {
   await fails(["--model", RUN, "--backend", "tpu", "i love"], err(`--backend must be webgpu or cpu`));
 });
 
-const FIXTURE = new URL("../../shared/data/parity/apr2017-seed0/", import.meta.url).pathname;
-const hasFixture = await Deno.stat(join(FIXTURE, "final.safetensors")).then(() => true, () => false);
-if (!hasFixture) console.warn(`PyTorch fixture tests ignored: ${FIXTURE} not found`);
+const FIXTURE = join(SHARED_DATA, "parity/apr2017-seed0");
+const hasFixture = haveFiles("PyTorch fixture tests", [join(FIXTURE, "final.safetensors")]);
 // PyTorch's export as a model directory: its final weights as model.safetensors beside its vocab.json.
 const PYTORCH = join(tmp, "pytorch");
 if (hasFixture) {
@@ -244,10 +225,7 @@ Deno.test({
   },
 });
 
-const gpuBackendExists = await Deno.stat(new URL("../src/gpu/backend.ts", import.meta.url)).then(
-  () => true,
-  () => false,
-);
+const gpuBackendExists = await exists(new URL("../src/gpu/backend.ts", import.meta.url));
 const hasAdapter = await navigator.gpu?.requestAdapter().then(Boolean, () => false) ?? false;
 const gpuSkip = !gpuBackendExists
   ? "src/gpu/backend.ts does not exist yet"

@@ -5,42 +5,20 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
+import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
+import { makeWithTempDir } from "./fs_harness.ts";
+import { exists } from "../src/fs.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/prepare.ts", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
 const BAD = join(FIXTURES, "bad");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
+function prepare(args: string[], cwd?: string): Promise<Run> {
+  return runDeno(["run", "-A", SCRIPT, ...args], { cwd, env: { NO_COLOR: "1" } });
 }
 
-async function prepare(args: string[], cwd?: string): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", SCRIPT, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const text = new TextDecoder();
-  return { code: out.code, stdout: text.decode(out.stdout), stderr: text.decode(out.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
-}
-
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "prepare_cli_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withTempDir = makeWithTempDir("prepare_cli_test_");
 
 Deno.test("prepare writes a prepared directory and prints --json as its last line", async () => {
   await withTempDir(async (tmp) => {
@@ -129,16 +107,7 @@ Deno.test("every bad input: non-zero exit, one line on stderr, no stack trace, n
     cases.push(["unwritable output", [], /cannot write .*a_file\/out: .*a_file is not a directory/]);
     runs.push(unwritable);
 
-    cases.forEach(([name, , message], i) => {
-      const { code, stdout, stderr } = runs[i];
-      const lines = stderr.trimEnd().split("\n");
-      assert(code !== 0, `${name}: exit code 0`);
-      assertEquals(lines.length, 1, `${name}: stderr has ${lines.length} lines:\n${stderr}`);
-      assert(lines[0].startsWith("prepare: error: "), `${name}: ${lines[0]}`);
-      assert(message.test(lines[0]), `${name}: ${lines[0]}`);
-      assert(!/^\s+at /m.test(stderr), `${name}: stack trace`);
-      assertEquals(stdout, "", `${name}: stdout`);
-    });
+    cases.forEach(([name, , message], i) => assertFailed(runs[i], name, message, "prepare: error: "));
     // Nothing written: no case created its output folder, and tmp holds only what the test made.
     const left = (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name).sort();
     assertEquals(left, ["a_file", "no_csv"]);

@@ -20,6 +20,9 @@ import { loadCheckpoint } from "../src/io/checkpoint.ts";
 import { swapPaths } from "../src/io/atomic.ts";
 import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
 import { UserError } from "../src/errors.ts";
+import { exists } from "../src/fs.ts";
+import { type Run, startDeno } from "./cli_harness.ts";
+import { makeWithTempDir } from "./fs_harness.ts";
 
 const TRAIN = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
 const BACKEND = await navigator.gpu?.requestAdapter().then((a) => (a ? "webgpu" : "cpu"), () => "cpu") ??
@@ -43,31 +46,20 @@ const STEPS_PER_EPOCH = Math.ceil(data.train.count / BATCH);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.lstat(path).then(() => true, () => false);
-}
-
 interface Trainer {
   child: Deno.ChildProcess;
   exited: boolean;
-  output: Promise<{ code: number; stdout: string; stderr: string }>;
+  output: Promise<Run>;
 }
 
 function startTrain(cwd: string, args: string[]): Trainer {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", TRAIN, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
+  const { child, output } = startDeno(["run", "-A", TRAIN, ...args], { cwd, env: { NO_COLOR: "1" } });
   const t: Trainer = {
     child,
     exited: false,
-    output: child.output().then((o) => {
+    output: output.then((r) => {
       t.exited = true;
-      const dec = new TextDecoder();
-      return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+      return r;
     }),
   };
   return t;
@@ -154,13 +146,11 @@ async function checkFinished(out: string, label: string): Promise<void> {
   );
 }
 
-async function withRunDir(fn: (cwd: string, out: string) => Promise<void>): Promise<void> {
-  const cwd = await Deno.makeTempDir({ prefix: "robust_crash_" });
-  try {
-    await fn(cwd, join(cwd, "run"));
-  } finally {
-    await Deno.remove(cwd, { recursive: true });
-  }
+const withTempDir = makeWithTempDir("robust_crash_");
+
+/** Runs `fn` in a fresh working directory, the run directory `out` inside it. */
+function withRunDir(fn: (cwd: string, out: string) => Promise<void>): Promise<void> {
+  return withTempDir((cwd) => fn(cwd, join(cwd, "run")));
 }
 
 const SEED = 7;

@@ -16,6 +16,8 @@ import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import type { ModelConfig } from "../src/model/config.ts";
+import { exists } from "../src/fs.ts";
+import { assertFailed, errorLine, type Run, runDeno } from "./cli_harness.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
@@ -26,12 +28,6 @@ const BATCH = 100;
 const PAIRS = 2120;
 const STEPS_PER_EPOCH = Math.ceil(PAIRS / BATCH);
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 const tmp = await Deno.makeTempDir({ prefix: "train_cli_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 // The working directory of every run: empty, so no ./data is found and the corpus is the built-in one.
@@ -39,16 +35,11 @@ const CWD = join(tmp, "cwd");
 await Deno.mkdir(CWD);
 
 /** Runs the script with the permissions of `deno task train`. */
-async function train(args: string[]): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", SCRIPT, ...args],
+function train(args: string[]): Promise<Run> {
+  return runDeno(["run", "--allow-read", "--allow-write", "--allow-env", SCRIPT, ...args], {
     cwd: CWD,
-    stdout: "piped",
-    stderr: "piped",
     env: { NO_COLOR: "1" },
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  });
 }
 
 async function ok(args: string[]): Promise<Run> {
@@ -57,17 +48,13 @@ async function ok(args: string[]): Promise<Run> {
   return r;
 }
 
-/** The one line a failed run printed (after checking it is the only one, and no stack trace). */
-function errorLine(r: Run, what: string): string {
-  const lines = r.stderr.trimEnd().split("\n");
-  assertEquals(lines.length, 1, `${what}: stderr has ${lines.length} lines:\n${r.stderr}`);
-  assert(lines[0].startsWith("train: error: "), `${what}: ${lines[0]}`);
-  assert(!/^\s+at /m.test(r.stderr), `${what}: stack trace`);
-  return lines[0];
-}
+/** How every error line of the script starts. */
+const ERROR = "train: error: ";
 
-async function exists(path: string): Promise<boolean> {
-  return await Deno.stat(path).then(() => true, () => false);
+/** A quiet run of `epochs` epochs with a validation split of 0.2 (so it keeps a best/). */
+function okWithValidation(out: string, epochs: number): Promise<Run> {
+  const args = ["--epochs", String(epochs), "--batch", String(BATCH), "--val-fraction", "0.2"];
+  return ok([...TINY, ...args, "--out", out, "--quiet"]);
 }
 
 const steps = (records: MetricRecord[]) => records.filter(isStepRecord);
@@ -167,10 +154,8 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
     );
   }
   table.forEach(([name, , code, message], i) => {
-    const line = errorLine(runs[i], name);
+    const line = assertFailed(runs[i], name, message, ERROR);
     assertEquals(runs[i].code, code, `${name}: exit code (${line})`);
-    assert(message.test(line), `${name}: "${line}" does not match ${message}`);
-    assertEquals(runs[i].stdout, "", `${name}: stdout`);
   });
   // Nothing written: no case created its --out, and the run they pointed at is as it was.
   const left = (await Array.fromAsync(Deno.readDir(cases))).map((e) => e.name).sort();
@@ -258,18 +243,7 @@ Deno.test("--backend cpu says so and trains the same model; --max-steps stops mi
 
 Deno.test("--val-fraction 0.2: val_loss and val_ppl in epoch records, best/ holds the lowest", async () => {
   const out = join(tmp, "val");
-  await ok([
-    ...TINY,
-    "--epochs",
-    "2",
-    "--batch",
-    String(BATCH),
-    "--val-fraction",
-    "0.2",
-    "--out",
-    out,
-    "--quiet",
-  ]);
+  await okWithValidation(out, 2);
   const epochRecs = epochs(await readMetrics(join(out, "metrics.jsonl")));
   assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
   for (const e of epochRecs) {
@@ -299,18 +273,7 @@ Deno.test("--val-fraction 0.2: val_loss and val_ppl in epoch records, best/ hold
 
 Deno.test("--force replaces another run's files; without it the run is refused (see the bad-input table)", async () => {
   const out = join(tmp, "forced");
-  await ok([
-    ...TINY,
-    "--epochs",
-    "1",
-    "--batch",
-    String(BATCH),
-    "--val-fraction",
-    "0.2",
-    "--out",
-    out,
-    "--quiet",
-  ]);
+  await okWithValidation(out, 1);
   assert(await exists(join(out, "best")));
   await ok([...TINY, "--max-steps", "2", "--batch", String(BATCH), "--out", out, "--force", "--quiet"]);
   assert(!(await exists(join(out, "best"))), "the old run's best/ is gone");
@@ -324,7 +287,7 @@ Deno.test("a NaN loss stops the run with one line and keeps the last good checkp
   const good = await loadCheckpoint(join(out, "checkpoint"));
   // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
   const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
-  const line = errorLine(r, "nan");
+  const line = errorLine(r, "nan", ERROR);
   assertEquals(r.code, 1, line);
   const m = line.match(
     /loss became NaN at step (\d+) \(epoch 2\): stopping; the last good checkpoint is (.*); /,
@@ -343,7 +306,7 @@ Deno.test("a NaN loss stops the run with one line and keeps the last good checkp
   assertEquals(f.code, 1);
   assert(
     /loss became NaN at step \d+ \(epoch 1\): .*none \(no checkpoint was saved yet\)/.test(
-      errorLine(f, "fresh"),
+      errorLine(f, "fresh", ERROR),
     ),
     f.stderr,
   );
