@@ -12,7 +12,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
-import type { AdamState, Backend } from "../src/model/backend.ts";
+import type { Backend } from "../src/model/backend.ts";
 import type { AdamHyper } from "../src/cpu/adam.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
@@ -20,6 +20,10 @@ import { buildDataset, type Dataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/io/checkpoint.ts";
 import { train, type TrainOptions } from "../src/train/loop.ts";
+import { exists } from "../src/fs.ts";
+import { errorLine, type Run, runDeno } from "./cli_harness.ts";
+import { makeWithTempDir } from "./fs_harness.ts";
+import { ForwardingBackend } from "./forwarding_backend.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const BATCH = 64;
@@ -54,60 +58,35 @@ type Method = "trainStep" | "takeLosses" | "setOrder" | "getParams" | "evalLoss"
  * Forwards every call to `inner`, and calls `hook(method, n)` before the n-th (1-based) call of each method;
  * trainStep is synchronous, so its hook must be too.
  */
-class HookedBackend implements Backend {
+class HookedBackend extends ForwardingBackend {
   readonly calls = new Map<Method, number>();
-  constructor(readonly inner: Backend, readonly hook: (method: Method, n: number) => void | Promise<void>) {}
-  get name() {
-    return this.inner.name;
-  }
-  get config() {
-    return this.inner.config;
+  constructor(inner: Backend, readonly hook: (method: Method, n: number) => void | Promise<void>) {
+    super(inner);
   }
   #count(m: Method): number {
     const n = (this.calls.get(m) ?? 0) + 1;
     this.calls.set(m, n);
     return n;
   }
-  setParams(flat: Float32Array) {
-    return this.inner.setParams(flat);
-  }
-  async getParams() {
+  override async getParams() {
     await this.hook("getParams", this.#count("getParams"));
-    return this.inner.getParams();
+    return super.getParams();
   }
-  setAdamState(s: AdamState) {
-    return this.inner.setAdamState(s);
-  }
-  getAdamState() {
-    return this.inner.getAdamState();
-  }
-  setTrainData(inputs: Int32Array, targets: Int32Array, count: number) {
-    return this.inner.setTrainData(inputs, targets, count);
-  }
-  async setOrder(order: Int32Array) {
+  override async setOrder(order: Int32Array) {
     await this.hook("setOrder", this.#count("setOrder"));
-    return this.inner.setOrder(order);
+    return super.setOrder(order);
   }
-  trainStep(start: number, size: number, hyper: AdamHyper) {
+  override trainStep(start: number, size: number, hyper: AdamHyper) {
     this.hook("trainStep", this.#count("trainStep"));
-    this.inner.trainStep(start, size, hyper);
+    super.trainStep(start, size, hyper);
   }
-  async takeLosses() {
+  override async takeLosses() {
     await this.hook("takeLosses", this.#count("takeLosses"));
-    return this.inner.takeLosses();
+    return super.takeLosses();
   }
-  async evalLoss(inputs: Int32Array, targets: Int32Array, count: number) {
+  override async evalLoss(inputs: Int32Array, targets: Int32Array, count: number) {
     await this.hook("evalLoss", this.#count("evalLoss"));
-    return this.inner.evalLoss(inputs, targets, count);
-  }
-  logits(inputs: Int32Array, count: number) {
-    return this.inner.logits(inputs, count);
-  }
-  memoryBytes() {
-    return this.inner.memoryBytes();
-  }
-  destroy() {
-    this.inner.destroy();
+    return super.evalLoss(inputs, targets, count);
   }
 }
 
@@ -258,10 +237,7 @@ gpuTest("device lost during validation, and before any checkpoint: 'last checkpo
   try {
     // The first evaluation ends epoch 1, before its checkpoint is written.
     assertEquals(where(run.message), { step: run.stepsPerEpoch, epoch: 1, checkpoint: "none" });
-    assert(
-      !(await Deno.stat(join(run.out, "checkpoint")).then(() => true, () => false)),
-      "a checkpoint appeared",
-    );
+    assert(!(await exists(join(run.out, "checkpoint"))), "a checkpoint appeared");
   } finally {
     await Deno.remove(run.out, { recursive: true });
   }
@@ -271,15 +247,10 @@ gpuTest("device lost during validation, and before any checkpoint: 'last checkpo
 
 /** A wgpu backend Linux and macOS do not have: requestAdapter then finds nothing. */
 const NO_ADAPTER_ENV = { DENO_WEBGPU_BACKEND: "dx12", NO_COLOR: "1" };
+const withTempDir = makeWithTempDir("robust_no_adapter_");
 
-async function deno(args: string[], env: Record<string, string>, cwd = ROOT) {
-  const out = await withTimeout(
-    new Deno.Command(Deno.execPath(), { args, cwd, env, stdout: "piped", stderr: "piped" }).output(),
-    HANG_MS,
-    `deno ${args.join(" ")}`,
-  );
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function deno(args: string[], env: Record<string, string>, cwd = ROOT): Promise<Run> {
+  return withTimeout(runDeno(args, { cwd, env }), HANG_MS, `deno ${args.join(" ")}`);
 }
 
 Deno.test({
@@ -298,8 +269,7 @@ Deno.test({
       `adapter under ${JSON.stringify(NO_ADAPTER_ENV)}: ${probe.stderr}`,
     );
 
-    const tmp = await Deno.makeTempDir({ prefix: "robust_no_adapter_" });
-    try {
+    await withTempDir(async (tmp) => {
       const data = builtinData();
       const cfg = tiny(data.vocab.length);
       const model = join(tmp, "model");
@@ -313,16 +283,12 @@ Deno.test({
       for (const [name, args] of runs) {
         const r = await deno(args, NO_ADAPTER_ENV);
         assertEquals(r.code, 1, `${name}: ${r.stderr}`);
-        const lines = r.stderr.split("\n").filter((l) => l !== "");
-        assertEquals(lines.length, 1, `${name} stderr: ${r.stderr}`);
-        assert(lines[0].startsWith(`${name}: error: no WebGPU adapter found`), lines[0]);
-        assert(lines[0].includes("--backend cpu"), `${name}: no pointer to --backend cpu: ${lines[0]}`);
+        const line = errorLine(r, name, `${name}: error: no WebGPU adapter found`);
+        assert(line.includes("--backend cpu"), `${name}: no pointer to --backend cpu: ${line}`);
         // What the line suggests works.
         const cpu = await deno([...args, "--backend", "cpu"], NO_ADAPTER_ENV);
         assertEquals(cpu.code, 0, `${name} --backend cpu: ${cpu.stderr}`);
       }
-    } finally {
-      await Deno.remove(tmp, { recursive: true });
-    }
+    });
   },
 });

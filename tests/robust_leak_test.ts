@@ -23,13 +23,14 @@ import { assert, assertEquals } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
 import { Gpu } from "../src/gpu/device.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
-import type { AdamState, Backend } from "../src/model/backend.ts";
-import type { AdamHyper } from "../src/cpu/adam.ts";
+import type { Backend } from "../src/model/backend.ts";
 import { ADAM_DEFAULTS } from "../src/cpu/adam.ts";
 import { initParams } from "../src/model/init.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { train } from "../src/train/loop.ts";
+import { runDeno } from "./cli_harness.ts";
+import { ForwardingBackend } from "./forwarding_backend.ts";
 
 const LONG = Deno.env.get("LONG") === "1";
 const EPOCHS = LONG ? 300 : 30;
@@ -153,50 +154,13 @@ function checkNoGrowth(samples: Sample[], per: string): void {
 }
 
 /** Forwards to `inner`; `onEpoch` runs at each setOrder, i.e. at the start of every epoch. */
-class SampledBackend implements Backend {
-  constructor(readonly inner: Backend, readonly onEpoch: () => void) {}
-  get name() {
-    return this.inner.name;
+class SampledBackend extends ForwardingBackend {
+  constructor(inner: Backend, readonly onEpoch: () => void) {
+    super(inner);
   }
-  get config() {
-    return this.inner.config;
-  }
-  setParams(flat: Float32Array) {
-    return this.inner.setParams(flat);
-  }
-  getParams() {
-    return this.inner.getParams();
-  }
-  setAdamState(s: AdamState) {
-    return this.inner.setAdamState(s);
-  }
-  getAdamState() {
-    return this.inner.getAdamState();
-  }
-  setTrainData(inputs: Int32Array, targets: Int32Array, count: number) {
-    return this.inner.setTrainData(inputs, targets, count);
-  }
-  setOrder(order: Int32Array) {
+  override setOrder(order: Int32Array) {
     this.onEpoch();
-    return this.inner.setOrder(order);
-  }
-  trainStep(start: number, size: number, hyper: AdamHyper) {
-    this.inner.trainStep(start, size, hyper);
-  }
-  takeLosses() {
-    return this.inner.takeLosses();
-  }
-  evalLoss(inputs: Int32Array, targets: Int32Array, count: number) {
-    return this.inner.evalLoss(inputs, targets, count);
-  }
-  logits(inputs: Int32Array, count: number) {
-    return this.inner.logits(inputs, count);
-  }
-  memoryBytes() {
-    return this.inner.memoryBytes();
-  }
-  destroy() {
-    this.inner.destroy();
+    return super.setOrder(order);
   }
 }
 
@@ -310,15 +274,11 @@ if (CHILD) {
 
 /** Runs MODE in a fresh process (see the top comment) and returns what it measured. */
 async function measure(mode: Mode): Promise<Measurement> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "--no-check", "--v8-flags=--expose-gc", SELF],
+  const out = await runDeno(["run", "-A", "--no-check", "--v8-flags=--expose-gc", SELF], {
     env: { ROBUST_LEAK_CHILD: mode, NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  assertEquals(out.code, 0, `the ${mode} measurement failed: ${stderr}`);
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+  });
+  assertEquals(out.code, 0, `the ${mode} measurement failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split("\n").at(-1)!);
 }
 
 gpuTest(

@@ -1,0 +1,49 @@
+/** A Backend that forwards every call to another: tests extend it to watch or interfere with some calls. */
+import type { AdamState, Backend } from "../src/model/backend.ts";
+import type { AdamHyper } from "../src/cpu/adam.ts";
+
+export class ForwardingBackend implements Backend {
+  constructor(readonly inner: Backend) {}
+  get name() {
+    return this.inner.name;
+  }
+  get config() {
+    return this.inner.config;
+  }
+  setParams(flat: Float32Array) {
+    return this.inner.setParams(flat);
+  }
+  getParams() {
+    return this.inner.getParams();
+  }
+  setAdamState(s: AdamState) {
+    return this.inner.setAdamState(s);
+  }
+  getAdamState() {
+    return this.inner.getAdamState();
+  }
+  setTrainData(inputs: Int32Array, targets: Int32Array, count: number) {
+    return this.inner.setTrainData(inputs, targets, count);
+  }
+  setOrder(order: Int32Array) {
+    return this.inner.setOrder(order);
+  }
+  trainStep(start: number, size: number, hyper: AdamHyper) {
+    this.inner.trainStep(start, size, hyper);
+  }
+  takeLosses() {
+    return this.inner.takeLosses();
+  }
+  evalLoss(inputs: Int32Array, targets: Int32Array, count: number) {
+    return this.inner.evalLoss(inputs, targets, count);
+  }
+  logits(inputs: Int32Array, count: number) {
+    return this.inner.logits(inputs, count);
+  }
+  memoryBytes() {
+    return this.inner.memoryBytes();
+  }
+  destroy() {
+    this.inner.destroy();
+  }
+}
