@@ -128,19 +128,12 @@ class CpuBackend implements Backend {
     this.#live();
     this.#checkPairs("evalLoss", inputs, targets, count);
     if (count === 0) throw new Error("evalLoss: no pairs");
-    const { vocab: V, window: T } = this.config;
+    const V = this.config.vocab;
     let total = 0;
-    for (let start = 0; start < count; start += EVAL_CHUNK) {
-      const n = Math.min(EVAL_CHUNK, count - start);
-      const { logits } = modelForward(
-        this.config,
-        this.#params,
-        inputs.subarray(start * T, (start + n) * T),
-        n,
-      );
+    this.#forwardInChunks(inputs, count, (logits, start, n) => {
       // softmaxCrossEntropy returns the chunk's mean; weight it back to a sum.
       total += n * softmaxCrossEntropy(logits, targets.subarray(start, start + n), n, V, null);
-    }
+    });
     return Promise.resolve(total / count);
   }
 
@@ -150,6 +143,17 @@ class CpuBackend implements Backend {
     if (inputs.length !== count * T) throw new Error(`logits: ${inputs.length} ids for ${count} windows`);
     this.#checkIds("logits", inputs);
     const out = new Float32Array(count * V);
+    this.#forwardInChunks(inputs, count, (logits, start) => out.set(logits, start * V));
+    return Promise.resolve(out);
+  }
+
+  /** The forward pass over `count` windows, EVAL_CHUNK at a time; `use` gets each chunk's logits. */
+  #forwardInChunks(
+    inputs: Int32Array,
+    count: number,
+    use: (logits: Float32Array, start: number, n: number) => void,
+  ): void {
+    const T = this.config.window;
     for (let start = 0; start < count; start += EVAL_CHUNK) {
       const n = Math.min(EVAL_CHUNK, count - start);
       const { logits } = modelForward(
@@ -158,9 +162,8 @@ class CpuBackend implements Backend {
         inputs.subarray(start * T, (start + n) * T),
         n,
       );
-      out.set(logits, start * V);
+      use(logits, start, n);
     }
-    return Promise.resolve(out);
   }
 
   /** Host bytes of parameters, gradients, both Adam moments and the training data. */
