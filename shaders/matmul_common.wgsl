@@ -1,39 +1,54 @@
 // What the two GEMM kernels (matmul_regblock.wgsl, matmul_tiled.wgsl) share: the shape uniform, the
 // epilogue bits and the epilogue itself. Included by `//#include matmul_common`; the including shader
 // declares s, C, bias and mask.
+//
+// The dispatch's epilogue bits are compiled in ({{FLAGS}}, one pipeline per combination), so the steps
+// a dispatch does not apply cost nothing: no per-element branches on a uniform.
+// C and mask are f32 arrays (lines starting {{IF_C_SCALAR}}) or, in matmul_regblock.wgsl when its
+// whole-vec4 stores apply, vec4 arrays (lines starting {{IF_C_VEC4}}); the slot not chosen turns its
+// lines into comments.
 
 struct Shape {
   M: u32, N: u32, K: u32,
   aRow: u32, aK: u32, aOff: u32,
   bK: u32, bCol: u32, bOff: u32,
   ldc: u32, cOff: u32,
-  // EPI_* bits: the epilogue steps this dispatch applies.
-  flags: u32,
 }
 
 const EPI_ACCUMULATE = 1u; // add the old C (also how the K blocks of a split GEMM add up)
 const EPI_BIAS = 2u; // add bias[j]
 const EPI_RELU = 4u; // max(0, .)
 const EPI_MASK = 8u; // times (mask[i,j] > 0): ReLU backward fused into the GEMM; mask is laid out as C
+const FLAGS = {{FLAGS}}u; // the EPI_* bits of this dispatch
 
 // Writes one element of C through the epilogue; elements outside C are dropped.
 fn store(i: u32, j: u32, sum: f32) {
   if (i >= s.M || j >= s.N) {
     return;
   }
-  let at = s.cOff + i * s.ldc + j;
+  storeAt(s.cOff + i * s.ldc + j, j, sum);
+}
+
+// The epilogue of C element `at` (column j), no bounds check.
+fn storeAt(at: u32, j: u32, sum: f32) {
   var value = sum;
-  if ((s.flags & EPI_ACCUMULATE) != 0u) {
-    value += C[at];
+  if ((FLAGS & EPI_ACCUMULATE) != 0u) {
+{{IF_C_SCALAR}}    value += C[at];
+{{IF_C_VEC4}}    value += C[at / 4u][at % 4u];
   }
-  if ((s.flags & EPI_BIAS) != 0u) {
+  if ((FLAGS & EPI_BIAS) != 0u) {
     value += bias[j];
   }
-  if ((s.flags & EPI_RELU) != 0u) {
+  if ((FLAGS & EPI_RELU) != 0u) {
     value = max(value, 0.0);
   }
-  if ((s.flags & EPI_MASK) != 0u && !(mask[at] > 0.0)) {
-    value = 0.0;
+  if ((FLAGS & EPI_MASK) != 0u) {
+{{IF_C_SCALAR}}    let keep = mask[at] > 0.0;
+{{IF_C_VEC4}}    let keep = mask[at / 4u][at % 4u] > 0.0;
+    if (!keep) {
+      value = 0.0;
+    }
   }
-  C[at] = value;
+{{IF_C_SCALAR}}  C[at] = value;
+{{IF_C_VEC4}}  C[at / 4u][at % 4u] = value;
 }

@@ -6,7 +6,8 @@
 // so A is read with uniform loads and only B is gathered: 8 gathers feed 128 FMAs. Each invocation holds
 // 16 rows x 8 columns in 32 vec4 accumulators, unrolled by hand: the same loop over local arrays ran at
 // half the speed, and 8 x 8 blocks ran 15-25% slower (fewer FMAs per gather, and B re-read by twice as
-// many row blocks). Workgroup-memory tiling is slower still on lavapipe (about 3 GFLOP/s);
+// many row blocks); 24 and 32 rows per workgroup were slower too (measured at the fc2 shapes, up to 1.5x
+// the time). Workgroup-memory tiling is slower still on lavapipe (about 3 GFLOP/s);
 // matmul_tiled.wgsl is the variant for real GPUs.
 //
 // Operands are addressed through strides, so transposed operands need no other code:
@@ -17,8 +18,15 @@
 // and offset are multiples of 4 floats, as vec4 (lines starting {{IF_VEC4}}; 10-20% faster). The slot of
 // the variant not chosen turns its lines into comments.
 //
-// Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or in vec4 mode the
+// Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or with QS = 1 the
 // vec4s at 4l and 4l+32) so that neighbouring lanes read neighbouring addresses.
+//
+// The epilogue: a workgroup whose 16 x 64 block lies wholly inside C (a uniform branch) stores without
+// per-element bounds checks, and the epilogue steps are compile-time constants (FLAGS in matmul_common).
+// With C and mask read as vec4 ({{IF_C_VEC4}}: N, and so ldc and cOff, a multiple of 4, and QS = 1 so that
+// each accumulator holds 4 consecutive columns) each accumulator is one vec4 store. Per-element stores are
+// scatters on lavapipe; at K = 64 (the fc2 dW GEMM) they cost as much as the FMAs, and these two steps
+// made that GEMM 20-25% faster, the vec4 stores the NN dX GEMM about 20% (N a multiple of 4).
 
 //#include matmul_common
 
@@ -26,9 +34,11 @@
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 {{IF_SCALAR}}@group(0) @binding(2) var<storage, read> B: array<f32>;
 {{IF_VEC4}}@group(0) @binding(2) var<storage, read> B: array<vec4f>;
-@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+{{IF_C_SCALAR}}@group(0) @binding(3) var<storage, read_write> C: array<f32>;
+{{IF_C_VEC4}}@group(0) @binding(3) var<storage, read_write> C: array<vec4f>;
 @group(0) @binding(4) var<storage, read> bias: array<f32>;
-@group(0) @binding(5) var<storage, read> mask: array<f32>;
+{{IF_C_SCALAR}}@group(0) @binding(5) var<storage, read> mask: array<f32>;
+{{IF_C_VEC4}}@group(0) @binding(5) var<storage, read> mask: array<vec4f>;
 
 const LANES = 8u; // the workgroup size: one AVX2 vector of invocations
 const ROWS = 16u; // rows of C per workgroup, shared by its lanes
@@ -158,6 +168,27 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     c15_0 = fma(x15, bl, c15_0);
     c15_1 = fma(x15, bh, c15_1);
   }
+  // Blocks wholly inside C; blocks on its edge go element by element through store().
+  if (row0 + ROWS <= s.M && wg.x * (LANES * 8u) + LANES * 8u <= s.N) {
+    let at = s.cOff + row0 * s.ldc + colBase;
+    put(at + 0u * s.ldc, colBase, c0_0, c0_1);
+    put(at + 1u * s.ldc, colBase, c1_0, c1_1);
+    put(at + 2u * s.ldc, colBase, c2_0, c2_1);
+    put(at + 3u * s.ldc, colBase, c3_0, c3_1);
+    put(at + 4u * s.ldc, colBase, c4_0, c4_1);
+    put(at + 5u * s.ldc, colBase, c5_0, c5_1);
+    put(at + 6u * s.ldc, colBase, c6_0, c6_1);
+    put(at + 7u * s.ldc, colBase, c7_0, c7_1);
+    put(at + 8u * s.ldc, colBase, c8_0, c8_1);
+    put(at + 9u * s.ldc, colBase, c9_0, c9_1);
+    put(at + 10u * s.ldc, colBase, c10_0, c10_1);
+    put(at + 11u * s.ldc, colBase, c11_0, c11_1);
+    put(at + 12u * s.ldc, colBase, c12_0, c12_1);
+    put(at + 13u * s.ldc, colBase, c13_0, c13_1);
+    put(at + 14u * s.ldc, colBase, c14_0, c14_1);
+    put(at + 15u * s.ldc, colBase, c15_0, c15_1);
+    return;
+  }
   let acc = array<vec4f, 32>(
     c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1,
     c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1,
@@ -169,4 +200,36 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
       store(row0 + v / 2u, colBase + (v % 2u) * VS + q * QS, acc[v][q]);
     }
   }
+}
+
+// Row `at` of a block inside C: accumulators lo and hi hold columns j + v * VS + q * QS (v = 0, 1).
+fn put(at: u32, j: u32, lo: vec4f, hi: vec4f) {
+{{IF_C_SCALAR}}  storeAt(at, j, lo.x);
+{{IF_C_SCALAR}}  storeAt(at + QS, j + QS, lo.y);
+{{IF_C_SCALAR}}  storeAt(at + 2u * QS, j + 2u * QS, lo.z);
+{{IF_C_SCALAR}}  storeAt(at + 3u * QS, j + 3u * QS, lo.w);
+{{IF_C_SCALAR}}  storeAt(at + VS, j + VS, hi.x);
+{{IF_C_SCALAR}}  storeAt(at + VS + QS, j + VS + QS, hi.y);
+{{IF_C_SCALAR}}  storeAt(at + VS + 2u * QS, j + VS + 2u * QS, hi.z);
+{{IF_C_SCALAR}}  storeAt(at + VS + 3u * QS, j + VS + 3u * QS, hi.w);
+{{IF_C_VEC4}}  put4(at, j, lo);
+{{IF_C_VEC4}}  put4(at + VS, j + VS, hi);
+}
+
+// Columns j .. j+3 of C at `at`, a multiple of 4, through the epilogue (vec4 C only).
+fn put4(at: u32, j: u32, sum: vec4f) {
+{{IF_C_VEC4}}  var value = sum;
+{{IF_C_VEC4}}  if ((FLAGS & EPI_ACCUMULATE) != 0u) {
+{{IF_C_VEC4}}    value += C[at / 4u];
+{{IF_C_VEC4}}  }
+{{IF_C_VEC4}}  if ((FLAGS & EPI_BIAS) != 0u) {
+{{IF_C_VEC4}}    value += vec4f(bias[j], bias[j + 1u], bias[j + 2u], bias[j + 3u]);
+{{IF_C_VEC4}}  }
+{{IF_C_VEC4}}  if ((FLAGS & EPI_RELU) != 0u) {
+{{IF_C_VEC4}}    value = max(value, vec4f(0.0));
+{{IF_C_VEC4}}  }
+{{IF_C_VEC4}}  if ((FLAGS & EPI_MASK) != 0u) {
+{{IF_C_VEC4}}    value = select(vec4f(0.0), value, mask[at / 4u] > vec4f(0.0));
+{{IF_C_VEC4}}  }
+{{IF_C_VEC4}}  C[at / 4u] = value;
 }

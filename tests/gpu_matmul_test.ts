@@ -114,6 +114,36 @@ for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
       }
     }
   });
+
+  gpuTest(
+    `matmul (${variant}): whole blocks and edge blocks, every epilogue, N a multiple of 4 or not`,
+    async (gpu) => {
+      // The regblock kernel stores 16 x 64 blocks that lie wholly inside C without bounds checks (as vec4 when
+      // N % 4 == 0) and the blocks on C's edge element by element: these shapes have both kinds, in both C
+      // layouts, with K = 64 as in the fc2 dW GEMM.
+      const epilogues: Array<Partial<MatmulSpec>> = [
+        {},
+        { bias: true },
+        { relu: true },
+        { bias: true, relu: true },
+        { accumulate: true },
+        { reluMask: true },
+        { bias: true, reluMask: true },
+      ];
+      const shapes: Array<[number, number, number]> = [[35, 9, 136], [33, 64, 130], [16, 5, 64], [
+        48,
+        7,
+        199,
+      ]];
+      for (const [M, K, N] of shapes) {
+        for (const epi of epilogues) {
+          for (const [transA, transB] of TRANSPOSES) {
+            await check({ gpu, spec: { M, K, N, transA, transB, variant, ...epi }, seed: M + N });
+          }
+        }
+      }
+    },
+  );
 }
 
 gpuTest("matmul: the kernel is chosen from the adapter", (gpu) => {
@@ -155,6 +185,10 @@ gpuTest("matmul: operands larger than one binding are split into row blocks", as
     { M: 200, K: 130, N: 250, transA: true, transB: true },
     // vec4 path (N multiple of 4) with B split along K.
     { M: 64, K: 250, N: 128, relu: true },
+    // vec4 C with B stored [400, 50] split along N: the second block's columns start at 320.
+    { M: 40, K: 50, N: 400, transB: true, accumulate: true },
+    // vec4 C split along M and K (the mask too), whole 16 x 64 blocks in each.
+    { M: 150, K: 200, N: 128, transA: true, reluMask: true },
   ];
   for (const spec of cases) {
     for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {

@@ -43,7 +43,7 @@ export interface MatmulBuffers {
 /** Blocks of a split operand are whole multiples of this many rows, which keeps them 256-byte aligned. */
 const BLOCK_ROWS = 64;
 
-// Epilogue bits of the shaders' Shape.flags.
+// Epilogue bits (EPI_* in shaders/matmul_common.wgsl), compiled into each dispatch's pipeline.
 const EPI_ACCUMULATE = 1;
 const EPI_BIAS = 2;
 const EPI_RELU = 4;
@@ -65,17 +65,26 @@ export async function createMatmul(
   const { M, K, N, transA = false, transB = false } = spec;
   checkSpec(gpu, spec, bufs, label);
   const variant = spec.variant ?? defaultMatmulVariant(gpu);
+  const regblock = variant === "regblock";
   // vec4 reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 floats.
-  const vec4 = variant === "regblock" && !transB && N % 4 === 0;
-  const pipeline = variant === "regblock"
-    ? await gpu.pipeline("matmul_regblock", {
-      IF_SCALAR: vec4 ? "// " : "",
-      IF_VEC4: vec4 ? "" : "// ",
-      QS: vec4 ? 1 : 8,
-      LANE_STEP: vec4 ? 4 : 1,
-    })
-    : await gpu.pipeline("matmul_tiled");
-  const rowsPerWorkgroup = variant === "regblock" ? 16 : 64;
+  const vec4 = regblock && !transB && N % 4 === 0;
+  // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
+  const vec4C = regblock && N % 4 === 0;
+  // One pipeline per combination of epilogue bits, which the shaders compile in.
+  const pipelineFor = (flags: number) =>
+    regblock
+      ? gpu.pipeline("matmul_regblock", {
+        IF_SCALAR: vec4 ? "// " : "",
+        IF_VEC4: vec4 ? "" : "// ",
+        IF_C_SCALAR: vec4C ? "// " : "",
+        IF_C_VEC4: vec4C ? "" : "// ",
+        // Each lane's accumulators hold 4 consecutive columns (QS = 1) for vec4 B reads or vec4 C stores.
+        QS: vec4 || vec4C ? 1 : 8,
+        LANE_STEP: vec4 || vec4C ? 4 : 1,
+        FLAGS: flags,
+      })
+      : gpu.pipeline("matmul_tiled", { IF_C_SCALAR: "", IF_C_VEC4: "// ", FLAGS: flags });
+  const rowsPerWorkgroup = regblock ? 16 : 64;
 
   // Rows per block of each dimension: each bound operand block must fit one binding.
   const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
@@ -113,10 +122,9 @@ export async function createMatmul(
           transB ? k0 : n0, // bOff
           N, // ldc
           n0, // cOff
-          flags,
         ]);
         const where = `${label}[m${m0} n${n0} k${k0}]`;
-        kernels.push(gpu.kernel(label, pipeline, [
+        kernels.push(gpu.kernel(label, await pipelineFor(flags), [
           gpu.uniform(`${where} shape`, shape),
           a,
           b,
