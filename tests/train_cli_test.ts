@@ -36,7 +36,7 @@ await Deno.mkdir(CWD);
 
 /** Runs the script with the permissions of `deno task train`. */
 function train(args: string[]): Promise<Run> {
-  return runDeno(["run", "--allow-read", "--allow-write", "--allow-env", SCRIPT, ...args], {
+  return runDeno(["run", "--allow-all", SCRIPT, ...args], {
     cwd: CWD,
     env: { NO_COLOR: "1" },
   });
@@ -133,6 +133,13 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
     ["resume with --init", ["--resume", RUN, "--init", initFile], 2, /--resume and --init contradict/],
     ["resume into another --out", ["--resume", RUN, "--out", join(cases, "x")], 2, /--resume DIR continues/],
     ["resume with another model", ["--resume", RUN, "--hidden", "9"], 1, /--hidden 9 differs from .* 8/],
+    // RUN stopped 3 batches into its first epoch.
+    [
+      "resume mid-epoch, another batch",
+      ["--resume", RUN, "--batch", "50"],
+      1,
+      /--batch 50 differs from .* 100/,
+    ],
     [
       "out holds another run",
       ["--out", RUN],
@@ -311,4 +318,43 @@ Deno.test("a NaN loss stops the run with one line and keeps the last good checkp
     f.stderr,
   );
   assert(!(await exists(join(fresh, "checkpoint"))), "no checkpoint of NaN weights");
+});
+
+Deno.test("--data on a prepared directory takes its window and min-count when those flags are not given", async () => {
+  const prepared = join(tmp, "prepared_w3");
+  const prep = await runDeno(
+    [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      fileURLToPath(new URL("../scripts/prepare.ts", import.meta.url)),
+      "--window",
+      "3",
+      "--min-count",
+      "2",
+      "--out",
+      prepared,
+      "--json",
+    ],
+    { cwd: CWD },
+  );
+  assertEquals(prep.code, 0, prep.stderr);
+  const summary = JSON.parse(prep.stdout.trim().split("\n").at(-1)!);
+  const out = join(tmp, "from_prepared");
+  const r = await ok([
+    ...TINY,
+    "--data",
+    prepared,
+    "--epochs",
+    "1",
+    "--batch",
+    String(BATCH),
+    "--out",
+    out,
+    "--json",
+  ]);
+  const ck = await loadCheckpoint(join(out, "checkpoint"));
+  assertEquals(ck.config.window, 3);
+  assertEquals(ck.vocab.length, summary.vocab);
+  assertEquals(JSON.parse(r.stdout.trim().split("\n").at(-1)!).steps, Math.ceil(summary.pairs / BATCH));
 });

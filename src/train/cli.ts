@@ -110,15 +110,18 @@ export async function trainMain(args: string[]): Promise<number> {
     (v as Record<string, unknown>)[name] as string | undefined ??
       (recorded[name] === undefined ? undefined : String(recorded[name]));
 
-  const window = numberFlag("window", str("window"), DEFAULT_MODEL.window, "positive integer");
+  // Data flags not given stay undefined: a prepared directory then supplies its own settings.
+  const given = (name: string, check: Parameters<typeof numberFlag>[3]) =>
+    str(name) === undefined ? undefined : numberFlag(name, str(name), 0, check);
   const data = await loadDataset({
     data: str("data"),
     files: str("files"),
-    window,
-    minCount: numberFlag("min-count", str("min-count"), 1, "positive integer"),
-    valFraction: numberFlag("val-fraction", str("val-fraction"), 0, "fraction"),
-    seed: numberFlag("seed", str("seed"), 0, "non-negative integer"),
+    window: given("window", "positive integer"),
+    minCount: given("min-count", "positive integer"),
+    valFraction: given("val-fraction", "fraction"),
+    seed: given("seed", "non-negative integer"),
   });
+  const window = data.window;
   let config: ModelConfig = {
     vocab: data.vocab.length,
     embed: numberFlag("embed", str("embed"), DEFAULT_MODEL.embed, "positive integer"),
@@ -153,13 +156,21 @@ export async function trainMain(args: string[]): Promise<number> {
     }
     // The model is the checkpoint's: a model flag given now that differs from it cannot be honoured.
     for (const key of ["embed", "hidden", "layers", "window"] as const) {
-      const given = (v as Record<string, unknown>)[key];
+      const now = (v as Record<string, unknown>)[key];
       const had = resume.config[key];
-      if (given !== undefined && Number(given) !== had) {
+      if (now !== undefined && Number(now) !== had) {
         throw new UserError(
-          `--${key} ${given} differs from the checkpoint's ${had}: a resumed run keeps its model`,
+          `--${key} ${now} differs from the checkpoint's ${had}: a resumed run keeps its model`,
         );
       }
+    }
+    // Mid-epoch, the position in the epoch counts batches of the old size.
+    const oldBatch = Number(recorded.batch);
+    if ((resume.progress?.batchInEpoch ?? 0) > 0 && v.batch !== undefined && batch !== oldBatch) {
+      throw new UserError(
+        `--batch ${batch} differs from the interrupted epoch's ${oldBatch}: resume with --batch ${oldBatch} ` +
+          "(a new batch size can start with the next run)",
+      );
     }
     config = resume.config;
     params = resume.params;
