@@ -13,10 +13,17 @@ export async function runMain(name: string, main: () => Promise<number | void>):
     const err = e instanceof Error ? e : new Error(String(e));
     const msg = err.message.split("\n")[0];
     console.error(`${name}: error: ${msg}`);
-    if (Deno.env.get("WEBGPU_LSTM_DEBUG") === "1") console.error(err.stack);
+    if (debugWanted()) console.error(err.stack);
     code = err instanceof UserError ? err.exitCode : 1;
   }
   Deno.exit(code);
+}
+
+/** WEBGPU_LSTM_DEBUG=1, read only where the script may read it (prepare runs without --allow-env). */
+function debugWanted(): boolean {
+  const variable = "WEBGPU_LSTM_DEBUG";
+  return Deno.permissions.querySync({ name: "env", variable }).state === "granted" &&
+    Deno.env.get(variable) === "1";
 }
 
 type Options = NonNullable<ParseArgsConfig["options"]>;

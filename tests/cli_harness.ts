@@ -74,3 +74,15 @@ export function assertFailed(r: Run, what: string, pattern: RegExp, prefix = "")
   assertEquals(r.stdout, "", `${what}: stdout`);
   return line;
 }
+
+/**
+ * The `deno run` arguments of a task in deno.json up to and including its script, absolutised (e.g.
+ * ["run", "--allow-read", "--allow-write", "/abs/scripts/prepare.ts"]), so CLI tests run a script with
+ * exactly the permissions its task grants.
+ */
+export function taskRun(task: string): string[] {
+  const root = new URL("../", import.meta.url);
+  const config = JSON.parse(Deno.readTextFileSync(new URL("deno.json", root)));
+  const words = String(config.tasks[task]).split(/\s+/).slice(1); // drop node_modules/.bin/deno
+  return words.map((w) => w.endsWith(".ts") ? new URL(w, root).pathname : w);
+}

@@ -4,7 +4,7 @@
  */
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
+import { assertFailed, type Run, runDeno, taskRun } from "./cli_harness.ts";
 import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
@@ -34,7 +34,7 @@ await saveCheckpoint(UNKY, { config: CONFIG, vocab: VOCAB, params: UNK_PARAMS })
 
 /** Runs the script with the permissions deno.json's predict task grants. */
 function predict(args: string[], stdin?: string): Promise<Run> {
-  return runDeno(["run", "--allow-read", "--allow-env", "scripts/predict.ts", ...args], { stdin });
+  return runDeno([...taskRun("predict"), ...args], { stdin });
 }
 
 /** stdout of a run that must succeed. */

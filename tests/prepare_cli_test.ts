@@ -5,17 +5,16 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
+import { assertFailed, type Run, runDeno, taskRun } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
 import { exists } from "../src/fs.ts";
 
-const SCRIPT = fileURLToPath(new URL("../scripts/prepare.ts", import.meta.url));
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
 const BAD = join(FIXTURES, "bad");
 
 function prepare(args: string[], cwd?: string): Promise<Run> {
-  return runDeno(["run", "-A", SCRIPT, ...args], { cwd, env: { NO_COLOR: "1" } });
+  return runDeno([...taskRun("prepare"), ...args], { cwd, env: { NO_COLOR: "1" } });
 }
 
 const withTempDir = makeWithTempDir("prepare_cli_test_");

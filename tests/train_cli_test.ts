@@ -17,9 +17,8 @@ import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { exists } from "../src/fs.ts";
-import { assertFailed, errorLine, type Run, runDeno } from "./cli_harness.ts";
+import { assertFailed, errorLine, type Run, runDeno, taskRun } from "./cli_harness.ts";
 
-const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
 const TINY = ["--embed", "4", "--hidden", "8", "--layers", "2"];
 // The built-in corpus at window 2 (no split): 2120 pairs, so --batch 100 gives 22 steps an epoch, the last
@@ -36,7 +35,7 @@ await Deno.mkdir(CWD);
 
 /** Runs the script with the permissions of `deno task train`. */
 function train(args: string[]): Promise<Run> {
-  return runDeno(["run", "--allow-all", SCRIPT, ...args], {
+  return runDeno([...taskRun("train"), ...args], {
     cwd: CWD,
     env: { NO_COLOR: "1" },
   });
