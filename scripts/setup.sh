@@ -17,7 +17,8 @@ want_backports() {
 }
 
 if have_vulkan_icd && { ! want_backports || [[ "$(mesa_version)" != 22.* ]]; }; then
-  echo "setup: Vulkan driver present ($(mesa_version || echo 'non-Mesa'))"
+  version=$(mesa_version)
+  echo "setup: Vulkan driver present (${version:-not Mesa})"
   exit 0
 fi
 

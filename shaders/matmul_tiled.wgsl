@@ -6,7 +6,7 @@
 // neighbouring addresses, and then used by 16 invocations from workgroup memory. On Mesa lavapipe this runs at a
 // third of matmul_regblock.wgsl, which is chosen there instead.
 //
-// Same operand addressing, uniform and epilogue as matmul_regblock.wgsl (WGSL has no includes):
+// Same operand addressing as matmul_regblock.wgsl; the uniform and epilogue come from matmul_common.wgsl:
 //   op(A)[i,k] = A[aOff + i*aRow + k*aK]
 //   op(B)[k,j] = B[bOff + k*bK + j*bCol]
 //   C[i,j] = C[cOff + i*ldc + j]

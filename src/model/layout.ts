@@ -3,7 +3,8 @@ import type { ModelConfig } from "./config.ts";
 /**
  * Where each parameter tensor lives in the one flat Float32Array (and GPU buffer) that holds them all.
  * Names and shapes are PyTorch's state_dict ones, so checkpoints move between the two unchanged.
- * One flat buffer lets Adam and gradient zeroing be a single kernel over everything.
+ * One flat buffer lets Adam be a single kernel over everything (every gradient is overwritten each step, so
+ * none needs zeroing).
  */
 export interface TensorSpec {
   name: string;
