@@ -82,6 +82,7 @@ gpuTest("a V x V weight larger than one binding trains as on the CPU reference",
 gpuTest(
   "destroy frees every buffer the backend and its kernel builders made, rebuilds included",
   async (gpu) => {
+    gpu.placeholder(); // made once per Gpu and kept: make it before measuring
     const before = gpu.allocatedBytes;
     const backend = await createGpuBackend(gpu, CFG, { maxBatch: BATCH });
     await trainSteps(backend, 2);
@@ -105,3 +106,87 @@ gpuTest("a model larger than the adapter's largest buffer is refused up front, w
   );
   assert(gpu.allocatedBytes === before, "nothing may be allocated for a refused model");
 });
+
+gpuTest(
+  "a second backend on the same Gpu, after the first is destroyed, trains as the CPU reference",
+  async (gpu) => {
+    // A fresh Gpu: the first backend is the first user of the shared unused-binding placeholder.
+    const cpu = await createCpuBackend(CFG);
+    try {
+      const cpuLosses = await trainSteps(cpu, 3);
+      for (let i = 0; i < 2; i++) {
+        const backend = await createGpuBackend(gpu, CFG, { maxBatch: BATCH });
+        try {
+          assertAllClose(await trainSteps(backend, 3), cpuLosses, {
+            atol: 1e-5,
+            rtol: 1e-4,
+            what: `backend ${i}`,
+          });
+        } finally {
+          backend.destroy();
+        }
+      }
+      assert(!gpu.error, `GPU error: ${gpu.error}`);
+    } finally {
+      cpu.destroy();
+    }
+  },
+  { maxStorageBindingBytes: BINDING_LIMIT },
+);
+
+gpuTest("setTrainData while the training kernels are still being built waits for the build", async (gpu) => {
+  gpu.placeholder(); // made once per Gpu and kept: make it before measuring
+  const before = gpu.allocatedBytes;
+  const cpu = await createCpuBackend(CFG);
+  const backend = await createGpuBackend(gpu, CFG, { maxBatch: BATCH });
+  try {
+    const hyper = { ...ADAM_DEFAULTS, lr: 1e-2 };
+    const identity = Int32Array.from({ length: PAIRS }, (_, i) => i);
+    for (const b of [cpu, backend]) {
+      await b.setParams(initParams(CFG, 1));
+      const old = pairs(5);
+      await b.setTrainData(old.inputs, old.targets, PAIRS);
+      await b.setOrder(identity);
+      b.trainStep(0, BATCH, hyper); // on the GPU, starts the (asynchronous) build
+      const { inputs, targets } = pairs(3);
+      await b.setTrainData(inputs, targets, PAIRS); // at once, while that build is pending
+      await b.setOrder(identity);
+      b.trainStep(BATCH, BATCH, hyper);
+      b.trainStep(2 * BATCH, PAIRS - 2 * BATCH, hyper);
+    }
+    assertAllClose(await backend.takeLosses(), await cpu.takeLosses(), {
+      atol: 1e-5,
+      rtol: 1e-4,
+      what: "losses",
+    });
+    assert(!gpu.error, `GPU error: ${gpu.error}`);
+  } finally {
+    backend.destroy();
+    cpu.destroy();
+  }
+  assert(gpu.allocatedBytes === before, `${gpu.allocatedBytes - before} bytes off after destroy`);
+});
+
+gpuTest("a failed training submit makes takeLosses reject instead of returning zeros", async (gpu) => {
+  // A fresh Gpu (options given): the error it keeps would fail every later test on a shared one.
+  const made = new Map<string, GPUBuffer>();
+  const buffer = gpu.buffer.bind(gpu);
+  gpu.buffer = (label, ...rest) => {
+    const b = buffer(label, ...rest);
+    made.set(label, b);
+    return b;
+  };
+  const backend = await createGpuBackend(gpu, CFG, { maxBatch: BATCH });
+  try {
+    await trainSteps(backend, 1); // builds the training kernels, which bind "train inputs"
+    assert(!gpu.error, `GPU error: ${gpu.error}`);
+    made.get("train inputs")!.destroy(); // behind the backend's back
+    backend.trainStep(0, BATCH, { ...ADAM_DEFAULTS, lr: 1e-2 });
+    await assertRejects(() => backend.takeLosses(), /GPU error: \S/);
+    const { inputs, targets } = pairs(9);
+    await assertRejects(() => backend.evalLoss(inputs, targets, PAIRS), /GPU error: /);
+    await assertRejects(() => backend.getParams(), /GPU error: /);
+  } finally {
+    backend.destroy();
+  }
+}, {});

@@ -55,9 +55,10 @@ export async function createGpuBackend(
   backend.adopt(buffers);
   const oom = await gpu.device.popErrorScope();
   if (oom) {
+    const asked = mib(gpu.allocatedBytes); // before destroy gives it back
     backend.destroy();
     throw new UserError(
-      `out of GPU memory building the model (${mib(gpu.allocatedBytes)} asked for ${layout.count} ` +
+      `out of GPU memory building the model (${asked} asked for ${layout.count} ` +
         `parameters, batch ${opts.maxBatch}): ${firstLine(oom.message)}`,
     );
   }
@@ -316,9 +317,12 @@ class GpuBackend implements Backend {
     for (const b of buffers) this.#owned.add(b);
   }
 
+  /** Throws if the device was lost or an uncaptured GPU error (a failed submit) made results meaningless. */
   #checkDevice(): void {
     const lost = this.#gpu.lost;
     if (lost) throw new Error(`the GPU device was lost (${lost.reason}): ${lost.message || "no details"}`);
+    const error = this.#gpu.error;
+    if (error) throw new Error(`GPU error: ${error}`);
   }
 
   /**
@@ -393,6 +397,9 @@ class GpuBackend implements Backend {
         if (id < 0 || id >= V) throw new Error(`setTrainData: word id ${id} outside 0..${V - 1}`);
       }
     }
+    // A pending build binds the current data buffers and collects every buffer made while it runs: let it
+    // finish (and its queued steps run) before the old buffers go and the new ones are made.
+    await this.#drainPending();
     if (this.#data) {
       for (const b of [this.#data.inputs, this.#data.targets, this.#data.order]) this.#release(b);
     }
@@ -404,7 +411,6 @@ class GpuBackend implements Backend {
       count,
     };
     this.#trainKernels = null; // bound to the old data buffers
-    await this.#drainPending();
   }
 
   async setOrder(order: Int32Array): Promise<void> {
@@ -468,9 +474,15 @@ class GpuBackend implements Backend {
     const n = this.#queued;
     this.#queued = 0;
     if (n === 0) return [];
-    this.#gpu.device.pushErrorScope("validation");
-    const losses = await this.#read(subSlice(whole(this.#losses), 0, n));
-    const err = await this.#gpu.device.popErrorScope();
+    const device = this.#gpu.device;
+    device.pushErrorScope("validation");
+    let losses: Float32Array;
+    let err: GPUError | null;
+    try {
+      losses = await this.#read(subSlice(whole(this.#losses), 0, n));
+    } finally {
+      err = await device.popErrorScope();
+    }
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
     this.#checkDevice();
     return Array.from(losses.subarray(0, n));

@@ -75,6 +75,11 @@ export class Gpu {
   #lost: GPUDeviceLostInfo | null = null;
   /** Open `collect` calls, each gathering the buffers made while it runs. */
   #collectors: GPUBuffer[][] = [];
+  /** Buffers already destroyed, so that destroying one twice counts (and frees) it once. */
+  #destroyed = new WeakSet<GPUBuffer>();
+  #placeholder: GPUBuffer | null = null;
+  /** The first error no error scope caught (a failed submit, say), as one line. */
+  #error: string | null = null;
 
   private constructor(device: GPUDevice, adapter: AdapterSummary, maxBinding: number) {
     this.device = device;
@@ -82,6 +87,10 @@ export class Gpu {
     this.maxBinding = maxBinding;
     device.lost.then((info) => {
       this.#lost = info;
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      const error = (ev as GPUUncapturedErrorEvent).error;
+      this.#error ??= firstLine(error?.message ?? String(error));
     });
   }
 
@@ -118,6 +127,32 @@ export class Gpu {
   /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
   get lost(): GPUDeviceLostInfo | null {
     return this.#lost;
+  }
+
+  /**
+   * The first uncaptured GPU error (validation or out-of-memory outside any error scope: typically a
+   * submit that bound a destroyed buffer), or null. Such a submit does nothing, so results after it are
+   * garbage; whoever reads results back checks this.
+   */
+  get error(): string | null {
+    return this.#error;
+  }
+
+  /**
+   * A 16-byte storage buffer to bind where a shader declares a binding that a kernel does not use (no bias,
+   * no mask, no dLogits). Made on first use, once per Gpu, counted in allocatedBytes (from then on), never
+   * collected and never destroyed: it lives as long as the device.
+   */
+  placeholder(): GPUBuffer {
+    if (!this.#placeholder) {
+      this.#placeholder = this.device.createBuffer({
+        label: "unused binding",
+        size: 16,
+        usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+      });
+      this.allocatedBytes += this.#placeholder.size;
+    }
+    return this.#placeholder;
   }
 
   /** A storage buffer of `bytes` (rounded up to 4), optionally filled from `data`. */
@@ -166,7 +201,10 @@ export class Gpu {
     }
   }
 
+  /** Destroys a buffer made here; a second destroy of the same buffer (or of the placeholder) does nothing. */
   destroy(buf: GPUBuffer): void {
+    if (buf === this.#placeholder || this.#destroyed.has(buf)) return; // the placeholder lives with the Gpu
+    this.#destroyed.add(buf);
     this.allocatedBytes -= buf.size;
     buf.destroy();
   }

@@ -92,7 +92,7 @@ export async function createMatmul(
   const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N));
   const nBlock = transB ? fit("B", N, K) : N;
 
-  const unused = unusedBinding(gpu);
+  const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
   const kernels: Kernel[] = [];
   for (let m0 = 0; m0 < M; m0 += mBlock) {
     const mb = Math.min(mBlock, M - m0);
@@ -186,16 +186,4 @@ export function rowsThatFit(gpu: Gpu, label: string, what: string, rows: number,
 /** Rows [row0, row0 + rows) of a row-major matrix `width` floats wide. */
 export function rowBlock(s: BufferSlice, row0: number, rows: number, width: number): BufferSlice {
   return subSlice(s, row0 * width, rows * width);
-}
-
-const unusedBindings = new WeakMap<Gpu, GPUBuffer>();
-
-/** Bound where a spec has no bias or mask (the shaders declare both; the epilogue flags skip them). */
-function unusedBinding(gpu: Gpu): GPUBuffer {
-  let buf = unusedBindings.get(gpu);
-  if (!buf) {
-    buf = gpu.buffer("matmul unused binding", 16);
-    unusedBindings.set(gpu, buf);
-  }
-  return buf;
 }

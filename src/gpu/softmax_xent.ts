@@ -43,7 +43,7 @@ export async function createSoftmaxXent(
   const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: ROW_WORKGROUP, GRAD: String(grad) });
   const mean = await gpu.pipeline("softmax_xent_mean");
   // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder.
-  const dLogits = bufs.dLogits ?? gpu.buffer(`${label} no dLogits`, 16);
+  const dLogits = bufs.dLogits ?? gpu.placeholder();
   return [
     gpu.kernel(label, rows, [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits], [
       shape.maxB,
