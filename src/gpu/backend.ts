@@ -529,9 +529,12 @@ class GpuBackend implements Backend {
   #loadEval(inputs: Int32Array, first: number, size: number, targets: Int32Array | null): void {
     const { window: T, vocab: V } = this.config;
     const ids = inputs.subarray(first * T, (first + size) * T);
-    for (const id of ids) if (id < 0 || id >= V) throw new Error(`word id ${id} outside 0..${V - 1}`);
+    const wanted = targets?.subarray(first, first + size);
+    for (const words of wanted ? [ids, wanted] : [ids]) {
+      for (const id of words) if (id < 0 || id >= V) throw new Error(`word id ${id} outside 0..${V - 1}`);
+    }
     this.#gpu.write(this.#evalInputs, 0, ids);
-    if (targets) this.#gpu.write(this.#evalTargets, 0, targets.subarray(first, first + size));
+    if (wanted) this.#gpu.write(this.#evalTargets, 0, wanted);
   }
 
   #submit(kernels: Kernel[]): void {

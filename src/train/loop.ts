@@ -112,9 +112,13 @@ export async function train(
       bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
     });
   let lastSaved: string | null = resumed ? ckDir : null;
-  const save = async (dir: string) => {
-    await saveCheckpoint(dir, await checkpointAt());
-    lastSaved = dir;
+  // One snapshot (a full readback of weights and Adam state) serves every directory saved at this point.
+  const save = async (...dirs: string[]) => {
+    const ck = await checkpointAt();
+    for (const dir of dirs) {
+      await saveCheckpoint(dir, ck);
+      lastSaved = dir;
+    }
   };
 
   const runStart = performance.now();
@@ -218,11 +222,13 @@ export async function train(
             : "") +
           `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
       );
+      const dirs: string[] = [];
       if (valLoss !== undefined && valLoss < bestVal) {
         bestVal = valLoss;
-        await save(bestDir);
+        dirs.push(bestDir);
       }
-      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) await save(ckDir);
+      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) dirs.push(ckDir);
+      if (dirs.length) await save(...dirs);
       if (interrupted) stopped = "interrupted";
     }
     progress.done();
