@@ -8,6 +8,7 @@
  */
 import { ADAM_DEFAULTS, adamStep } from "../cpu/adam.ts";
 import { embeddingBackward, embeddingForward } from "../cpu/embedding.ts";
+import { columnSum } from "../cpu/linear.ts";
 import { lstmLayerBackward, lstmLayerForward } from "../cpu/lstm.ts";
 import { matmul } from "../cpu/matmul.ts";
 import { softmaxCrossEntropy } from "../cpu/softmax_xent.ts";
@@ -396,16 +397,9 @@ function columnSumCase(rows: number, cols: number): BenchCase {
       return { kernels, dispose: alloc.dispose };
     },
     cpu() {
-      // The column-sum loop of the reference's linearBackward, which has no separate function for it.
       const dy = new Float32Array(rows * cols).fill(0.5);
       const db = new Float32Array(cols);
-      return () => {
-        for (let o = 0; o < cols; o++) {
-          let s = 0;
-          for (let r = 0; r < rows; r++) s += dy[r * cols + o];
-          db[o] = s;
-        }
-      };
+      return () => columnSum(dy, rows, cols, db);
     },
   };
 }

@@ -37,10 +37,15 @@ export function linearBackward(
 ): void {
   if (dx) matmul(dy, w, dx, rows, outF, inF);
   matmul(dy, x, dw, outF, rows, inF, { transA: true });
-  for (let o = 0; o < outF; o++) {
+  columnSum(dy, rows, outF, db);
+}
+
+/** out[c] = sum_r x[r,c] for row-major x [rows, cols], accumulated in float64; out is overwritten. */
+export function columnSum(x: Float32Array, rows: number, cols: number, out: Float32Array): void {
+  for (let c = 0; c < cols; c++) {
     let s = 0;
-    for (let r = 0; r < rows; r++) s += dy[r * outF + o];
-    db[o] = s;
+    for (let r = 0; r < rows; r++) s += x[r * cols + c];
+    out[c] = s;
   }
 }
 

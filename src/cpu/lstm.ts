@@ -4,6 +4,7 @@
  *   c_t = f·c_{t-1} + i·g,  h_t = o·tanh(c_t),  with h_{-1} = c_{-1} = 0.
  * Layouts: x [B,T,In], h and c [B,T,H], gates [B,T,4H] (after activation), weights [4H,In] / [4H,H].
  */
+import { columnSum } from "./linear.ts";
 import { matmul } from "./matmul.ts";
 
 export interface LstmCache {
@@ -196,11 +197,7 @@ export function lstmLayerBackward(
   const rows = B * T;
   matmul(dPreSeq, x, grads.dWih, G, rows, In, { transA: true });
   matmul(dPreSeq, hPrevSeq, grads.dWhh, G, rows, H, { transA: true });
-  for (let k = 0; k < G; k++) {
-    let s = 0;
-    for (let r = 0; r < rows; r++) s += dPreSeq[r * G + k];
-    grads.dbih[k] = s;
-    grads.dbhh[k] = s;
-  }
+  columnSum(dPreSeq, rows, G, grads.dbih);
+  grads.dbhh.set(grads.dbih.subarray(0, G));
   if (grads.dx) matmul(dPreSeq, wih, grads.dx, rows, G, In);
 }
