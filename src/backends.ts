@@ -4,7 +4,7 @@ import type { ModelConfig } from "./model/config.ts";
 import { createCpuBackend } from "./cpu/backend.ts";
 import { createGpuBackend } from "./gpu/backend.ts";
 import { Gpu, NoAdapterError } from "./gpu/device.ts";
-import { UserError } from "./errors.ts";
+import { firstLine, UserError } from "./errors.ts";
 
 export type BackendKind = "webgpu" | "cpu";
 
@@ -36,7 +36,7 @@ export async function openBackend(
   } catch (e) {
     if (e instanceof NoAdapterError) throw new UserError(e.message);
     throw new UserError(
-      `could not open a WebGPU device: ${(e as Error).message.split("\n")[0]}; try --backend cpu`,
+      `could not open a WebGPU device: ${firstLine((e as Error).message)}; try --backend cpu`,
     );
   }
   const a = gpu.adapter;

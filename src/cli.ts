@@ -1,5 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { USAGE_EXIT, UserError } from "./errors.ts";
+import { firstLine, USAGE_EXIT, UserError } from "./errors.ts";
 
 /**
  * Runs a script's main function and turns every failure into one line on stderr and a non-zero exit.
@@ -11,7 +11,7 @@ export async function runMain(name: string, main: () => Promise<number | void>):
     code = (await main()) ?? 0;
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
-    const msg = err.message.split("\n")[0];
+    const msg = firstLine(err.message);
     console.error(`${name}: error: ${msg}`);
     if (debugWanted()) console.error(err.stack);
     code = err instanceof UserError ? err.exitCode : 1;
@@ -37,7 +37,7 @@ export function parseFlags<T extends Options>(
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UserError((e as Error).message.split("\n")[0], USAGE_EXIT);
+    throw new UserError(firstLine((e as Error).message), USAGE_EXIT);
   }
 }
 

@@ -114,6 +114,7 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
     ["non-numeric max-steps", ["--max-steps", "ten"], 2, /--max-steps must be a positive integer/],
     ["val-fraction 1", ["--val-fraction", "1"], 2, /--val-fraction must be a fraction, got "1"/],
     ["save-every 0", ["--save-every", "0"], 2, /--save-every must be a positive integer, got "0"/],
+    ["log-every too large", ["--log-every", "5000"], 2, /--log-every must be at most 1000, got 5000/],
     ["backend foo", ["--backend", "foo"], 2, /--backend must be webgpu or cpu, got "foo"/],
     ["shuffle and no-shuffle", ["--shuffle", "--no-shuffle"], 2, /--shuffle and --no-shuffle contradict/],
     [

@@ -1,4 +1,5 @@
 /// <reference types="@webgpu/types" />
+import { firstLine } from "../errors.ts";
 /**
  * The WebGPU runtime: one device, named buffers, shaders loaded from `shaders/NAME.wgsl` with `{{SLOT}}`
  * template slots, pipelines cached by shader + slot values, and compile/validation errors raised with the
@@ -351,7 +352,4 @@ export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
 
-/** The first non-blank line of a (often multi-line, sometimes blank-led) WebGPU error message. */
-export function firstLine(message: string): string {
-  return message.split("\n").map((l) => l.trim()).find((l) => l.length > 0) ?? "(no message)";
-}
+export { firstLine };

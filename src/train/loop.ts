@@ -20,7 +20,7 @@ import { type MetricRecord, MetricsWriter } from "../io/metrics.ts";
 import { lossPlotSvg } from "../io/plot.ts";
 import { writeFileAtomic } from "../io/atomic.ts";
 import { Progress } from "./progress.ts";
-import { UserError } from "../errors.ts";
+import { firstLine, UserError } from "../errors.ts";
 
 export interface TrainOptions {
   out: string;
@@ -236,7 +236,7 @@ export async function train(
   } catch (e) {
     progress.done();
     if (e instanceof UserError) throw e;
-    const msg = (e as Error).message.split("\n")[0];
+    const msg = firstLine((e as Error).message);
     throw new Error(
       `${msg} (at step ${step}, epoch ${atEpoch}; last checkpoint: ${lastSaved ?? "none"})`,
     );
