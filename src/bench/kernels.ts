@@ -22,6 +22,7 @@ import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { paramLayout } from "../model/layout.ts";
+import { median } from "./stats.ts";
 
 export interface BenchRow {
   kernel: string;
@@ -455,9 +456,4 @@ function wallMs(call: () => void): number {
   const t0 = performance.now();
   call();
   return performance.now() - t0;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }

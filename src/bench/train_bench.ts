@@ -19,6 +19,7 @@ import { createGpuBackend } from "../gpu/backend.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/layout.ts";
+import { median } from "./stats.ts";
 
 /** The reference notebook trains this many epochs; the report projects a run of that length. */
 export const NOTEBOOK_EPOCHS = 200;
@@ -305,9 +306,4 @@ async function benchTorch(
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
 }
