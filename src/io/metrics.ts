@@ -114,10 +114,13 @@ export class MetricsWriter {
   #file: Deno.FsFile;
   #lastSync = performance.now();
   #encoder = new TextEncoder();
+  /** The records open() kept. */
+  #kept: MetricRecord[];
 
-  private constructor(path: string, file: Deno.FsFile) {
+  private constructor(path: string, file: Deno.FsFile, kept: MetricRecord[]) {
     this.path = path;
     this.#file = file;
+    this.#kept = kept;
   }
 
   /**
@@ -126,23 +129,28 @@ export class MetricsWriter {
    */
   static async open(path: string, opts: { keepThroughStep?: number } = {}): Promise<MetricsWriter> {
     const bytes = await readBytes(path);
+    const kept: MetricRecord[] = [];
     if (bytes) {
       let keep = 0;
       for (const { record, end } of parseLines(path, bytes)) {
         const past = opts.keepThroughStep !== undefined && record.step !== undefined &&
           record.step > opts.keepThroughStep;
         if (past) break;
+        kept.push(record);
         keep = end;
       }
       if (keep < bytes.length) await Deno.truncate(path, keep);
     }
     const file = await Deno.open(path, { append: true, create: true });
-    return new MetricsWriter(path, file);
+    return new MetricsWriter(path, file, kept);
   }
 
-  /** The records in the file now. */
+  /**
+   * The records in the file when open() returned (what it kept), without reading the file again; records
+   * appended since are not included. A fresh array each call.
+   */
   readAll(): Promise<MetricRecord[]> {
-    return readMetrics(this.path);
+    return Promise.resolve([...this.#kept]);
   }
 
   /** Appends one record as one line. */
