@@ -9,9 +9,11 @@ import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Dataset, PairSet } from "./dataset.ts";
 import { osReason, statOrNull } from "../fs.ts";
+import { VOCAB_FILE } from "../io/checkpoint.ts";
 
 export const SUMMARY_FILE = "summary.json";
-export const VOCAB_FILE = "vocab.json";
+/** The same file name as in a checkpoint directory. */
+export { VOCAB_FILE };
 export const PAIRS_FILE = "pairs.bin";
 /** Names the layout, so a reader can refuse a directory from an incompatible version. */
 export const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
