@@ -94,7 +94,7 @@ export function lstmCellBackward(
 }
 
 /** Copies step t of a [B,T,W] tensor into a contiguous [B,W] array (or back, with `scatter`). */
-export function stepSlice(
+function stepSlice(
   seq: Float32Array,
   step: Float32Array,
   B: number,

@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import { osReason } from "../fs.ts";
 
 /** The column the headlines are in, found by name because column order differs between files. */
-export const HEADLINE_COLUMN = "headline";
+const HEADLINE_COLUMN = "headline";
 
 /** Every raw `headline` field of `path`, in file order (the "Unknown" placeholder included). */
 export async function readHeadlineColumn(path: string): Promise<string[]> {

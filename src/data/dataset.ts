@@ -65,7 +65,7 @@ export const DEFAULT_VAL_FRACTION = 0;
 export const DEFAULT_SEED = 0;
 
 /** Raw headlines (fields as read, "Unknown" included) and where they came from. */
-export interface Corpus {
+interface Corpus {
   source: string;
   files: string[];
   headlines: string[];

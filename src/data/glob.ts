@@ -3,7 +3,7 @@
  * (ranges like `[0-9]` allowed); everything else literal. Own code because node:path's matchesGlob
  * needs env access that `deno task prepare` does not grant.
  */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
   let source = "";
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i];

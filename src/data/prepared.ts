@@ -16,7 +16,7 @@ export const SUMMARY_FILE = "summary.json";
 export { VOCAB_FILE };
 export const PAIRS_FILE = "pairs.bin";
 /** Names the layout, so a reader can refuse a directory from an incompatible version. */
-export const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
+const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
 
 /** A dataset's counts and settings, as summary.json and `prepare --json` report them. */
 export interface DatasetSummary {

@@ -14,7 +14,7 @@ export const ARTICLES_GLOB = "*Articles*.csv";
 /** Looked in, relative to the working directory, when no data path is given. */
 export const DEFAULT_DATA_DIR = "data";
 
-export type DataInput =
+type DataInput =
   | { kind: "csv"; paths: string[]; source: string }
   | { kind: "prepared"; dir: string }
   | { kind: "builtin" };

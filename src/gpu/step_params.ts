@@ -13,7 +13,7 @@
  */
 import type { Gpu } from "./device.ts";
 
-export const STEP_PARAMS_BYTES = 16;
+const STEP_PARAMS_BYTES = 16;
 
 export interface StepParams {
   /** The uniform buffer kernels bind (also a valid copyBufferToBuffer destination). */

@@ -58,10 +58,10 @@ export interface Checkpoint {
   train?: Record<string, unknown>;
 }
 
-export const MODEL_FILE = "model.safetensors";
+const MODEL_FILE = "model.safetensors";
 export const VOCAB_FILE = "vocab.json";
-export const CONFIG_FILE = "config.json";
-export const OPTIMIZER_FILE = "optimizer.safetensors";
+const CONFIG_FILE = "config.json";
+const OPTIMIZER_FILE = "optimizer.safetensors";
 
 const SCALAR_NAMES = ["step", "epoch", "batch_in_epoch"] as const;
 
