@@ -8,14 +8,14 @@ import type { AdamState, Backend } from "../model/backend.ts";
 import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts";
 import type { AdamHyper } from "../cpu/adam.ts";
-import { type BufferSlice, firstLine, type Gpu, type Kernel, subSlice, whole } from "./device.ts";
+import { type BufferSlice, type Gpu, type Kernel, subSlice, whole } from "./device.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
 import { createEmbedding } from "./embedding.ts";
 import { createLstmLayer } from "./lstm.ts";
 import { createLinearBackward, createLinearForward } from "./linear.ts";
 import { createSoftmaxXent } from "./softmax_xent.ts";
 import { createAdam } from "./adam.ts";
-import { UserError } from "../errors.ts";
+import { firstLine, UserError } from "../errors.ts";
 
 /** Step losses kept on the GPU between readbacks. */
 const LOSS_SLOTS = 4096;

@@ -351,5 +351,3 @@ export function fillSlots(name: string, text: string, slots: Record<string, stri
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);
 }
-
-export { firstLine };
