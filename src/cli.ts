@@ -46,13 +46,21 @@ export function numberFlag(
   name: string,
   value: string | undefined,
   fallback: number,
-  check: "positive integer" | "non-negative integer" | "positive number" | "fraction" | "number",
+  check:
+    | "positive integer"
+    | "non-negative integer"
+    | "32-bit unsigned integer"
+    | "positive number"
+    | "fraction"
+    | "number",
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);
   const ok = value.trim() !== "" && Number.isFinite(n) && {
     "positive integer": Number.isInteger(n) && n > 0,
     "non-negative integer": Number.isInteger(n) && n >= 0,
+    // Seeds: the Rng takes 32 bits, so 2^32 would silently act as 0.
+    "32-bit unsigned integer": Number.isInteger(n) && n >= 0 && n < 2 ** 32,
     "positive number": n > 0,
     "fraction": n >= 0 && n < 1,
     "number": true,

@@ -202,6 +202,11 @@ Deno.test("bad input: one stderr line each, non-zero exit", async () => {
   for (const p of ["0", "1.5", "-0.1", "nan"]) {
     await fails([...m, "--generate", "2", `--top-p=${p}`, "i love"], err(`--top-p must be (in|a)`));
   }
+  // 2^32 would wrap to the stream of seed 0.
+  await fails(
+    [...m, "--generate", "2", "--seed", "4294967296", "i love"],
+    err(`--seed must be a 32-bit unsigned integer, got "4294967296"`),
+  );
   await fails([...m, "--count", "2", "i love"], err(`--count only applies with --generate N$`));
   await fails([...m, "--generate", "0", "i love"], err(`--generate must be a positive integer`));
   await fails(["--model", RUN, "--backend", "tpu", "i love"], err(`--backend must be webgpu or cpu`));

@@ -88,7 +88,7 @@ export async function predictMain(args: string[]): Promise<number> {
     "seed",
     v.seed,
     crypto.getRandomValues(new Uint32Array(1))[0],
-    "non-negative integer",
+    "32-bit unsigned integer",
   );
   if (positionals.length > 0 && v.file !== undefined) {
     throw new UserError("give prompts as arguments or with --file, not both", USAGE_EXIT);

@@ -125,7 +125,7 @@ export async function trainMain(args: string[]): Promise<number> {
     window: given("window", "positive integer"),
     minCount: given("min-count", "positive integer"),
     valFraction: given("val-fraction", "fraction"),
-    seed: given("seed", "non-negative integer"),
+    seed: given("seed", "32-bit unsigned integer"),
   });
   const window = data.window;
   let config: ModelConfig = {
@@ -140,7 +140,7 @@ export async function trainMain(args: string[]): Promise<number> {
   const epochs = numberFlag("epochs", str("epochs"), defaultEpochs, "non-negative integer");
   const batch = numberFlag("batch", str("batch"), 64, "positive integer");
   const lr = numberFlag("lr", str("lr"), 1e-3, "positive number");
-  const seed = numberFlag("seed", str("seed"), 0, "non-negative integer");
+  const seed = numberFlag("seed", str("seed"), 0, "32-bit unsigned integer");
   const maxSteps = str("max-steps") === undefined
     ? undefined
     : numberFlag("max-steps", str("max-steps"), 0, "positive integer");
