@@ -15,6 +15,7 @@ import {
   writePrepared,
 } from "../src/data/dataset.ts";
 import { makePairs } from "../src/data/pairs.ts";
+import { readPrepared } from "../src/data/prepared.ts";
 import { chooseValidation } from "../src/data/split.ts";
 import { buildVocab, encodeWords, UNK_TOKEN } from "../src/data/vocab.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
@@ -221,6 +222,28 @@ Deno.test("prepared directory: round trip, replaced in place, window mismatch re
     await Deno.writeTextFile(join(other, "keep.txt"), "not ours");
     await assertRejects(writePrepared(other, again), /not a prepared directory/);
     assertEquals(await Deno.readTextFile(join(other, "keep.txt")), "not ours");
+  });
+});
+
+Deno.test("prepared directory: a kill between the swap's renames loses nothing", async () => {
+  await withTempDir(async (tmp) => {
+    const out = join(tmp, "prepared");
+    const ds = await loadDataset({ data: MINI, minCount: 2, valFraction: 0.5, seed: 3 });
+    await writePrepared(out, ds);
+    // The state a kill after `rename DIR -> .DIR.old` leaves: DIR missing, the old version beside it.
+    await Deno.rename(out, join(tmp, ".prepared.old"));
+    await Deno.mkdir(join(tmp, ".prepared.new"));
+    assertEquals(await readPrepared(out), ds);
+    const again = await loadDataset({ data: MINI });
+    await writePrepared(out, again);
+    assertEquals(await loadDataset({ data: out }), again);
+    assertEquals([...Deno.readDirSync(tmp)].map((e) => e.name), ["prepared"]);
+    // A `.DIR.old` that is not ours is refused, not deleted.
+    const other = join(tmp, "other");
+    await Deno.mkdir(join(tmp, ".other.old"));
+    await Deno.writeTextFile(join(tmp, ".other.old", "keep.txt"), "not ours");
+    await assertRejects(writePrepared(other, again), /\.other\.old exists and is not a prepared directory/);
+    assertEquals(await Deno.readTextFile(join(tmp, ".other.old", "keep.txt")), "not ours");
   });
 });
 

@@ -3,13 +3,15 @@
  *   vocab.json    JSON array of words in id order
  *   pairs.bin     int32 little-endian: train inputs, train targets, val inputs, val targets, back to back
  *   summary.json  counts and settings (its presence is what marks a prepared directory)
- * Written into a staging directory first and renamed into place, so readers never see half of it.
+ * Written with replaceDirAtomic (src/io/atomic.ts): files fsynced in `.DIR.new`, then swapped in, so readers
+ * never see half of it; after a kill mid-swap the previous version survives as `.DIR.old`.
  */
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import type { Dataset, PairSet } from "./dataset.ts";
 import { osReason, statOrNull } from "../fs.ts";
 import { VOCAB_FILE } from "../io/checkpoint.ts";
+import { committedDir, replaceDirAtomic, swapPaths, writeFileDurable } from "../io/atomic.ts";
 
 export const SUMMARY_FILE = "summary.json";
 /** The same file name as in a checkpoint directory. */
@@ -75,36 +77,31 @@ export async function writePrepared(dir: string, ds: Dataset): Promise<void> {
   if (existing && !(await statOrNull(join(dir, SUMMARY_FILE))) && !(await isEmptyDir(dir))) {
     fail("it exists and is not a prepared directory, so it is not replaced");
   }
-  let staging: string;
-  try {
-    staging = await Deno.makeTempDir({ dir: parent, prefix: `.${basename(dir)}.`, suffix: ".tmp" });
-  } catch (e) {
-    return fail(osReason(e));
-  }
-  try {
-    const fresh = join(staging, "new");
-    await Deno.mkdir(fresh);
-    const summary: SummaryFile = {
-      format: PREPARED_FORMAT,
-      ...summarizeDataset(ds),
-      pairs_file: { name: PAIRS_FILE, dtype: "int32le", layout: PAIRS_LAYOUT },
-    };
-    await Deno.writeTextFile(join(fresh, VOCAB_FILE), JSON.stringify(ds.vocab) + "\n");
-    await Deno.writeFile(join(fresh, PAIRS_FILE), encodePairs(ds));
-    await Deno.writeTextFile(join(fresh, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
-    // rename cannot replace a non-empty directory, so the old one steps aside into staging first.
-    const old = join(staging, "old");
-    if (existing) await Deno.rename(dir, old);
-    try {
-      await Deno.rename(fresh, dir);
-    } catch (e) {
-      if (existing) await Deno.rename(old, dir);
-      throw e;
+  // A lone `.DIR.old` is a prepared directory whose replacement was killed mid-swap; replaceDirAtomic
+  // recovers and replaces it. Anything else by that name would be deleted by it, so refuse instead.
+  const { fresh, previous } = swapPaths(dir);
+  if (!existing) {
+    const prev = await statOrNull(previous);
+    if (prev && !(prev.isDirectory && (await statOrNull(join(previous, SUMMARY_FILE))))) {
+      fail(`${previous} exists and is not a prepared directory, so it is not replaced`);
     }
+  }
+  const leftover = await statOrNull(fresh);
+  if (leftover && !leftover.isDirectory) fail(`${fresh} exists and is not a directory`);
+  const summary: SummaryFile = {
+    format: PREPARED_FORMAT,
+    ...summarizeDataset(ds),
+    pairs_file: { name: PAIRS_FILE, dtype: "int32le", layout: PAIRS_LAYOUT },
+  };
+  try {
+    await replaceDirAtomic(dir, async (tmp) => {
+      await writeFileDurable(join(tmp, VOCAB_FILE), JSON.stringify(ds.vocab) + "\n");
+      await writeFileDurable(join(tmp, PAIRS_FILE), encodePairs(ds));
+      // summary.json last: its presence is what marks a prepared directory.
+      await writeFileDurable(join(tmp, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
+    });
   } catch (e) {
     fail(osReason(e));
-  } finally {
-    await Deno.remove(staging, { recursive: true }).catch(() => {});
   }
 }
 
@@ -124,8 +121,17 @@ function encodePairs(ds: Dataset): Uint8Array {
   return bytes;
 }
 
-/** Reads a directory written by writePrepared, checking that its parts agree with each other. */
-export async function readPrepared(dir: string): Promise<Dataset> {
+/**
+ * Reads a directory written by writePrepared (or, after a write was killed mid-swap, the previous complete
+ * one beside it), checking that its parts agree with each other.
+ */
+export async function readPrepared(wanted: string): Promise<Dataset> {
+  const dir = (await committedDir(wanted)) ?? wanted;
+  if (dir !== wanted) {
+    console.warn(
+      `warning: ${wanted} is missing after an interrupted write; reading the previous version ${dir}`,
+    );
+  }
   const bad = (why: string): never => {
     throw new UserError(`${dir} is not a usable prepared directory: ${why}`);
   };
