@@ -85,6 +85,16 @@ const ODD_SHAPES: Array<[number, number, number]> = [
   [70, 12, 130], // more than one tile each way
 ];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
+// Every epilogue combination the GEMM accepts ({} = none), each tested on every kernel and transpose.
+const EPILOGUES: Array<Partial<MatmulSpec>> = [
+  {},
+  { bias: true },
+  { relu: true },
+  { bias: true, relu: true },
+  { accumulate: true },
+  { reluMask: true },
+  { bias: true, reluMask: true },
+];
 
 for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
   gpuTest(
@@ -99,15 +109,7 @@ for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
   );
 
   gpuTest(`matmul (${variant}): bias, relu, accumulate and reluMask epilogues`, async (gpu) => {
-    const epilogues: Array<Partial<MatmulSpec>> = [
-      { bias: true },
-      { relu: true },
-      { bias: true, relu: true },
-      { accumulate: true },
-      { reluMask: true },
-      { bias: true, reluMask: true },
-    ];
-    for (const epi of epilogues) {
+    for (const epi of EPILOGUES) {
       for (const [transA, transB] of TRANSPOSES) {
         await check({ gpu, spec: { M: 11, K: 6, N: 40, transA, transB, variant, ...epi } });
         await check({ gpu, spec: { M: 9, K: 13, N: 67, transA, transB, variant, ...epi }, seed: 7 });
@@ -121,22 +123,13 @@ for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
       // The regblock kernel stores 16 x 64 blocks that lie wholly inside C without bounds checks (as vec4 when
       // N % 4 == 0) and the blocks on C's edge element by element: these shapes have both kinds, in both C
       // layouts, with K = 64 as in the fc2 dW GEMM.
-      const epilogues: Array<Partial<MatmulSpec>> = [
-        {},
-        { bias: true },
-        { relu: true },
-        { bias: true, relu: true },
-        { accumulate: true },
-        { reluMask: true },
-        { bias: true, reluMask: true },
-      ];
       const shapes: Array<[number, number, number]> = [[35, 9, 136], [33, 64, 130], [16, 5, 64], [
         48,
         7,
         199,
       ]];
       for (const [M, K, N] of shapes) {
-        for (const epi of epilogues) {
+        for (const epi of EPILOGUES) {
           for (const [transA, transB] of TRANSPOSES) {
             await check({ gpu, spec: { M, K, N, transA, transB, variant, ...epi }, seed: M + N });
           }
