@@ -17,11 +17,11 @@ async function checkAdam(gpu: Gpu, count: number, hyper: AdamHyper, gradScale = 
   const v = new Float32Array(count);
   const buf = (data: Float32Array) => whole(gpu.buffer("adam test", data.byteLength, data));
   const bufs = { params: buf(params), grads: buf(new Float32Array(count)), m: buf(m), v: buf(v) };
-  const adam = await createAdam(gpu, bufs, count, hyper);
+  const adam = await createAdam(gpu, bufs, count);
   for (let t = 1; t <= 5; t++) {
     const grads = randomArray(count, 100 + t, -gradScale, gradScale);
     gpu.write(bufs.grads.buffer, 0, grads);
-    adam.setStep(t);
+    adam.setStep(t, hyper);
     await gpu.run(adam.kernels);
     adamStep(params, grads, m, v, t, hyper);
   }
@@ -64,10 +64,10 @@ gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 
     m: zeros(),
     v: zeros(),
   };
-  const adam = await createAdam(gpu, bufs, count, ADAM_DEFAULTS);
+  const adam = await createAdam(gpu, bufs, count);
   const [x, y] = adam.kernels[0].workgroups;
   assert(x <= 65535 && y === 2, `grid ${x}x${y}`);
-  adam.setStep(1);
+  adam.setStep(1, ADAM_DEFAULTS);
   await gpu.run(adam.kernels);
   const want = new Float32Array(1);
   adamStep(want, ones.subarray(0, 1), new Float32Array(1), new Float32Array(1), 1, ADAM_DEFAULTS);
@@ -78,16 +78,16 @@ gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 
 
 gpuTest("adam: bad step numbers and short buffers are refused", async (gpu) => {
   const s = whole(gpu.buffer("adam small", 64));
-  const adam = await createAdam(gpu, { params: s, grads: s, m: s, v: s }, 16, ADAM_DEFAULTS);
+  const adam = await createAdam(gpu, { params: s, grads: s, m: s, v: s }, 16);
   let threw = false;
   try {
-    adam.setStep(0);
+    adam.setStep(0, ADAM_DEFAULTS);
   } catch {
     threw = true;
   }
   assert(threw, "setStep(0) must throw");
   await assertRejects(
-    () => createAdam(gpu, { params: s, grads: s, m: s, v: s }, 17, ADAM_DEFAULTS),
+    () => createAdam(gpu, { params: s, grads: s, m: s, v: s }, 17),
     /needs 68/,
   );
   gpu.destroy(s.buffer);

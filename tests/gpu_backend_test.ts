@@ -9,7 +9,7 @@ import { createGpuBackend } from "../src/gpu/backend.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout } from "../src/model/layout.ts";
-import { ADAM_DEFAULTS } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../src/cpu/adam.ts";
 import type { Backend } from "../src/model/backend.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { Rng } from "../src/model/rng.ts";
@@ -27,16 +27,19 @@ function pairs(seed: number) {
   return { inputs, targets };
 }
 
-async function trainSteps(backend: Backend, steps: number): Promise<number[]> {
+async function trainSteps(
+  backend: Backend,
+  steps: number,
+  hyperAt: (step: number) => AdamHyper = () => ({ ...ADAM_DEFAULTS, lr: 1e-2 }),
+): Promise<number[]> {
   const { inputs, targets } = pairs(3);
   await backend.setParams(initParams(CFG, 1));
   await backend.setTrainData(inputs, targets, PAIRS);
   const order = new Rng(4).shuffle(Int32Array.from({ length: PAIRS }, (_, i) => i));
   await backend.setOrder(order);
-  const hyper = { ...ADAM_DEFAULTS, lr: 1e-2 };
   for (let s = 0; s < steps; s++) {
     const start = (s * BATCH) % PAIRS;
-    backend.trainStep(start, Math.min(BATCH, PAIRS - start), hyper);
+    backend.trainStep(start, Math.min(BATCH, PAIRS - start), hyperAt(s));
   }
   return await backend.takeLosses();
 }
@@ -78,6 +81,36 @@ gpuTest("a V x V weight larger than one binding trains as on the CPU reference",
     cpu.destroy();
   }
 }, { maxStorageBindingBytes: BINDING_LIMIT });
+
+gpuTest("Adam hyperparameters changed between steps apply from the next step, as on the CPU", async (gpu) => {
+  // Every field of AdamHyper changes at some step; the GPU used to rebuild (and so see a change) only on lr.
+  const schedule: AdamHyper[] = [
+    { ...ADAM_DEFAULTS, lr: 1e-2 },
+    { ...ADAM_DEFAULTS, lr: 1e-2, beta1: 0.5 },
+    { ...ADAM_DEFAULTS, lr: 1e-2, eps: 1e-3, weightDecay: 0.1 },
+    { ...ADAM_DEFAULTS, lr: 3e-2, beta2: 0.9 },
+  ];
+  const run = async (backend: Backend, hyperAt: (step: number) => AdamHyper) => {
+    try {
+      await trainSteps(backend, schedule.length, hyperAt);
+      return await backend.getParams();
+    } finally {
+      backend.destroy();
+    }
+  };
+  const cpu = await run(await createCpuBackend(CFG), (s) => schedule[s]);
+  const gpuScheduled = await run(await createGpuBackend(gpu, CFG, { maxBatch: BATCH }), (s) => schedule[s]);
+  const gpuConstant = await run(await createGpuBackend(gpu, CFG, { maxBatch: BATCH }), () => schedule[0]);
+  // Tolerances as in the test above (fp32 sums in another order, Adam-normalised steps of about lr).
+  assertAllClose(gpuScheduled, cpu, {
+    atol: 2e-5,
+    rtol: 1e-3,
+    what: "params after a hyperparameter schedule",
+  });
+  let moved = 0;
+  for (let i = 0; i < cpu.length; i++) moved = Math.max(moved, Math.abs(gpuConstant[i] - cpu[i]));
+  assert(moved > 1e-3, `the schedule must change the result (max difference to constant hyper ${moved})`);
+});
 
 gpuTest(
   "destroy frees every buffer the backend and its kernel builders made, rebuilds included",

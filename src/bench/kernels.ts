@@ -417,9 +417,8 @@ function adamCase(count: number): BenchCase {
         gpu,
         { params: alloc(count), grads: alloc(count), m: alloc(count), v: alloc(count) },
         count,
-        ADAM_DEFAULTS,
       );
-      adam.setStep(1);
+      adam.setStep(1, ADAM_DEFAULTS);
       return { kernels: adam.kernels, dispose: alloc.dispose };
     },
     cpu() {

@@ -1,15 +1,16 @@
 /**
  * torch.optim.Adam on WebGPU over flat buffers: all parameters (and their gradients and moments) in one
- * range each, updated by one dispatch per binding-sized chunk. Only the step's bias corrections change from
- * step to step; setStep writes them into the one uniform all chunks share, before the step is submitted.
+ * range each, updated by one dispatch per binding-sized chunk. setStep writes the step's bias corrections and
+ * the hyperparameters (any of which may change between steps) into the one uniform all chunks share, before
+ * the step is submitted.
  */
 import type { AdamHyper } from "../cpu/adam.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
 
 export interface AdamKernels {
   kernels: Kernel[];
-  /** Sets the step number t (counting from 1) used by the next submit of `kernels`. */
-  setStep(t: number): void;
+  /** Sets the step number t (counting from 1) and the hyperparameters used by the next submit of `kernels`. */
+  setStep(t: number, hyper: AdamHyper): void;
 }
 
 const WORKGROUP = 256;
@@ -20,7 +21,6 @@ export async function createAdam(
   gpu: Gpu,
   bufs: { params: BufferSlice; grads: BufferSlice; m: BufferSlice; v: BufferSlice },
   count: number,
-  hyper: AdamHyper,
   label = "adam",
 ): Promise<AdamKernels> {
   if (!Number.isInteger(count) || count < 1) throw new Error(`${label}: count must be a positive integer`);
@@ -30,7 +30,7 @@ export async function createAdam(
   // vec4 needs every chunk (and so the count) to be a whole number of vec4s.
   const width = count % 4 === 0 ? 4 : 1;
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32" });
-  const step = gpu.uniform(`${label} step`, stepUniform(hyper, 1));
+  const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   const chunk = Math.floor(gpu.maxBinding / 4 / CHUNK_ALIGN_FLOATS) * CHUNK_ALIGN_FLOATS;
   const kernels: Kernel[] = [];
@@ -48,7 +48,7 @@ export async function createAdam(
   }
   return {
     kernels,
-    setStep(t: number): void {
+    setStep(t: number, hyper: AdamHyper): void {
       if (!Number.isInteger(t) || t < 1) throw new Error(`${label}: step must be an integer >= 1, got ${t}`);
       gpu.write(step, 0, stepUniform(hyper, t));
     },

@@ -14,7 +14,7 @@ import { createEmbedding } from "./embedding.ts";
 import { createLstmLayer } from "./lstm.ts";
 import { createLinearBackward, createLinearForward } from "./linear.ts";
 import { createSoftmaxXent } from "./softmax_xent.ts";
-import { createAdam } from "./adam.ts";
+import { type AdamKernels, createAdam } from "./adam.ts";
 import { firstLine, UserError } from "../errors.ts";
 
 /** Step losses kept on the GPU between readbacks. */
@@ -105,7 +105,7 @@ class GpuBackend implements Backend {
   #lstmBackward: Kernel[][] = []; // per layer, top layer first
   #evalEmbed: Kernel[] = [];
   #evalLoss: Kernel[] = [];
-  #adam: { setStep(t: number): void; kernels: Kernel[]; lr: number } | null = null;
+  #adam: AdamKernels | null = null;
   #adamStep = 0;
   #queued = 0;
   /** Buffers this backend destroys with itself; the training kernels' own are kept apart (rebuilt). */
@@ -226,15 +226,16 @@ class GpuBackend implements Backend {
 
   /**
    * The training step's kernels, built when the data (and so the data buffers) exist, and again when the
-   * data or the learning rate changes; the previous build's own buffers go with it.
+   * data changes; the previous build's own buffers go with it. Adam's hyperparameters are not built in: each
+   * step writes its own (so a new learning rate, betas, eps or weight decay apply from the next step).
    */
-  async #buildTraining(hyper: AdamHyper): Promise<void> {
-    const { buffers } = await this.#gpu.collect(() => this.#makeTraining(hyper));
+  async #buildTraining(): Promise<void> {
+    const { buffers } = await this.#gpu.collect(() => this.#makeTraining());
     for (const b of this.#trainOwned) this.#gpu.destroy(b);
     this.#trainOwned = buffers;
   }
 
-  async #makeTraining(hyper: AdamHyper): Promise<void> {
+  async #makeTraining(): Promise<void> {
     const gpu = this.#gpu;
     const { vocab: V, embed: E, hidden: H, layers: L, window: T } = this.config;
     const B = this.#maxB;
@@ -278,11 +279,11 @@ class GpuBackend implements Backend {
     ];
     for (const layer of this.#lstmBackward) backward.push(...layer); // top layer first
     backward.push(...embedding.backward);
-    await this.#buildAdam(hyper);
+    await this.#buildAdam();
     this.#trainKernels = [...embedding.forward, ...this.#forwardTail, ...xent, ...backward];
   }
 
-  async #buildAdam(hyper: AdamHyper): Promise<void> {
+  async #buildAdam(): Promise<void> {
     const all = (b: GPUBuffer) => ({ buffer: b, offset: 0, size: this.#layout.total * 4 });
     const adam = await createAdam(
       this.#gpu,
@@ -293,9 +294,8 @@ class GpuBackend implements Backend {
         v: all(this.#v),
       },
       this.#layout.total,
-      hyper,
     );
-    this.#adam = { ...adam, lr: hyper.lr };
+    this.#adam = adam;
   }
 
   #param(name: string): BufferSlice {
@@ -433,23 +433,23 @@ class GpuBackend implements Backend {
     if (this.#queued >= LOSS_SLOTS) {
       throw new Error(`trainStep: more than ${LOSS_SLOTS} steps without takeLosses`);
     }
-    if (!this.#pendingBuild && (!this.#trainKernels || this.#adam?.lr !== hyper.lr)) {
+    if (!this.#pendingBuild && !this.#trainKernels) {
       // Pipeline compilation is asynchronous while trainStep is not: the first step (and any step after a
-      // change of data or learning rate) starts the build, and steps wait in order until it is done.
-      this.#pendingBuild = this.#buildTraining(hyper);
+      // change of data) starts the build, and steps wait in order until it is done.
+      this.#pendingBuild = this.#buildTraining();
     }
-    if (this.#pendingBuild) this.#pendingSteps.push([start, size]);
-    else this.#submitStep(start, size);
+    if (this.#pendingBuild) this.#pendingSteps.push([start, size, { ...hyper }]);
+    else this.#submitStep(start, size, hyper);
   }
 
-  /** A training-kernel build in progress, and the steps (start, size) waiting for it. */
+  /** A training-kernel build in progress, and the steps (start, size, hyperparameters) waiting for it. */
   #pendingBuild: Promise<void> | null = null;
-  #pendingSteps: Array<[number, number]> = [];
+  #pendingSteps: Array<[number, number, AdamHyper]> = [];
 
-  #submitStep(start: number, size: number): void {
+  #submitStep(start: number, size: number, hyper: AdamHyper): void {
     const gpu = this.#gpu;
     this.#step.set(start, size, this.#queued++);
-    this.#adam!.setStep(++this.#adamStep);
+    this.#adam!.setStep(++this.#adamStep, hyper);
     const enc = gpu.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     gpu.encode(pass, this.#trainKernels!);
@@ -465,7 +465,7 @@ class GpuBackend implements Backend {
     this.#pendingBuild = null;
     const steps = this.#pendingSteps;
     this.#pendingSteps = [];
-    for (const [start, size] of steps) this.#submitStep(start, size);
+    for (const [start, size, hyper] of steps) this.#submitStep(start, size, hyper);
   }
 
   async takeLosses(): Promise<number[]> {
