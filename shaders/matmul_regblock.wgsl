@@ -1,13 +1,21 @@
 // C[M,N] = op(A)·op(B) (+ bias) (ReLU) (· mask) for software adapters such as Mesa lavapipe.
 //
-// Why this design (measured on Mesa 25 lavapipe; see shared/notes/webgpu-on-this-machine.md): lavapipe
-// runs 8 invocations as one AVX2 vector. A load whose address is the same in every lane becomes one
-// scalar load; a per-lane load becomes a gather. The 16 rows of a workgroup depend only on workgroup_id,
-// so A is read with uniform loads and only B is gathered: 8 gathers feed 128 FMAs. Each invocation holds
-// 16 rows x 8 columns in 32 vec4 accumulators, unrolled by hand: the same loop over local arrays ran at
-// half the speed, and 8 x 8 blocks ran 15-25% slower (fewer FMAs per gather, and B re-read by twice as
-// many row blocks); 24 and 32 rows per workgroup were slower too (measured at the fc2 shapes, up to 1.5x
-// the time). Workgroup-memory tiling is slower still on lavapipe (about 3 GFLOP/s);
+// Why this design (measured on Mesa 25.0.7 lavapipe; see shared/notes/webgpu-on-this-machine.md): lavapipe
+// runs 8 invocations as one AVX2 vector, and its compiler (gallivm) turns every storage-buffer load into a
+// loop over the 8 lanes with a bounds-check branch per element (read with GALLIVM_DEBUG=asm): about 16
+// instructions per lane for an f32, about 9 per component for a vec4 (the per-lane part is shared). That
+// holds even where every lane reads the same address: the broadcast path needs an address that NIR can
+// prove constant, and nothing derived from workgroup_id or a loop counter is. An 8-lane multiply-add is 2
+// instructions (no fused FMA is emitted). So loads, not arithmetic, set the speed, and what counts is how
+// many multiply-adds each loaded value feeds: each lane loads 16 values of A (its 16 rows) and 8 of B (two
+// vec4) per k and does 128 multiply-adds with them, in 32 vec4 accumulators unrolled by hand (the same loop
+// over local arrays ran at half the speed). Tried and slower: 8 x 8 blocks (15-25%; fewer multiply-adds per
+// load, and B re-read by twice as many row blocks), 24 and 32 rows (up to 1.5x the time: accumulators
+// spill, and gallivm blends every loop-carried value with the lane mask on each iteration). Tried and not
+// faster within this machine's 2x run-to-run noise: A read as vec2/vec4 along k with k unrolled to match,
+// k unrolled by 2 or 4, and both operands as rgba32float textures (each texel fetch is a call, which spills
+// every live vector register). Much slower: straight-line code over a K chunk with constant A addresses
+// (4 GFLOP/s, 20 s to compile: the loads stayed per lane) and workgroup-memory tiling (about 3 GFLOP/s);
 // matmul_tiled.wgsl is the variant for real GPUs.
 //
 // Operands are addressed through strides, so transposed operands need no other code:
