@@ -108,10 +108,20 @@ gpuTest("column sum over several row blocks equals the reference", async (gpu) =
   const want = new Float32Array(cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want[j] += x[i * cols + j];
   const out = upload(gpu, new Float32Array(cols).fill(NaN));
-  const kernels = await createColumnSum(gpu, upload(gpu, x), out, rows, cols);
-  await gpu.run(kernels);
+  await gpu.run(await createColumnSum(gpu, upload(gpu, x), out, rows, cols));
   assertAllClose(await read(gpu, out, cols), want, { ...tol(rows), what: "column sums" });
+  // With a twin both outputs get the sums (each row block accumulates into both).
+  const first = upload(gpu, new Float32Array(cols).fill(NaN));
+  const twin = upload(gpu, new Float32Array(cols).fill(NaN));
+  await gpu.run(await createColumnSum(gpu, upload(gpu, x), first, rows, cols, "colsum", twin));
+  assertAllClose(await read(gpu, first, cols), want, { ...tol(rows), what: "column sums beside a twin" });
+  assertAllClose(await read(gpu, twin, cols), want, { ...tol(rows), what: "twin column sums" });
   await assertRejects(() => createColumnSum(gpu, out, out, rows, cols), /need/);
+  const shortTwin = upload(gpu, new Float32Array(cols - 8));
+  await assertRejects(
+    () => createColumnSum(gpu, upload(gpu, x), out, rows, cols, "colsum", shortTwin),
+    /need/,
+  );
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("reluMask without dx is refused", async (gpu) => {

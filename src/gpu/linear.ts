@@ -72,7 +72,10 @@ export async function createLinearBackward(
   return kernels;
 }
 
-/** out[j] = sum over i of x[i, j] for a row-major [rows, cols] x; one dispatch per binding-sized row block. */
+/**
+ * out[j] = sum over i of x[i, j] for a row-major [rows, cols] x, also written to `twin` when given; one
+ * dispatch per binding-sized row block.
+ */
 export async function createColumnSum(
   gpu: Gpu,
   x: BufferSlice,
@@ -80,22 +83,27 @@ export async function createColumnSum(
   rows: number,
   cols: number,
   label = "colsum",
+  twin?: BufferSlice,
 ): Promise<Kernel[]> {
-  if (x.size < rows * cols * 4 || out.size < cols * 4) {
+  if (x.size < rows * cols * 4 || out.size < cols * 4 || (twin && twin.size < cols * 4)) {
     throw new Error(
-      `${label}: buffers hold ${x.size} and ${out.size} bytes, need ${rows * cols * 4} and ${cols * 4}`,
+      `${label}: buffers hold ${x.size}, ${out.size}${twin ? ` and ${twin.size}` : ""} bytes, need ` +
+        `${rows * cols * 4} and ${cols * 4}`,
     );
   }
-  const pipeline = await gpu.pipeline("colsum");
+  const pipeline = await gpu.pipeline("colsum", { IF_TWIN: twin ? "" : "// " });
   const block = rowsThatFit(gpu, label, "x", rows, cols);
   const kernels: Kernel[] = [];
   for (let r0 = 0; r0 < rows; r0 += block) {
     const n = Math.min(block, rows - r0);
     const params = gpu.uniform(`${label} rows ${r0}`, new Uint32Array([n, cols, r0 === 0 ? 0 : 1]));
     kernels.push(
-      gpu.kernel(label, pipeline, [params, rowBlock(x, r0, n, cols), subSlice(out, 0, cols)], [
-        ceilDiv(cols, 64),
-      ]),
+      gpu.kernel(label, pipeline, [
+        params,
+        rowBlock(x, r0, n, cols),
+        subSlice(out, 0, cols),
+        ...(twin ? [subSlice(twin, 0, cols)] : []),
+      ], [ceilDiv(cols, 64)]),
     );
   }
   return kernels;

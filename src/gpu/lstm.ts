@@ -130,9 +130,8 @@ export async function createLstmLayer(
   }
   const backward = [
     ...cellBackward,
-    // Both biases enter every gate the same way, so both gradients are dPre's column sums.
-    ...await createColumnSum(gpu, bufs.dPre, bufs.dbih, rows, G, `${label} dbih`),
-    ...await createColumnSum(gpu, bufs.dPre, bufs.dbhh, rows, G, `${label} dbhh`),
+    // Both biases enter every gate the same way: both gradients are dPre's column sums, written by one pass.
+    ...await createColumnSum(gpu, bufs.dPre, bufs.dbih, rows, G, `${label} dbih, dbhh`, bufs.dbhh),
     // dW_ih = dPreᵀ·x and dW_hh = dPreᵀ·hPrev: dPre is [rows, 4H], i.e. the transposed A operand.
     ...await createMatmul(gpu, { M: G, K: rows, N: In, transA: true }, {
       a: bufs.dPre,
