@@ -234,6 +234,7 @@ Deno.test("prepared directory: a kill between the swap's renames loses nothing",
     await Deno.rename(out, join(tmp, ".prepared.old"));
     await Deno.mkdir(join(tmp, ".prepared.new"));
     assertEquals(await readPrepared(out), ds);
+    assertEquals(await loadDataset({ data: out }), ds); // --data DIR finds it too
     const again = await loadDataset({ data: MINI });
     await writePrepared(out, again);
     assertEquals(await loadDataset({ data: out }), again);

@@ -7,6 +7,7 @@ import { UserError } from "../errors.ts";
 import { osReason, statOrNull } from "../fs.ts";
 import { matchesGlob } from "./glob.ts";
 import { SUMMARY_FILE } from "./prepared.ts";
+import { committedDir } from "../io/atomic.ts";
 
 /** Files of a data directory that are read, like the Kaggle dataset's `ArticlesJan2017.csv`. */
 export const ARTICLES_GLOB = "*Articles*.csv";
@@ -36,7 +37,18 @@ export async function locateData(data: string | undefined, files: string | undef
     return { kind: "builtin" };
   }
   const info = await statOrNull(data);
-  if (info === null) throw new UserError(`data path ${data} does not exist`);
+  if (info === null) {
+    // A prepare killed mid-swap leaves the previous complete version beside the missing directory (readPrepared
+    // reads it and says so); anything else missing is an error.
+    const previous = await committedDir(data);
+    if (previous !== null && await statOrNull(join(previous, SUMMARY_FILE))) {
+      if (files !== undefined) {
+        throw new UserError(`--files does not apply to ${data}: it is a prepared directory`);
+      }
+      return { kind: "prepared", dir: data };
+    }
+    throw new UserError(`data path ${data} does not exist`);
+  }
   if (info.isFile) {
     if (files !== undefined) throw new UserError(`--files applies to a directory, but ${data} is a file`);
     return { kind: "csv", paths: [data], source: basename(data) };
