@@ -18,6 +18,14 @@
 // (4 GFLOP/s, 20 s to compile: the loads stayed per lane) and workgroup-memory tiling (about 3 GFLOP/s);
 // matmul_tiled.wgsl is the variant for real GPUs.
 //
+// A staged through a uniform buffer (lines starting {{IF_A_STAGED}}; {{IF_A_STORAGE}} lines read A from storage
+// instead): matmul_stage_a.wgsl first copies one block of op(A) into a 64 KiB window laid out [k][row] (row
+// stride aK, a multiple of 16), and this kernel reads it as a uniform buffer. gallivm loads a uniform buffer
+// at per-lane addresses with a branch-free gather (extract, load, insert) rather than storage's per-element
+// bounds-check branches: the k loop shrinks from ~3,900 to ~1,800 instructions, and the fc2 GEMMs ran ~1.45x
+// faster, measured interleaved at 64 x 2482 x 2482 with the ten windows' staging dispatches included. B is
+// far too large for 64 KiB windows, so it stays in storage.
+//
 // Operands are addressed through strides, so transposed operands need no other code:
 //   op(A)[i,k] = A[aOff + i*aRow + k*aK]
 //   op(B)[k,j] = B[bOff + k*bK + j*bCol]
@@ -39,7 +47,8 @@
 //#include matmul_common
 
 @group(0) @binding(0) var<uniform> s: Shape;
-@group(0) @binding(1) var<storage, read> A: array<f32>;
+{{IF_A_STORAGE}}@group(0) @binding(1) var<storage, read> A: array<f32>;
+{{IF_A_STAGED}}@group(0) @binding(1) var<uniform> A: array<vec4f, 4096>;
 {{IF_SCALAR}}@group(0) @binding(2) var<storage, read> B: array<f32>;
 {{IF_VEC4}}@group(0) @binding(2) var<storage, read> B: array<vec4f>;
 {{IF_C_SCALAR}}@group(0) @binding(3) var<storage, read_write> C: array<f32>;
@@ -62,22 +71,22 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let colBase = wg.x * (LANES * 8u) + lid.x * LANE_STEP;
   // Rows and columns past the edge read the last valid one (no divergent branch inside the loop); the
   // epilogue does not store them.
-  let a0 = s.aOff + min(row0, s.M - 1u) * s.aRow;
-  let a1 = s.aOff + min(row0 + 1u, s.M - 1u) * s.aRow;
-  let a2 = s.aOff + min(row0 + 2u, s.M - 1u) * s.aRow;
-  let a3 = s.aOff + min(row0 + 3u, s.M - 1u) * s.aRow;
-  let a4 = s.aOff + min(row0 + 4u, s.M - 1u) * s.aRow;
-  let a5 = s.aOff + min(row0 + 5u, s.M - 1u) * s.aRow;
-  let a6 = s.aOff + min(row0 + 6u, s.M - 1u) * s.aRow;
-  let a7 = s.aOff + min(row0 + 7u, s.M - 1u) * s.aRow;
-  let a8 = s.aOff + min(row0 + 8u, s.M - 1u) * s.aRow;
-  let a9 = s.aOff + min(row0 + 9u, s.M - 1u) * s.aRow;
-  let a10 = s.aOff + min(row0 + 10u, s.M - 1u) * s.aRow;
-  let a11 = s.aOff + min(row0 + 11u, s.M - 1u) * s.aRow;
-  let a12 = s.aOff + min(row0 + 12u, s.M - 1u) * s.aRow;
-  let a13 = s.aOff + min(row0 + 13u, s.M - 1u) * s.aRow;
-  let a14 = s.aOff + min(row0 + 14u, s.M - 1u) * s.aRow;
-  let a15 = s.aOff + min(row0 + 15u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a0 = s.aOff + min(row0, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a1 = s.aOff + min(row0 + 1u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a2 = s.aOff + min(row0 + 2u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a3 = s.aOff + min(row0 + 3u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a4 = s.aOff + min(row0 + 4u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a5 = s.aOff + min(row0 + 5u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a6 = s.aOff + min(row0 + 6u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a7 = s.aOff + min(row0 + 7u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a8 = s.aOff + min(row0 + 8u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a9 = s.aOff + min(row0 + 9u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a10 = s.aOff + min(row0 + 10u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a11 = s.aOff + min(row0 + 11u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a12 = s.aOff + min(row0 + 12u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a13 = s.aOff + min(row0 + 13u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a14 = s.aOff + min(row0 + 14u, s.M - 1u) * s.aRow;
+{{IF_A_STORAGE}}  let a15 = s.aOff + min(row0 + 15u, s.M - 1u) * s.aRow;
 {{IF_SCALAR}}  let b0 = s.bOff + min(colBase, s.N - 1u) * s.bCol;
 {{IF_SCALAR}}  let b1 = s.bOff + min(colBase + QS, s.N - 1u) * s.bCol;
 {{IF_SCALAR}}  let b2 = s.bOff + min(colBase + 2u * QS, s.N - 1u) * s.bCol;
@@ -121,58 +130,79 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var c15_0 = vec4f(0.0);
   var c15_1 = vec4f(0.0);
   for (var k = 0u; k < s.K; k++) {
-    let ka = k * s.aK;
+{{IF_A_STORAGE}}    let ka = k * s.aK;
+{{IF_A_STAGED}}    let ka = (k * s.aK + row0) / 4u; // the window holds 16 consecutive rows of k as 4 vec4s
+{{IF_A_STAGED}}    let xs0 = A[ka + 0u];
+{{IF_A_STAGED}}    let xs1 = A[ka + 1u];
+{{IF_A_STAGED}}    let xs2 = A[ka + 2u];
+{{IF_A_STAGED}}    let xs3 = A[ka + 3u];
     let kb = k * s.bK;
 {{IF_SCALAR}}    let bl = vec4f(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
 {{IF_SCALAR}}    let bh = vec4f(B[b4 + kb], B[b5 + kb], B[b6 + kb], B[b7 + kb]);
 {{IF_VEC4}}    let bl = B[(b0 + kb) / 4u];
 {{IF_VEC4}}    let bh = B[(b1 + kb) / 4u];
-    let x0 = vec4f(A[a0 + ka]);
+{{IF_A_STORAGE}}    let x0 = vec4f(A[a0 + ka]);
+{{IF_A_STAGED}}    let x0 = vec4f(xs0.x);
     c0_0 = fma(x0, bl, c0_0);
     c0_1 = fma(x0, bh, c0_1);
-    let x1 = vec4f(A[a1 + ka]);
+{{IF_A_STORAGE}}    let x1 = vec4f(A[a1 + ka]);
+{{IF_A_STAGED}}    let x1 = vec4f(xs0.y);
     c1_0 = fma(x1, bl, c1_0);
     c1_1 = fma(x1, bh, c1_1);
-    let x2 = vec4f(A[a2 + ka]);
+{{IF_A_STORAGE}}    let x2 = vec4f(A[a2 + ka]);
+{{IF_A_STAGED}}    let x2 = vec4f(xs0.z);
     c2_0 = fma(x2, bl, c2_0);
     c2_1 = fma(x2, bh, c2_1);
-    let x3 = vec4f(A[a3 + ka]);
+{{IF_A_STORAGE}}    let x3 = vec4f(A[a3 + ka]);
+{{IF_A_STAGED}}    let x3 = vec4f(xs0.w);
     c3_0 = fma(x3, bl, c3_0);
     c3_1 = fma(x3, bh, c3_1);
-    let x4 = vec4f(A[a4 + ka]);
+{{IF_A_STORAGE}}    let x4 = vec4f(A[a4 + ka]);
+{{IF_A_STAGED}}    let x4 = vec4f(xs1.x);
     c4_0 = fma(x4, bl, c4_0);
     c4_1 = fma(x4, bh, c4_1);
-    let x5 = vec4f(A[a5 + ka]);
+{{IF_A_STORAGE}}    let x5 = vec4f(A[a5 + ka]);
+{{IF_A_STAGED}}    let x5 = vec4f(xs1.y);
     c5_0 = fma(x5, bl, c5_0);
     c5_1 = fma(x5, bh, c5_1);
-    let x6 = vec4f(A[a6 + ka]);
+{{IF_A_STORAGE}}    let x6 = vec4f(A[a6 + ka]);
+{{IF_A_STAGED}}    let x6 = vec4f(xs1.z);
     c6_0 = fma(x6, bl, c6_0);
     c6_1 = fma(x6, bh, c6_1);
-    let x7 = vec4f(A[a7 + ka]);
+{{IF_A_STORAGE}}    let x7 = vec4f(A[a7 + ka]);
+{{IF_A_STAGED}}    let x7 = vec4f(xs1.w);
     c7_0 = fma(x7, bl, c7_0);
     c7_1 = fma(x7, bh, c7_1);
-    let x8 = vec4f(A[a8 + ka]);
+{{IF_A_STORAGE}}    let x8 = vec4f(A[a8 + ka]);
+{{IF_A_STAGED}}    let x8 = vec4f(xs2.x);
     c8_0 = fma(x8, bl, c8_0);
     c8_1 = fma(x8, bh, c8_1);
-    let x9 = vec4f(A[a9 + ka]);
+{{IF_A_STORAGE}}    let x9 = vec4f(A[a9 + ka]);
+{{IF_A_STAGED}}    let x9 = vec4f(xs2.y);
     c9_0 = fma(x9, bl, c9_0);
     c9_1 = fma(x9, bh, c9_1);
-    let x10 = vec4f(A[a10 + ka]);
+{{IF_A_STORAGE}}    let x10 = vec4f(A[a10 + ka]);
+{{IF_A_STAGED}}    let x10 = vec4f(xs2.z);
     c10_0 = fma(x10, bl, c10_0);
     c10_1 = fma(x10, bh, c10_1);
-    let x11 = vec4f(A[a11 + ka]);
+{{IF_A_STORAGE}}    let x11 = vec4f(A[a11 + ka]);
+{{IF_A_STAGED}}    let x11 = vec4f(xs2.w);
     c11_0 = fma(x11, bl, c11_0);
     c11_1 = fma(x11, bh, c11_1);
-    let x12 = vec4f(A[a12 + ka]);
+{{IF_A_STORAGE}}    let x12 = vec4f(A[a12 + ka]);
+{{IF_A_STAGED}}    let x12 = vec4f(xs3.x);
     c12_0 = fma(x12, bl, c12_0);
     c12_1 = fma(x12, bh, c12_1);
-    let x13 = vec4f(A[a13 + ka]);
+{{IF_A_STORAGE}}    let x13 = vec4f(A[a13 + ka]);
+{{IF_A_STAGED}}    let x13 = vec4f(xs3.y);
     c13_0 = fma(x13, bl, c13_0);
     c13_1 = fma(x13, bh, c13_1);
-    let x14 = vec4f(A[a14 + ka]);
+{{IF_A_STORAGE}}    let x14 = vec4f(A[a14 + ka]);
+{{IF_A_STAGED}}    let x14 = vec4f(xs3.z);
     c14_0 = fma(x14, bl, c14_0);
     c14_1 = fma(x14, bh, c14_1);
-    let x15 = vec4f(A[a15 + ka]);
+{{IF_A_STORAGE}}    let x15 = vec4f(A[a15 + ka]);
+{{IF_A_STAGED}}    let x15 = vec4f(xs3.w);
     c15_0 = fma(x15, bl, c15_0);
     c15_1 = fma(x15, bh, c15_1);
   }

@@ -1,12 +1,13 @@
 /**
  * The WebGPU GEMM against the CPU reference (src/cpu/matmul.ts): every transpose combination, every
  * epilogue, odd shapes that are not multiples of the tiles or of 4, the model's real shapes, large inputs,
- * both kernel variants, and operands split across bindings.
+ * every kernel variant (regblock with A in storage or staged through uniform windows, tiled), and operands
+ * split across bindings and windows.
  *
  * Tolerances: the reference sums in float64, the GPU in float32 in another order, so errors grow with K.
  * With inputs in [-1, 1) we allow atol = 4e-7 * K (1e-3 at K = 2482; measured worst 1.6e-4) plus rtol 1e-5.
  */
-import { assert, assertAllClose, assertRejects, randomArray } from "./assert.ts";
+import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
 import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
 import { matmul } from "../src/cpu/matmul.ts";
@@ -16,6 +17,7 @@ import {
   defaultMatmulVariant,
   type MatmulSpec,
   type MatmulVariant,
+  stagingWindow,
 } from "../src/gpu/matmul.ts";
 
 /** The reference result: cpu matmul, then the same epilogue the spec asks of the GPU. */
@@ -96,7 +98,9 @@ const EPILOGUES: Array<Partial<MatmulSpec>> = [
   { bias: true, reluMask: true },
 ];
 
-for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
+const VARIANTS: MatmulVariant[] = ["regblock", "staged", "tiled"];
+
+for (const variant of VARIANTS) {
   gpuTest(
     `matmul (${variant}): odd shapes, all transpose combinations, equal to the reference`,
     async (gpu) => {
@@ -139,10 +143,46 @@ for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
   );
 }
 
-gpuTest("matmul: the kernel is chosen from the adapter", (gpu) => {
+gpuTest("matmul: the kernel is chosen from the adapter, and staging from the size", (gpu) => {
   const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe/i.test(gpu.adapter.description);
-  assert(defaultMatmulVariant(gpu) === (software ? "regblock" : "tiled"));
+  const fc1 = { M: 64, K: 128, N: 2482 }, fc2 = { M: 64, K: 2482, N: 2482 };
+  assert(defaultMatmulVariant(gpu, fc1) === (software ? "regblock" : "tiled"));
+  assert(defaultMatmulVariant(gpu, fc2) === (software ? "staged" : "tiled"));
   return Promise.resolve();
+});
+
+Deno.test("matmul: staging windows hold at most 64 KiB and split K and M on 64-row boundaries", () => {
+  for (
+    const [M, K] of [[64, 2482], [2482, 64], [5, 7], [300, 64], [64, 300], [16, 5000], [48, 2000], [1, 1]]
+  ) {
+    const w = stagingWindow(M, K);
+    assert(
+      Math.ceil(w.rows / 16) * 16 * w.k <= 16384,
+      `window ${JSON.stringify(w)} of ${M}x${K} exceeds 64 KiB`,
+    );
+    assert(w.rows === M || w.rows % 64 === 0, `rows ${w.rows} of ${M}`);
+    assert(w.k === K || w.k % 64 === 0, `k ${w.k} of ${K}`);
+    assert(
+      w.rows >= Math.min(M, 64) && w.k >= Math.min(K, 64),
+      `window ${JSON.stringify(w)} of ${M}x${K} too small`,
+    );
+  }
+  // The model's fc2 GEMMs: ten windows each at V = 2482.
+  assertEquals(stagingWindow(64, 2482), { rows: 64, k: 256 });
+  assertEquals(stagingWindow(2482, 64), { rows: 256, k: 64 });
+});
+
+gpuTest("matmul (staged): several windows along M and K, every epilogue and transpose", async (gpu) => {
+  // [70, 600]: windows of 64 rows x 256 k, so 2 x 3 windows (the last ones 6 rows and 88 k); [300, 64]: 256
+  // rows x 64 k, so 2 windows along M. Each window is staged, then multiplied, before the next is staged.
+  for (const [M, K, N] of [[70, 600, 45], [300, 64, 37], [70, 600, 68]]) {
+    for (const epi of EPILOGUES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const dispatches = await check({ gpu, spec: { M, K, N, transA, transB, variant: "staged", ...epi } });
+        assert(dispatches >= 4, `expected several windows for ${M}x${K}x${N}, got ${dispatches} dispatches`);
+      }
+    }
+  }
 });
 
 gpuTest("matmul: the model's real shapes (V = 2482) equal the reference", async (gpu) => {
@@ -184,7 +224,7 @@ gpuTest("matmul: operands larger than one binding are split into row blocks", as
     { M: 150, K: 200, N: 128, transA: true, reluMask: true },
   ];
   for (const spec of cases) {
-    for (const variant of ["regblock", "tiled"] as MatmulVariant[]) {
+    for (const variant of VARIANTS) {
       const dispatches = await check({ gpu, spec: { ...spec, variant } });
       assert(dispatches > 1, `expected a split for ${JSON.stringify(spec)}`);
     }

@@ -173,7 +173,7 @@ export function benchCases(gpu: Gpu, cfg: ModelConfig, batch = BATCH): BenchCase
   const flat = cfg.window * cfg.hidden;
   const layout = paramLayout(cfg);
   const gemm = (what: string, spec: MatmulSpec) =>
-    gemmCase(`matmul_${defaultMatmulVariant(gpu)} ${what}`, spec);
+    gemmCase(`matmul ${defaultMatmulVariant(gpu, spec)} ${what}`, spec);
   return [
     ...embeddingCases(cfg, batch),
     ...lstmCases(cfg, batch),

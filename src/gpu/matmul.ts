@@ -4,13 +4,15 @@
  * here, pipelines cached by the runtime) and then encoded every step.
  *
  * The kernel is chosen per adapter: software adapters (Mesa lavapipe) run `matmul_regblock.wgsl`, real GPUs
- * `matmul_tiled.wgsl`; see the shaders for why. Operands larger than one storage binding are split into
- * blocks of rows (multiples of 64 rows, so every block starts 256-byte aligned) with one dispatch per block;
- * blocks along K add up in C.
+ * `matmul_tiled.wgsl`; see the shaders for why. On software adapters large GEMMs take the "staged" form of
+ * regblock: each block of A is first copied (matmul_stage_a.wgsl) into a 64 KiB window that the GEMM reads as
+ * a uniform buffer, which lavapipe loads far more cheaply than storage. Operands larger than one storage
+ * binding (or, staged, A blocks larger than a window) are split into blocks of rows (multiples of 64 rows, so
+ * every block starts 256-byte aligned) with one dispatch per block; blocks along K add up in C.
  */
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
 
-export type MatmulVariant = "regblock" | "tiled";
+export type MatmulVariant = "regblock" | "staged" | "tiled";
 
 export interface MatmulSpec {
   M: number;
@@ -43,17 +45,31 @@ export interface MatmulBuffers {
 /** Blocks of a split operand are whole multiples of this many rows, which keeps them 256-byte aligned. */
 const BLOCK_ROWS = 64;
 
+/** Floats in one staging window of A: the 64 KiB every WebGPU adapter allows a uniform binding. */
+const WINDOW_FLOATS = 16384;
+/** The longest stretch of K a window covers; it then holds 64 rows (the batch, in the model's fc2 GEMMs). */
+const WINDOW_MAX_K = 256;
+/**
+ * Software adapters stage A for GEMMs of at least this many flops: below it the staging dispatches (about
+ * 50 us each on lavapipe) cost more than they save. The model's fc2 GEMMs are ~8e8 flops; fc1's ~4e7.
+ */
+const STAGE_MIN_FLOPS = 1e8;
+
 // Epilogue bits (EPI_* in shaders/matmul_common.wgsl), compiled into each dispatch's pipeline.
 const EPI_ACCUMULATE = 1;
 const EPI_BIAS = 2;
 const EPI_RELU = 4;
 const EPI_MASK = 8;
 
-/** Register blocking for software adapters, workgroup-memory tiling for real GPUs. */
-export function defaultMatmulVariant(gpu: Gpu): MatmulVariant {
+/**
+ * Register blocking for software adapters (with A staged through uniform windows for large GEMMs),
+ * workgroup-memory tiling for real GPUs.
+ */
+export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
   const description = gpu.adapter.description.toLowerCase();
   const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
-  return software ? "regblock" : "tiled";
+  if (!software) return "tiled";
+  return 2 * spec.M * spec.N * spec.K >= STAGE_MIN_FLOPS ? "staged" : "regblock";
 }
 
 export async function createMatmul(
@@ -64,8 +80,9 @@ export async function createMatmul(
 ): Promise<Kernel[]> {
   const { M, K, N, transA = false, transB = false } = spec;
   checkSpec(gpu, spec, bufs, label);
-  const variant = spec.variant ?? defaultMatmulVariant(gpu);
-  const regblock = variant === "regblock";
+  const variant = spec.variant ?? defaultMatmulVariant(gpu, spec);
+  const regblock = variant !== "tiled";
+  const staged = variant === "staged";
   // vec4 reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 floats.
   const vec4 = regblock && !transB && N % 4 === 0;
   // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
@@ -74,6 +91,8 @@ export async function createMatmul(
   const pipelineFor = (flags: number) =>
     regblock
       ? gpu.pipeline("matmul_regblock", {
+        IF_A_STORAGE: staged ? "// " : "",
+        IF_A_STAGED: staged ? "" : "// ",
         IF_SCALAR: vec4 ? "// " : "",
         IF_VEC4: vec4 ? "" : "// ",
         IF_C_SCALAR: vec4C ? "// " : "",
@@ -86,37 +105,53 @@ export async function createMatmul(
       : gpu.pipeline("matmul_tiled", { IF_C_SCALAR: "", IF_C_VEC4: "// ", FLAGS: flags });
   const rowsPerWorkgroup = regblock ? 16 : 64;
 
-  // Rows per block of each dimension: each bound operand block must fit one binding.
+  // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
+  // each block of A (rows x K values, rows rounded up to 16) one window.
   const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
-  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K));
-  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N));
+  const window = staged ? stagingWindow(M, K) : { rows: M, k: K };
+  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), window.rows);
+  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), window.k);
   const nBlock = transB ? fit("B", N, K) : N;
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
+  const stage = staged
+    ? { buffer: gpu.buffer(`${label} staged A`, WINDOW_FLOATS * 4, undefined, GPUBufferUsage.UNIFORM) }
+    : null;
   const kernels: Kernel[] = [];
   for (let m0 = 0; m0 < M; m0 += mBlock) {
     const mb = Math.min(mBlock, M - m0);
-    for (let n0 = 0; n0 < N; n0 += nBlock) {
-      const nb = Math.min(nBlock, N - n0);
-      for (let k0 = 0; k0 < K; k0 += kBlock) {
-        const kb = Math.min(kBlock, K - k0);
-        const first = k0 === 0;
-        const last = k0 + kb === K;
-        let flags = 0;
-        if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;
-        if (first && spec.bias) flags |= EPI_BIAS;
-        if (last && spec.relu) flags |= EPI_RELU;
-        if (last && spec.reluMask) flags |= EPI_MASK;
-        // Each operand's block of storage rows and where this dispatch starts inside it (in floats).
-        const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
+    for (let k0 = 0; k0 < K; k0 += kBlock) {
+      const kb = Math.min(kBlock, K - k0);
+      const first = k0 === 0;
+      const last = k0 + kb === K;
+      let flags = 0;
+      if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;
+      if (first && spec.bias) flags |= EPI_BIAS;
+      if (last && spec.relu) flags |= EPI_RELU;
+      if (last && spec.reluMask) flags |= EPI_MASK;
+      // A's block of storage rows and where this block starts inside it (in floats): op(A)[i, k] is
+      // a[aOff + i * aRow + k * aK] for the block's rows i and k values k.
+      const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
+      const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
+      // Staged, the GEMMs of this block read it from the window, [k][row] with rows padded to 16.
+      const width = Math.ceil(mb / 16) * 16;
+      if (stage) {
+        kernels.push(gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a"), [
+          gpu.uniform(`${label}[m${m0} k${k0}] stage`, new Uint32Array([mb, kb, aRow, aK, aOff, width])),
+          a,
+          stage.buffer,
+        ], [WINDOW_FLOATS / 64]));
+      }
+      for (let n0 = 0; n0 < N; n0 += nBlock) {
+        const nb = Math.min(nBlock, N - n0);
         const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
         const shape = new Uint32Array([
           mb,
           nb,
           kb,
-          transA ? 1 : K, // aRow
-          transA ? M : 1, // aK
-          transA ? m0 : k0, // aOff
+          stage ? 1 : aRow,
+          stage ? width : aK,
+          stage ? 0 : aOff,
           transB ? 1 : N, // bK
           transB ? K : 1, // bCol
           transB ? k0 : n0, // bOff
@@ -126,7 +161,7 @@ export async function createMatmul(
         const where = `${label}[m${m0} n${n0} k${k0}]`;
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
           gpu.uniform(`${where} shape`, shape),
-          a,
+          stage ? stage.buffer : a,
           b,
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
@@ -136,6 +171,19 @@ export async function createMatmul(
     }
   }
   return kernels;
+}
+
+/**
+ * The largest block of op(A) one staging window holds: up to WINDOW_MAX_K values of k (all of K if fewer)
+ * and as many rows as then fit, in whole multiples of BLOCK_ROWS when M needs more than one block.
+ */
+export function stagingWindow(M: number, K: number): { rows: number; k: number } {
+  const maxRows = Math.floor(WINDOW_FLOATS / Math.min(K, WINDOW_MAX_K) / BLOCK_ROWS) * BLOCK_ROWS;
+  const rows = Math.min(M, maxRows);
+  const fitK = Math.floor(WINDOW_FLOATS / (Math.ceil(rows / 16) * 16));
+  // Blocks along K start at multiples of the block size: keep them multiples of BLOCK_ROWS (B's row offsets).
+  const k = K <= fitK ? K : Math.floor(fitK / BLOCK_ROWS) * BLOCK_ROWS;
+  return { rows, k };
 }
 
 function checkSpec(gpu: Gpu, spec: MatmulSpec, bufs: MatmulBuffers, label: string): void {
