@@ -30,17 +30,20 @@
 //   op(A)[i,k] = A[aOff + i*aRow + k*aK]
 //   op(B)[k,j] = B[bOff + k*bK + j*bCol]
 //   C[i,j] = C[cOff + i*ldc + j]
-// B is read either as scalars at any stride (lines starting {{IF_SCALAR}}) or, when op(B) = B and its rows
-// and offset are multiples of 4 floats, as vec4 (lines starting {{IF_VEC4}}; 10-20% faster). The slot of
-// the variant not chosen turns its lines into comments.
+// B is read as scalars at any stride (lines starting {{IF_SCALAR}}) or, when op(B) = B and its rows and
+// offset are multiples of 4 (2) floats, as vec4 (vec2) (lines starting {{IF_VEC4}}, {{IF_VEC2}}): every
+// vector load shares one lane's addressing and bounds work among its components, so vec4 reads of B made the
+// GEMM 10-20% faster, and vec2 reads (an even N such as V = 2482) 5-10%. The slots of the variants
+// not chosen turn their lines into comments.
 //
-// Columns are interleaved across the 8 lanes (lane l owns columns l, l+8, ..., l+56, or with QS = 1 the
-// vec4s at 4l and 4l+32) so that neighbouring lanes read neighbouring addresses.
+// Columns are interleaved across the 8 lanes so that neighbouring lanes read neighbouring addresses: lane l
+// owns columns l, l+8, ..., l+56 (scalar B), the pairs at 2l, 2l+16, 2l+32, 2l+48 (vec2) or the vec4s at 4l
+// and 4l+32 (vec4 B or C).
 //
 // The epilogue: a workgroup whose 16 x 64 block lies wholly inside C (a uniform branch) stores without
 // per-element bounds checks, and the epilogue steps are compile-time constants (FLAGS in matmul_common).
-// With C and mask read as vec4 ({{IF_C_VEC4}}: N, and so ldc and cOff, a multiple of 4, and QS = 1 so that
-// each accumulator holds 4 consecutive columns) each accumulator is one vec4 store. Per-element stores are
+// With C and mask read as vec4 ({{IF_C_VEC4}}: N, and so ldc and cOff, a multiple of 4, and each accumulator
+// holding 4 consecutive columns) each accumulator is one vec4 store. Per-element stores are
 // scatters on lavapipe; at K = 64 (the fc2 dW GEMM) they cost as much as the FMAs, and these two steps
 // made that GEMM 20-25% faster, the vec4 stores the NN dX GEMM about 20% (N a multiple of 4).
 
@@ -50,6 +53,7 @@
 {{IF_A_STORAGE}}@group(0) @binding(1) var<storage, read> A: array<f32>;
 {{IF_A_STAGED}}@group(0) @binding(1) var<uniform> A: array<vec4f, 4096>;
 {{IF_SCALAR}}@group(0) @binding(2) var<storage, read> B: array<f32>;
+{{IF_VEC2}}@group(0) @binding(2) var<storage, read> B: array<vec2f>;
 {{IF_VEC4}}@group(0) @binding(2) var<storage, read> B: array<vec4f>;
 {{IF_C_SCALAR}}@group(0) @binding(3) var<storage, read_write> C: array<f32>;
 {{IF_C_VEC4}}@group(0) @binding(3) var<storage, read_write> C: array<vec4f>;
@@ -59,9 +63,10 @@
 
 const LANES = 8u; // the workgroup size: one AVX2 vector of invocations
 const ROWS = 16u; // rows of C per workgroup, shared by its lanes
-// Accumulator c{row}_{v} component q holds column colBase + v * VS + q * QS, where a lane's first column is
-// wg.x * 64 + lane * LANE_STEP.
-const QS = {{QS}}u;
+// Accumulator c{row}_{v} component q holds column colBase + v * VS + COL[q], where a lane's first column is
+// wg.x * 64 + lane * LANE_STEP: COL is (0, 8, 16, 24) with scalar B and C, (0, 1, 16, 17) with vec2 B and
+// (0, 1, 2, 3) with vec4 B or C, and LANE_STEP 1, 2 and 4.
+const COL = array<u32, 4>({{COLUMNS}});
 const LANE_STEP = {{LANE_STEP}}u;
 const VS = 4u * LANES;
 
@@ -88,13 +93,17 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
 {{IF_A_STORAGE}}  let a14 = s.aOff + min(row0 + 14u, s.M - 1u) * s.aRow;
 {{IF_A_STORAGE}}  let a15 = s.aOff + min(row0 + 15u, s.M - 1u) * s.aRow;
 {{IF_SCALAR}}  let b0 = s.bOff + min(colBase, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b1 = s.bOff + min(colBase + QS, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b2 = s.bOff + min(colBase + 2u * QS, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b3 = s.bOff + min(colBase + 3u * QS, s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b1 = s.bOff + min(colBase + COL[1], s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b2 = s.bOff + min(colBase + COL[2], s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b3 = s.bOff + min(colBase + COL[3], s.N - 1u) * s.bCol;
 {{IF_SCALAR}}  let b4 = s.bOff + min(colBase + VS, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b5 = s.bOff + min(colBase + VS + QS, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b6 = s.bOff + min(colBase + VS + 2u * QS, s.N - 1u) * s.bCol;
-{{IF_SCALAR}}  let b7 = s.bOff + min(colBase + VS + 3u * QS, s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b5 = s.bOff + min(colBase + VS + COL[1], s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b6 = s.bOff + min(colBase + VS + COL[2], s.N - 1u) * s.bCol;
+{{IF_SCALAR}}  let b7 = s.bOff + min(colBase + VS + COL[3], s.N - 1u) * s.bCol;
+{{IF_VEC2}}  let b0 = s.bOff + min(colBase, s.N - 2u);
+{{IF_VEC2}}  let b1 = s.bOff + min(colBase + COL[2], s.N - 2u);
+{{IF_VEC2}}  let b2 = s.bOff + min(colBase + VS, s.N - 2u);
+{{IF_VEC2}}  let b3 = s.bOff + min(colBase + VS + COL[2], s.N - 2u);
 {{IF_VEC4}}  let b0 = s.bOff + min(colBase, s.N - 4u);
 {{IF_VEC4}}  let b1 = s.bOff + min(colBase + VS, s.N - 4u);
   var c0_0 = vec4f(0.0);
@@ -139,6 +148,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     let kb = k * s.bK;
 {{IF_SCALAR}}    let bl = vec4f(B[b0 + kb], B[b1 + kb], B[b2 + kb], B[b3 + kb]);
 {{IF_SCALAR}}    let bh = vec4f(B[b4 + kb], B[b5 + kb], B[b6 + kb], B[b7 + kb]);
+{{IF_VEC2}}    let bl = vec4f(B[(b0 + kb) / 2u], B[(b1 + kb) / 2u]);
+{{IF_VEC2}}    let bh = vec4f(B[(b2 + kb) / 2u], B[(b3 + kb) / 2u]);
 {{IF_VEC4}}    let bl = B[(b0 + kb) / 4u];
 {{IF_VEC4}}    let bh = B[(b1 + kb) / 4u];
 {{IF_A_STORAGE}}    let x0 = vec4f(A[a0 + ka]);
@@ -207,49 +218,40 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
     c15_1 = fma(x15, bh, c15_1);
   }
   // Blocks wholly inside C; blocks on its edge go element by element through store().
-  if (row0 + ROWS <= s.M && wg.x * (LANES * 8u) + LANES * 8u <= s.N) {
-    let at = s.cOff + row0 * s.ldc + colBase;
-    put(at + 0u * s.ldc, colBase, c0_0, c0_1);
-    put(at + 1u * s.ldc, colBase, c1_0, c1_1);
-    put(at + 2u * s.ldc, colBase, c2_0, c2_1);
-    put(at + 3u * s.ldc, colBase, c3_0, c3_1);
-    put(at + 4u * s.ldc, colBase, c4_0, c4_1);
-    put(at + 5u * s.ldc, colBase, c5_0, c5_1);
-    put(at + 6u * s.ldc, colBase, c6_0, c6_1);
-    put(at + 7u * s.ldc, colBase, c7_0, c7_1);
-    put(at + 8u * s.ldc, colBase, c8_0, c8_1);
-    put(at + 9u * s.ldc, colBase, c9_0, c9_1);
-    put(at + 10u * s.ldc, colBase, c10_0, c10_1);
-    put(at + 11u * s.ldc, colBase, c11_0, c11_1);
-    put(at + 12u * s.ldc, colBase, c12_0, c12_1);
-    put(at + 13u * s.ldc, colBase, c13_0, c13_1);
-    put(at + 14u * s.ldc, colBase, c14_0, c14_1);
-    put(at + 15u * s.ldc, colBase, c15_0, c15_1);
-    return;
-  }
   let acc = array<vec4f, 32>(
     c0_0, c0_1, c1_0, c1_1, c2_0, c2_1, c3_0, c3_1,
     c4_0, c4_1, c5_0, c5_1, c6_0, c6_1, c7_0, c7_1,
     c8_0, c8_1, c9_0, c9_1, c10_0, c10_1, c11_0, c11_1,
     c12_0, c12_1, c13_0, c13_1, c14_0, c14_1, c15_0, c15_1,
   );
-  for (var v = 0u; v < 32u; v++) {
+  // Both loops run over a bound the compiler cannot know (all ROWS rows in a whole block), which keeps them
+  // rolled up: unrolled, their per-lane stores made up most of a pipeline's compile time on lavapipe (4-8 s
+  // each, against 0.3-0.7 s now: minutes for a cold shader cache), for 5-10% less time in the epilogue-heavy
+  // K = 64 dW GEMM.
+  let rows = min(ROWS, s.M - row0);
+  if (row0 + ROWS <= s.M && wg.x * (LANES * 8u) + LANES * 8u <= s.N) {
+    for (var r = 0u; r < rows; r++) {
+      put(s.cOff + (row0 + r) * s.ldc + colBase, colBase, acc[2u * r], acc[2u * r + 1u]);
+    }
+    return;
+  }
+  for (var v = 0u; v < 2u * rows; v++) {
     for (var q = 0u; q < 4u; q++) {
-      store(row0 + v / 2u, colBase + (v % 2u) * VS + q * QS, acc[v][q]);
+      store(row0 + v / 2u, colBase + (v % 2u) * VS + COL[q], acc[v][q]);
     }
   }
 }
 
-// Row `at` of a block inside C: accumulators lo and hi hold columns j + v * VS + q * QS (v = 0, 1).
+// Row `at` of a block inside C: accumulators lo and hi hold columns j + v * VS + COL[q] (v = 0, 1).
 fn put(at: u32, j: u32, lo: vec4f, hi: vec4f) {
 {{IF_C_SCALAR}}  storeAt(at, j, lo.x);
-{{IF_C_SCALAR}}  storeAt(at + QS, j + QS, lo.y);
-{{IF_C_SCALAR}}  storeAt(at + 2u * QS, j + 2u * QS, lo.z);
-{{IF_C_SCALAR}}  storeAt(at + 3u * QS, j + 3u * QS, lo.w);
+{{IF_C_SCALAR}}  storeAt(at + COL[1], j + COL[1], lo.y);
+{{IF_C_SCALAR}}  storeAt(at + COL[2], j + COL[2], lo.z);
+{{IF_C_SCALAR}}  storeAt(at + COL[3], j + COL[3], lo.w);
 {{IF_C_SCALAR}}  storeAt(at + VS, j + VS, hi.x);
-{{IF_C_SCALAR}}  storeAt(at + VS + QS, j + VS + QS, hi.y);
-{{IF_C_SCALAR}}  storeAt(at + VS + 2u * QS, j + VS + 2u * QS, hi.z);
-{{IF_C_SCALAR}}  storeAt(at + VS + 3u * QS, j + VS + 3u * QS, hi.w);
+{{IF_C_SCALAR}}  storeAt(at + VS + COL[1], j + VS + COL[1], hi.y);
+{{IF_C_SCALAR}}  storeAt(at + VS + COL[2], j + VS + COL[2], hi.z);
+{{IF_C_SCALAR}}  storeAt(at + VS + COL[3], j + VS + COL[3], hi.w);
 {{IF_C_VEC4}}  put4(at, j, lo);
 {{IF_C_VEC4}}  put4(at + VS, j + VS, hi);
 }

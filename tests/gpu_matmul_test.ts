@@ -84,6 +84,7 @@ const ODD_SHAPES: Array<[number, number, number]> = [
   [3, 1, 9], // K = 1
   [1, 5, 1], // a single output
   [13, 9, 36], // N a multiple of 4 (the vec4 path when B is not transposed), M and K not
+  [6, 11, 18], // N even (the vec2 path when B is not transposed), not a multiple of 4
   [70, 12, 130], // more than one tile each way
 ];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
@@ -218,6 +219,8 @@ gpuTest("matmul: operands larger than one binding are split into row blocks", as
     { M: 200, K: 130, N: 250, transA: true, transB: true },
     // vec4 path (N multiple of 4) with B split along K.
     { M: 64, K: 250, N: 128, relu: true },
+    // vec2 path (N even, not a multiple of 4) with B split along K.
+    { M: 64, K: 250, N: 130, relu: true },
     // vec4 C with B stored [400, 50] split along N: the second block's columns start at 320.
     { M: 40, K: 50, N: 400, transB: true, accumulate: true },
     // vec4 C split along M and K (the mask too), whole 16 x 64 blocks in each.

@@ -83,8 +83,9 @@ export async function createMatmul(
   const variant = spec.variant ?? defaultMatmulVariant(gpu, spec);
   const regblock = variant !== "tiled";
   const staged = variant === "staged";
-  // vec4 reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 floats.
+  // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
   const vec4 = regblock && !transB && N % 4 === 0;
+  const vec2 = regblock && !transB && N % 2 === 0 && !vec4;
   // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
   const vec4C = regblock && N % 4 === 0;
   // One pipeline per combination of epilogue bits, which the shaders compile in.
@@ -93,13 +94,15 @@ export async function createMatmul(
       ? gpu.pipeline("matmul_regblock", {
         IF_A_STORAGE: staged ? "// " : "",
         IF_A_STAGED: staged ? "" : "// ",
-        IF_SCALAR: vec4 ? "// " : "",
+        IF_SCALAR: vec4 || vec2 ? "// " : "",
+        IF_VEC2: vec2 ? "" : "// ",
         IF_VEC4: vec4 ? "" : "// ",
         IF_C_SCALAR: vec4C ? "// " : "",
         IF_C_VEC4: vec4C ? "" : "// ",
-        // Each lane's accumulators hold 4 consecutive columns (QS = 1) for vec4 B reads or vec4 C stores.
-        QS: vec4 || vec4C ? 1 : 8,
-        LANE_STEP: vec4 || vec4C ? 4 : 1,
+        // The columns each accumulator's components hold (see the shader): 4 consecutive ones for vec4 B
+        // reads or vec4 C stores, two pairs for vec2 B reads, else 4 columns 8 apart.
+        COLUMNS: vec4 || vec4C ? "0u, 1u, 2u, 3u" : vec2 ? "0u, 1u, 16u, 17u" : "0u, 8u, 16u, 24u",
+        LANE_STEP: vec4 || vec4C ? 4 : vec2 ? 2 : 1,
         FLAGS: flags,
       })
       : gpu.pipeline("matmul_tiled", { IF_C_SCALAR: "", IF_C_VEC4: "// ", FLAGS: flags });
