@@ -117,8 +117,9 @@ export async function createMatmul(
   const nBlock = transB ? fit("B", N, K) : N;
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
+  // One window serves every block in turn: each block's staging dispatch runs after the previous block's GEMMs.
   const stage = staged
-    ? { buffer: gpu.buffer(`${label} staged A`, WINDOW_FLOATS * 4, undefined, GPUBufferUsage.UNIFORM) }
+    ? gpu.buffer(`${label} staged A`, WINDOW_FLOATS * 4, undefined, GPUBufferUsage.UNIFORM)
     : null;
   const kernels: Kernel[] = [];
   for (let m0 = 0; m0 < M; m0 += mBlock) {
@@ -142,7 +143,7 @@ export async function createMatmul(
         kernels.push(gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a"), [
           gpu.uniform(`${label}[m${m0} k${k0}] stage`, new Uint32Array([mb, kb, aRow, aK, aOff, width])),
           a,
-          stage.buffer,
+          stage,
         ], [WINDOW_FLOATS / 64]));
       }
       for (let n0 = 0; n0 < N; n0 += nBlock) {
@@ -164,7 +165,7 @@ export async function createMatmul(
         const where = `${label}[m${m0} n${n0} k${k0}]`;
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
           gpu.uniform(`${where} shape`, shape),
-          stage ? stage.buffer : a,
+          stage ?? a,
           b,
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
