@@ -261,6 +261,11 @@ Deno.test({
       const lines = resumed.stderr.trimEnd().split("\n");
       assertEquals(lines.length, 1, resumed.stderr);
       assert(lines[0].startsWith(`train: error: checkpoint ${join(out, "checkpoint")}`), lines[0]);
+      assert(lines[0].endsWith(`start it again with --out ${out} --force`), lines[0]);
+      // What it says works: the run starts over in the same directory (taking over the stale lock).
+      const again = await startTrain(cwd, [...FLAGS, "--out", out, "--force"]).output;
+      assertEquals(again.code, 0, again.stderr);
+      await checkFinished(out, "started again with --force");
     });
   },
 });

@@ -8,6 +8,7 @@ import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { type Checkpoint, loadCheckpoint, loadModelFile } from "../io/checkpoint.ts";
 import { exists } from "../fs.ts";
+import { committedDir } from "../io/atomic.ts";
 import { acquireLock } from "../io/lock.ts";
 import { openBackend, parseBackendKind } from "../backends.ts";
 import { train } from "./loop.ts";
@@ -103,7 +104,14 @@ export async function trainMain(args: string[]): Promise<number> {
   let recorded: Record<string, unknown> = {};
   const out = v.resume ?? v.out ?? "runs/train";
   if (v.resume) {
-    resume = await loadCheckpoint(join(v.resume, "checkpoint"));
+    const checkpoint = join(v.resume, "checkpoint");
+    if (await exists(v.resume) && !(await committedDir(checkpoint))) {
+      throw new UserError(
+        `checkpoint ${checkpoint}: no such directory: the run in ${v.resume} stopped before its first ` +
+          `checkpoint (one is written every --save-every epochs); start it again with --out ${v.resume} --force`,
+      );
+    }
+    resume = await loadCheckpoint(checkpoint);
     if (!resume.optimizer || !resume.progress) {
       throw new UserError(`${v.resume}/checkpoint holds a model but no training state: cannot resume it`);
     }
