@@ -72,6 +72,15 @@ gpuTest("embedding: odd shape, repeated words, full and short batches", async (g
 });
 
 gpuTest(
+  "embedding: a batch with more ids than the backward holds in workgroup memory at once",
+  async (gpu) => {
+    // 1500 x 3 = 4500 positions: the backward's ids pass through workgroup memory in chunks of 2048 (three
+    // chunks, the last one short), and words repeat across chunks.
+    await checkEmbedding(gpu, { V: 50, E: 3, T: 3, maxB: 1500 }, 1600, [[0, 1500], [100, 1499]], 19);
+  },
+);
+
+gpuTest(
   "embedding: real shape (V=2482, E=16, T=2, maxB=64), full batch and a last batch of 20",
   async (gpu) => {
     await checkEmbedding(gpu, { V: 2482, E: 16, T: 2, maxB: 64 }, 148, [[0, 64], [64, 64], [128, 20]], 50);

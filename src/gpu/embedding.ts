@@ -5,6 +5,9 @@
  */
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel } from "./device.ts";
 
+/** Batch ids the backward holds in workgroup memory at once. */
+const IDS_CHUNK = 2048;
+
 export interface EmbeddingShape {
   /** Vocabulary size (table rows). */
   V: number;
@@ -49,15 +52,9 @@ export async function createEmbedding(
 ): Promise<GpuEmbedding> {
   const { V, E, T, maxB } = shape;
   const positions = maxB * T;
-  const workgroupBytes = positions * 4;
-  if (workgroupBytes > gpu.device.limits.maxComputeWorkgroupStorageSize) {
-    throw new Error(
-      `${label}: maxB*T = ${positions} ids do not fit the ${gpu.device.limits.maxComputeWorkgroupStorageSize}-byte ` +
-        "workgroup memory the backward keeps them in",
-    );
-  }
   const ids = gpu.buffer(`${label} ids`, positions * 4);
-  const slots = { T, E, V, POSITIONS: positions };
+  // The backward walks the ids CHUNK at a time through workgroup memory (8 KiB: half the WebGPU minimum).
+  const slots = { T, E, V, POSITIONS: positions, CHUNK: Math.min(positions, IDS_CHUNK) };
   const forwardPipeline = await gpu.pipeline("embedding", slots);
   const backwardPipeline = await gpu.pipeline("embedding_backward", slots);
   return {
