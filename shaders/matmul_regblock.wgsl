@@ -22,9 +22,9 @@
 // instead): matmul_stage_a.wgsl first copies one block of op(A) into a 64 KiB window laid out [k][row] (row
 // stride aK, a multiple of 16), and this kernel reads it as a uniform buffer. gallivm loads a uniform buffer
 // at per-lane addresses with a branch-free gather (extract, load, insert) rather than storage's per-element
-// bounds-check branches: the k loop shrinks from ~3,900 to ~1,800 instructions, and the fc2 GEMMs ran ~1.45x
-// faster, measured interleaved at 64 x 2482 x 2482 with the ten windows' staging dispatches included. B is
-// far too large for 64 KiB windows, so it stays in storage.
+// bounds-check branches: the k loop shrinks from ~3,900 to ~1,800 instructions. Time falls less: measured
+// interleaved at the fc2 shapes (staging dispatches included), 0.64x-0.88x the storage form's on a busy
+// machine, 0.86x-1.02x on a quiet one. B is far too large for 64 KiB windows, so it stays in storage.
 //
 // Operands are addressed through strides, so transposed operands need no other code:
 //   op(A)[i,k] = A[aOff + i*aRow + k*aK]
