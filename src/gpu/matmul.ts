@@ -111,9 +111,9 @@ export async function createMatmul(
   // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
   // each block of A (rows x K values, rows rounded up to 16) one window.
   const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
-  const window = staged ? stagingWindow(M, K) : { rows: M, k: K };
-  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), window.rows);
-  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), window.k);
+  const stagingBlock = staged ? stagingWindow(M, K) : { rows: M, k: K };
+  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), stagingBlock.rows);
+  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), stagingBlock.k);
   const nBlock = transB ? fit("B", N, K) : N;
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
