@@ -2,7 +2,7 @@
 // Rows b >= size (a short last batch) get x = 0 and id -1, so everything downstream of them is finite
 // and their gradients are zero. The resolved ids are kept for embedding_backward.wgsl, which then needs
 // neither the order nor the data buffers.
-struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+//#include step_params
 
 const T = {{T}}u;
 const E = {{E}}u;

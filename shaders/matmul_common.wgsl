@@ -2,11 +2,9 @@
 // epilogue bits and the epilogue itself. Included by `//#include matmul_common`; the including shader
 // declares s, C, bias and mask.
 //
-// The dispatch's epilogue bits are compiled in ({{FLAGS}}, one pipeline per combination), so the steps
-// a dispatch does not apply cost nothing: no per-element branches on a uniform.
-// C and mask are f32 arrays (lines starting {{IF_C_SCALAR}}) or, in matmul_regblock.wgsl when its
-// whole-vec4 stores apply, vec4 arrays (lines starting {{IF_C_VEC4}}); the slot not chosen turns its
-// lines into comments.
+// The dispatch's epilogue bits are compiled in (FLAGS, one pipeline per combination), so the steps a
+// dispatch does not apply cost nothing: no per-element branches on a uniform. C and mask are f32 arrays,
+// or vec4 arrays with C_VEC4 (matmul_regblock.wgsl, when its whole-vec4 stores apply).
 
 struct Shape {
   M: u32, N: u32, K: u32,
@@ -33,8 +31,11 @@ fn store(i: u32, j: u32, sum: f32) {
 fn storeAt(at: u32, j: u32, sum: f32) {
   var value = sum;
   if ((FLAGS & EPI_ACCUMULATE) != 0u) {
-{{IF_C_SCALAR}}    value += C[at];
-{{IF_C_VEC4}}    value += C[at / 4u][at % 4u];
+    //#if C_VEC4
+    value += C[at / 4u][at % 4u];
+    //#else
+    value += C[at];
+    //#endif
   }
   if ((FLAGS & EPI_BIAS) != 0u) {
     value += bias[j];
@@ -43,12 +44,18 @@ fn storeAt(at: u32, j: u32, sum: f32) {
     value = max(value, 0.0);
   }
   if ((FLAGS & EPI_MASK) != 0u) {
-{{IF_C_SCALAR}}    let keep = mask[at] > 0.0;
-{{IF_C_VEC4}}    let keep = mask[at / 4u][at % 4u] > 0.0;
+    //#if C_VEC4
+    let keep = mask[at / 4u][at % 4u] > 0.0;
+    //#else
+    let keep = mask[at] > 0.0;
+    //#endif
     if (!keep) {
       value = 0.0;
     }
   }
-{{IF_C_SCALAR}}  C[at] = value;
-{{IF_C_VEC4}}  C[at / 4u][at % 4u] = value;
+  //#if C_VEC4
+  C[at / 4u][at % 4u] = value;
+  //#else
+  C[at] = value;
+  //#endif
 }

@@ -2,7 +2,7 @@
 // (numerically stable log-sum-exp for logits of any size), the row's loss log(sum exp) - logit[target],
 // and, when GRAD, dLogits = (softmax - onehot(target)) / size, the gradient of the step's mean loss.
 // Rows b >= size (a short last batch) get loss 0 and dLogits 0, so they add nothing to any gradient.
-struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+//#include step_params
 
 const V = {{V}}u;
 const WG = {{WG}}u; // a power of two, for the tree reduction
@@ -37,7 +37,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     return;
   }
   // Online log-sum-exp: rescale the running sum whenever the running max grows.
-  var m = -3.4028235e38;
+  var m = -0x1.fffffep+127f; // -FLT_MAX, exactly (the decimal -3.4028235e38 rounds past it: Tint refuses it)
   var s = 0.0;
   for (var v = lid; v < V; v += WG) {
     let z = logits[row + v];

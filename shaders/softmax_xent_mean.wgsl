@@ -1,6 +1,6 @@
 // The step's mean loss: sums the row losses of softmax_xent.wgsl in row order (deterministic, no atomics)
 // and writes the mean to losses[slot], so many steps' losses stay on the GPU until one readback.
-struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+//#include step_params
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 @group(0) @binding(1) var<storage, read> rowLoss: array<f32>;

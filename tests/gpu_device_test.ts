@@ -1,7 +1,8 @@
-import { assert, assertAllClose, assertRejects } from "./assert.ts";
+import { assert, assertAllClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
-import { fillSlots, whole } from "../src/gpu/device.ts";
-import { assertThrows } from "./assert.ts";
+import { Gpu, whole } from "../src/gpu/device.ts";
+import { fillSlots, preprocessShader } from "../src/gpu/preprocess.ts";
+import { SHADER_SOURCES } from "../src/gpu/shaders.ts";
 
 gpuTest("device reports its adapter and round-trips a buffer", async (gpu) => {
   assert(gpu.adapter.description.length > 0);
@@ -16,16 +17,60 @@ gpuTest("device reports its adapter and round-trips a buffer", async (gpu) => {
 
 Deno.test("template slots are filled and a missing slot is an error", () => {
   assert(fillSlots("x", "const N = {{N}}u;", { N: 7 }) === "const N = 7u;");
+  assert(fillSlots("x", "const G = {{G}};", { G: false }) === "const G = false;");
   assertThrows(() => fillSlots("x", "{{A}} {{B}}", { A: 1 }), /slot \{\{B\}\} not given/);
 });
 
-gpuTest("a WGSL error names the shader file", async (gpu) => {
-  const dir = new URL("../shaders/", import.meta.url);
-  const path = new URL("_broken_test.wgsl", dir);
-  await Deno.writeTextFile(path, "@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }\n");
-  try {
-    await assertRejects(() => gpu.pipeline("_broken_test"), /shaders\/_broken_test\.wgsl/);
-  } finally {
-    await Deno.remove(path);
+Deno.test("//#if blocks keep the lines of true flags, nest, and refuse what is unbalanced or unknown", () => {
+  const sources = {
+    main: [
+      "a",
+      "//#if X",
+      "  x",
+      "  //#if !Y",
+      "  notY",
+      "  //#else",
+      "  y",
+      "  //#endif",
+      "//#else",
+      "notX",
+      "//#endif",
+      "//#include part",
+      "z {{N}}",
+    ].join("\n"),
+    part: "//#if Y\npartY\n//#endif\n",
+  };
+  const run = (X: boolean, Y: boolean) => preprocessShader("main", sources, { X, Y, N: 3 }).split("\n");
+  assertEquals(run(true, false), ["a", "  x", "  notY", "z 3"]);
+  assertEquals(run(true, true), ["a", "  x", "  y", "partY", "z 3"]);
+  assertEquals(run(false, true), ["a", "notX", "partY", "z 3"]);
+  const bad = (text: string, values = {}) => () => preprocessShader("bad", { bad: text }, values);
+  assertThrows(bad("//#if X\nx", { X: true }), /shaders\/bad\.wgsl: \/\/#if X is never closed/);
+  assertThrows(bad("x\n//#endif"), /\/\/#endif without an open \/\/#if/);
+  assertThrows(bad("//#else"), /\/\/#else without an open \/\/#if/);
+  assertThrows(bad("//#if X\n//#else\n//#else\n//#endif", { X: true }), /\/\/#else without/);
+  assertThrows(bad("//#if X\nx\n//#endif"), /\/\/#if X needs a boolean value for X, got undefined/);
+  assertThrows(bad("//#if X\nx\n//#endif", { X: 1 }), /needs a boolean value for X, got 1/);
+  assertThrows(bad("//#include nothing"), /shaders\/nothing\.wgsl: no such shader/);
+  assertThrows(() => preprocessShader("a", { a: "//#include b", b: "//#include a" }), /includes itself/);
+});
+
+Deno.test("the shader module carries every file in shaders/ (and nothing else)", () => {
+  const files = [...Deno.readDirSync(new URL("../shaders/", import.meta.url))]
+    .filter((e) => e.isFile && e.name.endsWith(".wgsl"))
+    .map((e) => e.name.slice(0, -".wgsl".length))
+    .sort();
+  assertEquals(Object.keys(SHADER_SOURCES).sort(), files);
+  for (const name of files) {
+    const text = Deno.readTextFileSync(new URL(`../shaders/${name}.wgsl`, import.meta.url));
+    assertEquals(SHADER_SOURCES[name], text, `${name}.wgsl as imported`);
   }
+});
+
+gpuTest("a WGSL error names the shader file", async () => {
+  const gpu = await Gpu.open({
+    shaders: { _broken_test: "@compute @workgroup_size(1) fn main() { let x: f32 = undefined_thing; }\n" },
+  });
+  await assertRejects(() => gpu.pipeline("_broken_test"), /shaders\/_broken_test\.wgsl:1:/);
+  gpu.device.destroy();
 });

@@ -1,10 +1,13 @@
 /// <reference types="@webgpu/types" />
-import { firstLine } from "../errors.ts";
 /**
- * The WebGPU runtime: one device, named buffers, shaders loaded from `shaders/NAME.wgsl` with `{{SLOT}}`
- * template slots, pipelines cached by shader + slot values, and compile/validation errors raised with the
- * shader's file name. Everything above this file speaks in `BufferSlice`s and `Kernel`s.
+ * The WebGPU runtime: one device, named buffers, pipelines built from the WGSL sources in shaders/ (through
+ * src/gpu/preprocess.ts: includes, //#if blocks, {{SLOT}} values) and cached by shader + values, and
+ * compile/validation errors raised with the shader's file name. Everything above this file speaks in
+ * `BufferSlice`s and `Kernel`s. Platform-neutral: it runs wherever `navigator.gpu` does (Deno, a browser).
  */
+import { firstLine } from "../errors.ts";
+import { preprocessShader, type ShaderValues } from "./preprocess.ts";
+import { SHADER_SOURCES } from "./shaders.ts";
 
 /** What we tell the user when WebGPU has no adapter at all. */
 export const NO_ADAPTER_HINT =
@@ -22,7 +25,7 @@ export interface AdapterSummary {
   description: string;
   vendor: string;
   architecture: string;
-  /** "vulkan", "gl", ... as chosen by DENO_WEBGPU_BACKEND or wgpu's default. */
+  /** Which of the platform's WebGPU backends: "vulkan", "gl", ... (Deno's DENO_WEBGPU_BACKEND), "default". */
   backend: string;
   isFallbackAdapter: boolean;
 }
@@ -53,6 +56,10 @@ export interface GpuOptions {
    * tensors larger than one binding without allocating hundreds of MiB).
    */
   maxStorageBindingBytes?: number;
+  /** The platform's name for the WebGPU backend in use, reported in AdapterSummary.backend. */
+  backend?: string;
+  /** Shader sources to use instead of (or beside) shaders/*.wgsl, by name: tests plant faulty kernels. */
+  shaders?: Readonly<Record<string, string>>;
 }
 
 /** One recorded dispatch: a pipeline, its bind group and a grid of workgroups. */
@@ -72,7 +79,7 @@ export class Gpu {
   /** Bytes in buffers we created and have not destroyed. */
   allocatedBytes = 0;
   #pipelines = new Map<string, GPUComputePipeline>();
-  #shaderText = new Map<string, string>();
+  readonly #sources: Readonly<Record<string, string>>;
   #lost: GPUDeviceLostInfo | null = null;
   /** Open `collect` calls, each gathering the buffers made while it runs. */
   #collectors: GPUBuffer[][] = [];
@@ -82,10 +89,16 @@ export class Gpu {
   /** The first error no error scope caught (a failed submit, say), as one line. */
   #error: string | null = null;
 
-  private constructor(device: GPUDevice, adapter: AdapterSummary, maxBinding: number) {
+  private constructor(
+    device: GPUDevice,
+    adapter: AdapterSummary,
+    maxBinding: number,
+    sources: Readonly<Record<string, string>>,
+  ) {
     this.device = device;
     this.adapter = adapter;
     this.maxBinding = maxBinding;
+    this.#sources = sources;
     device.lost.then((info) => {
       this.#lost = info;
     });
@@ -115,14 +128,14 @@ export class Gpu {
       description: info.description || info.device || "unknown adapter",
       vendor: info.vendor,
       architecture: info.architecture,
-      backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default",
+      backend: options.backend ?? "default",
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
     };
     const maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,
       options.maxStorageBindingBytes ?? Infinity,
     );
-    return new Gpu(device, summary, maxBinding);
+    return new Gpu(device, summary, maxBinding, { ...SHADER_SOURCES, ...options.shaders });
   }
 
   /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
@@ -247,14 +260,15 @@ export class Gpu {
   }
 
   /**
-   * The compute pipeline for `shaders/NAME.wgsl` with `{{KEY}}` slots replaced by `slots` values.
-   * Compilation errors and validation errors throw with the file name and WGSL line.
+   * The compute pipeline for `shaders/NAME.wgsl` preprocessed with `values` (booleans choose //#if blocks,
+   * the rest fill {{KEY}} slots). Compilation errors and validation errors throw with the file name and WGSL
+   * line.
    */
-  async pipeline(name: string, slots: Record<string, string | number> = {}): Promise<GPUComputePipeline> {
-    const key = name + JSON.stringify(Object.entries(slots).sort());
+  async pipeline(name: string, values: ShaderValues = {}): Promise<GPUComputePipeline> {
+    const key = name + JSON.stringify(Object.entries(values).sort());
     const cached = this.#pipelines.get(key);
     if (cached) return cached;
-    const code = fillSlots(name, this.#source(name), slots);
+    const code = preprocessShader(name, this.#sources, values);
     const device = this.device;
     device.pushErrorScope("validation");
     const module = device.createShaderModule({ label: name, code });
@@ -313,38 +327,26 @@ export class Gpu {
     }
   }
 
-  /** Runs kernels in one submit; resolves when the GPU is done. Validation errors throw. */
-  async run(kernels: Kernel[]): Promise<void> {
-    this.device.pushErrorScope("validation");
+  /**
+   * Queues kernels as one compute pass in one submit and returns at once: the only way work reaches the
+   * GPU (runs, training steps, evaluations). Results are read back with `read`.
+   */
+  submit(kernels: Kernel[]): void {
     const enc = this.device.createCommandEncoder();
     const pass = enc.beginComputePass();
     this.encode(pass, kernels);
     pass.end();
     this.device.queue.submit([enc.finish()]);
+  }
+
+  /** Submits kernels and resolves when the GPU is done; validation errors throw. */
+  async run(kernels: Kernel[]): Promise<void> {
+    this.device.pushErrorScope("validation");
+    this.submit(kernels);
     await this.device.queue.onSubmittedWorkDone();
     const err = await this.device.popErrorScope();
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
-
-  /** The text of shaders/NAME.wgsl with each `//#include OTHER` line replaced by shaders/OTHER.wgsl. */
-  #source(name: string): string {
-    let text = this.#shaderText.get(name);
-    if (text === undefined) {
-      text = Deno.readTextFileSync(new URL(`../../shaders/${name}.wgsl`, import.meta.url))
-        .replace(/^\/\/#include (\w+)$/gm, (_, other: string) => this.#source(other));
-      this.#shaderText.set(name, text);
-    }
-    return text;
-  }
-}
-
-/** Replaces every `{{KEY}}` in a shader; a slot left unfilled is an error, not silent WGSL. */
-export function fillSlots(name: string, text: string, slots: Record<string, string | number>): string {
-  const out = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
-    if (!(key in slots)) throw new Error(`shaders/${name}.wgsl: template slot {{${key}}} not given`);
-    return String(slots[key]);
-  });
-  return out;
 }
 
 /** ceil(a / b) for workgroup counts. */

@@ -91,7 +91,7 @@ export async function createColumnSum(
         `${rows * cols * 4} and ${cols * 4}`,
     );
   }
-  const pipeline = await gpu.pipeline("colsum", { IF_TWIN: twin ? "" : "// " });
+  const pipeline = await gpu.pipeline("colsum", { TWIN: twin !== undefined });
   const block = rowsThatFit(gpu, label, "x", rows, cols);
   const kernels: Kernel[] = [];
   for (let r0 = 0; r0 < rows; r0 += block) {

@@ -92,20 +92,18 @@ export async function createMatmul(
   const pipelineFor = (flags: number) =>
     regblock
       ? gpu.pipeline("matmul_regblock", {
-        IF_A_STORAGE: staged ? "// " : "",
-        IF_A_STAGED: staged ? "" : "// ",
-        IF_SCALAR: vec4 || vec2 ? "// " : "",
-        IF_VEC2: vec2 ? "" : "// ",
-        IF_VEC4: vec4 ? "" : "// ",
-        IF_C_SCALAR: vec4C ? "// " : "",
-        IF_C_VEC4: vec4C ? "" : "// ",
+        A_STAGED: staged,
+        B_SCALAR: !vec4 && !vec2,
+        B_VEC2: vec2,
+        B_VEC4: vec4,
+        C_VEC4: vec4C,
         // The columns each accumulator's components hold (see the shader): 4 consecutive ones for vec4 B
         // reads or vec4 C stores, two pairs for vec2 B reads, else 4 columns 8 apart.
         COLUMNS: vec4 || vec4C ? "0u, 1u, 2u, 3u" : vec2 ? "0u, 1u, 16u, 17u" : "0u, 8u, 16u, 24u",
         LANE_STEP: vec4 || vec4C ? 4 : vec2 ? 2 : 1,
         FLAGS: flags,
       })
-      : gpu.pipeline("matmul_tiled", { IF_C_SCALAR: "", IF_C_VEC4: "// ", FLAGS: flags });
+      : gpu.pipeline("matmul_tiled", { C_VEC4: false, FLAGS: flags });
   const rowsPerWorkgroup = regblock ? 16 : 64;
 
   // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,

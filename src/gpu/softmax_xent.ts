@@ -40,7 +40,7 @@ export async function createSoftmaxXent(
   label = "softmax xent",
 ): Promise<Kernel[]> {
   const grad = bufs.dLogits !== undefined;
-  const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: ROW_WORKGROUP, GRAD: String(grad) });
+  const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: ROW_WORKGROUP, GRAD: grad });
   const mean = await gpu.pipeline("softmax_xent_mean");
   // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder.
   const dLogits = bufs.dLogits ?? gpu.placeholder();
