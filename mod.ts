@@ -20,13 +20,14 @@ export { DEFAULT_MODEL, type ModelConfig, validateConfig } from "./src/model/con
 export { type ParamLayout, paramLayout, type TensorSpec, view } from "./src/model/layout.ts";
 export { initParams } from "./src/model/init.ts";
 export { Rng } from "./src/model/rng.ts";
-export type { AdamState, Backend } from "./src/model/backend.ts";
+export type { Backend } from "./src/model/backend.ts";
+export { ADAM_DEFAULTS, type AdamHyper, type AdamState } from "./src/model/optimizer.ts";
 export { type BackendKind, openBackend } from "./src/backends.ts";
 
 // CPU reference.
 export { createCpuBackend } from "./src/cpu/backend.ts";
 export { modelForward, modelLossAndGrads } from "./src/cpu/model.ts";
-export { ADAM_DEFAULTS, type AdamHyper, adamStep } from "./src/cpu/adam.ts";
+export { adamStep } from "./src/cpu/adam.ts";
 
 // WebGPU.
 export { type AdapterSummary, Gpu, NoAdapterError } from "./src/gpu/device.ts";

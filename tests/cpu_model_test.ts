@@ -3,7 +3,8 @@
  * arithmetic, and the CPU Backend's contract (training lowers the loss, step gathering, loss order,
  * evaluation chunking, state round trips).
  */
-import { ADAM_DEFAULTS, type AdamHyper, adamStep } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
+import { adamStep } from "../src/cpu/adam.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { modelForward, modelLossAndGrads } from "../src/cpu/model.ts";
 import type { ModelConfig } from "../src/model/config.ts";

@@ -1,6 +1,6 @@
 /** A Backend that forwards every call to another: tests extend it to watch or interfere with some calls. */
-import type { AdamState, Backend } from "../src/model/backend.ts";
-import type { AdamHyper } from "../src/cpu/adam.ts";
+import type { Backend } from "../src/model/backend.ts";
+import type { AdamHyper, AdamState } from "../src/model/optimizer.ts";
 
 export class ForwardingBackend implements Backend {
   constructor(readonly inner: Backend) {}

@@ -7,7 +7,8 @@
  */
 import { assert, assertAllClose, assertRejects, randomArray } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
-import { ADAM_DEFAULTS, type AdamHyper, adamStep } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
+import { adamStep } from "../src/cpu/adam.ts";
 import { type Gpu, whole } from "../src/gpu/device.ts";
 import { createAdam } from "../src/gpu/adam.ts";
 

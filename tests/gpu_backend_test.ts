@@ -9,7 +9,7 @@ import { createGpuBackend } from "../src/gpu/backend.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout } from "../src/model/layout.ts";
-import { ADAM_DEFAULTS, type AdamHyper } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
 import type { Backend } from "../src/model/backend.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { Rng } from "../src/model/rng.ts";

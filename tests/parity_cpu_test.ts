@@ -5,7 +5,7 @@
  * Skips visibly when the fixture or the CSV is absent.
  */
 import { join } from "node:path";
-import { ADAM_DEFAULTS } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { loadDataset } from "../src/data/dataset.ts";
 import { readSafetensors, type Tensor } from "../src/io/safetensors.ts";

@@ -13,7 +13,7 @@ import { gpuTest } from "./gpu_harness.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import type { Backend } from "../src/model/backend.ts";
-import type { AdamHyper } from "../src/cpu/adam.ts";
+import type { AdamHyper } from "../src/model/optimizer.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
 import { buildDataset, type Dataset } from "../src/data/dataset.ts";

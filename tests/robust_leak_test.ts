@@ -24,7 +24,7 @@ import { gpuTest } from "./gpu_harness.ts";
 import { Gpu } from "../src/gpu/device.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import type { Backend } from "../src/model/backend.ts";
-import { ADAM_DEFAULTS } from "../src/cpu/adam.ts";
+import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { initParams } from "../src/model/init.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";

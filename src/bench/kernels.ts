@@ -6,7 +6,8 @@
  *
  * To add kernels, write a BenchCase and add it to `benchCases` (or pass extra cases in the options).
  */
-import { ADAM_DEFAULTS, adamStep } from "../cpu/adam.ts";
+import { ADAM_DEFAULTS } from "../model/optimizer.ts";
+import { adamStep } from "../cpu/adam.ts";
 import { embeddingBackward, embeddingForward } from "../cpu/embedding.ts";
 import { columnSum } from "../cpu/linear.ts";
 import { lstmLayerBackward, lstmLayerForward } from "../cpu/lstm.ts";

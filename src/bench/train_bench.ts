@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { writePrepared } from "../data/dataset.ts";
-import { ADAM_DEFAULTS } from "../cpu/adam.ts";
+import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { type AdapterSummary, Gpu, NoAdapterError } from "../gpu/device.ts";
 import { firstLine } from "../errors.ts";

@@ -1,13 +1,5 @@
-/** Adam's hyper-parameters, named as torch.optim.Adam's. */
-export interface AdamHyper {
-  lr: number;
-  beta1: number;
-  beta2: number;
-  eps: number;
-  weightDecay: number;
-}
-
-export const ADAM_DEFAULTS: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+/** torch.optim.Adam on the CPU: the reference the GPU kernel (shaders/adam.wgsl) is checked against. */
+import type { AdamHyper } from "../model/optimizer.ts";
 
 /**
  * One Adam step exactly as torch.optim.Adam (t counts from 1): bias corrections applied to the step size

@@ -1,11 +1,13 @@
 /**
  * The Backend contract run by the CPU reference ops: slow, but the yardstick the WebGPU backend is
- * compared against, and a fallback where there is no adapter.
+ * compared against, and a fallback where there is no adapter. Arguments are checked by checkedBackend.
  */
-import type { AdamState, Backend } from "../model/backend.ts";
+import type { Backend } from "../model/backend.ts";
+import type { AdamHyper, AdamState } from "../model/optimizer.ts";
+import { checkedBackend } from "../model/checked_backend.ts";
 import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { paramLayout } from "../model/layout.ts";
-import { type AdamHyper, adamStep } from "./adam.ts";
+import { adamStep } from "./adam.ts";
 import { modelForward, modelLossAndGrads } from "./model.ts";
 import { softmaxCrossEntropy } from "./softmax_xent.ts";
 
@@ -14,7 +16,7 @@ const EVAL_CHUNK = 256;
 
 /** Parameters start at 0 (padding included) until setParams; Adam state starts fresh (t = 0). */
 export function createCpuBackend(cfg: ModelConfig): Promise<Backend> {
-  return Promise.resolve(new CpuBackend(validateConfig(cfg)));
+  return Promise.resolve(checkedBackend(new CpuBackend(validateConfig(cfg))));
 }
 
 class CpuBackend implements Backend {
@@ -30,7 +32,6 @@ class CpuBackend implements Backend {
   #trainTargets = new Int32Array(0);
   #order = new Int32Array(0);
   #losses: number[] = [];
-  #destroyed = false;
 
   constructor(cfg: ModelConfig) {
     this.config = cfg;
@@ -42,24 +43,15 @@ class CpuBackend implements Backend {
   }
 
   setParams(flat: Float32Array): Promise<void> {
-    this.#live();
-    this.#checkFlat("setParams", flat);
     this.#params.set(flat);
     return Promise.resolve();
   }
 
   getParams(): Promise<Float32Array> {
-    this.#live();
     return Promise.resolve(this.#params.slice());
   }
 
   setAdamState(state: AdamState): Promise<void> {
-    this.#live();
-    this.#checkFlat("setAdamState m", state.m);
-    this.#checkFlat("setAdamState v", state.v);
-    if (!Number.isInteger(state.adamStep) || state.adamStep < 0) {
-      throw new Error(`setAdamState: adamStep must be a non-negative integer, got ${state.adamStep}`);
-    }
     this.#m.set(state.m);
     this.#v.set(state.v);
     this.#adamStep = state.adamStep;
@@ -67,43 +59,24 @@ class CpuBackend implements Backend {
   }
 
   getAdamState(): Promise<AdamState> {
-    this.#live();
     return Promise.resolve({ m: this.#m.slice(), v: this.#v.slice(), adamStep: this.#adamStep });
   }
 
+  /** The order starts as file order (identity) until setOrder. */
   setTrainData(inputs: Int32Array, targets: Int32Array, count: number): Promise<void> {
-    this.#live();
-    this.#checkPairs("setTrainData", inputs, targets, count);
     this.#trainInputs = inputs.slice();
     this.#trainTargets = targets.slice();
-    this.#order = new Int32Array(0);
+    this.#order = Int32Array.from({ length: count }, (_, i) => i);
     return Promise.resolve();
   }
 
   setOrder(order: Int32Array): Promise<void> {
-    this.#live();
-    const count = this.#trainTargets.length;
-    if (order.length !== count) throw new Error(`setOrder: ${order.length} indices for ${count} pairs`);
-    const seen = new Uint8Array(count);
-    for (const i of order) {
-      if (!(i >= 0 && i < count) || seen[i]) {
-        throw new Error(`setOrder: not a permutation of 0..${count - 1}`);
-      }
-      seen[i] = 1;
-    }
     this.#order = order.slice();
     return Promise.resolve();
   }
 
   trainStep(start: number, size: number, hyper: AdamHyper): void {
-    this.#live();
     const T = this.config.window;
-    if (!(Number.isInteger(start) && Number.isInteger(size) && start >= 0 && size >= 1)) {
-      throw new Error(`trainStep: bad range start ${start} size ${size}`);
-    }
-    if (start + size > this.#order.length) {
-      throw new Error(`trainStep: pairs ${start}..${start + size} past the order's ${this.#order.length}`);
-    }
     const inputs = new Int32Array(size * T);
     const targets = new Int32Array(size);
     for (let n = 0; n < size; n++) {
@@ -118,16 +91,12 @@ class CpuBackend implements Backend {
   }
 
   takeLosses(): Promise<number[]> {
-    this.#live();
     const losses = this.#losses;
     this.#losses = [];
     return Promise.resolve(losses);
   }
 
   evalLoss(inputs: Int32Array, targets: Int32Array, count: number): Promise<number> {
-    this.#live();
-    this.#checkPairs("evalLoss", inputs, targets, count);
-    if (count === 0) throw new Error("evalLoss: no pairs");
     const V = this.config.vocab;
     let total = 0;
     this.#forwardInChunks(inputs, count, (logits, start, n) => {
@@ -138,10 +107,7 @@ class CpuBackend implements Backend {
   }
 
   logits(inputs: Int32Array, count: number): Promise<Float32Array> {
-    this.#live();
-    const { vocab: V, window: T } = this.config;
-    if (inputs.length !== count * T) throw new Error(`logits: ${inputs.length} ids for ${count} windows`);
-    this.#checkIds("logits", inputs);
+    const V = this.config.vocab;
     const out = new Float32Array(count * V);
     this.#forwardInChunks(inputs, count, (logits, start) => out.set(logits, start * V));
     return Promise.resolve(out);
@@ -168,12 +134,10 @@ class CpuBackend implements Backend {
 
   /** Host bytes of parameters, gradients, both Adam moments and the training data. */
   memoryBytes(): number {
-    if (this.#destroyed) return 0;
     return 4 * (4 * this.#total + this.#trainInputs.length + this.#trainTargets.length + this.#order.length);
   }
 
   destroy(): void {
-    this.#destroyed = true;
     this.#params =
       this.#grads =
       this.#m =
@@ -181,32 +145,5 @@ class CpuBackend implements Backend {
         new Float32Array(0);
     this.#trainInputs = this.#trainTargets = this.#order = new Int32Array(0);
     this.#losses = [];
-  }
-
-  #live(): void {
-    if (this.#destroyed) throw new Error(`${this.name}: used after destroy()`);
-  }
-
-  #checkFlat(what: string, flat: Float32Array): void {
-    if (flat.length !== this.#total) {
-      throw new Error(`${what}: ${flat.length} floats, the layout has ${this.#total}`);
-    }
-  }
-
-  #checkPairs(what: string, inputs: Int32Array, targets: Int32Array, count: number): void {
-    const T = this.config.window;
-    if (inputs.length !== count * T || targets.length !== count) {
-      throw new Error(`${what}: ${inputs.length} ids and ${targets.length} targets for ${count} pairs`);
-    }
-    this.#checkIds(what, inputs);
-    this.#checkIds(what, targets);
-  }
-
-  /** An id outside the vocabulary would read past the embedding or score a missing class. */
-  #checkIds(what: string, ids: Int32Array): void {
-    const V = this.config.vocab;
-    for (const id of ids) {
-      if (!(id >= 0 && id < V)) throw new Error(`${what}: word id ${id} not in 0..${V - 1}`);
-    }
   }
 }

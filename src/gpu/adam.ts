@@ -4,7 +4,7 @@
  * the hyperparameters (any of which may change between steps) into the one uniform all chunks share, before
  * the step is submitted.
  */
-import type { AdamHyper } from "../cpu/adam.ts";
+import type { AdamHyper } from "../model/optimizer.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
 
 export interface AdamKernels {

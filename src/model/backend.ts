@@ -1,12 +1,5 @@
 import type { ModelConfig } from "./config.ts";
-import type { AdamHyper } from "../cpu/adam.ts";
-
-/** Adam's moments and step count, flat in paramLayout order (the checkpoint's optimizer state). */
-export interface AdamState {
-  m: Float32Array;
-  v: Float32Array;
-  adamStep: number;
-}
+import type { AdamHyper, AdamState } from "./optimizer.ts";
 
 /**
  * What the training loop and predict need from a place that runs the model: the CPU reference or WebGPU.

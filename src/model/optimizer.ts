@@ -1,0 +1,22 @@
+/**
+ * The optimizer as the model defines it, whichever backend runs it: torch.optim.Adam's hyperparameters and
+ * the state an exact resume needs (the checkpoint's optimizer.safetensors).
+ */
+
+/** Adam's hyper-parameters, named as torch.optim.Adam's. */
+export interface AdamHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+export const ADAM_DEFAULTS: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+
+/** Adam's moments, flat in paramLayout order, and its step count (the number of steps taken). */
+export interface AdamState {
+  m: Float32Array;
+  v: Float32Array;
+  adamStep: number;
+}
