@@ -1,4 +1,4 @@
-import { runMain } from "../src/cli.ts";
-import { benchMain } from "../src/bench/cli.ts";
+import { runMain } from "../src/cli/args.ts";
+import { benchMain } from "../src/cli/bench.ts";
 
 await runMain("bench", () => benchMain(Deno.args));

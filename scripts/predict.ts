@@ -1,4 +1,4 @@
-import { runMain } from "../src/cli.ts";
-import { predictMain } from "../src/sample/cli.ts";
+import { runMain } from "../src/cli/args.ts";
+import { predictMain } from "../src/cli/predict.ts";
 
 await runMain("predict", () => predictMain(Deno.args));

@@ -1,4 +1,4 @@
-import { runMain } from "../src/cli.ts";
-import { trainMain } from "../src/train/cli.ts";
+import { runMain } from "../src/cli/args.ts";
+import { trainMain } from "../src/cli/train.ts";
 
 await runMain("train", () => trainMain(Deno.args));

@@ -6,16 +6,10 @@ import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { ASCII_PUNCTUATION, cleanHeadline } from "../src/data/clean.ts";
-import { readHeadlineColumn } from "../src/data/csv.ts";
-import {
-  buildDataset,
-  type Dataset,
-  type DatasetSettings,
-  loadDataset,
-  writePrepared,
-} from "../src/data/dataset.ts";
+import { buildDataset } from "../src/data/dataset.ts";
+import type { Dataset, DatasetSettings } from "../src/data/types.ts";
+import { loadDataset, readHeadlineColumn, readPrepared, writePrepared } from "../src/deno/data_files.ts";
 import { makePairs } from "../src/data/pairs.ts";
-import { readPrepared } from "../src/data/prepared.ts";
 import { chooseValidation } from "../src/data/split.ts";
 import { buildVocab, encodeWords, UNK_TOKEN } from "../src/data/vocab.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";

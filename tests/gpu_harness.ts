@@ -45,3 +45,11 @@ export function gpuTest(name: string, fn: (gpu: Gpu) => Promise<void>, options?:
     },
   });
 }
+
+/**
+ * Whether GPU parts of a test can run: false only without an adapter and without REQUIRE_GPU=1 (the module
+ * already refused to load with REQUIRE_GPU=1 and no adapter, and warned otherwise).
+ */
+export function gpuAvailable(): boolean {
+  return hasAdapter;
+}

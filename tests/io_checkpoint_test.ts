@@ -1,13 +1,7 @@
 import { join } from "node:path";
-import {
-  type Checkpoint,
-  inferConfig,
-  loadCheckpoint,
-  loadModelFile,
-  saveCheckpoint,
-  vocabHash,
-} from "../src/io/checkpoint.ts";
-import { swapPaths } from "../src/io/atomic.ts";
+import { type Checkpoint, inferConfig, vocabHash } from "../src/io/checkpoint.ts";
+import { loadCheckpoint, loadModelFile, saveCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { swapPaths } from "../src/deno/atomic.ts";
 import { encodeSafetensors } from "../src/io/safetensors.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
@@ -108,7 +102,7 @@ Deno.test("checkpoint: save then load gives back config, vocab, params, Adam sta
     assertSameCheckpoint(await loadCheckpoint(dir, { expectVocab: [...VOCAB] }), ck);
     const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
     assertEquals(config.model, CFG);
-    assertEquals(config.vocab_sha256, vocabHash(VOCAB));
+    assertEquals(config.vocab_sha256, await vocabHash(VOCAB));
     assertEquals(config.progress, { step: 41, epoch: 3, batchInEpoch: 7, bestVal: 4.25 });
 
     // A model-only checkpoint (predict's needs) loads without training state.
@@ -479,7 +473,7 @@ Deno.test("checkpoint atomicity: SIGKILL during repeated saves always leaves a c
     // Every number in save i is i, so a checkpoint mixing two saves shows up as unequal values.
     const child = `
       import { saveCheckpoint } from ${
-      JSON.stringify(new URL("../src/io/checkpoint.ts", import.meta.url).href)
+      JSON.stringify(new URL("../src/deno/checkpoint_files.ts", import.meta.url).href)
     };
       import { paramLayout } from ${JSON.stringify(new URL("../src/model/layout.ts", import.meta.url).href)};
       const cfg = ${JSON.stringify(cfg)};
@@ -571,7 +565,7 @@ Deno.test({
       assert(out.success, new TextDecoder().decode(out.stderr));
       const py = JSON.parse(new TextDecoder().decode(out.stdout));
       assertEquals(JSON.parse(py.meta.config), CFG);
-      assertEquals(py.meta.vocab_sha256, vocabHash(VOCAB));
+      assertEquals(py.meta.vocab_sha256, await vocabHash(VOCAB));
       const layout = paramLayout(CFG);
       const expected: Record<string, [number[], number[]]> = {};
       for (const t of layout.tensors) {

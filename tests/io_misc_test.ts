@@ -1,7 +1,8 @@
 import { join } from "node:path";
-import { writeFileAtomic } from "../src/io/atomic.ts";
-import { acquireLock, processAlive } from "../src/io/lock.ts";
-import { type MetricRecord, MetricsWriter, readMetrics } from "../src/io/metrics.ts";
+import { writeFileAtomic } from "../src/deno/atomic.ts";
+import { acquireLock, processAlive } from "../src/deno/lock.ts";
+import type { MetricRecord } from "../src/io/metrics.ts";
+import { MetricsWriter, readMetrics } from "../src/deno/metrics_file.ts";
 import { lossPlotSvg, niceTicks } from "../src/io/plot.ts";
 import { UserError } from "../src/errors.ts";
 import { assert, assertAllClose, assertEquals, assertRejects } from "./assert.ts";
@@ -103,7 +104,7 @@ Deno.test("lock: a stale lock (holder gone) is cleared with a warning; a foreign
 
 Deno.test("lock: held by another live process until it is killed, then taken over as stale", async () => {
   await withTempDir(async (dir) => {
-    const lockUrl = new URL("../src/io/lock.ts", import.meta.url).href;
+    const lockUrl = new URL("../src/deno/lock.ts", import.meta.url).href;
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         "eval",

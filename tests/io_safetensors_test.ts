@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { decodeSafetensors, encodeSafetensors, readSafetensors, type Tensor } from "../src/io/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors, type Tensor } from "../src/io/safetensors.ts";
+import { readSafetensors } from "../src/deno/checkpoint_files.ts";
 import { inferConfig } from "../src/io/checkpoint.ts";
 import { paramLayout } from "../src/model/layout.ts";
 import { UserError } from "../src/errors.ts";

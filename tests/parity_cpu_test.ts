@@ -7,8 +7,9 @@
 import { join } from "node:path";
 import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
-import { loadDataset } from "../src/data/dataset.ts";
-import { readSafetensors, type Tensor } from "../src/io/safetensors.ts";
+import { loadDataset } from "../src/deno/data_files.ts";
+import type { Tensor } from "../src/io/safetensors.ts";
+import { readSafetensors } from "../src/deno/checkpoint_files.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";

@@ -14,10 +14,11 @@
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
-import { trainMain } from "../src/train/cli.ts";
-import { type Checkpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
-import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
-import { readSafetensors } from "../src/io/safetensors.ts";
+import { trainMain } from "../src/cli/train.ts";
+import type { Checkpoint } from "../src/io/checkpoint.ts";
+import { loadCheckpoint, readSafetensors } from "../src/deno/checkpoint_files.ts";
+import { isStepRecord, type MetricRecord } from "../src/io/metrics.ts";
+import { readMetrics } from "../src/deno/metrics_file.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 
 const PARITY_DIR = join(SHARED_DATA, "parity/apr2017-seed0");

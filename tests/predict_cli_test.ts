@@ -10,8 +10,8 @@ import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { modelForward } from "../src/cpu/model.ts";
-import { saveCheckpoint } from "../src/io/checkpoint.ts";
-import { exists } from "../src/fs.ts";
+import { saveCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { exists } from "../src/deno/fs.ts";
 
 const VOCAB = ["<unk>", "i", "love", "the", "news", "of", "trump", "a", "day", "new", "york", "times"];
 const CONFIG: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
 import { assertFailed, type Run, runDeno, taskRun } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
-import { exists } from "../src/fs.ts";
+import { exists } from "../src/deno/fs.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
@@ -92,7 +92,7 @@ Deno.test("every bad input: non-zero exit, one line on stderr, no stack trace, n
       ["non-numeric window", [MINI, "--window", "two"], /--window must be a positive integer/],
       ["non-numeric min-count", [MINI, "--min-count", "x"], /--min-count must be a positive integer/],
       ["val-fraction 1", [MINI, "--val-fraction", "1"], /--val-fraction must be a fraction/],
-      ["negative seed", [MINI, "--seed=-1"], /--seed must be a non-negative integer/],
+      ["negative seed", [MINI, "--seed=-1"], /--seed must be a 32-bit unsigned integer/],
       ["unknown flag", [MINI, "--bogus"], /bogus/],
       ["two data paths", [MINI, "--data", MINI], /give one data path/],
       ["--files on a file", [join(MINI, "ArticlesA.csv"), "--files", "*"], /--files applies to a directory/],

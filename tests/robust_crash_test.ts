@@ -16,11 +16,12 @@ import { assert, assertEquals } from "./assert.ts";
 import { Rng } from "../src/model/rng.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
-import { loadCheckpoint } from "../src/io/checkpoint.ts";
-import { swapPaths } from "../src/io/atomic.ts";
-import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
+import { loadCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { swapPaths } from "../src/deno/atomic.ts";
+import { isStepRecord, type MetricRecord } from "../src/io/metrics.ts";
+import { readMetrics } from "../src/deno/metrics_file.ts";
 import { UserError } from "../src/errors.ts";
-import { exists } from "../src/fs.ts";
+import { exists } from "../src/deno/fs.ts";
 import { type Run, startDeno } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
 

@@ -10,12 +10,11 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { loadDataset } from "../src/data/dataset.ts";
-import { readHeadlineColumn } from "../src/data/csv.ts";
+import { loadDataset, readHeadlineColumn } from "../src/deno/data_files.ts";
 import { cleanHeadline, UNKNOWN_HEADLINE } from "../src/data/clean.ts";
 import { UserError } from "../src/errors.ts";
 import { Rng } from "../src/model/rng.ts";
-import type { Dataset } from "../src/data/dataset.ts";
+import type { Dataset } from "../src/data/types.ts";
 
 const PREPARE = fileURLToPath(new URL("../scripts/prepare.ts", import.meta.url));
 const WINDOW = 2;

@@ -16,11 +16,12 @@ import type { Backend } from "../src/model/backend.ts";
 import type { AdamHyper } from "../src/model/optimizer.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
-import { buildDataset, type Dataset } from "../src/data/dataset.ts";
+import { buildDataset } from "../src/data/dataset.ts";
+import type { Dataset } from "../src/data/types.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
-import { loadCheckpoint, saveCheckpoint } from "../src/io/checkpoint.ts";
-import { train, type TrainOptions } from "../src/train/loop.ts";
-import { exists } from "../src/fs.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { type RunOptions, trainInDir } from "../src/deno/train_run.ts";
+import { exists } from "../src/deno/fs.ts";
 import { errorLine, type Run, runDeno } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
 import { ForwardingBackend } from "./forwarding_backend.ts";
@@ -114,7 +115,7 @@ async function trainUntilLost(
     if (action === "destroy-and-settle") return new Promise((r) => setTimeout(r, 10));
   });
   const out = await Deno.makeTempDir({ prefix: "robust_device_" });
-  const opt: TrainOptions = {
+  const opt: RunOptions = {
     out,
     epochs: 5,
     batch: BATCH,
@@ -128,7 +129,7 @@ async function trainUntilLost(
   };
   try {
     await withTimeout(
-      train(backend, data, { params: initParams(cfg, 0) }, opt),
+      trainInDir(backend, data, { params: initParams(cfg, 0) }, opt),
       HANG_MS,
       "train on a lost device",
     );

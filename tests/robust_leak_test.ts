@@ -28,7 +28,7 @@ import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { initParams } from "../src/model/init.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
-import { train } from "../src/train/loop.ts";
+import { trainInDir } from "../src/deno/train_run.ts";
 import { runDeno } from "./cli_harness.ts";
 import { ForwardingBackend } from "./forwarding_backend.ts";
 
@@ -179,7 +179,7 @@ async function measureTraining(gpu: Gpu): Promise<Measurement> {
   const backend = new SampledBackend(inner, () => s.take());
   const out = await Deno.makeTempDir({ prefix: "robust_leak_" });
   try {
-    const result = await train(backend, data, { params: initParams(CONFIG, 0) }, {
+    const result = await trainInDir(backend, data, { params: initParams(CONFIG, 0) }, {
       out,
       epochs: EPOCHS,
       batch: BATCH,

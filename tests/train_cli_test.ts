@@ -9,14 +9,16 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
-import { type Checkpoint, loadCheckpoint, saveCheckpoint } from "../src/io/checkpoint.ts";
-import { isStepRecord, type MetricRecord, readMetrics } from "../src/io/metrics.ts";
+import type { Checkpoint } from "../src/io/checkpoint.ts";
+import { loadCheckpoint, saveCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { isStepRecord, type MetricRecord } from "../src/io/metrics.ts";
+import { readMetrics } from "../src/deno/metrics_file.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import type { ModelConfig } from "../src/model/config.ts";
-import { exists } from "../src/fs.ts";
+import { exists } from "../src/deno/fs.ts";
 import { assertFailed, errorLine, type Run, runDeno, taskRun } from "./cli_harness.ts";
 
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));

@@ -8,8 +8,10 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { type Checkpoint, loadCheckpoint } from "../src/io/checkpoint.ts";
-import { isStepRecord, readMetrics } from "../src/io/metrics.ts";
+import type { Checkpoint } from "../src/io/checkpoint.ts";
+import { loadCheckpoint } from "../src/deno/checkpoint_files.ts";
+import { isStepRecord } from "../src/io/metrics.ts";
+import { readMetrics } from "../src/deno/metrics_file.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
 const TRAIN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env"]; // deno.json's train task

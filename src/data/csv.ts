@@ -1,16 +1,16 @@
-/** Reads the `headline` column of one CSV file, with one-line UserErrors naming the file and line. */
+/** The `headline` column of one CSV file's bytes, with one-line UserErrors naming the file and line. */
 import { parse } from "csv-parse/sync";
-import { basename } from "node:path";
 import { UserError } from "../errors.ts";
-import { osReason } from "../fs.ts";
 
 /** The column the headlines are in, found by name because column order differs between files. */
 const HEADLINE_COLUMN = "headline";
 
-/** Every raw `headline` field of `path`, in file order (the "Unknown" placeholder included). */
-export async function readHeadlineColumn(path: string): Promise<string[]> {
-  const name = basename(path);
-  const text = decodeUtf8(await readFileBytes(path), name);
+/**
+ * Every raw `headline` field of a CSV file's bytes, in file order (the "Unknown" placeholder included);
+ * `name` (the file's name) is how errors name it.
+ */
+export function headlineColumn(bytes: Uint8Array, name: string): string[] {
+  const text = decodeUtf8(bytes, name);
   if (text.trim() === "") throw new UserError(`${name} is empty`);
   const rows = parseCsv(text, name);
   const header = rows[0] ?? [];
@@ -32,14 +32,6 @@ export async function readHeadlineColumn(path: string): Promise<string[]> {
     );
   }
   return rows.slice(1).map((row) => row[columns[0] - 1]);
-}
-
-async function readFileBytes(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new UserError(`cannot read ${path}: ${osReason(e)}`);
-  }
 }
 
 function decodeUtf8(bytes: Uint8Array, name: string): string {

@@ -1,5 +1,5 @@
 /** Sliding-window training pairs: `window` consecutive word ids -> the id of the next word. */
-import type { PairSet } from "./dataset.ts";
+import type { PairSet } from "./types.ts";
 import { NO_ID } from "./vocab.ts";
 
 /**

@@ -1,22 +1,14 @@
 /**
- * A prepared directory: the dataset written once so training starts without re-reading CSVs.
+ * A prepared directory's files, encoded and decoded (the directory itself, written atomically: see
+ * src/deno/data_files.ts): the dataset written once so training starts without re-reading CSVs.
  *   vocab.json    JSON array of words in id order
  *   pairs.bin     int32 little-endian: train inputs, train targets, val inputs, val targets, back to back
  *   summary.json  counts and settings (its presence is what marks a prepared directory)
- * Written with replaceDirAtomic (src/io/atomic.ts): files fsynced in `.DIR.new`, then swapped in, so readers
- * never see half of it; after a kill mid-swap the previous version survives as `.DIR.old`.
  */
-import { dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
-import type { Dataset, PairSet } from "./dataset.ts";
-import { osReason, statOrNull } from "../fs.ts";
-import { VOCAB_FILE } from "../io/checkpoint.ts";
-import { committedDir, replaceDirAtomic, swapPaths, writeFileDurable } from "../io/atomic.ts";
+import { PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
+import type { Dataset, PairSet } from "./types.ts";
 
-export const SUMMARY_FILE = "summary.json";
-/** The same file name as in a checkpoint directory. */
-export { VOCAB_FILE };
-export const PAIRS_FILE = "pairs.bin";
 /** Names the layout, so a reader can refuse a directory from an incompatible version. */
 const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
 
@@ -57,55 +49,22 @@ export function summarizeDataset(ds: Dataset): DatasetSummary {
   };
 }
 
-/**
- * Writes `ds` to `dir` atomically. An existing prepared directory there is replaced; anything else
- * already at `dir` (a file, a non-empty directory of other things) is refused rather than deleted.
- */
-export async function writePrepared(dir: string, ds: Dataset): Promise<void> {
-  const fail = (why: string): never => {
-    throw new UserError(`cannot write ${dir}: ${why}`);
-  };
-  const parent = dirname(dir);
-  try {
-    await Deno.mkdir(parent, { recursive: true });
-  } catch (e) {
-    // mkdir reports "file exists" when the parent is a regular file; say what is actually wrong.
-    fail(e instanceof Deno.errors.AlreadyExists ? `${parent} is not a directory` : osReason(e));
-  }
-  const existing = await statOrNull(dir);
-  if (existing && !existing.isDirectory) fail("it exists and is not a directory");
-  if (existing && !(await statOrNull(join(dir, SUMMARY_FILE))) && !(await isEmptyDir(dir))) {
-    fail("it exists and is not a prepared directory, so it is not replaced");
-  }
-  // A lone `.DIR.old` is a prepared directory whose replacement was killed mid-swap; replaceDirAtomic
-  // recovers and replaces it. Anything else by that name would be deleted by it, so refuse instead.
-  const { fresh, previous } = swapPaths(dir);
-  if (!existing) {
-    const prev = await statOrNull(previous);
-    if (prev && !(prev.isDirectory && (await statOrNull(join(previous, SUMMARY_FILE))))) {
-      fail(`${previous} exists and is not a prepared directory, so it is not replaced`);
-    }
-  }
-  const leftover = await statOrNull(fresh);
-  if (leftover && !leftover.isDirectory) fail(`${fresh} exists and is not a directory`);
+const PAIRS_LAYOUT = ["train_inputs", "train_targets", "val_inputs", "val_targets"];
+
+/** The files of a prepared directory for `ds`, in the order to write them (summary.json last: it marks one). */
+export function encodePrepared(ds: Dataset): Array<[string, Uint8Array]> {
   const summary: SummaryFile = {
     format: PREPARED_FORMAT,
     ...summarizeDataset(ds),
     pairs_file: { name: PAIRS_FILE, dtype: "int32le", layout: PAIRS_LAYOUT },
   };
-  try {
-    await replaceDirAtomic(dir, async (tmp) => {
-      await writeFileDurable(join(tmp, VOCAB_FILE), JSON.stringify(ds.vocab) + "\n");
-      await writeFileDurable(join(tmp, PAIRS_FILE), encodePairs(ds));
-      // summary.json last: its presence is what marks a prepared directory.
-      await writeFileDurable(join(tmp, SUMMARY_FILE), JSON.stringify(summary, null, 2) + "\n");
-    });
-  } catch (e) {
-    fail(osReason(e));
-  }
+  const text = (t: string) => new TextEncoder().encode(t);
+  return [
+    [VOCAB_FILE, text(JSON.stringify(ds.vocab) + "\n")],
+    [PAIRS_FILE, encodePairs(ds)],
+    [SUMMARY_FILE, text(JSON.stringify(summary, null, 2) + "\n")],
+  ];
 }
-
-const PAIRS_LAYOUT = ["train_inputs", "train_targets", "val_inputs", "val_targets"];
 
 function encodePairs(ds: Dataset): Uint8Array {
   const parts = [ds.train.inputs, ds.train.targets, ds.val.inputs, ds.val.targets];
@@ -122,36 +81,43 @@ function encodePairs(ds: Dataset): Uint8Array {
 }
 
 /**
- * Reads a directory written by writePrepared (or, after a write was killed mid-swap, the previous complete
- * one beside it), checking that its parts agree with each other.
+ * Decodes a prepared directory's files, checking that its parts agree with each other; `dir` names the
+ * directory in errors. `readFile` gives a file's bytes, or throws an Error saying why it cannot.
  */
-export async function readPrepared(wanted: string): Promise<Dataset> {
-  const dir = (await committedDir(wanted)) ?? wanted;
-  if (dir !== wanted) {
-    console.warn(
-      `warning: ${wanted} is missing after an interrupted write; reading the previous version ${dir}`,
-    );
-  }
+export async function decodePrepared(
+  dir: string,
+  readFile: (name: string) => Promise<Uint8Array>,
+): Promise<Dataset> {
   const bad = (why: string): never => {
     throw new UserError(`${dir} is not a usable prepared directory: ${why}`);
   };
-  const summary = await readJson(dir, SUMMARY_FILE, bad) as Partial<SummaryFile>;
+  const read = async (name: string): Promise<Uint8Array> => {
+    try {
+      return await readFile(name);
+    } catch (e) {
+      return bad(`${name}: ${(e as Error).message}`);
+    }
+  };
+  const readJson = async (name: string): Promise<unknown> => {
+    const bytes = await read(name);
+    try {
+      return JSON.parse(new TextDecoder().decode(bytes));
+    } catch {
+      return bad(`${name}: not valid JSON`);
+    }
+  };
+  const summary = await readJson(SUMMARY_FILE) as Partial<SummaryFile>;
   if (summary?.format !== PREPARED_FORMAT) bad(`${SUMMARY_FILE} has format ${summary?.format}`);
   const s = summary as SummaryFile;
   const counts = [s.headlines, s.vocab, s.pairs, s.val_pairs, s.window, s.min_count, s.seed, s.unk];
   if (!counts.every(Number.isInteger) || typeof s.val_fraction !== "number" || !Array.isArray(s.files)) {
     bad(`${SUMMARY_FILE} is missing counts`);
   }
-  const vocab = await readJson(dir, VOCAB_FILE, bad);
+  const vocab = await readJson(VOCAB_FILE);
   if (!Array.isArray(vocab) || vocab.length !== s.vocab || !vocab.every((w) => typeof w === "string")) {
     bad(`${VOCAB_FILE} is not an array of ${s.vocab} words`);
   }
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(join(dir, PAIRS_FILE));
-  } catch (e) {
-    return bad(`${PAIRS_FILE}: ${osReason(e)}`);
-  }
+  const bytes = await read(PAIRS_FILE);
   const ids = (s.pairs + s.val_pairs) * (s.window + 1);
   if (bytes.length !== 4 * ids) bad(`${PAIRS_FILE} has ${bytes.length} bytes, expected ${4 * ids}`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -185,17 +151,4 @@ export async function readPrepared(wanted: string): Promise<Dataset> {
     valFraction: s.val_fraction,
     seed: s.seed,
   };
-}
-
-async function readJson(dir: string, name: string, bad: (why: string) => never): Promise<unknown> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, name)));
-  } catch (e) {
-    return bad(`${name}: ${e instanceof SyntaxError ? "not valid JSON" : osReason(e)}`);
-  }
-}
-
-async function isEmptyDir(dir: string): Promise<boolean> {
-  for await (const _ of Deno.readDir(dir)) return false;
-  return true;
 }

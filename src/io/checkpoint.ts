@@ -1,5 +1,6 @@
 /**
- * A checkpoint is a directory, written atomically as a whole (atomic.ts):
+ * A checkpoint's files, encoded and decoded as bytes (writing them as a directory, atomically, is the
+ * platform's part: src/deno/checkpoint_files.ts; a web page downloads them):
  *
  *   model.safetensors      the parameters under PyTorch's state_dict names and shapes (F32), so
  *                          `model.load_state_dict(safetensors.torch.load_file(...))` takes it as is;
@@ -11,21 +12,14 @@
  *                          `batch_in_epoch` (I64 scalars) and `rng_state` (U32 [4])
  *
  * model.safetensors + vocab.json alone (as exported from PyTorch) is a valid model: the config is inferred
- * from the tensor shapes. Loading validates everything and fails with one line naming the file and tensor.
+ * from the tensor shapes. Decoding validates everything and fails with one line naming the file and tensor.
  */
-import { createHash } from "node:crypto";
-import { join } from "node:path";
 import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
+import type { AdamState } from "../model/optimizer.ts";
 import { UserError } from "../errors.ts";
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensors,
-  type Safetensors,
-  type Tensor,
-} from "./safetensors.ts";
-import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
+import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
+import { CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
 
 export interface TrainProgress {
   /** Optimizer steps taken so far. */
@@ -40,34 +34,23 @@ export interface TrainProgress {
   bestVal?: number;
 }
 
-/** Adam's moments, flat in paramLayout order, and its step count. */
-export interface OptimizerState {
-  m: Float32Array;
-  v: Float32Array;
-  adamStep: number;
-}
-
 export interface Checkpoint {
   config: ModelConfig;
   vocab: string[];
   /** Flat parameters in paramLayout order (layout.total floats, padding zero). */
   params: Float32Array;
-  optimizer?: OptimizerState;
+  optimizer?: AdamState;
   progress?: TrainProgress;
   /** The training flags used, recorded so a resume can reuse them. */
   train?: Record<string, unknown>;
 }
 
-const MODEL_FILE = "model.safetensors";
-export const VOCAB_FILE = "vocab.json";
-const CONFIG_FILE = "config.json";
-const OPTIMIZER_FILE = "optimizer.safetensors";
-
 const SCALAR_NAMES = ["step", "epoch", "batch_in_epoch"] as const;
 
 /** sha256 (hex) of the vocabulary's JSON: identifies the corpus a model was trained on. */
-export function vocabHash(vocab: string[]): string {
-  return createHash("sha256").update(JSON.stringify(vocab)).digest("hex");
+export async function vocabHash(vocab: string[]): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(vocab)));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 const shapeText = (s: number[]) => `[${s.join(",")}]`;
@@ -143,14 +126,16 @@ function inferFrom(file: string, st: Safetensors): ModelConfig {
 }
 
 /**
- * Parameters from a bare .safetensors state_dict (train --init). With `cfg`, every shape must fit it and
- * the first misfit is named; without, the config is inferred from the shapes.
+ * Parameters from the bytes of a bare .safetensors state_dict (train --init); `file` names it in errors.
+ * With `cfg`, every shape must fit it and the first misfit is named; without, the config is inferred from
+ * the shapes.
  */
-export async function loadModelFile(
+export function decodeModelFile(
   file: string,
+  bytes: Uint8Array,
   cfg?: ModelConfig,
-): Promise<{ config: ModelConfig; params: Float32Array }> {
-  const st = await readSafetensors(file, { finite: true });
+): { config: ModelConfig; params: Float32Array } {
+  const st = decodeSafetensors(bytes, file, { finite: true });
   const config = cfg ?? inferFrom(file, st);
   return { config, params: flatten(file, st, paramLayout(config)) };
 }
@@ -221,11 +206,14 @@ function checkSavable(ck: Checkpoint, layout: ParamLayout): void {
   if (ck.progress && ck.progress.rng.length !== 4) throw new Error(`checkpoint: rng state must be 4 u32s`);
 }
 
-/** Writes checkpoint `ck` as directory `dir`, replacing any previous one atomically. */
-export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
+/**
+ * The files of checkpoint `ck`, in the order to write them (name, bytes); refuses what could not be loaded
+ * back (wrong sizes, non-finite values).
+ */
+export async function encodeCheckpoint(ck: Checkpoint): Promise<Array<[string, Uint8Array]>> {
   const layout = paramLayout(ck.config);
   checkSavable(ck, layout);
-  const hash = vocabHash(ck.vocab);
+  const hash = await vocabHash(ck.vocab);
   const config = {
     format: "webgpu-lstm checkpoint",
     model: ck.config,
@@ -244,23 +232,14 @@ export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void>
     ...(ck.optimizer ? { adamStep: ck.optimizer.adamStep } : {}),
     ...(ck.train ? { train: ck.train } : {}),
   };
-  await replaceDirAtomic(dir, async (tmp) => {
-    await writeFileDurable(join(tmp, MODEL_FILE), encodeModel(ck, layout, hash));
-    await writeFileDurable(join(tmp, VOCAB_FILE), JSON.stringify(ck.vocab) + "\n");
-    await writeFileDurable(join(tmp, CONFIG_FILE), JSON.stringify(config, null, 2) + "\n");
-    if (ck.optimizer || ck.progress) {
-      await writeFileDurable(join(tmp, OPTIMIZER_FILE), encodeOptimizer(ck, layout));
-    }
-  });
-}
-
-async function readOptional(path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new UserError(`${path}: cannot read: ${(e as Error).message.split("\n")[0]}`);
-  }
+  const text = (s: string) => new TextEncoder().encode(s);
+  const files: Array<[string, Uint8Array]> = [
+    [MODEL_FILE, encodeModel(ck, layout, hash)],
+    [VOCAB_FILE, text(JSON.stringify(ck.vocab) + "\n")],
+    [CONFIG_FILE, text(JSON.stringify(config, null, 2) + "\n")],
+  ];
+  if (ck.optimizer || ck.progress) files.push([OPTIMIZER_FILE, encodeOptimizer(ck, layout)]);
+  return files;
 }
 
 function parseJson(path: string, bytes: Uint8Array): unknown {
@@ -308,7 +287,7 @@ function parseOptimizer(
   file: string,
   st: Safetensors,
   layout: ParamLayout,
-): { optimizer?: OptimizerState; progress?: Omit<TrainProgress, "bestVal"> } {
+): { optimizer?: AdamState; progress?: Omit<TrainProgress, "bestVal"> } {
   const names = new Set(st.tensors.keys());
   const progressNames = new Set<string>([...SCALAR_NAMES, "rng_state"]);
   const hasAdam = [...names].some((n) => n.startsWith("m.") || n.startsWith("v.") || n === "adam_step");
@@ -318,7 +297,7 @@ function parseOptimizer(
       throw new UserError(`${file}: unexpected tensor ${n}`);
     }
   }
-  const out: { optimizer?: OptimizerState; progress?: Omit<TrainProgress, "bestVal"> } = {};
+  const out: { optimizer?: AdamState; progress?: Omit<TrainProgress, "bestVal"> } = {};
   if (hasAdam) {
     out.optimizer = {
       m: flatten(file, st, layout, "m."),
@@ -342,25 +321,30 @@ function parseOptimizer(
   return out;
 }
 
+/** Where a checkpoint's files are: a directory on disk, files picked in a web page... */
+export interface CheckpointFiles {
+  /** How errors name the place (e.g. the directory). */
+  where: string;
+  /** How errors name one file (e.g. its path). */
+  path(name: string): string;
+  /** The file's bytes, or null when the checkpoint has no such file. */
+  read(name: string): Promise<Uint8Array | null>;
+}
+
 /**
- * Loads and validates checkpoint directory `dir` (or, after a save was killed mid-swap, the previous
- * complete one beside it). `expectVocab`: the corpus's vocabulary; a different one is an error.
+ * Decodes and validates a checkpoint from its files. `expectVocab`: the corpus's vocabulary; a different
+ * one is an error.
  */
-export async function loadCheckpoint(
-  dir: string,
+export async function decodeCheckpoint(
+  files: CheckpointFiles,
   opts: { expectVocab?: string[] } = {},
 ): Promise<Checkpoint> {
-  const found = await committedDir(dir);
-  if (!found) throw new UserError(`checkpoint ${dir}: no such directory`);
-  if (found !== dir) {
-    console.warn(
-      `warning: ${dir} is missing after an interrupted save; loading the previous checkpoint ${found}`,
-    );
-  }
-  const at = (f: string) => join(found, f);
-  const modelBytes = await readOptional(at(MODEL_FILE));
+  const found = files.where;
+  const at = (f: string) => files.path(f);
+  const read = (f: string) => files.read(f);
+  const modelBytes = await read(MODEL_FILE);
   if (!modelBytes) throw new UserError(`checkpoint ${found}: missing ${MODEL_FILE}`);
-  const vocabBytes = await readOptional(at(VOCAB_FILE));
+  const vocabBytes = await read(VOCAB_FILE);
   if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
@@ -371,7 +355,7 @@ export async function loadCheckpoint(
   if (vocab.length !== config.vocab) {
     throw new UserError(`${at(VOCAB_FILE)}: ${vocab.length} words but embed.weight has ${config.vocab} rows`);
   }
-  const hash = vocabHash(vocab);
+  const hash = await vocabHash(vocab);
   const meta = model.metadata;
   if (meta.vocab_sha256 !== undefined && meta.vocab_sha256 !== hash) {
     throw new UserError(
@@ -395,7 +379,7 @@ export async function loadCheckpoint(
   }
 
   const ck: Checkpoint = { config, vocab, params };
-  const configBytes = await readOptional(at(CONFIG_FILE));
+  const configBytes = await read(CONFIG_FILE);
   let recordedProgress: Record<string, unknown> | undefined;
   if (configBytes) {
     const c = parseJson(at(CONFIG_FILE), configBytes);
@@ -421,7 +405,7 @@ export async function loadCheckpoint(
     }
   }
 
-  const optBytes = await readOptional(at(OPTIMIZER_FILE));
+  const optBytes = await read(OPTIMIZER_FILE);
   if (optBytes) {
     const st = decodeSafetensors(optBytes, at(OPTIMIZER_FILE), { finite: true });
     const { optimizer, progress } = parseOptimizer(at(OPTIMIZER_FILE), st, layout);
@@ -449,11 +433,12 @@ export async function loadCheckpoint(
     throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
   }
 
-  if (opts.expectVocab && vocabHash(opts.expectVocab) !== hash) {
+  const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
+  if (opts.expectVocab && expected !== hash) {
     throw new UserError(
       `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
         `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
-        `(sha256 ${vocabHash(opts.expectVocab).slice(0, 12)})`,
+        `(sha256 ${expected!.slice(0, 12)})`,
     );
   }
   return ck;

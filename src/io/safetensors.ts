@@ -232,15 +232,3 @@ export function decodeSafetensors(bytes: Uint8Array, file: string, opts: ReadOpt
   }
   return { tensors, metadata };
 }
-
-/** Reads and validates a .safetensors file (see decodeSafetensors). */
-export async function readSafetensors(file: string, opts: ReadOptions = {}): Promise<Safetensors> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UserError(`${file}: no such file`);
-    throw new UserError(`${file}: cannot read: ${(e as Error).message.split("\n")[0]}`);
-  }
-  return decodeSafetensors(bytes, file, opts);
-}

@@ -74,7 +74,9 @@ class CheckedBackend implements Backend {
     if (order.length !== count) throw new Error(`setOrder: ${order.length} indices for ${count} pairs`);
     const seen = new Uint8Array(count);
     for (const i of order) {
-      if (!(i >= 0 && i < count) || seen[i]) throw new Error(`setOrder: not a permutation of 0..${count - 1}`);
+      if (!(i >= 0 && i < count) || seen[i]) {
+        throw new Error(`setOrder: not a permutation of 0..${count - 1}`);
+      }
       seen[i] = 1;
     }
     return this.#inner.setOrder(order);

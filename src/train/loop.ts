@@ -1,28 +1,20 @@
 /**
- * The training loop, the same for every Backend: epochs of batches in file or shuffled order, losses read
- * back only at log points, metrics.jsonl, checkpoints at epoch ends / on Ctrl-C / at the end (and the best
- * by validation), exact resume, a NaN guard, and loss.svg at the end.
- *
- * Output directory layout:
- *   DIR/checkpoint/   the latest checkpoint (what --resume and predict read)
- *   DIR/best/         the checkpoint with the lowest validation loss (only with a validation split)
- *   DIR/metrics.jsonl one record per step and per epoch
- *   DIR/loss.svg      the loss plot
+ * The training loop, the same for every Backend and every platform: epochs of batches in file or shuffled
+ * order, losses read back only at log points, a record per step and per epoch, checkpoints at epoch ends,
+ * on a stop request and at the end (and the best by validation), exact resume, and a NaN guard. Where the
+ * records and checkpoints go, and what asks it to stop, are the platform's (TrainHooks): files and Ctrl-C
+ * under Deno (src/deno/train_run.ts), a chart, downloads and a pause button in a web page.
  */
-import { join } from "node:path";
 import type { Backend } from "../model/backend.ts";
-import type { Dataset } from "../data/dataset.ts";
+import type { Dataset } from "../data/types.ts";
 import { Rng } from "../model/rng.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
-import { type Checkpoint, saveCheckpoint, type TrainProgress } from "../io/checkpoint.ts";
-import { type MetricRecord, MetricsWriter } from "../io/metrics.ts";
-import { lossPlotSvg } from "../io/plot.ts";
-import { writeFileAtomic } from "../io/atomic.ts";
-import { Progress } from "./progress.ts";
+import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
+import type { MetricRecord } from "../io/metrics.ts";
+import type { ProgressSink } from "./progress.ts";
 import { firstLine, UserError } from "../errors.ts";
 
 export interface TrainOptions {
-  out: string;
   epochs: number;
   batch: number;
   lr: number;
@@ -30,13 +22,26 @@ export interface TrainOptions {
   shuffle: boolean;
   /** Stop after this many optimizer steps in total (counted across resumes). */
   maxSteps?: number;
-  /** Save a checkpoint every N epochs (and always at the end and on Ctrl-C). */
+  /** Save a checkpoint every N epochs (and always at the end and on a stop request). */
   saveEvery: number;
   /** Read losses back every N steps (each readback is a GPU round trip). */
   logEvery: number;
-  quiet: boolean;
   /** Flags to record in the checkpoint's config.json. */
   flags: Record<string, unknown>;
+}
+
+/** Which checkpoint a save writes: the latest, or the one with the lowest validation loss. */
+export type CheckpointKind = "checkpoint" | "best";
+
+/** What the platform does with what training produces. */
+export interface TrainHooks {
+  /** Stores `ck` as the latest checkpoint or the best one; resolves to where it is (for messages). */
+  save(ck: Checkpoint, kind: CheckpointKind): Promise<string>;
+  /** Records one metric record (step or epoch), in order. */
+  record(rec: MetricRecord): Promise<void>;
+  progress: ProgressSink;
+  /** True once the run should stop at the next step boundary, save and return "interrupted". */
+  stopRequested(): boolean;
 }
 
 export interface TrainResult {
@@ -51,10 +56,14 @@ export interface TrainResult {
   checkpoint: string;
 }
 
-/** Where a run starts: fresh parameters (and zero Adam state), or a resumed checkpoint. */
+/**
+ * Where a run starts: fresh parameters (and zero Adam state), or a resumed checkpoint, where it is (as
+ * TrainHooks.save names the latest checkpoint) and the records of the run so far (the current epoch's mean
+ * loss covers the steps taken before the interruption).
+ */
 export interface StartState {
   params: Float32Array;
-  resume?: Checkpoint;
+  resume?: { checkpoint: Checkpoint; from: string; history: MetricRecord[] };
 }
 
 export async function train(
@@ -62,18 +71,23 @@ export async function train(
   data: Dataset,
   start: StartState,
   opts: TrainOptions,
+  hooks: TrainHooks,
 ): Promise<TrainResult> {
-  const progress = new Progress(opts.quiet);
+  const progress = hooks.progress;
   const hyper: AdamHyper = { ...ADAM_DEFAULTS, lr: opts.lr };
   const P = data.train.count;
   const stepsPerEpoch = Math.ceil(P / opts.batch);
-  const ckDir = join(opts.out, "checkpoint");
-  const bestDir = join(opts.out, "best");
 
   await backend.setParams(start.params);
-  const resumed = start.resume?.progress;
-  if (start.resume?.optimizer) await backend.setAdamState(start.resume.optimizer);
+  const resumed = start.resume?.checkpoint.progress;
+  if (start.resume?.checkpoint.optimizer) await backend.setAdamState(start.resume.checkpoint.optimizer);
+  progress.status("preparing the backend (compiling shaders)");
+  const prepareStart = performance.now();
   await backend.setTrainData(data.train.inputs, data.train.targets, P);
+  const prepareSeconds = (performance.now() - prepareStart) / 1000;
+  if (prepareSeconds >= 1) {
+    progress.line(`backend ready in ${prepareSeconds.toFixed(1)} s (shader compilation)`);
+  }
 
   let step = resumed?.step ?? 0;
   let epoch = resumed?.epoch ?? 0; // completed epochs
@@ -82,25 +96,17 @@ export async function train(
   // The Rng state at the start of the current epoch: the epoch's shuffle is redrawn from it on resume.
   let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;
 
-  const metrics = await MetricsWriter.open(join(opts.out, "metrics.jsonl"), { keepThroughStep: step });
-  const records: MetricRecord[] = await metrics.readAll();
   let epochLossSum = 0;
   let epochPairs = 0;
   if (batchInEpoch > 0) {
     // Resumed mid-epoch: the epoch's mean loss also covers the steps taken before the interruption.
-    for (const r of records) {
+    for (const r of start.resume?.history ?? []) {
       if (r.epoch === epoch + 1 && r.loss !== undefined) {
         epochLossSum += r.loss * opts.batch;
         epochPairs += opts.batch;
       }
     }
   }
-
-  let interrupted = false;
-  const onSigint = () => {
-    interrupted = true;
-  };
-  Deno.addSignalListener("SIGINT", onSigint);
 
   const checkpointAt = (): Promise<Checkpoint> =>
     snapshot(backend, data, opts, {
@@ -110,19 +116,25 @@ export async function train(
       rng: epochRng,
       bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
     });
-  let lastSaved: string | null = resumed ? ckDir : null;
-  // One snapshot (a full readback of weights and Adam state) serves every directory saved at this point.
-  const save = async (...dirs: string[]) => {
+  // Where the newest checkpoint of either kind, and the latest one, are.
+  let lastSaved: string | null = start.resume?.from ?? null;
+  let latest: string | null = lastSaved;
+  // One snapshot (a full readback of weights and Adam state) serves every checkpoint saved at this point.
+  const save = async (...kinds: CheckpointKind[]) => {
     const ck = await checkpointAt();
-    for (const dir of dirs) {
-      await saveCheckpoint(dir, ck);
-      lastSaved = dir;
+    for (const kind of kinds) {
+      const where = await hooks.save(ck, kind);
+      lastSaved = where;
+      if (kind === "checkpoint") latest = where;
     }
   };
 
-  const runStart = performance.now();
   const stepsAtStart = step;
+  const totalSteps = Math.min(opts.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
+  // The clock starts once the backend is ready: shader compilation is not training time.
+  const runStart = performance.now();
   let pairsThisRun = 0;
+  let pairsRead = 0; // pairs of the steps whose losses have been read back
   let lastLoss = NaN;
   let lastEpochLoss = NaN;
   let valLoss: number | undefined;
@@ -142,13 +154,25 @@ export async function train(
             `${lastSaved ?? "none (no checkpoint was saved yet)"}; try a lower --lr`,
         );
       }
-      const rec = { epoch: p.epoch, step: p.step, loss };
-      records.push(rec);
-      await metrics.append(rec);
+      await hooks.record({ epoch: p.epoch, step: p.step, loss });
       epochLossSum += loss * p.size;
       epochPairs += p.size;
+      pairsRead += p.size;
       lastLoss = loss;
     }
+    // Figures from steps that are known to be done, never from steps merely queued.
+    const last = pending[pending.length - 1];
+    const elapsed = (performance.now() - runStart) / 1000;
+    const done = last.step - stepsAtStart;
+    progress.update({
+      epoch: last.epoch,
+      epochs: opts.epochs,
+      step: last.step,
+      totalSteps,
+      loss: lastLoss,
+      pairsPerSecond: pairsRead / Math.max(elapsed, 1e-9),
+      etaSeconds: (elapsed / done) * (totalSteps - last.step),
+    });
     pending = [];
   };
 
@@ -168,7 +192,7 @@ export async function train(
       }
       let epochPairsThisRun = 0;
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
-        if (interrupted || (opts.maxSteps !== undefined && step >= opts.maxSteps)) break;
+        if (hooks.stopRequested() || (opts.maxSteps !== undefined && step >= opts.maxSteps)) break;
         const first = batchInEpoch * opts.batch;
         const size = Math.min(opts.batch, P - first);
         backend.trainStep(first, size, hyper);
@@ -177,22 +201,10 @@ export async function train(
         epochPairsThisRun += size;
         pending.push({ epoch: epoch + 1, step, size });
         if (pending.length >= opts.logEvery) await flush();
-        const elapsed = (performance.now() - runStart) / 1000;
-        const done = step - stepsAtStart;
-        const totalSteps = Math.min(opts.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
-        progress.update({
-          epoch: epoch + 1,
-          epochs: opts.epochs,
-          step,
-          totalSteps,
-          loss: lastLoss,
-          pairsPerSecond: pairsThisRun / Math.max(elapsed, 1e-9),
-          etaSeconds: (elapsed / done) * (totalSteps - step),
-        });
       }
       await flush();
       if (batchInEpoch < stepsPerEpoch) {
-        stopped = interrupted ? "interrupted" : "max-steps";
+        stopped = hooks.stopRequested() ? "interrupted" : "max-steps";
         break;
       }
       // Epoch complete.
@@ -212,8 +224,7 @@ export async function train(
         rec.val_loss = valLoss;
         rec.val_ppl = Math.exp(valLoss);
       }
-      records.push(rec);
-      await metrics.append(rec);
+      await hooks.record(rec);
       progress.line(
         `epoch ${epoch}/${opts.epochs}: train loss ${lastEpochLoss.toFixed(4)}` +
           (valLoss !== undefined
@@ -221,17 +232,17 @@ export async function train(
             : "") +
           `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
       );
-      const dirs: string[] = [];
+      const kinds: CheckpointKind[] = [];
       if (valLoss !== undefined && valLoss < bestVal) {
         bestVal = valLoss;
-        dirs.push(bestDir);
+        kinds.push("best");
       }
-      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) dirs.push(ckDir);
-      if (dirs.length) await save(...dirs);
-      if (interrupted) stopped = "interrupted";
+      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) kinds.push("checkpoint");
+      if (kinds.length) await save(...kinds);
+      if (hooks.stopRequested()) stopped = "interrupted";
     }
     progress.done();
-    if (lastSaved !== ckDir || stopped !== "done") await save(ckDir);
+    if (latest === null || lastSaved !== latest || stopped !== "done") await save("checkpoint");
   } catch (e) {
     progress.done();
     if (e instanceof UserError) throw e;
@@ -239,12 +250,8 @@ export async function train(
     throw new Error(
       `${msg} (at step ${step}, epoch ${atEpoch}; last checkpoint: ${lastSaved ?? "none"})`,
     );
-  } finally {
-    Deno.removeSignalListener("SIGINT", onSigint);
-    await metrics.close();
   }
 
-  await writeFileAtomic(join(opts.out, "loss.svg"), lossPlotSvg(records));
   const seconds = (performance.now() - runStart) / 1000;
   return {
     steps: step,
@@ -255,7 +262,7 @@ export async function train(
     seconds,
     pairsPerSecond: pairsThisRun / seconds,
     stopped,
-    checkpoint: ckDir,
+    checkpoint: latest!,
   };
 }
 

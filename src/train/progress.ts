@@ -1,6 +1,6 @@
 /**
- * Progress for long runs: a single redrawn line on a terminal (epoch, step, loss, pairs/s, ETA), plain
- * lines otherwise (logs, CI), nothing with --quiet.
+ * What a training run reports as it goes, and how it reads as text. Where it goes is the platform's: a
+ * redrawn terminal line or plain log lines under Deno (src/deno/progress.ts), an element in a web page.
  */
 export interface ProgressState {
   epoch: number;
@@ -12,48 +12,15 @@ export interface ProgressState {
   etaSeconds: number;
 }
 
-export class Progress {
-  readonly #tty: boolean;
-  readonly #quiet: boolean;
-  #lastPlain = 0;
-  #drawn = false;
-
-  constructor(quiet: boolean, tty = Deno.stderr.isTerminal()) {
-    this.#quiet = quiet;
-    this.#tty = tty;
-  }
-
-  /** Redraws the bar (TTY) or prints a line at most every 2 seconds (otherwise). */
-  update(s: ProgressState, force = false): void {
-    if (this.#quiet) return;
-    const text = formatProgress(s);
-    if (this.#tty) {
-      const width = 24;
-      const done = Math.round(width * Math.min(1, s.step / Math.max(1, s.totalSteps)));
-      const bar = "#".repeat(done) + "-".repeat(width - done);
-      Deno.stderr.writeSync(new TextEncoder().encode(`\r[${bar}] ${text}\x1b[K`));
-      this.#drawn = true;
-      return;
-    }
-    const now = performance.now();
-    if (force || now - this.#lastPlain > 2000) {
-      this.#lastPlain = now;
-      console.error(text);
-    }
-  }
-
-  /** A line that stays (epoch summaries, messages), printed below the bar. */
-  line(text: string): void {
-    if (this.#quiet) return;
-    if (this.#tty && this.#drawn) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
-    console.error(text);
-  }
-
-  /** Ends the redrawn line so later output starts on its own line. */
-  done(): void {
-    if (this.#tty && this.#drawn && !this.#quiet) Deno.stderr.writeSync(new TextEncoder().encode("\n"));
-    this.#drawn = false;
-  }
+export interface ProgressSink {
+  /** The figures after the latest steps whose losses were read back (never steps merely queued). */
+  update(s: ProgressState): void;
+  /** A transient note of what the run is waiting for (e.g. shader compilation), replaced by the next update. */
+  status(text: string): void;
+  /** A line that stays (epoch summaries, messages). */
+  line(text: string): void;
+  /** Ends the run's progress output. */
+  done(): void;
 }
 
 export function formatProgress(s: ProgressState): string {

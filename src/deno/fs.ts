@@ -1,5 +1,5 @@
 /** File-system helpers shared by the scripts: failures read well as one-line user errors. */
-import { UserError } from "./errors.ts";
+import { UserError } from "../errors.ts";
 
 /** Deno's errors read "No such file or directory (os error 2): stat '/x'"; users need the reason. */
 export function osReason(e: unknown): string {

@@ -1,5 +1,6 @@
+/** What every CLI shares: running a main with one-line errors, and flag parsing with one-line usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { firstLine, USAGE_EXIT, UserError } from "./errors.ts";
+import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
 
 /**
  * Runs a script's main function and turns every failure into one line on stderr and a non-zero exit.
@@ -41,18 +42,21 @@ export function parseFlags<T extends Options>(
   }
 }
 
+/** What values a numeric flag allows, as its error message says them. */
+export type NumberCheck =
+  | "positive integer"
+  | "non-negative integer"
+  | "32-bit unsigned integer"
+  | "positive number"
+  | "fraction"
+  | "number";
+
 /** Parses a numeric flag; `check` says what values are allowed (e.g. "a positive integer"). */
 export function numberFlag(
   name: string,
   value: string | undefined,
   fallback: number,
-  check:
-    | "positive integer"
-    | "non-negative integer"
-    | "32-bit unsigned integer"
-    | "positive number"
-    | "fraction"
-    | "number",
+  check: NumberCheck,
 ): number {
   if (value === undefined) return fallback;
   const n = Number(value);

@@ -10,17 +10,18 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../model/backend.ts";
-import type { Dataset } from "../data/dataset.ts";
-import { writePrepared } from "../data/dataset.ts";
+import type { Dataset } from "../data/types.ts";
+import { writePrepared } from "./data_files.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
-import { type AdapterSummary, Gpu, NoAdapterError } from "../gpu/device.ts";
+import { type AdapterSummary, type Gpu, NoAdapterError } from "../gpu/device.ts";
+import { openGpu } from "./backends.ts";
 import { firstLine } from "../errors.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/layout.ts";
-import { median } from "./stats.ts";
+import { median } from "../bench/stats.ts";
 
 /** The reference notebook trains this many epochs; the report projects a run of that length. */
 export const NOTEBOOK_EPOCHS = 200;
@@ -120,7 +121,7 @@ export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Pro
     report.webgpu = await attempt("webgpu", opts.say, async () => {
       let gpu: Gpu;
       try {
-        gpu = await Gpu.open();
+        gpu = await openGpu();
       } catch (e) {
         if (e instanceof NoAdapterError) return { status: "unavailable", reason: e.message };
         throw e;

@@ -1,12 +1,17 @@
-/** Picks and opens the Backend a command asked for, with one-line errors when it cannot. */
-import type { Backend } from "./model/backend.ts";
-import type { ModelConfig } from "./model/config.ts";
-import { createCpuBackend } from "./cpu/backend.ts";
-import { createGpuBackend } from "./gpu/backend.ts";
-import { Gpu, NoAdapterError } from "./gpu/device.ts";
-import { firstLine, UserError } from "./errors.ts";
+/** Opens WebGPU under Deno, and the Backend a command asked for, with one-line errors when it cannot. */
+import type { Backend } from "../model/backend.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { createCpuBackend } from "../cpu/backend.ts";
+import { createGpuBackend } from "../gpu/backend.ts";
+import { Gpu, type GpuOptions, NoAdapterError } from "../gpu/device.ts";
+import { firstLine, UserError } from "../errors.ts";
 
 export type BackendKind = "webgpu" | "cpu";
+
+/** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
+export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
+  return Gpu.open({ backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default", ...options });
+}
 
 export function parseBackendKind(value: string | undefined): BackendKind {
   const v = value ?? "webgpu";
@@ -32,7 +37,7 @@ export async function openBackend(
   }
   let gpu: Gpu;
   try {
-    gpu = await Gpu.open();
+    gpu = await openGpu();
   } catch (e) {
     if (e instanceof NoAdapterError) throw new UserError(e.message);
     throw new UserError(

@@ -1,16 +1,16 @@
 /** `deno task predict`: flags -> model -> prompts -> backend -> next words or generated headlines. */
 import { join } from "node:path";
-import { numberFlag, parseFlags } from "../cli.ts";
+import { numberFlag, parseFlags } from "./args.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
-import { osReason, statOrNull } from "../fs.ts";
+import { osReason, statOrNull } from "../deno/fs.ts";
 import { UNK_TOKEN } from "../data/vocab.ts";
-import { loadCheckpoint } from "../io/checkpoint.ts";
-import { openBackend, parseBackendKind } from "../backends.ts";
+import { loadCheckpoint } from "../deno/checkpoint_files.ts";
+import { openBackend, parseBackendKind } from "../deno/backends.ts";
 import { Rng } from "../model/rng.ts";
-import { type EncodedPrompt, encodePrompt } from "./prompt.ts";
-import { predictNext } from "./predict.ts";
-import type { Candidates } from "./sampling.ts";
-import { generateIds } from "./generate.ts";
+import { type EncodedPrompt, encodePrompt } from "../sample/prompt.ts";
+import { predictNext } from "../sample/predict.ts";
+import type { Candidates } from "../sample/sampling.ts";
+import { generateIds } from "../sample/generate.ts";
 
 /** Most windows one forward pass holds; more prompts or samples run in several passes. */
 const MAX_BATCH = 256;

@@ -3,8 +3,13 @@
  * numbers as one JSON object (snake_case keys, like the other commands' --json) for scripts and tests.
  */
 import type { AdapterSummary } from "../gpu/device.ts";
-import type { BenchRow } from "./kernels.ts";
-import { NOTEBOOK_EPOCHS, type Outcome, type Throughput, type TrainBenchReport } from "./train_bench.ts";
+import type { BenchRow } from "../bench/kernels.ts";
+import {
+  NOTEBOOK_EPOCHS,
+  type Outcome,
+  type Throughput,
+  type TrainBenchReport,
+} from "../deno/train_bench.ts";
 
 const BACKENDS = ["webgpu", "cpu", "pytorch"] as const;
 

@@ -1,22 +1,18 @@
 /** `deno task bench`: flags -> data -> the training-throughput or per-kernel bench -> table or JSON. */
 import { fileURLToPath } from "node:url";
-import { numberFlag, parseFlags } from "../cli.ts";
+import { numberFlag, parseFlags } from "./args.ts";
 import { UserError } from "../errors.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../data/builtin.ts";
-import {
-  buildDataset,
-  type Dataset,
-  DEFAULT_MIN_COUNT,
-  DEFAULT_SEED,
-  DEFAULT_VAL_FRACTION,
-  loadDataset,
-} from "../data/dataset.ts";
-import { statOrNull } from "../fs.ts";
-import { Gpu, NoAdapterError } from "../gpu/device.ts";
+import { buildDataset, DEFAULT_MIN_COUNT, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from "../data/dataset.ts";
+import type { Dataset } from "../data/types.ts";
+import { loadDataset } from "../deno/data_files.ts";
+import { openGpu } from "../deno/backends.ts";
+import { statOrNull } from "../deno/fs.ts";
+import { type Gpu, NoAdapterError } from "../gpu/device.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
-import { benchKernels, kernelTiming } from "./kernels.ts";
-import { formatKernelReport, formatTrainReport, kernelReportJson, trainReportJson } from "./report.ts";
-import { benchTraining, type WindowPlan } from "./train_bench.ts";
+import { benchKernels, kernelTiming } from "../bench/kernels.ts";
+import { formatKernelReport, formatTrainReport, kernelReportJson, trainReportJson } from "./bench_report.ts";
+import { benchTraining, type WindowPlan } from "../deno/train_bench.ts";
 
 export const BENCH_HELP = `Measure training speed: WebGPU vs the CPU reference vs PyTorch, or per kernel.
 
@@ -95,7 +91,7 @@ export async function benchMain(args: string[]): Promise<number> {
 async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promise<number> {
   let gpu: Gpu;
   try {
-    gpu = await Gpu.open();
+    gpu = await openGpu();
   } catch (e) {
     if (e instanceof NoAdapterError) throw new UserError(`--kernels needs a GPU adapter: ${e.message}`);
     throw e;

@@ -23,7 +23,7 @@
  * One writer per DIR at a time (the trainer holds the run directory's lock, see lock.ts).
  */
 import { basename, dirname, join } from "node:path";
-import { exists } from "../fs.ts";
+import { exists } from "./fs.ts";
 import { processAlive } from "./lock.ts";
 
 /** Writes `data` to `path` and fsyncs it (no rename: for files inside a directory not yet committed). */

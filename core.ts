@@ -1,0 +1,57 @@
+/**
+ * webgpu-lstm's platform-neutral core: everything that computes, with no Deno, Node or file-system API, so
+ * it runs unchanged under Deno (mod.ts adds the files and CLIs) and in a web page (bundled with
+ * `deno bundle`). Re-exports only; each concept lives in its own file (docs/architecture.md).
+ */
+
+// Data: headlines -> vocabulary and (window -> next word) pairs.
+export { cleanHeadline } from "./src/data/clean.ts";
+export { buildDataset, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
+export type { Corpus, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
+export { headlineColumn } from "./src/data/csv.ts";
+export { decodePrepared, encodePrepared, summarizeDataset } from "./src/data/prepared.ts";
+export { encodeWords, UNK_TOKEN } from "./src/data/vocab.ts";
+export { BUILTIN_SOURCE, builtinHeadlines } from "./src/data/builtin.ts";
+
+// The model: config, PyTorch-named parameter layout, initialisation, the Backend contract, the optimizer.
+export { DEFAULT_MODEL, type ModelConfig, validateConfig } from "./src/model/config.ts";
+export { type ParamLayout, paramLayout, type TensorSpec, view } from "./src/model/layout.ts";
+export { initParams } from "./src/model/init.ts";
+export { Rng } from "./src/model/rng.ts";
+export type { Backend } from "./src/model/backend.ts";
+export { ADAM_DEFAULTS, type AdamHyper, type AdamState } from "./src/model/optimizer.ts";
+
+// CPU reference.
+export { createCpuBackend } from "./src/cpu/backend.ts";
+export { modelForward, modelLossAndGrads } from "./src/cpu/model.ts";
+export { adamStep } from "./src/cpu/adam.ts";
+
+// WebGPU.
+export { type AdapterSummary, Gpu, type GpuOptions, NoAdapterError } from "./src/gpu/device.ts";
+export { createGpuBackend } from "./src/gpu/backend.ts";
+
+// Files as bytes: safetensors, checkpoints, metrics, the loss plot.
+export { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts";
+export {
+  type Checkpoint,
+  type CheckpointFiles,
+  decodeCheckpoint,
+  decodeModelFile,
+  encodeCheckpoint,
+} from "./src/io/checkpoint.ts";
+export { metricLine, type MetricRecord } from "./src/io/metrics.ts";
+export { lossPlotSvg } from "./src/io/plot.ts";
+
+// Training and sampling.
+export {
+  type CheckpointKind,
+  train,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainResult,
+} from "./src/train/loop.ts";
+export type { ProgressSink, ProgressState } from "./src/train/progress.ts";
+export { predictNext } from "./src/sample/predict.ts";
+export { generateIds } from "./src/sample/generate.ts";
+export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
+export { encodePrompt } from "./src/sample/prompt.ts";

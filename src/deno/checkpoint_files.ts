@@ -1,0 +1,75 @@
+/**
+ * Checkpoints and model files on disk: a checkpoint directory is written atomically as a whole
+ * (replaceDirAtomic) from the files src/io/checkpoint.ts encodes, and read back (after a save killed
+ * mid-swap, from the previous complete directory beside it) through its decoder.
+ */
+import { join } from "node:path";
+import { type Checkpoint, decodeCheckpoint, decodeModelFile, encodeCheckpoint } from "../io/checkpoint.ts";
+import { decodeSafetensors, type ReadOptions, type Safetensors } from "../io/safetensors.ts";
+import type { ModelConfig } from "../model/config.ts";
+import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
+import { firstLine, UserError } from "../errors.ts";
+
+/** Writes checkpoint `ck` as directory `dir`, replacing any previous one atomically. */
+export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
+  const files = await encodeCheckpoint(ck);
+  await replaceDirAtomic(dir, async (tmp) => {
+    for (const [name, bytes] of files) await writeFileDurable(join(tmp, name), bytes);
+  });
+}
+
+/**
+ * Loads and validates checkpoint directory `dir` (or, after a save was killed mid-swap, the previous
+ * complete one beside it). `expectVocab`: the corpus's vocabulary; a different one is an error.
+ */
+export async function loadCheckpoint(
+  dir: string,
+  opts: { expectVocab?: string[] } = {},
+): Promise<Checkpoint> {
+  const found = await committedDir(dir);
+  if (!found) throw new UserError(`checkpoint ${dir}: no such directory`);
+  if (found !== dir) {
+    console.warn(
+      `warning: ${dir} is missing after an interrupted save; loading the previous checkpoint ${found}`,
+    );
+  }
+  return await decodeCheckpoint({
+    where: found,
+    path: (name) => join(found, name),
+    read: (name) => readOptional(join(found, name)),
+  }, opts);
+}
+
+async function readOptional(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UserError(`${path}: cannot read: ${firstLine((e as Error).message)}`);
+  }
+}
+
+/**
+ * Parameters from a bare .safetensors state_dict file (train --init). With `cfg`, every shape must fit it
+ * and the first misfit is named; without, the config is inferred from the shapes.
+ */
+export async function loadModelFile(
+  file: string,
+  cfg?: ModelConfig,
+): Promise<{ config: ModelConfig; params: Float32Array }> {
+  return decodeModelFile(file, await readFile(file), cfg);
+}
+
+/** Reads and validates a .safetensors file (see decodeSafetensors). */
+export async function readSafetensors(file: string, opts: ReadOptions = {}): Promise<Safetensors> {
+  return decodeSafetensors(await readFile(file), file, opts);
+}
+
+async function readFile(file: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UserError(`${file}: no such file`);
+    throw new UserError(`${file}: cannot read: ${firstLine((e as Error).message)}`);
+  }
+}
