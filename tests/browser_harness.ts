@@ -863,7 +863,8 @@ export interface StaticServer {
 
 /**
  * Serves `files` (path -> content, e.g. { "/": "<!doctype html>..." }) and the folder `root` (files take
- * precedence; "/dir/" serves dir/index.html) on 127.0.0.1 at an ephemeral port. `headers` go on every
+ * precedence; "/dir/" serves dir/index.html; a missing /favicon.ico is an empty 204) on 127.0.0.1 at an
+ * ephemeral port. `headers` go on every
  * response (COOP/COEP, say). Nothing outside `root` is reachable.
  */
 export function serveStatic(
@@ -892,6 +893,8 @@ export function serveStatic(
         // not there
       }
     }
+    // Chromium asks every page's origin for one; a 404 would land in every page's messages.
+    if (pathname === "/favicon.ico") return new Response(null, { status: 204, headers });
     return new Response("not found", { status: 404, headers });
   });
   const port = server.addr.port;
