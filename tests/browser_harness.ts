@@ -417,6 +417,9 @@ export class Browser {
     // The pipe is fds 3 (commands in) and 4 (answers out): the shell moves our stdin/stdout there.
     const child = new Deno.Command("/bin/sh", {
       args: ["-c", 'exec "$0" "$@" 3<&0 4>&1 </dev/null >&2', CHROMIUM, ...args],
+      // Crashpad's database and caches follow XDG, not --user-data-dir: keep them in the temp folder too
+      // (nothing written to $HOME, and every helper process names the folder, see killProcessesNaming).
+      env: { XDG_CONFIG_HOME: `${tempDir}/config`, XDG_CACHE_HOME: `${tempDir}/cache` },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
