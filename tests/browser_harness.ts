@@ -165,7 +165,7 @@ interface Pending {
 }
 
 /** One CDP connection: NUL-terminated JSON messages on the child's stdin/stdout (fds 3/4 inside). */
-class Cdp {
+export class Cdp {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #nextId = 0;
   #pending = new Map<number, Pending>();
@@ -491,7 +491,7 @@ export class Browser {
 
   /**
    * Closes the browser: Browser.close, then EOF on the pipe, then SIGKILL if it has not exited within 5 s;
-   * kills any process still naming our profile folder; removes the temp folder. Safe to call twice.
+   * kills any process still naming our temp folder; removes the folder. Safe to call twice.
    */
   close(): Promise<void> {
     return this.#closed ??= this.#close();
