@@ -12,6 +12,7 @@ import type { Checkpoint } from "../io/checkpoint.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { type BackendKind, parseBackendKind } from "../deno/backends.ts";
+import type { TrainOptions } from "../train/loop.ts";
 import { type NumberCheck, numberFlag } from "./args.ts";
 
 /** The notebook's epochs on real data. */
@@ -88,22 +89,13 @@ export function planData(flags: TrainFlags, recorded: Record<string, unknown>): 
   };
 }
 
-export interface TrainPlan {
+/** The training loop's options (their `flags`: what config.json records for --resume), and the rest of the run. */
+export interface TrainPlan extends TrainOptions {
   config: ModelConfig;
   backend: BackendKind;
   out: string;
-  epochs: number;
-  batch: number;
-  lr: number;
-  seed: number;
-  shuffle: boolean;
-  maxSteps?: number;
-  saveEvery: number;
-  logEvery: number;
   /** Where the weights come from: a fresh seeded init, --init FILE, or the resumed checkpoint. */
   init: { kind: "seed" } | { kind: "file"; path: string } | { kind: "resume" };
-  /** What the checkpoint's config.json records, so --resume can reload and continue. */
-  flags: Record<string, unknown>;
 }
 
 /**
