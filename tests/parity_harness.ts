@@ -250,7 +250,7 @@ export function checkWeights(
   console.log(
     `${what}: final weights, ‖ours - torch‖ / ‖torch - init‖ per tensor: ` +
       [...rel].map(([n, r]) => `${n} ${r.toExponential(1)}`).join(", ") +
-      ` (worst ${name}; rtol ${rtol})`,
+      ` (worst ${name}, ${worst.toExponential(2)}; rtol ${rtol})`,
   );
   assert(worst <= rtol, `${what}: ${name} differs from torch's by ${worst} of its movement (rtol ${rtol})`);
 }
