@@ -4,7 +4,33 @@
  * vocab.json) read into the flat layout, the same steps replayed on a Backend, and the worst relative
  * differences measured.
  *
- * MUTATION_TABLE
+ * What the tiny fixture's tests catch: each bug below was planted alone in a scratch copy and the default
+ * parity test run (CPU bugs: parity_cpu_test.ts; WGSL bugs: parity_gpu_test.ts, whose Backend and trainMain
+ * tests both failed). Worst relative loss difference over the 390 steps; weights: the worst tensor's
+ * weightAgreement. Tolerances (TOLERANCE.tiny): losses 1e-6; weights 1e-5 CPU, 5e-6 WebGPU.
+ *
+ *   planted bug (one at a time)                                  losses    weights   caught
+ *   none: the CPU reference as it is (measured agreement)        2.2e-7    3.5e-6    (passes)
+ *   none: WebGPU on lavapipe as it is                            2.3e-7    1.7e-6    (passes)
+ *   CPU lstmCellForward, gate i x 0.999                          5.3e-3    2.6e-1    yes
+ *   CPU, gate f x 0.999                                          3.9e-3    1.2e-1    yes
+ *   CPU, gate g x 0.999                                          5.4e-3    2.6e-1    yes
+ *   CPU, gate o x 0.999                                          3.6e-3    2.7e-1    yes
+ *   CPU, c_prev x 0.999 in forward and backward (consistent)     3.7e-3    1.2e-1    yes
+ *   lstm_cell.wgsl, gate i x 0.999                               5.3e-3    2.6e-1    yes
+ *   lstm_cell.wgsl, gate f x 0.999                               3.9e-3    1.2e-1    yes
+ *   lstm_cell.wgsl, gate g x 0.999                               5.4e-3    2.6e-1    yes
+ *   lstm_cell.wgsl, gate o x 0.999                               3.6e-3    2.7e-1    yes
+ *   lstm_cell_backward.wgsl, dPre of gate i x 0.999              4.0e-5    8.0e-4    yes
+ *   lstm_cell_backward.wgsl, dPre of gate f x 0.999              3.7e-4    2.1e-2    yes
+ *   lstm_cell_backward.wgsl, dPre of gate g x 0.999              1.0e-4    8.5e-4    yes
+ *   lstm_cell_backward.wgsl, dPre of gate o x 0.999              1.5e-4    4.0e-3    yes
+ *   lstm_cell_backward.wgsl, dc_{t-1} = dct * f x 0.999          5.4e-5    2.7e-2    yes
+ *
+ * Before this fixture, the CPU gate f and c_prev bugs passed the default tests (April 2017, 10 steps,
+ * rtol 1e-5), and the WGSL gate f passed the loss check (9.9e-5 against rtol 1e-4). A backward-only error moves the losses
+ * least: it changes the gradients, not the forward, and Adam normalises a gradient's scale away, so only
+ * the mix across gates, layers and steps shows; over 390 steps it still shows 40x above the tolerance.
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
@@ -214,8 +240,9 @@ export function checkLosses(what: string, ours: number[], theirs: number[], rtol
  * ‖ours - torch‖ / ‖torch - init‖ (2-norms over the tensor). Both runs start from the same bits, so this
  * is the share of what training did that came out differently, comparable across tensors of any scale.
  * The 2-norm, not the largest element: Adam turns a gradient that rounding decides (a sum that cancels
- * to ~0) into an lr-sized step, so single elements part by 1e-5 of the movement in a correct run, while
- * a wrong gate moves whole rows a little.
+ * to ~0) into an lr-sized step, so in a correct run single elements part by up to ~5e-5 of the movement
+ * (measured while sizing the tiny fixture) and would set the floor, while a wrong gate moves whole rows a
+ * little and shows in the norm.
  */
 export function weightAgreement(
   cfg: ModelConfig,
