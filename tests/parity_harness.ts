@@ -131,9 +131,11 @@ export async function readFixture(dir: string, fallback?: FixtureSettings): Prom
   const vocab: string[] = JSON.parse(await Deno.readTextFile(join(dir, "vocab.json")));
   assertEquals(vocab.length, settings.model.vocab, "vocab.json's length is the model's vocabulary");
   assertEquals(steps.losses.length, settings.steps, "steps.json holds one loss per step");
+  assertEquals(settings.data.window, settings.model.window, "the data's window is the model's");
   return { dir, settings, vocab, losses: steps.losses };
 }
 
+/** The fixture's torch.optim.Adam settings as our AdamHyper. */
 export function adamHyper(fx: Fixture): AdamHyper {
   const o = fx.settings.optimizer;
   return { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay };
@@ -155,8 +157,8 @@ export async function readFlat(fx: Fixture, file: string): Promise<Float32Array>
 }
 
 /**
- * The training pairs the fixture was made from, rebuilt from `data` (the CSV given to `deno task
- * prepare`) with the fixture's settings: the vocabulary must be the fixture's, and the pairs hash to the
+ * The training pairs the fixture was made from, rebuilt from `data` (what was given to `deno task
+ * prepare`, or the prepared directory itself) with the fixture's settings: the vocabulary must be the fixture's, and the pairs hash to the
  * prepared pairs.bin's SHA-256 when the fixture recorded it.
  */
 export async function fixturePairs(fx: Fixture, data: string): Promise<PairSet> {
