@@ -23,6 +23,25 @@ export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Arra
   return out;
 }
 
+/**
+ * Sets the logits of `ids` to -Infinity in each of the `rows` rows of a [rows, V] block, in place, so that
+ * no softmax gives them probability and no choice can pick them.
+ */
+export function banIds(logits: Float32Array, V: number, ids: readonly number[]): Float32Array {
+  for (let row = 0; row < logits.length; row += V) for (const id of ids) logits[row + id] = -Infinity;
+  return logits;
+}
+
+/** log(softmax(logits)) in float64, by the same max-shift as softmax (no exp overflows, -Infinity stays). */
+export function logSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  const logSum = Math.log(sum);
+  return Float64Array.from({ length: logits.length }, (_, i) => logits[i] - max - logSum);
+}
+
 /** Index of the largest value; ties go to the lowest index, so a choice never depends on sort stability. */
 export function greedy(values: ArrayLike<number>): number {
   let best = 0;
