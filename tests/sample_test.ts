@@ -148,7 +148,7 @@ Deno.test("encodePrompt with boundaries: shorter prompts left-padded with <s>, t
 });
 
 Deno.test("specialIds: <s> banned and </s> the end with boundaries; nothing without", () => {
-  assertEquals(specialIds(BOUNDED), { banned: [0], end: 1, unk: 2 });
+  assertEquals(specialIds(BOUNDED), { banned: [0], boundaries: { start: 0, end: 1 }, unk: 2 });
   assertEquals(specialIds(VOCAB), { banned: [], unk: 0 });
   assertEquals(specialIds(NO_UNK), { banned: [], unk: -1 });
 });
@@ -170,10 +170,10 @@ function referenceLogits(ids: number[]): Float32Array {
   return modelForward(TINY, PARAMS, Int32Array.from(ids), 1).logits;
 }
 
-/** A CPU backend that records the row count of every logits call. */
-async function spiedBackend(): Promise<{ backend: Backend; calls: number[] }> {
-  const backend = await createCpuBackend(TINY);
-  await backend.setParams(PARAMS);
+/** A CPU backend (the TINY model unless told) that records the row count of every logits call. */
+async function spiedBackend(cfg = TINY, params = PARAMS): Promise<{ backend: Backend; calls: number[] }> {
+  const backend = await createCpuBackend(cfg);
+  await backend.setParams(params);
   const calls: number[] = [];
   const logits = backend.logits.bind(backend);
   backend.logits = (inputs, count) => {
@@ -267,11 +267,28 @@ Deno.test("predictNext and generateIds never propose or draw a banned id", async
   backend.destroy();
 });
 
+Deno.test("generateIds with boundaries: </s> ends a sample, but never one that has no word yet", async () => {
+  const { backend } = await spiedBackend();
+  const V = TINY.vocab;
+  // Logits that make id 1 (playing </s>) all but certain everywhere.
+  backend.logits = (_inputs, count) => {
+    const out = new Float32Array(count * V);
+    for (let r = 0; r < count; r++) out[r * V + 1] = 100;
+    return Promise.resolve(out);
+  };
+  const opts = { steps: 5, count: 4, temperature: 1, bannedIds: [0], boundaries: { start: 0, end: 1 } };
+  const [a, b, c, d, ...rest] = await generateIds(backend, Int32Array.of(0, 0, 3, 4), 2, opts, new Rng(1));
+  // From <s> <s>: one word (neither <s> nor </s>), then the end; from a headline's middle: the end at once.
+  for (const ids of [a, b, c, d]) assert(ids.length === 1 && ids[0] > 1, `${ids}`);
+  assertEquals(rest.map((ids) => ids.length), [0, 0, 0, 0]);
+  backend.destroy();
+});
+
 // Beam search against exhaustive search on a model small enough to enumerate: V = 6, 3 words.
 const SMALL: ModelConfig = { vocab: 6, embed: 3, hidden: 5, layers: 2, window: 2 };
 const SMALL_PARAMS = initParams(SMALL, 11);
 
-/** Every continuation of `steps` words (or fewer then `endId`) with its exact score, best first. */
+/** Every continuation of `steps` words (or fewer then the end token) with its exact score, best first. */
 function exhaustive(context: number[], opts: BeamOptions): Continuation[] {
   const out: Continuation[] = [];
   const grow = (ids: number[], logProb: number) => {
@@ -282,11 +299,14 @@ function exhaustive(context: number[], opts: BeamOptions): Continuation[] {
       SMALL.vocab,
       opts.bannedIds ?? [],
     );
+    // No headline without a word: the end cannot follow a window of start tokens only.
+    const b = opts.boundaries;
+    if (b && window.every((id) => id === b.start)) logits[b.end] = -Infinity;
     const lp = logSoftmax(logits);
     for (let id = 0; id < SMALL.vocab; id++) {
       if (lp[id] === -Infinity) continue;
       const total = logProb + lp[id];
-      if (id === opts.endId) {
+      if (id === b?.end) {
         out.push({
           ids,
           logProb: total,
@@ -312,14 +332,7 @@ async function smallBeams(
   contexts: number[][],
   opts: BeamOptions,
 ): Promise<{ found: Continuation[][]; calls: number[] }> {
-  const backend = await createCpuBackend(SMALL);
-  await backend.setParams(SMALL_PARAMS);
-  const calls: number[] = [];
-  const logits = backend.logits.bind(backend);
-  backend.logits = (inputs, count) => {
-    calls.push(count);
-    return logits(inputs, count);
-  };
+  const { backend, calls } = await spiedBackend(SMALL, SMALL_PARAMS);
   const found = await beamSearch(backend, Int32Array.from(contexts.flat()), contexts.length, opts);
   backend.destroy();
   return { found, calls };
@@ -362,13 +375,16 @@ Deno.test("beamSearch with width 1 is greedy; a narrow beam's scores are the seq
 });
 
 Deno.test("beamSearch with an end token and a banned start token equals exhaustive search (total and per word)", async () => {
-  // Ids 0 and 1 play <s> and </s>: 4 words can follow, so 16 two-word prefixes; 64 + 1 + 4 + 16 continuations.
+  // Ids 0 and 1 play <s> and </s>: 4 words can follow, so 16 two-word prefixes; 64 + 1 + 4 + 16
+  // continuations, less the empty one at a headline's start (context <s> <s>).
+  const boundaries = { start: 0, end: 1 };
   for (const lengthNorm of [false, true]) {
-    const opts = { width: 16, steps: 3, endId: 1, bannedIds: [0], lengthNorm };
+    const opts = { width: 16, steps: 3, boundaries, bannedIds: [0], lengthNorm };
     const { found } = await smallBeams([[0, 0], [0, 4]], opts);
     [[0, 0], [0, 4]].forEach((ctx, p) => {
       const all = exhaustive(ctx, opts);
-      assertEquals(all.length, 85);
+      assertEquals(all.length, p === 0 ? 84 : 85);
+      assert(p === 1 || all.every((c) => c.ids.length > 0), "no empty headline");
       assertSameRanking(found[p], all.slice(0, 16), `context ${ctx}, lengthNorm ${lengthNorm}`);
       assert(
         found[p].every((c) => !c.ids.includes(0) && !c.ids.includes(1)),
@@ -376,6 +392,6 @@ Deno.test("beamSearch with an end token and a banned start token equals exhausti
       );
     });
   }
-  const all = { width: 85, steps: 3, endId: 1, bannedIds: [0] };
-  assertSameRanking((await smallBeams([[0, 0]], all)).found[0], exhaustive([0, 0], all), "all 85");
+  const all = { width: 84, steps: 3, boundaries, bannedIds: [0] };
+  assertSameRanking((await smallBeams([[0, 0]], all)).found[0], exhaustive([0, 0], all), "all 84");
 });

@@ -25,6 +25,8 @@ usage: deno task predict --model DIR [PROMPT ...] [flags]
   --file PATH          read prompts from PATH, one a line
   --backend webgpu|cpu (default webgpu; cpu is the slow reference)
   --json               one JSON object per prompt
+  --no-unk             never propose or generate ${UNK_TOKEN} (it stands for every rare word, so a model trained
+                       with --min-count often ranks it first)
 
 Prompts are cleaned like the training headlines; the model reads their last window words, as it was
 trained to (a longer prompt's earlier words do not reach it). A model trained with --boundaries reads a
@@ -62,6 +64,7 @@ const FLAGS = {
   "top-p": { type: "string" },
   seed: { type: "string" },
   "stop-at-unk": { type: "boolean" },
+  "no-unk": { type: "boolean" },
   beam: { type: "string" },
   "length-norm": { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -119,12 +122,19 @@ export async function predictMain(args: string[]): Promise<number> {
   if (positionals.length > 0 && v.file !== undefined) {
     throw new UserError("give prompts as arguments or with --file, not both", USAGE_EXIT);
   }
+  if (v["no-unk"] && v["stop-at-unk"]) {
+    throw new UserError("--no-unk and --stop-at-unk contradict", USAGE_EXIT);
+  }
 
   const model = await loadModel(v.model);
   const { config, vocab } = model;
   const special = specialIds(vocab);
-  // Banned words (<s>) are never proposed, so they are not among the words to choose from.
-  const choices = config.vocab - special.banned.length;
+  if (v["no-unk"] && special.unk < 0) {
+    throw new UserError(`--no-unk: the model's vocabulary has no ${UNK_TOKEN}`, USAGE_EXIT);
+  }
+  const banned = [...special.banned, ...(v["no-unk"] ? [special.unk] : [])];
+  // Banned words (<s>, <unk> with --no-unk) are never proposed, so they are not among the words to choose from.
+  const choices = config.vocab - banned.length;
   if (topK !== undefined && topK > choices) {
     throw new UserError(
       `--top-k must be at most ${choices}, the words the model can propose, got "${v["top-k"]}"`,
@@ -149,7 +159,7 @@ export async function predictMain(args: string[]): Promise<number> {
   try {
     await backend.setParams(model.params);
     if (generate === undefined) {
-      const next = await predictNext(backend, contexts, prompts.length, topK ?? 1, special.banned);
+      const next = await predictNext(backend, contexts, prompts.length, topK ?? 1, banned);
       prompts.forEach((p, i) =>
         printNextWords(p, next[i], vocab, { json: v.json, list: topK !== undefined })
       );
@@ -160,8 +170,8 @@ export async function predictMain(args: string[]): Promise<number> {
       const found = await beamSearch(backend, contexts, prompts.length, {
         width: beam,
         steps: generate,
-        endId: special.end,
-        bannedIds: special.banned,
+        boundaries: special.boundaries,
+        bannedIds: banned,
         lengthNorm: Boolean(v["length-norm"]),
       });
       prompts.forEach((p, i) => printBeams(p, found[i], (ids) => text(p, ids), Boolean(v.json)));
@@ -170,8 +180,7 @@ export async function predictMain(args: string[]): Promise<number> {
     if (v.seed === undefined && temperature > 0 && !v.json) {
       console.error(`seed: ${seed} (pass --seed ${seed} to repeat)`);
     }
-    const stopIds = [...(special.end === undefined ? [] : [special.end])];
-    if (v["stop-at-unk"] && special.unk >= 0) stopIds.push(special.unk);
+    const stopIds = v["stop-at-unk"] && special.unk >= 0 ? [special.unk] : [];
     const samples = await generateIds(backend, contexts, prompts.length, {
       steps: generate,
       count,
@@ -179,7 +188,8 @@ export async function predictMain(args: string[]): Promise<number> {
       topK,
       topP,
       stopIds,
-      bannedIds: special.banned,
+      bannedIds: banned,
+      boundaries: special.boundaries,
     }, new Rng(seed));
     prompts.forEach((p, i) => {
       const generated = samples.slice(i * count, (i + 1) * count).map((ids) => text(p, ids));

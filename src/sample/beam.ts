@@ -3,15 +3,18 @@
  * per token). All beams of all prompts go through one backend.logits call per step.
  */
 import type { Backend } from "../model/backend.ts";
-import { banIds, logSoftmax } from "./sampling.ts";
+import { banEndAtStart, banIds, logSoftmax } from "./sampling.ts";
 
 export interface BeamOptions {
   /** Beams kept per prompt at each step, and continuations returned per prompt. */
   width: number;
   /** Words to add at most (a continuation that draws `endId` stops earlier). */
   steps: number;
-  /** Ends a continuation ("</s>"): its log-probability counts, it is not one of the words. */
-  endId?: number;
+  /**
+   * Headline boundaries: `end` ("</s>") ends a continuation (its log-probability counts, it is not one of
+   * the words) and cannot follow a window of only `start` ("<s>"): a headline has a word.
+   */
+  boundaries?: { start: number; end: number };
   /** Never chosen ("<s>"). */
   bannedIds?: readonly number[];
   /** Rank by log-probability per token (the end token counting as one) instead of the total. */
@@ -26,7 +29,7 @@ export interface Continuation {
    * model's distribution renormalised without the banned ids (as predict's probabilities are).
    */
   logProb: number;
-  /** Whether the continuation ended with `endId` before `steps` words. */
+  /** Whether the continuation ended with the end token before `steps` words. */
   ended: boolean;
   /** What continuations are ranked by: logProb, or logProb per token with lengthNorm. */
   score: number;
@@ -34,7 +37,7 @@ export interface Continuation {
 
 /**
  * The `width` best continuations of each prompt (contexts: prompts * window ids), best first. A
- * continuation is either `steps` words, or fewer words followed by `endId`. At each step every live beam is
+ * continuation is either `steps` words, or fewer words followed by the end token. At each step every live beam is
  * extended by every word; the `width` best that did not end stay live, and the `width` best that ended are
  * kept as finished (no later continuation of the same length can displace more than those). Live beams of
  * one step all have the same length, so pruning by total log-probability is pruning by the per-token score
@@ -68,6 +71,8 @@ export async function beamSearch(
     const inputs = new Int32Array(rows.length * T);
     rows.forEach((b, i) => inputs.set(b.window, i * T));
     const logits = banIds(await backend.logits(inputs, rows.length), V, opts.bannedIds ?? []);
+    if (opts.boundaries) banEndAtStart(logits, inputs, T, opts.boundaries.start, opts.boundaries.end);
+    const endId = opts.boundaries?.end;
     let row = 0;
     live = live.map((beams, p) => {
       const extended: Array<{ parent: Live; id: number; logProb: number }> = [];
@@ -80,11 +85,11 @@ export async function beamSearch(
       }
       // Parents of one step have the same length: comparing them, then the new id, is comparing the ids.
       extended.sort((a, b) => b.logProb - a.logProb || compareIds(a.parent.ids, b.parent.ids) || a.id - b.id);
-      const ends = extended.filter((c) => c.id === opts.endId).slice(0, opts.width);
+      const ends = extended.filter((c) => c.id === endId).slice(0, opts.width);
       for (const { parent: { ids }, logProb } of ends) {
         finished[p].push({ ids, logProb, ended: true, score: score(ids, logProb, true) });
       }
-      return extended.filter((c) => c.id !== opts.endId).slice(0, opts.width).map((c) => {
+      return extended.filter((c) => c.id !== endId).slice(0, opts.width).map((c) => {
         const window = c.parent.window.slice().copyWithin(0, 1);
         window[T - 1] = c.id;
         return { ids: [...c.parent.ids, c.id], logProb: c.logProb, window };

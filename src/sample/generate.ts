@@ -4,7 +4,7 @@
  */
 import type { Backend } from "../model/backend.ts";
 import { Rng } from "../model/rng.ts";
-import { banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
+import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
 
 export interface GenerateOptions extends SamplingOptions {
   /** Words to add to each sample at most. */
@@ -15,6 +15,8 @@ export interface GenerateOptions extends SamplingOptions {
   stopIds?: readonly number[];
   /** Ids never drawn ("<s>"). */
   bannedIds?: readonly number[];
+  /** Headline boundaries: `end` ("</s>") ends a sample and is never drawn right after a window of only `start`. */
+  boundaries?: { start: number; end: number };
 }
 
 /**
@@ -47,10 +49,12 @@ export async function generateIds(
     const inputs = new Int32Array(active.length * T);
     active.forEach((r, i) => inputs.set(windows.subarray(r * T, (r + 1) * T), i * T));
     const logits = banIds(await backend.logits(inputs, active.length), V, opts.bannedIds ?? []);
+    const b = opts.boundaries;
+    if (b) banEndAtStart(logits, inputs, T, b.start, b.end);
     const still: number[] = [];
     active.forEach((r, i) => {
       const id = sampleNext(logits.subarray(i * V, (i + 1) * V), opts, rowRngs[r]);
-      if (opts.stopIds?.includes(id)) return;
+      if (opts.stopIds?.includes(id) || id === b?.end) return;
       generated[r].push(id);
       const w = windows.subarray(r * T, (r + 1) * T);
       w.copyWithin(0, 1);

@@ -58,13 +58,18 @@ export function promptText(p: EncodedPrompt, ids: ArrayLike<number>, vocab: read
 export interface SpecialIds {
   /** Never proposed or drawn: "<s>" (a model is never asked to start a headline in the middle of one). */
   banned: number[];
-  /** Ends a sample when drawn, and is not part of its text: "</s>". */
-  end?: number;
+  /**
+   * A boundaries model's "<s>" and "</s>": "</s>" ends a sample when drawn (it is not part of its text), and
+   * is never drawn at a headline's start.
+   */
+  boundaries?: { start: number; end: number };
   /** "<unk>", or -1. */
   unk: number;
 }
 
 export function specialIds(vocab: readonly string[]): SpecialIds {
   const unk = unkId(vocab);
-  return hasBoundaries(vocab) ? { banned: [BOS_ID], end: EOS_ID, unk } : { banned: [], unk };
+  return hasBoundaries(vocab)
+    ? { banned: [BOS_ID], boundaries: { start: BOS_ID, end: EOS_ID }, unk }
+    : { banned: [], unk };
 }

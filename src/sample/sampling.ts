@@ -32,6 +32,25 @@ export function banIds(logits: Float32Array, V: number, ids: readonly number[]):
   return logits;
 }
 
+/**
+ * Bans `endId` in each row whose window (rows * T ids) holds nothing but `startId`: ending there would make
+ * a headline with no words, which training never shows (it frames only headlines that have one), and which
+ * would otherwise win a beam search by being short.
+ */
+export function banEndAtStart(
+  logits: Float32Array,
+  windows: Int32Array,
+  T: number,
+  startId: number,
+  endId: number,
+): Float32Array {
+  const V = logits.length / (windows.length / T);
+  for (let r = 0; r * T < windows.length; r++) {
+    if (windows.subarray(r * T, (r + 1) * T).every((id) => id === startId)) logits[r * V + endId] = -Infinity;
+  }
+  return logits;
+}
+
 /** log(softmax(logits)) in float64, by the same max-shift as softmax (no exp overflows, -Infinity stays). */
 export function logSoftmax(logits: ArrayLike<number>): Float64Array {
   let max = -Infinity;

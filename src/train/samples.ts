@@ -71,8 +71,8 @@ export async function drawSamples(
     steps: SAMPLE_WORDS,
     count: SAMPLES_PER_PROMPT,
     temperature: SAMPLE_TEMPERATURE,
-    stopIds: special.end === undefined ? [] : [special.end],
     bannedIds: special.banned,
+    boundaries: special.boundaries,
   }, new Rng(sampleSeed(seed, epoch)));
   return ids.map((sample, row) => {
     const prompt = prompts[Math.floor(row / SAMPLES_PER_PROMPT)];
