@@ -19,7 +19,8 @@ async function openShared(): Promise<Gpu | null> {
   }
 }
 
-const hasAdapter = await (async () => {
+/** Whether this machine has a WebGPU adapter (for GPU tests that open their own device, e.g. via trainMain). */
+export const hasAdapter: boolean = await (async () => {
   try {
     return Boolean(await navigator.gpu?.requestAdapter());
   } catch {
