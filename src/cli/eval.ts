@@ -7,6 +7,7 @@ import { USAGE_EXIT, UserError } from "../errors.ts";
 import { HEADLINE_COLUMN } from "../data/csv.ts";
 import { hasBoundaries, UNK_TOKEN } from "../data/vocab.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
+import type { Dataset } from "../data/types.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { locateData, readCorpus, readPrepared } from "../deno/data_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
@@ -126,7 +127,7 @@ async function readScored(
   source: { files?: string; column?: string },
   model: Checkpoint,
   split: "train" | "val",
-): Promise<ScoredSet & { prepared?: Awaited<ReturnType<typeof readPrepared>> }> {
+): Promise<ScoredSet & { prepared?: Dataset }> {
   const input = await locateData({ data: path, ...source });
   const { vocab, config: { window } } = model;
   if (input.kind === "prepared") {
