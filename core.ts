@@ -6,11 +6,13 @@
 
 // Data: headlines -> vocabulary and (window -> next word) pairs.
 export { cleanHeadline } from "./src/data/clean.ts";
-export { buildDataset, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
-export type { Corpus, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
-export { headlineColumn } from "./src/data/csv.ts";
+export { buildDataset, cleanCorpus, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
+export type { Corpus, Coverage, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
+export { HEADLINE_COLUMN, headlineColumn } from "./src/data/csv.ts";
+export { textLines } from "./src/data/text.ts";
+export { headlinePairs } from "./src/data/pairs.ts";
 export { decodePrepared, encodePrepared, summarizeDataset } from "./src/data/prepared.ts";
-export { encodeWords, UNK_TOKEN } from "./src/data/vocab.ts";
+export { BOS_TOKEN, encodeWords, EOS_TOKEN, hasBoundaries, UNK_TOKEN } from "./src/data/vocab.ts";
 export { BUILTIN_SOURCE, builtinHeadlines } from "./src/data/builtin.ts";
 
 // The model: config, PyTorch-named parameter layout, initialisation, the Backend contract, the optimizer.
@@ -40,6 +42,7 @@ export {
   encodeCheckpoint,
 } from "./src/io/checkpoint.ts";
 export { metricLine, type MetricRecord } from "./src/io/metrics.ts";
+export { type SampleRecord, SAMPLES_FORMAT } from "./src/io/samples.ts";
 export { lossPlotSvg } from "./src/io/plot.ts";
 
 // Training and sampling.
@@ -51,7 +54,20 @@ export {
   type TrainResult,
 } from "./src/train/loop.ts";
 export type { ProgressSink, ProgressState } from "./src/train/progress.ts";
+export { drawSamples, type SampleSettings } from "./src/train/samples.ts";
 export { predictNext } from "./src/sample/predict.ts";
 export { generateIds } from "./src/sample/generate.ts";
+export { beamSearch, type Continuation } from "./src/sample/beam.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
-export { encodePrompt } from "./src/sample/prompt.ts";
+export { encodePrompt, promptText, specialIds } from "./src/sample/prompt.ts";
+
+// Evaluation: the model's scores on any pairs, and word-count baselines.
+export { corpusPairs, preparedPairs, type ScoredSet } from "./src/eval/data.ts";
+export {
+  countNgrams,
+  DEFAULT_ADD_K,
+  scoreBigram,
+  scoreModel,
+  type Scores,
+  scoreUnigram,
+} from "./src/eval/scores.ts";

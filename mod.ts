@@ -4,9 +4,17 @@
  */
 export * from "./core.ts";
 
-export { type DataOptions, loadDataset, readPrepared, writePrepared } from "./src/deno/data_files.ts";
+export {
+  type DataOptions,
+  loadDataset,
+  locateData,
+  readCorpus,
+  readPrepared,
+  writePrepared,
+} from "./src/deno/data_files.ts";
 export {
   loadCheckpoint,
+  loadModel,
   loadModelFile,
   readSafetensors,
   saveCheckpoint,

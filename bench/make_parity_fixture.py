@@ -19,12 +19,21 @@ Writes into OUT (created if needed; these four files are overwritten):
 
 One thread (--threads 1, the default) makes the run reproducible bit for bit on one machine: PyTorch may
 split a GEMM's sums differently across threads.
+
+--corpus CSV rebuilds the training pairs here, in Python, from the CSV the directory was prepared from (the
+notebook's cleaning: drop "Unknown", delete string.punctuation, lower-case, split; the vocabulary in order of
+first appearance; with the directory's headline boundaries, each headline framed as `window` "<s>", its
+words, "</s>", with "<s>" and "</s>" at ids 0 and 1) and refuses to train unless they equal pairs.bin's:
+the framing is then checked by a second implementation, not only replayed. It needs a directory prepared
+with --min-count 1 and no validation split.
 """
 import argparse
+import csv
 import hashlib
 import json
 import os
 import shlex
+import string
 import sys
 
 import torch
@@ -58,6 +67,45 @@ def read_prepared(prepared):
     if int(raw.min()) < 0 or int(raw.max()) >= V:
         sys.exit(f"{prepared}: pairs.bin holds ids outside the vocabulary of {V}")
     return summary, vocab, inputs, targets, hashlib.sha256(raw_bytes).hexdigest()
+
+
+def corpus_pairs(path, column, window, boundaries):
+    """Vocabulary and training pairs (inputs [P, T], targets [P], int64) of a CSV, built here in Python."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        fields = [row[column] for row in csv.DictReader(f)]
+    drop = str.maketrans("", "", string.punctuation)
+    headlines = [h.translate(drop).lower().split() for h in fields if h != "Unknown"]
+    specials = ["<s>", "</s>"] if boundaries else []
+    vocab = list(specials)
+    for words in headlines:
+        for w in words:
+            if w not in vocab:
+                vocab.append(w)
+    ids = {w: i for i, w in enumerate(vocab)}
+    inputs, targets = [], []
+    for words in headlines:
+        if boundaries and not words:
+            continue  # nothing to frame
+        seq = [ids[w] for w in words]
+        if boundaries:
+            seq = [ids["<s>"]] * window + seq + [ids["</s>"]]
+        for i in range(len(seq) - window):
+            inputs.append(seq[i : i + window])
+            targets.append(seq[i + window])
+    return vocab, torch.tensor(inputs, dtype=torch.long).reshape(-1, window), torch.tensor(targets, dtype=torch.long)
+
+
+def check_corpus(path, summary, vocab, inputs, targets):
+    """Exits unless the pairs rebuilt from `path` by corpus_pairs are the prepared directory's."""
+    if summary["min_count"] != 1 or summary["val_pairs"] != 0:
+        sys.exit("--corpus: the prepared directory must have --min-count 1 and no validation split")
+    boundaries = summary.get("boundaries", False)
+    ours, ins, tgts = corpus_pairs(path, summary.get("column", "headline"), summary["window"], boundaries)
+    if ours != vocab:
+        sys.exit(f"--corpus: the vocabulary rebuilt from {path} differs from the prepared one")
+    if not (torch.equal(ins, inputs) and torch.equal(tgts, targets)):
+        sys.exit(f"--corpus: the pairs rebuilt from {path} differ from pairs.bin's")
+    print(f"{path}: {len(tgts)} pairs rebuilt in Python (boundaries {boundaries}) equal pairs.bin's")
 
 
 def write_safetensors(path, state):
@@ -99,6 +147,7 @@ def main():
     ap.add_argument("--steps", type=int, required=True, help="optimizer steps (may run past one epoch)")
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed before the model is built")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--corpus", help="the CSV the directory was prepared from: rebuild its pairs and compare")
     args = ap.parse_args()
     for name in ("embed", "hidden", "layers", "batch", "steps", "threads"):
         if getattr(args, name) < 1:
@@ -106,6 +155,8 @@ def main():
 
     torch.set_num_threads(args.threads)
     summary, vocab, inputs, targets, pairs_sha256 = read_prepared(args.prepared)
+    if args.corpus:
+        check_corpus(args.corpus, summary, vocab, inputs, targets)
     V, T = summary["vocab"], summary["window"]
     P = inputs.shape[0]
     steps_per_epoch = (P + args.batch - 1) // args.batch
@@ -145,6 +196,7 @@ def main():
         },
         "data": {k: v for k, v in summary.items() if k not in ("format", "pairs_file")},
         "pairs_sha256": pairs_sha256,
+        "pairs_rebuilt_in_python_from": os.path.basename(args.corpus) if args.corpus else None,
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),

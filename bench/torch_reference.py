@@ -2,7 +2,8 @@
 """The same model and training loop in PyTorch, for `deno task bench` to measure side by side.
 
 Reads a prepared directory (deno task prepare: summary.json, vocab.json, pairs.bin as int32 little-endian
-train inputs, train targets, ...), trains with the notebook's model, Adam and batch size, and prints one JSON
+train inputs, train targets, ...; with or without --boundaries, whose framing the pairs already carry), trains
+with the notebook's model, Adam and batch size, and prints one JSON
 line: {"device", "threads", "torch", "steps", "pairs", "epoch_seconds": [...] (in the order run),
 "pairs_per_s" (of the median epoch), "last_loss", "max_rss_bytes" (this process's peak resident memory),
 "blas" (the BLAS library loaded)}.

@@ -8,10 +8,20 @@ import { assert, assertEquals, assertRejects, assertThrows } from "./assert.ts";
 import { ASCII_PUNCTUATION, cleanHeadline } from "../src/data/clean.ts";
 import { buildDataset } from "../src/data/dataset.ts";
 import type { Dataset, DatasetSettings } from "../src/data/types.ts";
-import { loadDataset, readHeadlineColumn, readPrepared, writePrepared } from "../src/deno/data_files.ts";
-import { makePairs } from "../src/data/pairs.ts";
+import { loadDataset, readHeadlines, readPrepared, writePrepared } from "../src/deno/data_files.ts";
+import { headlinePairs, makePairs } from "../src/data/pairs.ts";
 import { chooseValidation } from "../src/data/split.ts";
-import { buildVocab, encodeWords, UNK_TOKEN } from "../src/data/vocab.ts";
+import {
+  BOS_ID,
+  BOS_TOKEN,
+  buildVocab,
+  encodeWords,
+  EOS_ID,
+  EOS_TOKEN,
+  hasBoundaries,
+  UNK_TOKEN,
+} from "../src/data/vocab.ts";
+import { textLines } from "../src/data/text.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { matchesGlob } from "../src/data/glob.ts";
 import { UserError } from "../src/errors.ts";
@@ -19,6 +29,7 @@ import { haveFiles, makeWithTempDir, SHARED_DATA } from "./fs_harness.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
+const TEXT = join(FIXTURES, "text");
 const NOTEBOOK: DatasetSettings = { window: 2, minCount: 1, valFraction: 0, seed: 0 };
 
 /*
@@ -60,14 +71,14 @@ Deno.test("cleanHeadline removes ASCII punctuation, lower-cases, splits on Pytho
 });
 
 Deno.test("CSV reading: quoted commas, quotes and newlines; BOM and CRLF; headline found by name", async () => {
-  assertEquals(await readHeadlineColumn(join(MINI, "ArticlesA.csv")), [
+  assertEquals(await readHeadlines(join(MINI, "ArticlesA.csv")), [
     `Trump, Putin and the "Deal"`,
     "Unknown",
     "Storm Hits\nNew York",
     "Café Owners’ Rally in N.Y.C.",
     "--",
   ]);
-  assertEquals(await readHeadlineColumn(join(MINI, "ArticlesB.csv")), [
+  assertEquals(await readHeadlines(join(MINI, "ArticlesB.csv")), [
     "The Deal, Again: Trump Wins",
     "Unknown Soldier Found",
   ]);
@@ -75,7 +86,7 @@ Deno.test("CSV reading: quoted commas, quotes and newlines; BOM and CRLF; headli
 
 Deno.test("CSV errors are UserErrors naming the file (and the line for malformed CSV)", async () => {
   const fails = (name: string, message: RegExp) =>
-    assertRejects(readHeadlineColumn(join(FIXTURES, "bad", name)), (e: unknown) => {
+    assertRejects(readHeadlines(join(FIXTURES, "bad", name)), (e: unknown) => {
       assert(e instanceof UserError, `${name}: ${e}`);
       assert(message.test(e.message), `${name}: ${e.message}`);
       return true;
@@ -127,6 +138,113 @@ Deno.test("makePairs skips windows that touch a word without an id", () => {
   // Headline [1 2 -1 3 4 5]: windows (1 2)->-1, (2 -1)->3, (-1 3)->4 are skipped, (3 4)->5 kept.
   const { pairs, skipped } = makePairs([Int32Array.of(1, 2, -1, 3, 4, 5)], 2);
   assertEquals([pairs.count, skipped, [...pairs.inputs], [...pairs.targets]], [1, 3, [3, 4], [5]]);
+});
+
+Deno.test("boundaries: <s> and </s> at ids 0 and 1, then <unk>, then words; hasBoundaries reads it back", () => {
+  const heads = [["a", "b", "a"], ["c"]];
+  assertEquals(buildVocab(heads, 1, true), { vocab: [BOS_TOKEN, EOS_TOKEN, "a", "b", "c"], unk: -1 });
+  assertEquals(buildVocab(heads, 2, true), { vocab: [BOS_TOKEN, EOS_TOKEN, UNK_TOKEN, "a"], unk: 2 });
+  assertEquals([BOS_ID, EOS_ID], [0, 1]);
+  assert(hasBoundaries(buildVocab(heads, 2, true).vocab));
+  assert(!hasBoundaries(buildVocab(heads, 2).vocab));
+  // No text can produce a special token: cleaning deletes the punctuation they are made of.
+  for (const token of [BOS_TOKEN, EOS_TOKEN, UNK_TOKEN]) {
+    assertEquals(cleanHeadline(token).join(" "), token.replace(/\W/g, ""));
+  }
+});
+
+Deno.test("makePairs with boundaries: window <s> before each headline, </s> after it, by hand", () => {
+  // Ids 0 = <s>, 1 = </s>. Headline [5 6 7], window 2: <s> <s> 5 6 7 </s> gives 4 pairs; the empty
+  // headline gives none; [8], window 2: <s> <s> 8 </s> gives 2.
+  const { pairs, skipped } = makePairs([Int32Array.of(5, 6, 7), Int32Array.of(), Int32Array.of(8)], 2, true);
+  assertEquals(skipped, 0);
+  assertEquals([...pairs.inputs], [0, 0, 0, 5, 5, 6, 6, 7, 0, 0, 0, 8]);
+  assertEquals([...pairs.targets], [5, 6, 7, 1, 8, 1]);
+  // Window 3 over [5 6]: <s> <s> <s> 5 6 </s>: (s s s)->5, (s s 5)->6, (s 5 6)->1.
+  const w3 = makePairs([Int32Array.of(5, 6)], 3, true).pairs;
+  assertEquals([[...w3.inputs], [...w3.targets]], [[0, 0, 0, 0, 0, 5, 0, 5, 6], [5, 6, 1]]);
+  // A word without an id still only costs the pairs that touch it.
+  const gap = makePairs([Int32Array.of(5, -1, 7)], 2, true);
+  assertEquals([gap.pairs.count, gap.skipped, [...gap.pairs.targets]], [1, 3, [5]]);
+});
+
+Deno.test("headlinePairs counts the words a vocabulary lacks: tokens, distinct words, skipped pairs", () => {
+  const vocab = [BOS_TOKEN, EOS_TOKEN, "a", "b"];
+  const made = headlinePairs([["a", "zz", "b"], ["yy", "zz"]], vocab, -1, 2, true);
+  assertEquals(made.coverage, { tokens: 5, unknownTokens: 3, unknownWords: 2, skippedPairs: 6 });
+  assertEquals([...made.unknown], [["zz", 2], ["yy", 1]]);
+  // (s s)->a is the only pair that touches neither unknown word.
+  assertEquals([made.pairs.count, [...made.pairs.targets]], [1, [2]]);
+  const withUnk = headlinePairs([["a", "zz", "b"]], [...vocab, UNK_TOKEN], 4, 2, false);
+  assertEquals(withUnk.coverage, { tokens: 3, unknownTokens: 1, unknownWords: 1, skippedPairs: 0 });
+  assertEquals([[...withUnk.pairs.inputs], [...withUnk.pairs.targets]], [[2, 4], [3]]);
+});
+
+Deno.test("nyt_mini with boundaries: each headline with words gives words + 1 pairs; the notebook's pairs unchanged", async () => {
+  const ds = await loadDataset({ data: MINI, boundaries: true });
+  assertEquals(ds.vocab, [BOS_TOKEN, EOS_TOKEN, ...MINI_VOCAB]);
+  assertEquals(ds.boundaries, true);
+  // Words 5, 4, 5, 0 ("--": no pairs), 5, 3: (5+1) + (4+1) + (5+1) + (5+1) + (3+1).
+  assertEquals([ds.headlines, ds.train.count], [6, 27]);
+  const id = (w: string) => ds.vocab.indexOf(w);
+  assertEquals(
+    [...ds.train.targets.subarray(0, 6)],
+    ["trump", "putin", "and", "the", "deal", EOS_TOKEN].map(id),
+  );
+  assertEquals([...ds.train.inputs.subarray(0, 4)], [BOS_ID, BOS_ID, BOS_ID, id("trump")]);
+  const plain = await loadDataset({ data: MINI });
+  assertEquals([plain.boundaries, plain.train.count, plain.vocab], [false, 12, MINI_VOCAB]);
+});
+
+Deno.test(".txt files: one headline a line, blank lines skipped, cleaned like CSV headlines", async () => {
+  const ds = await loadDataset({ data: join(TEXT, "headlines.txt") });
+  assertEquals([ds.source, ds.files, ds.headlines], ["headlines.txt", ["headlines.txt"], 3]);
+  assertEquals(ds.vocab, ["mayor", "approves", "new", "budget", "storm", "hits", "york", "rejects", "the"]);
+  assertEquals(ds.train.count, 2 + 2 + 2);
+  assertEquals(textLines(new TextEncoder().encode("\ufeffa b\rc\r\n\n d \n"), "x.txt"), ["a b", "c", " d "]);
+  const bad = (bytes: Uint8Array, message: RegExp) =>
+    assertThrows(
+      () => textLines(bytes, "x.txt"),
+      (e: unknown) => e instanceof UserError && message.test(e.message),
+    );
+  bad(new Uint8Array(0), /^x\.txt is empty$/);
+  bad(new TextEncoder().encode("\n \r\n\t\n"), /^x\.txt is empty$/);
+  bad(Uint8Array.of(0x61, 0x0a, 0x62, 0x00, 0x63), /^x\.txt line 2: a NUL byte: binary data, not text$/);
+  bad(Uint8Array.of(0x61, 0x0a, 0x0a, 0xff, 0xfe), /^x\.txt line 3: not UTF-8 text$/);
+});
+
+Deno.test("a directory: its *Articles*.csv and .txt files; with --column, every .csv; --column checked", async () => {
+  const dir = await loadDataset({ data: TEXT });
+  assertEquals([dir.files, dir.headlines, dir.column], [["headlines.txt", "more.txt"], 4, "headline"]);
+  const titled = await loadDataset({ data: TEXT, column: "title" });
+  assertEquals([titled.files, titled.headlines, titled.column], [
+    ["headlines.txt", "more.txt", "titles.csv"],
+    6,
+    "title",
+  ]);
+  assert(titled.vocab.includes("boston") && !titled.vocab.includes("x"), "the title column, not the body");
+  const csv = await loadDataset({ data: join(TEXT, "titles.csv"), column: "title" });
+  assertEquals([csv.headlines, csv.vocab.slice(0, 4)], [2, ["budget", "again", "mayor", "wins"]]);
+  await assertRejects(
+    loadDataset({ data: join(TEXT, "titles.csv") }),
+    /titles\.csv has no "headline" column \(columns: "id", "title", "body"\)/,
+  );
+  await assertRejects(
+    loadDataset({ data: join(TEXT, "titles.csv"), column: "Title" }),
+    /has no "Title" column/,
+  );
+  await assertRejects(
+    loadDataset({ data: join(TEXT, "more.txt"), column: "title" }),
+    /--column applies to CSV files, and .*more\.txt holds only \.txt files/,
+  );
+  await assertRejects(
+    loadDataset({ data: MINI, column: "x", files: "notes*" }),
+    /notes\.csv has no "x" column/,
+  );
+  await assertRejects(
+    loadDataset({ data: TEXT, files: "*.md" }),
+    /no file in .* matches \*Articles\*\.csv or \*\.txt and --files \*\.md/,
+  );
 });
 
 Deno.test("min-count: rare words become <unk> at id 0, frequent ones keep first-appearance order", async () => {
@@ -204,6 +322,8 @@ Deno.test("prepared directory: round trip, replaced in place, window mismatch re
     assertEquals(await loadDataset({ data: out, window: 2, minCount: 2 }), ds);
     await assertRejects(loadDataset({ data: out, window: 3 }), /prepared with --window 2, not 3/);
     await assertRejects(loadDataset({ data: out, files: "*" }), /--files does not apply/);
+    await assertRejects(loadDataset({ data: out, column: "title" }), /--column does not apply/);
+    await assertRejects(loadDataset({ data: out, boundaries: true }), /prepared without --boundaries/);
 
     const again = await loadDataset({ data: MINI });
     await writePrepared(out, again);
@@ -216,6 +336,41 @@ Deno.test("prepared directory: round trip, replaced in place, window mismatch re
     await Deno.writeTextFile(join(other, "keep.txt"), "not ours");
     await assertRejects(writePrepared(other, again), /not a prepared directory/);
     assertEquals(await Deno.readTextFile(join(other, "keep.txt")), "not ours");
+  });
+});
+
+Deno.test("prepared directory: boundaries, column and validation coverage recorded; older summaries read", async () => {
+  await withTempDir(async (tmp) => {
+    const out = join(tmp, "prepared");
+    const ds = await loadDataset({
+      data: TEXT,
+      column: "title",
+      boundaries: true,
+      valFraction: 0.5,
+      seed: 1,
+    });
+    await writePrepared(out, ds);
+    assertEquals(await loadDataset({ data: out, boundaries: true }), ds);
+    const summary = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
+    assertEquals([summary.boundaries, summary.column], [true, "title"]);
+    assertEquals(summary.val_coverage.tokens, ds.valCoverage!.tokens);
+    assert(ds.valCoverage!.unknownTokens > 0, "some validation words are new to training");
+    // A directory prepared before these fields existed reads as the notebook's: no boundaries, "headline".
+    const plain = await loadDataset({ data: MINI });
+    await writePrepared(out, plain);
+    const old = JSON.parse(await Deno.readTextFile(join(out, "summary.json")));
+    delete old.boundaries;
+    delete old.column;
+    delete old.val_coverage;
+    await Deno.writeTextFile(join(out, "summary.json"), JSON.stringify(old));
+    const { valCoverage: _, ...rest } = plain;
+    assertEquals(await loadDataset({ data: out }), rest);
+    // A summary that contradicts its vocabulary is refused.
+    await Deno.writeTextFile(join(out, "summary.json"), JSON.stringify({ ...old, boundaries: true }));
+    await assertRejects(
+      loadDataset({ data: out }),
+      /says boundaries true, but vocab\.json lacks <s> and <\/s>/,
+    );
   });
 });
 

@@ -7,6 +7,8 @@
  * 1. tests/fixtures/parity/tiny, in the repository, so it runs on every clean clone: V = 142, embedding 6,
  *    3 LSTM layers of 12 over a 3-word window, batch 16, 390 steps (30 epochs). A 0.1% error in any gate
  *    of the reference LSTM fails it (the mutation table in tests/parity_harness.ts).
+ *    tests/fixtures/parity/tiny-boundaries: the same corpus with headline boundaries (--boundaries: <s>
+ *    and </s>, 390 pairs), 375 steps; the generator rebuilt its pairs in Python before training.
  * 2. The notebook's model on April 2017 (../shared/data/parity/apr2017-seed0): the first 10 steps' losses;
  *    PARITY_FULL=1 runs all 63 (about 3 minutes) and compares the final weights. Skips visibly when the
  *    shared data is absent.
@@ -15,6 +17,7 @@ import { join } from "node:path";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import type { Backend } from "../src/model/backend.ts";
 import type { ModelConfig } from "../src/model/config.ts";
+import { assertEquals } from "./assert.ts";
 import { haveFiles } from "./fs_harness.ts";
 import {
   APRIL_CSV,
@@ -28,6 +31,7 @@ import {
   readFixture,
   readFlat,
   replay,
+  TINY_BOUNDARIES_DIR,
   TINY_CORPUS,
   TINY_DIR,
   TOLERANCE,
@@ -58,6 +62,15 @@ Deno.test("parity, tiny fixture: the CPU reference's 390 losses and final weight
   const run = await withCpu(fx.settings.model, (b) => replay(b, fx, pairs));
   console.log(`parity tiny: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
   await checkReplay("parity tiny (cpu)", fx, run, TOLERANCE.tiny.cpu);
+});
+
+Deno.test("parity, tiny fixture with boundaries: the CPU reference's 375 losses and final weights equal PyTorch's", async () => {
+  const fx = await readFixture(TINY_BOUNDARIES_DIR);
+  const pairs = await fixturePairs(fx, TINY_CORPUS);
+  assertEquals([fx.vocab[0], fx.vocab[1], pairs.count], ["<s>", "</s>", 390]);
+  const run = await withCpu(fx.settings.model, (b) => replay(b, fx, pairs));
+  console.log(`parity tiny boundaries: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
+  await checkReplay("parity tiny boundaries (cpu)", fx, run, TOLERANCE.tinyBoundaries.cpu);
 });
 
 async function aprilRun(steps: number) {

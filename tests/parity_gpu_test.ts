@@ -6,10 +6,11 @@
  *
  * 1. PyTorch parity of the WebGPU Backend on tests/fixtures/parity/tiny, in the repository, so it runs on
  *    every clean clone: 3 LSTM layers of 12 over a 3-word window, 390 steps. A 0.1% error in any gate of
- *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts).
- * 2. The same fixture through the library entry point (trainMain, in-process, --quiet): --init,
- *    --no-shuffle, the fixture's sizes, batch, lr and step count; the training loop's batches, metrics.jsonl
- *    and checkpoint must give what the Backend alone gives.
+ *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts). The same
+ *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps).
+ * 2. Both fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
+ *    the fixture's sizes, batch, lr and step count (and --boundaries); the training loop's batches,
+ *    metrics.jsonl and checkpoint must give what the Backend alone gives.
  * 3. PyTorch parity of the notebook's model on April 2017 (../shared/data/parity/apr2017-seed0) through
  *    trainMain: 63 steps' losses and the final weights. Skips visibly without the shared data.
  * 4. GPU vs CPU on other shapes (odd sizes, other windows, seeds and data): the same run on both backends
@@ -34,6 +35,7 @@ import {
   readFixture,
   readFlat,
   replay,
+  TINY_BOUNDARIES_DIR,
   TINY_CORPUS,
   TINY_DIR,
   TOLERANCE,
@@ -55,10 +57,14 @@ const haveMay = haveFiles("GPU-vs-CPU test on another data file", [MAY]);
 const tmp = await Deno.makeTempDir({ prefix: "parity_gpu_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 
-gpuTest(
-  "parity, tiny fixture: the WebGPU Backend's 390 losses and final weights equal PyTorch's",
-  async (gpu) => {
-    const fx = await readFixture(TINY_DIR);
+for (
+  const [name, dir, tolerance] of [
+    ["tiny fixture", TINY_DIR, TOLERANCE.tiny.webgpu],
+    ["tiny fixture with boundaries", TINY_BOUNDARIES_DIR, TOLERANCE.tinyBoundaries.webgpu],
+  ] as const
+) {
+  gpuTest(`parity, ${name}: the WebGPU Backend's losses and final weights equal PyTorch's`, async (gpu) => {
+    const fx = await readFixture(dir);
     const pairs = await fixturePairs(fx, TINY_CORPUS);
     const backend = await createGpuBackend(gpu, fx.settings.model, { maxBatch: fx.settings.batch });
     let run;
@@ -67,10 +73,10 @@ gpuTest(
     } finally {
       backend.destroy();
     }
-    console.log(`parity tiny: ${fx.settings.steps} WebGPU steps in ${run.seconds.toFixed(1)} s`);
-    await checkReplay("parity tiny (webgpu)", fx, run, TOLERANCE.tiny.webgpu);
-  },
-);
+    console.log(`parity ${name}: ${fx.settings.steps} WebGPU steps in ${run.seconds.toFixed(1)} s`);
+    await checkReplay(`parity ${name} (webgpu)`, fx, run, tolerance);
+  });
+}
 
 /**
  * A test that runs trainMain on WebGPU (which opens its own device, so gpuTest's is not needed); ignored
@@ -111,6 +117,7 @@ async function trainFixture(name: string, fx: Fixture, data: string) {
   const epochs = Math.ceil(s.steps / Math.ceil((await fixturePairs(fx, data)).count / s.batch));
   const { records, ck } = await trainRun(name, [
     ...["--init", join(fx.dir, "init.safetensors"), "--no-shuffle", "--data", data],
+    ...(s.data.boundaries ? ["--boundaries"] : []),
     ...["--window", `${s.model.window}`, "--embed", `${s.model.embed}`, "--hidden", `${s.model.hidden}`],
     ...["--layers", `${s.model.layers}`, "--batch", `${s.batch}`, "--lr", `${s.optimizer.lr}`],
     // One checkpoint, at the end: the epochs' own would only cost time.
@@ -128,6 +135,16 @@ trainMainTest("parity, tiny fixture, through trainMain (--init, --no-shuffle) on
   const run = await trainFixture("tiny", fx, TINY_CORPUS);
   await checkReplay("parity tiny (trainMain, webgpu)", fx, run, TOLERANCE.tiny.webgpu);
 });
+
+trainMainTest(
+  "parity, tiny fixture with boundaries, through trainMain (--boundaries) on WebGPU",
+  false,
+  async () => {
+    const fx = await readFixture(TINY_BOUNDARIES_DIR);
+    const run = await trainFixture("tiny-boundaries", fx, TINY_CORPUS);
+    await checkReplay("parity tiny boundaries (trainMain, webgpu)", fx, run, TOLERANCE.tinyBoundaries.webgpu);
+  },
+);
 
 trainMainTest(
   "parity, April 2017, through trainMain on WebGPU: 63 steps' losses and final weights",

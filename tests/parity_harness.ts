@@ -49,6 +49,13 @@ import { SHARED_DATA } from "./fs_harness.ts";
 export const TINY_DIR = fileURLToPath(new URL("./fixtures/parity/tiny/", import.meta.url));
 /** The corpus TINY_DIR was made from. */
 export const TINY_CORPUS = join(TINY_DIR, "corpus.csv");
+/**
+ * The same corpus prepared with --boundaries (every headline framed by <s> and </s>), trained by PyTorch
+ * the same way (tests/fixtures/parity/tiny-boundaries/README.md).
+ */
+export const TINY_BOUNDARIES_DIR = fileURLToPath(
+  new URL("./fixtures/parity/tiny-boundaries/", import.meta.url),
+);
 
 /** The notebook's model trained one epoch on April 2017 by PyTorch (../shared; may be absent). */
 export const APRIL_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
@@ -63,7 +70,7 @@ export interface FixtureSettings {
   batch: number;
   steps: number;
   /** The prepared directory's settings: loadDataset with these rebuilds its pairs. */
-  data: { window: number; min_count: number; val_fraction: number; seed: number };
+  data: { window: number; min_count: number; val_fraction: number; seed: number; boundaries?: boolean };
   optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
   /** SHA-256 of the prepared pairs.bin (absent in fixtures made before the generator recorded it). */
   pairs_sha256?: string;
@@ -99,6 +106,15 @@ export const TOLERANCE = {
   tiny: {
     cpu: { lossRtol: 1e-6, weightRtol: 1e-5 },
     webgpu: { lossRtol: 1e-6, weightRtol: 5e-6 },
+  },
+  /**
+   * Tiny fixture with boundaries (tests/fixtures/parity/tiny-boundaries), all 375 steps. CPU: worst loss
+   * 2.9e-7, weights 5.8e-6 (fc2.weight). WebGPU: 2.3e-7 and 2.8e-6 (fc2.weight). Tolerances about 3.5x
+   * (losses, as for the tiny fixture) and 3.5x (weights) that.
+   */
+  tinyBoundaries: {
+    cpu: { lossRtol: 1e-6, weightRtol: 2e-5 },
+    webgpu: { lossRtol: 1e-6, weightRtol: 1e-5 },
   },
   /**
    * April 2017 (V = 2482, 6.7 M parameters). CPU: worst loss 8.3e-8 over the first 10 steps (1 unit in
@@ -170,6 +186,7 @@ export async function fixturePairs(fx: Fixture, data: string): Promise<PairSet> 
     minCount: d.min_count,
     valFraction: d.val_fraction,
     seed: d.seed,
+    boundaries: d.boundaries,
   });
   assertEquals(ds.vocab, fx.vocab, "the vocabulary equals the PyTorch run's");
   if (fx.settings.pairs_sha256) {

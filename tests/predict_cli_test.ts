@@ -12,6 +12,8 @@ import { paramLayout, view } from "../src/model/layout.ts";
 import { modelForward } from "../src/cpu/model.ts";
 import { saveCheckpoint } from "../src/deno/checkpoint_files.ts";
 import { exists } from "../src/deno/fs.ts";
+import { createCpuBackend } from "../src/cpu/backend.ts";
+import { beamSearch } from "../src/sample/beam.ts";
 
 const VOCAB = ["<unk>", "i", "love", "the", "news", "of", "trump", "a", "day", "new", "york", "times"];
 const CONFIG: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };
@@ -31,6 +33,27 @@ const UNK_PARAMS = PARAMS.slice();
 view(UNK_PARAMS, paramLayout(CONFIG).get("fc2.bias"))[0] = 100;
 const UNKY = join(tmp, "unky");
 await saveCheckpoint(UNKY, { config: CONFIG, vocab: VOCAB, params: UNK_PARAMS });
+
+// A model trained with --boundaries: <s> and </s> at ids 0 and 1.
+const B_VOCAB = ["<s>", "</s>", ...VOCAB];
+const B_CONFIG: ModelConfig = { ...CONFIG, vocab: B_VOCAB.length };
+const B_PARAMS = initParams(B_CONFIG, 6);
+const BOUNDED = join(tmp, "bounded");
+await saveCheckpoint(BOUNDED, {
+  config: B_CONFIG,
+  vocab: B_VOCAB,
+  params: B_PARAMS,
+  train: { boundaries: true },
+});
+/** A boundaries model made to predict one id above all others (fc2's bias). */
+async function favouring(id: number, name: string): Promise<string> {
+  const params = B_PARAMS.slice();
+  view(params, paramLayout(B_CONFIG).get("fc2.bias"))[id] = 100;
+  await saveCheckpoint(join(tmp, name), { config: B_CONFIG, vocab: B_VOCAB, params });
+  return join(tmp, name);
+}
+const ENDS = await favouring(1, "ends"); // </s> first: every headline ends at once
+const STARTS = await favouring(0, "starts"); // <s> first: it must still never be proposed
 
 /** Runs the script with the permissions deno.json's predict task grants. */
 function predict(args: string[], stdin?: string): Promise<Run> {
@@ -55,6 +78,16 @@ const jsonLines = (stdout: string) => stdout.trimEnd().split("\n").map((l) => JS
 function referenceProbs(words: string[], params = PARAMS): number[] {
   const ids = Int32Array.from(words, (w) => VOCAB.indexOf(w));
   const logits = Array.from(modelForward(CONFIG, params, ids, 1).logits);
+  const max = Math.max(...logits);
+  const exps = logits.map((l) => Math.exp(l - max));
+  const sum = exps.reduce((a, b) => a + b);
+  return exps.map((e) => e / sum);
+}
+
+/** The boundaries model's next-word probabilities for a context of ids, <s> left out (renormalised). */
+function boundedProbs(ids: number[]): number[] {
+  const logits = Array.from(modelForward(B_CONFIG, B_PARAMS, Int32Array.from(ids), 1).logits);
+  logits[0] = -Infinity;
   const max = Math.max(...logits);
   const exps = logits.map((l) => Math.exp(l - max));
   const sum = exps.reduce((a, b) => a + b);
@@ -163,6 +196,38 @@ Deno.test("--stop-at-unk ends a sample at its first <unk>", async () => {
   assertEquals(await ok([...args, "--stop-at-unk"]), "i love\n");
 });
 
+Deno.test("--no-unk: <unk> is never proposed, drawn or searched, even where it wins by far", async () => {
+  const probs = referenceProbs(["i", "love"], UNK_PARAMS);
+  probs[0] = 0;
+  const best = VOCAB[ranked(probs)[0]];
+  assertEquals(await ok(["--model", UNKY, ...CPU, "--no-unk", "i love"]), `i love -> ${best}\n`);
+  const generated = await ok([
+    "--model",
+    UNKY,
+    ...CPU,
+    "--no-unk",
+    "--generate",
+    "3",
+    "--count",
+    "5",
+    "--seed",
+    "1",
+    "i love",
+  ]);
+  assert(!generated.includes("<unk>"), generated);
+  const beams = await ok(["--model", UNKY, ...CPU, "--no-unk", "--generate", "2", "--beam", "3", "i love"]);
+  assert(!beams.includes("<unk>"), beams);
+  const err = (what: string) => new RegExp(`^predict: error: ${what}`);
+  await fails(
+    ["--model", NO_UNK, ...CPU, "--no-unk", "i love"],
+    err("--no-unk: the model's vocabulary has no <unk>$"),
+  );
+  await fails(
+    ["--model", UNKY, ...CPU, "--no-unk", "--stop-at-unk", "--generate", "2", "i love"],
+    err("--no-unk and --stop-at-unk contradict$"),
+  );
+});
+
 Deno.test("bad input: one stderr line each, non-zero exit", async () => {
   const m = ["--model", RUN, ...CPU];
   const err = (what: string) => new RegExp(`^predict: error: ${what}`);
@@ -193,11 +258,11 @@ Deno.test("bad input: one stderr line each, non-zero exit", async () => {
   await fails([...m, "--top-k", "0", "i love"], err(`--top-k must be a positive integer, got "0"`));
   await fails(
     [...m, "--top-k", "13", "i love"],
-    err(`--top-k must be at most the vocabulary size 12, got "13"`),
+    err(`--top-k must be at most 12, the words the model can propose, got "13"`),
   );
   await fails(
     [...m, "--generate", "2", "--top-k", "13", "i love"],
-    err(`--top-k must be at most the vocabulary`),
+    err(`--top-k must be at most 12,`),
   );
   for (const p of ["0", "1.5", "-0.1", "nan"]) {
     await fails([...m, "--generate", "2", `--top-p=${p}`, "i love"], err(`--top-p must be (in|a)`));
@@ -210,6 +275,147 @@ Deno.test("bad input: one stderr line each, non-zero exit", async () => {
   await fails([...m, "--count", "2", "i love"], err(`--count only applies with --generate N$`));
   await fails([...m, "--generate", "0", "i love"], err(`--generate must be a positive integer`));
   await fails(["--model", RUN, "--backend", "tpu", "i love"], err(`--backend must be webgpu or cpu`));
+});
+
+Deno.test("boundaries model: short prompts padded with <s>, the empty one too; long ones read their last window", async () => {
+  const id = (w: string) => B_VOCAB.indexOf(w);
+  const lines = jsonLines(
+    await ok([
+      "--model",
+      BOUNDED,
+      ...CPU,
+      "--top-k",
+      String(B_VOCAB.length - 1),
+      "--json",
+      "",
+      "Love",
+      "the news i love",
+    ]),
+  );
+  const contexts = [[0, 0], [0, id("love")], [id("i"), id("love")]];
+  assertEquals(lines.map((l) => l.prompt), ["", "love", "the news i love"]);
+  lines.forEach((line, i) => {
+    const probs = boundedProbs(contexts[i]);
+    const order = ranked(probs).filter((w) => w !== 0);
+    assertEquals(line.words, order.map((w) => B_VOCAB[w]), `prompt ${i}`);
+    assertAllClose(line.probabilities, order.map((w) => probs[w]), { atol: 1e-6, rtol: 0 });
+    assert(!line.words.includes("<s>"));
+  });
+  // Text output names the empty prompt instead of printing nothing before the arrow.
+  const text = await ok(["--model", BOUNDED, ...CPU, ""]);
+  assert(text.startsWith("(empty prompt: the start of a headline) -> "), text);
+  await fails(
+    ["--model", BOUNDED, ...CPU, "--top-k", String(B_VOCAB.length), "i"],
+    /--top-k must be at most 13,/,
+  );
+});
+
+Deno.test("boundaries model: </s> ends a generated headline (not printed); <s> is never proposed or drawn", async () => {
+  // From "i love" the end comes at once; a headline has a word, so from the empty prompt after one word.
+  const [ended, fromNothing] =
+    (await ok(["--model", ENDS, ...CPU, "--generate", "5", "--seed", "1", "i love", ""]))
+      .split("\n");
+  assertEquals(ended, "i love");
+  assert(/^[^ <>]+$/.test(fromNothing), `one word, then the end: "${fromNothing}"`);
+  const [line] = jsonLines(
+    await ok(["--model", ENDS, ...CPU, "--generate", "5", "--json", "--seed", "1", "i"]),
+  );
+  assertEquals(line.generated, ["i"]);
+  assertEquals(await ok(["--model", STARTS, ...CPU, "i love"]).then((t) => t.includes("<s>")), false);
+  const [sampled] = jsonLines(
+    await ok([
+      "--model",
+      STARTS,
+      ...CPU,
+      "--generate",
+      "6",
+      "--count",
+      "20",
+      "--temperature",
+      "5",
+      "--json",
+      "--seed",
+      "3",
+      "",
+    ]),
+  );
+  assert(
+    sampled.generated.every((t: string) => !t.split(" ").includes("<s>")),
+    sampled.generated.join(" | "),
+  );
+  // Without </s> winning, a sample runs to N words unless it draws </s>: N stays an upper bound.
+  const [free] = jsonLines(
+    await ok(["--model", BOUNDED, ...CPU, "--generate", "4", "--count", "20", "--json", "--seed", "2", ""]),
+  );
+  assert(
+    free.generated.every((t: string) => t.split(" ").filter(Boolean).length <= 4 && !t.includes("</s>")),
+  );
+});
+
+Deno.test("--beam B: the B best continuations by log-probability, as beamSearch finds them (text, JSON, per word)", async () => {
+  const backend = await createCpuBackend(B_CONFIG);
+  await backend.setParams(B_PARAMS);
+  const context = Int32Array.of(B_VOCAB.indexOf("i"), B_VOCAB.indexOf("love"));
+  for (const lengthNorm of [false, true]) {
+    const want = (await beamSearch(backend, context, 1, {
+      width: 3,
+      steps: 4,
+      boundaries: { start: 0, end: 1 },
+      bannedIds: [0],
+      lengthNorm,
+    }))[
+      0
+    ];
+    const norm = lengthNorm ? ["--length-norm"] : [];
+    const args = ["--model", BOUNDED, ...CPU, "--generate", "4", "--beam", "3", ...norm, "i love"];
+    const [line] = jsonLines(await ok([...args, "--json"]));
+    const text = (ids: number[]) => ["i", "love", ...ids.map((id) => B_VOCAB[id])].join(" ");
+    assertEquals(line.beams.map((b: { text: string }) => b.text), want.map((c) => text(c.ids)));
+    assertAllClose(line.beams.map((b: { score: number }) => b.score), want.map((c) => c.score), {
+      atol: 1e-9,
+      rtol: 0,
+    });
+    assertAllClose(line.beams.map((b: { log_prob: number }) => b.log_prob), want.map((c) => c.logProb), {
+      atol: 1e-9,
+      rtol: 0,
+    });
+    const lines = want.map((c) => `  ${c.score.toFixed(4)}  ${text(c.ids)}${c.ended ? " </s>" : ""}`);
+    assertEquals(await ok(args), ["i love", ...lines].join("\n") + "\n");
+  }
+  backend.destroy();
+  // A continuation that ends is shown ending; the most probable one of the </s>-loving model ends at once.
+  assertEquals(
+    await ok(["--model", ENDS, ...CPU, "--generate", "3", "--beam", "1", "i love"]).then((t) =>
+      t.split("\n")[1]
+    ),
+    "  0.0000  i love </s>",
+  );
+});
+
+Deno.test("--beam bad input: one stderr line each, non-zero exit", async () => {
+  const m = ["--model", BOUNDED, ...CPU];
+  const err = (what: string) => new RegExp(`^predict: error: ${what}`);
+  await fails(
+    [...m, "--generate", "3", "--beam", "0", "i"],
+    err(`--beam must be a positive integer, got "0"`),
+  );
+  await fails([...m, "--beam", "2", "i"], err(`--beam only applies with --generate N$`));
+  await fails([...m, "--length-norm", "i"], err(`--length-norm only applies with --generate N$`));
+  await fails(
+    [...m, "--generate", "3", "--length-norm", "i"],
+    err(`--length-norm only applies with --beam B$`),
+  );
+  for (
+    const flag of [["--count", "2"], ["--temperature", "0"], ["--seed", "1"], ["--top-k", "2"], [
+      "--top-p",
+      "0.5",
+    ], ["--stop-at-unk"]]
+  ) {
+    await fails(
+      [...m, "--generate", "3", "--beam", "2", ...flag, "i"],
+      err(`${flag[0]} is for sampling; --beam searches instead$`),
+    );
+  }
 });
 
 const FIXTURE = join(SHARED_DATA, "parity/apr2017-seed0");
@@ -252,6 +458,22 @@ Deno.test({
     });
     const gen = ["--model", RUN, "--generate", "4", "--temperature", "0", "--count", "3", "i love"];
     assertEquals(await ok([...gen, "--backend", "webgpu"]), await ok([...gen, ...CPU]));
+    // A boundaries model: padded prompts, <s> banned, </s> ending, and beam search.
+    const greedy = ["--model", BOUNDED, "--generate", "6", "--temperature", "0", "", "love"];
+    assertEquals(await ok([...greedy, "--backend", "webgpu"]), await ok([...greedy, ...CPU]));
+    const beam = ["--model", BOUNDED, "--generate", "3", "--beam", "4", "--json", "", "i love"];
+    const [gpuBeams, cpuBeams] = [
+      jsonLines(await ok([...beam, "--backend", "webgpu"])),
+      jsonLines(await ok([...beam, ...CPU])),
+    ];
+    gpuBeams.forEach((line, i) => {
+      type Beam = { text: string; score: number };
+      assertEquals(line.beams.map((b: Beam) => b.text), cpuBeams[i].beams.map((b: Beam) => b.text));
+      assertAllClose(line.beams.map((b: Beam) => b.score), cpuBeams[i].beams.map((b: Beam) => b.score), {
+        atol: 1e-4,
+        rtol: 0,
+      });
+    });
   },
 });
 

@@ -11,6 +11,7 @@ import { exists } from "../src/deno/fs.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
+const TEXT = join(FIXTURES, "text");
 const BAD = join(FIXTURES, "bad");
 
 function prepare(args: string[], cwd?: string): Promise<Run> {
@@ -38,6 +39,9 @@ Deno.test("prepare writes a prepared directory and prints --json as its last lin
       val_fraction: 0,
       seed: 0,
       unk: -1,
+      boundaries: false,
+      column: "headline",
+      val_coverage: { tokens: 0, unknown_tokens: 0, unknown_words: 0, skipped_pairs: 0 },
       out,
     });
     assertEquals(lines[0], `corpus: 2 files in ${MINI} (ArticlesA.csv, ArticlesB.csv)`);
@@ -68,6 +72,30 @@ Deno.test("without a data path: ./data/*Articles*.csv when present, else the bui
   });
 });
 
+Deno.test(".txt files, --column and --boundaries: the summary records them", async () => {
+  await withTempDir(async (tmp) => {
+    const run = await prepare([
+      TEXT,
+      "--column",
+      "title",
+      "--boundaries",
+      "--out",
+      join(tmp, "out"),
+      "--json",
+    ]);
+    assertEquals(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout.trim().split("\n").at(-1)!);
+    // 6 headlines of 4, 4, 4, 4, 4 and 3 words: with boundaries, words + 1 pairs each.
+    assertEquals([summary.files, summary.headlines, summary.pairs], [
+      ["headlines.txt", "more.txt", "titles.csv"],
+      6,
+      29,
+    ]);
+    assertEquals([summary.boundaries, summary.column], [true, "title"]);
+    assert(run.stdout.includes("(with <s>, </s>)"), run.stdout);
+  });
+});
+
 Deno.test("--help prints usage and exits 0", async () => {
   const run = await prepare(["--help"]);
   assertEquals(run.code, 0);
@@ -79,11 +107,37 @@ Deno.test("every bad input: non-zero exit, one line on stderr, no stack trace, n
     await Deno.mkdir(join(tmp, "no_csv"));
     await Deno.writeTextFile(join(tmp, "no_csv", "notes.csv"), "headline\nNot An Articles File Name\n");
     await Deno.writeTextFile(join(tmp, "a_file"), "a regular file");
+    await Deno.writeTextFile(join(tmp, "empty.txt"), " \n\n");
+    await Deno.writeFile(
+      join(tmp, "binary.txt"),
+      Uint8Array.of(0x7f, 0x45, 0x4c, 0x46, 0x02, 0x01, 0x01, 0x00),
+    );
+    await Deno.writeFile(
+      join(tmp, "image.png"),
+      Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    );
     // [case, arguments before --out, what stderr must say]; each case gets its own --out under tmp.
     const cases: [string, string[], RegExp][] = [
       ["missing path", [join(tmp, "nope.csv")], /nope\.csv does not exist/],
       ["dir without matching CSV", [join(tmp, "no_csv")], /no file in .*no_csv matches \*Articles\*\.csv/],
-      ["no --files match", [MINI, "--files", "*2099*"], /matches \*Articles\*\.csv and --files \*2099\*/],
+      [
+        "no --files match",
+        [MINI, "--files", "*2099*"],
+        /matches \*Articles\*\.csv or \*\.txt and --files \*2099\*/,
+      ],
+      [
+        "unknown column",
+        [join(TEXT, "titles.csv"), "--column", "heading"],
+        /titles\.csv has no "heading" column/,
+      ],
+      [
+        "column of .txt files",
+        [join(TEXT, "headlines.txt"), "--column", "title"],
+        /--column applies to CSV files/,
+      ],
+      ["empty .txt", [join(tmp, "empty.txt")], /empty\.txt is empty$/],
+      ["binary .txt", [join(tmp, "binary.txt")], /binary\.txt line 1: a NUL byte: binary data, not text$/],
+      ["binary file", [join(tmp, "image.png")], /image\.png line 1: not UTF-8 text$/],
       ["no headline column", [join(BAD, "no_headline.csv")], /no_headline\.csv has no "headline" column/],
       ["empty file", [join(BAD, "empty.csv")], /empty\.csv is empty/],
       ["no pairs", [join(BAD, "short_headlines.csv")], /no training pairs/],
@@ -109,7 +163,7 @@ Deno.test("every bad input: non-zero exit, one line on stderr, no stack trace, n
     cases.forEach(([name, , message], i) => assertFailed(runs[i], name, message, "prepare: error: "));
     // Nothing written: no case created its output folder, and tmp holds only what the test made.
     const left = (await Array.fromAsync(Deno.readDir(tmp))).map((e) => e.name).sort();
-    assertEquals(left, ["a_file", "no_csv"]);
+    assertEquals(left, ["a_file", "binary.txt", "empty.txt", "image.png", "no_csv"]);
     assertEquals((await Array.fromAsync(Deno.readDir(join(tmp, "no_csv")))).length, 1);
   });
 });

@@ -10,7 +10,7 @@
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
-import { loadDataset, readHeadlineColumn } from "../src/deno/data_files.ts";
+import { loadDataset, readHeadlines } from "../src/deno/data_files.ts";
 import { cleanHeadline, UNKNOWN_HEADLINE } from "../src/data/clean.ts";
 import { UserError } from "../src/errors.ts";
 import { Rng } from "../src/model/rng.ts";
@@ -410,7 +410,7 @@ async function runCase(c: Case, dir: string, i: number): Promise<Outcome> {
   }
   if (fails) throw new Error(`${file} (${c.kind}) prepared, but must fail like ${fails}`);
   assertEquals(ds.files, [file]);
-  const raw = c.headlines ?? await readHeadlineColumn(path);
+  const raw = c.headlines ?? await readHeadlines(path);
   if (c.prefixOf) {
     const n = raw.length;
     assert(n <= c.prefixOf.length, `${file}: ${n} rows from a cut of ${c.prefixOf.length}`);

@@ -9,12 +9,16 @@ import type { Backend } from "../src/model/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { modelForward } from "../src/cpu/model.ts";
-import { encodePrompt } from "../src/sample/prompt.ts";
+import { encodePrompt, specialIds } from "../src/sample/prompt.ts";
+import { type BeamOptions, beamSearch, type Continuation } from "../src/sample/beam.ts";
+import { BOS_TOKEN, EOS_TOKEN } from "../src/data/vocab.ts";
 import { predictNext } from "../src/sample/predict.ts";
 import { generateIds } from "../src/sample/generate.ts";
 import {
+  banIds,
   drawIndex,
   greedy,
+  logSoftmax,
   sampleNext,
   samplingCandidates,
   type SamplingOptions,
@@ -129,6 +133,35 @@ Deno.test("encodePrompt: unknown words become <unk> only when the vocabulary has
   assertThrows(() => encodePrompt("love", VOCAB, 2), /has 1 word; the model reads 2/);
 });
 
+// A boundaries vocabulary: <s> and </s> at ids 0 and 1.
+const BOUNDED = [BOS_TOKEN, EOS_TOKEN, "<unk>", "i", "love", "the", "news"];
+
+Deno.test("encodePrompt with boundaries: shorter prompts left-padded with <s>, the empty one all <s>", () => {
+  assertEquals(Array.from(encodePrompt("", BOUNDED, 2).context), [0, 0]);
+  assertEquals(Array.from(encodePrompt("?!", BOUNDED, 3).context), [0, 0, 0]);
+  assertEquals(Array.from(encodePrompt("Love", BOUNDED, 2).context), [0, 4]);
+  assertEquals(Array.from(encodePrompt("i love", BOUNDED, 3).context), [0, 3, 4]);
+  // Longer than the window: the last window words, as without boundaries (no <s>: not a headline's start).
+  const long = encodePrompt("the news i love", BOUNDED, 2);
+  assertEquals([long.words.length, Array.from(long.context)], [4, [3, 4]]);
+  assertEquals(encodePrompt("zebra", BOUNDED, 2).unknown, ["zebra"]);
+});
+
+Deno.test("specialIds: <s> banned and </s> the end with boundaries; nothing without", () => {
+  assertEquals(specialIds(BOUNDED), { banned: [0], boundaries: { start: 0, end: 1 }, unk: 2 });
+  assertEquals(specialIds(VOCAB), { banned: [], unk: 0 });
+  assertEquals(specialIds(NO_UNK), { banned: [], unk: -1 });
+});
+
+Deno.test("banIds and logSoftmax: banned ids get probability 0, the rest renormalised", () => {
+  const logits = Float32Array.from([...LOGITS, ...LOGITS]);
+  banIds(logits, 4, [3]);
+  assertEquals([logits[3], logits[7]], [-Infinity, -Infinity]);
+  assertAllClose(softmax(logits.subarray(0, 4)), [1 / 6, 2 / 6, 3 / 6, 0], { atol: 1e-7, rtol: 0 });
+  assertAllClose(logSoftmax(LOGITS), [0.1, 0.2, 0.3, 0.4].map(Math.log), { atol: 1e-12, rtol: 0 });
+  assertEquals(logSoftmax(logits.subarray(0, 4))[3], -Infinity);
+});
+
 const TINY: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };
 const PARAMS = initParams(TINY, 3);
 
@@ -137,10 +170,10 @@ function referenceLogits(ids: number[]): Float32Array {
   return modelForward(TINY, PARAMS, Int32Array.from(ids), 1).logits;
 }
 
-/** A CPU backend that records the row count of every logits call. */
-async function spiedBackend(): Promise<{ backend: Backend; calls: number[] }> {
-  const backend = await createCpuBackend(TINY);
-  await backend.setParams(PARAMS);
+/** A CPU backend (the TINY model unless told) that records the row count of every logits call. */
+async function spiedBackend(cfg = TINY, params = PARAMS): Promise<{ backend: Backend; calls: number[] }> {
+  const backend = await createCpuBackend(cfg);
+  await backend.setParams(params);
   const calls: number[] = [];
   const logits = backend.logits.bind(backend);
   backend.logits = (inputs, count) => {
@@ -190,7 +223,7 @@ Deno.test("generateIds sampling: seeded, samples differ, a stop word ends a samp
       backend,
       Int32Array.of(1, 2),
       1,
-      { steps: 6, count: 8, temperature: 5, stopId },
+      { steps: 6, count: 8, temperature: 5, stopIds: stopId === undefined ? [] : [stopId] },
       new Rng(seed),
     );
   const a = (await run(11)).map((ids) => Array.from(ids).join());
@@ -213,4 +246,152 @@ Deno.test("generateIds sampling: seeded, samples differ, a stop word ends a samp
   assertEquals(calls, expectedRows);
   assert(calls[1] < 8, "the sample that stopped at its first word stayed in the batch");
   backend.destroy();
+});
+
+Deno.test("predictNext and generateIds never propose or draw a banned id", async () => {
+  const { backend } = await spiedBackend();
+  const [next] = await predictNext(backend, Int32Array.of(1, 2), 1, VOCAB.length - 1, [5]);
+  assert(!Array.from(next.ids).includes(5), "banned id 5 proposed");
+  const logits = Array.from(referenceLogits([1, 2])).map((l, i) => (i === 5 ? -Infinity : l));
+  const probs = softmax(logits);
+  assertAllClose(next.probs, Array.from(next.ids, (id) => probs[id]), { atol: 1e-6 });
+  const samples = await generateIds(backend, Int32Array.of(1, 2), 1, {
+    steps: 8,
+    count: 30,
+    temperature: 50,
+    bannedIds: [5, 6],
+  }, new Rng(4));
+  const drawn = new Set(samples.flatMap((ids) => Array.from(ids)));
+  assert(!drawn.has(5) && !drawn.has(6), `drew a banned id: ${[...drawn]}`);
+  assert(drawn.size > 5, "temperature 50 should reach most words");
+  backend.destroy();
+});
+
+Deno.test("generateIds with boundaries: </s> ends a sample, but never one that has no word yet", async () => {
+  const { backend } = await spiedBackend();
+  const V = TINY.vocab;
+  // Logits that make id 1 (playing </s>) all but certain everywhere.
+  backend.logits = (_inputs, count) => {
+    const out = new Float32Array(count * V);
+    for (let r = 0; r < count; r++) out[r * V + 1] = 100;
+    return Promise.resolve(out);
+  };
+  const opts = { steps: 5, count: 4, temperature: 1, bannedIds: [0], boundaries: { start: 0, end: 1 } };
+  const [a, b, c, d, ...rest] = await generateIds(backend, Int32Array.of(0, 0, 3, 4), 2, opts, new Rng(1));
+  // From <s> <s>: one word (neither <s> nor </s>), then the end; from a headline's middle: the end at once.
+  for (const ids of [a, b, c, d]) assert(ids.length === 1 && ids[0] > 1, `${ids}`);
+  assertEquals(rest.map((ids) => ids.length), [0, 0, 0, 0]);
+  backend.destroy();
+});
+
+// Beam search against exhaustive search on a model small enough to enumerate: V = 6, 3 words.
+const SMALL: ModelConfig = { vocab: 6, embed: 3, hidden: 5, layers: 2, window: 2 };
+const SMALL_PARAMS = initParams(SMALL, 11);
+
+/** Every continuation of `steps` words (or fewer then the end token) with its exact score, best first. */
+function exhaustive(context: number[], opts: BeamOptions): Continuation[] {
+  const out: Continuation[] = [];
+  const grow = (ids: number[], logProb: number) => {
+    const window = [...context, ...ids].slice(-SMALL.window);
+    // Banned ids are out of the distribution: the rest is renormalised, as predict's probabilities are.
+    const logits = banIds(
+      modelForward(SMALL, SMALL_PARAMS, Int32Array.from(window), 1).logits,
+      SMALL.vocab,
+      opts.bannedIds ?? [],
+    );
+    // No headline without a word: the end cannot follow a window of start tokens only.
+    const b = opts.boundaries;
+    if (b && window.every((id) => id === b.start)) logits[b.end] = -Infinity;
+    const lp = logSoftmax(logits);
+    for (let id = 0; id < SMALL.vocab; id++) {
+      if (lp[id] === -Infinity) continue;
+      const total = logProb + lp[id];
+      if (id === b?.end) {
+        out.push({
+          ids,
+          logProb: total,
+          ended: true,
+          score: opts.lengthNorm ? total / (ids.length + 1) : total,
+        });
+      } else if (ids.length + 1 === opts.steps) {
+        const done = [...ids, id];
+        out.push({
+          ids: done,
+          logProb: total,
+          ended: false,
+          score: opts.lengthNorm ? total / done.length : total,
+        });
+      } else grow([...ids, id], total);
+    }
+  };
+  grow([], 0);
+  return out.sort((a, b) => b.score - a.score);
+}
+
+async function smallBeams(
+  contexts: number[][],
+  opts: BeamOptions,
+): Promise<{ found: Continuation[][]; calls: number[] }> {
+  const { backend, calls } = await spiedBackend(SMALL, SMALL_PARAMS);
+  const found = await beamSearch(backend, Int32Array.from(contexts.flat()), contexts.length, opts);
+  backend.destroy();
+  return { found, calls };
+}
+
+function assertSameRanking(got: Continuation[], want: Continuation[], what: string): void {
+  assertEquals(got.map((c) => [c.ids, c.ended]), want.map((c) => [c.ids, c.ended]), what);
+  assertAllClose(got.map((c) => c.score), want.map((c) => c.score), { atol: 1e-9, rtol: 0, what });
+  assertAllClose(got.map((c) => c.logProb), want.map((c) => c.logProb), { atol: 1e-9, rtol: 0, what });
+}
+
+Deno.test("beamSearch keeping every prefix equals exhaustive search; all prompts batched per step", async () => {
+  const contexts = [[2, 3], [5, 0]];
+  const opts = { width: 36, steps: 3 }; // 36 = 6^2: every 2-word prefix stays live
+  const { found, calls } = await smallBeams(contexts, opts);
+  contexts.forEach((ctx, p) => {
+    const all = exhaustive(ctx, opts);
+    assertEquals(all.length, 216);
+    assertSameRanking(found[p], all.slice(0, 36), `prompt ${p}`);
+  });
+  assertEquals(calls, [2, 12, 72]); // 1, 6, then 36 beams per prompt, both prompts in one call
+  const full = await smallBeams([[2, 3]], { width: 216, steps: 3 });
+  assertSameRanking(full.found[0], exhaustive([2, 3], { width: 216, steps: 3 }), "all 216");
+});
+
+Deno.test("beamSearch with width 1 is greedy; a narrow beam's scores are the sequences' exact scores", async () => {
+  const { found: [[best]] } = await smallBeams([[2, 3]], { width: 1, steps: 3 });
+  const words = [2, 3];
+  for (let i = 0; i < 3; i++) {
+    words.push(greedy(modelForward(SMALL, SMALL_PARAMS, Int32Array.from(words.slice(-2)), 1).logits));
+  }
+  assertEquals(best.ids, words.slice(2));
+  const { found: [narrow] } = await smallBeams([[2, 3]], { width: 4, steps: 3 });
+  const exact = new Map(exhaustive([2, 3], { width: 4, steps: 3 }).map((c) => [c.ids.join(), c.score]));
+  assertEquals(narrow.length, 4);
+  narrow.forEach((c, i) => {
+    assertAllClose([c.score], [exact.get(c.ids.join())!], { atol: 1e-9, rtol: 0 });
+    if (i > 0) assert(narrow[i - 1].score >= c.score, "best first");
+  });
+});
+
+Deno.test("beamSearch with an end token and a banned start token equals exhaustive search (total and per word)", async () => {
+  // Ids 0 and 1 play <s> and </s>: 4 words can follow, so 16 two-word prefixes; 64 + 1 + 4 + 16
+  // continuations, less the empty one at a headline's start (context <s> <s>).
+  const boundaries = { start: 0, end: 1 };
+  for (const lengthNorm of [false, true]) {
+    const opts = { width: 16, steps: 3, boundaries, bannedIds: [0], lengthNorm };
+    const { found } = await smallBeams([[0, 0], [0, 4]], opts);
+    [[0, 0], [0, 4]].forEach((ctx, p) => {
+      const all = exhaustive(ctx, opts);
+      assertEquals(all.length, p === 0 ? 84 : 85);
+      assert(p === 1 || all.every((c) => c.ids.length > 0), "no empty headline");
+      assertSameRanking(found[p], all.slice(0, 16), `context ${ctx}, lengthNorm ${lengthNorm}`);
+      assert(
+        found[p].every((c) => !c.ids.includes(0) && !c.ids.includes(1)),
+        "no <s> or </s> among the words",
+      );
+    });
+  }
+  const all = { width: 84, steps: 3, boundaries, bannedIds: [0] };
+  assertSameRanking((await smallBeams([[0, 0]], all)).found[0], exhaustive([0, 0], all), "all 84");
 });

@@ -22,6 +22,7 @@ import { exists } from "../src/deno/fs.ts";
 import { assertFailed, errorLine, type Run, runDeno, taskRun } from "./cli_harness.ts";
 
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
+const TEXT = fileURLToPath(new URL("./fixtures/text", import.meta.url));
 const TINY = ["--embed", "4", "--hidden", "8", "--layers", "2"];
 // The built-in corpus at window 2 (no split): 2120 pairs, so --batch 100 gives 22 steps an epoch, the last
 // one of 20 pairs.
@@ -97,6 +98,10 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
   const cfg: ModelConfig = { vocab: vocab.length, embed: 4, hidden: 8, layers: 2, window: 2 };
   await saveCheckpoint(init, { config: cfg, vocab, params: initParams(cfg, 1) });
   const initFile = join(init, "model.safetensors");
+  const emptyTxt = join(cases, "empty.txt");
+  await Deno.writeTextFile(emptyTxt, "\n  \n");
+  const binaryTxt = join(cases, "binary.txt");
+  await Deno.writeFile(binaryTxt, Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x0a));
   const runMetrics = await Deno.readFile(join(RUN, "metrics.jsonl"));
 
   // [case, arguments, exit code, what the line must say]. Cases without --out/--resume get their own --out
@@ -149,6 +154,39 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
       /holds another run \(checkpoint, metrics\.jsonl\): use --resume/,
     ],
     ["unwritable out", ["--out", join(aFile, "out")], 1, /cannot create output directory .*a_file\/out/],
+    [
+      "unknown column",
+      ["--data", join(TEXT, "titles.csv"), "--column", "nope"],
+      1,
+      /titles\.csv has no "nope" column/,
+    ],
+    [
+      "column of a .txt",
+      ["--data", join(TEXT, "more.txt"), "--column", "title"],
+      1,
+      /--column applies to CSV/,
+    ],
+    ["empty .txt", ["--data", emptyTxt], 1, /empty\.txt is empty$/],
+    ["binary .txt", ["--data", binaryTxt], 1, /binary\.txt line 1: a NUL byte: binary data, not text$/],
+    ["sample-every 0", ["--sample-every", "0"], 2, /--sample-every must be a positive integer, got "0"/],
+    [
+      "sample prompts alone",
+      ["--sample-prompts", "knicks quietly"],
+      2,
+      /--sample-prompts only applies with --sample-every N/,
+    ],
+    [
+      "empty sample prompt without boundaries",
+      ["--sample-every", "1", "--sample-prompts", "knicks quietly|"],
+      1,
+      /--sample-prompts: prompt "" is empty/,
+    ],
+    [
+      "unknown sample prompt word",
+      ["--sample-every", "1", "--sample-prompts", "zebra yak"],
+      1,
+      /--sample-prompts: prompt "zebra yak": not in the model's vocabulary: "zebra", "yak"$/,
+    ],
   ];
   // A few at a time: each is a Deno process.
   const runs: Run[] = [];
@@ -168,9 +206,75 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
   });
   // Nothing written: no case created its --out, and the run they pointed at is as it was.
   const left = (await Array.fromAsync(Deno.readDir(cases))).map((e) => e.name).sort();
-  assertEquals(left, ["a_file", "empty_dir", "init"]);
+  assertEquals(left, ["a_file", "binary.txt", "empty.txt", "empty_dir", "init"]);
   assertEquals(await Deno.readFile(join(RUN, "metrics.jsonl")), runMetrics);
   assert(!(await exists(join(RUN, ".lock"))), "no stale lock left in the run");
+});
+
+Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vocabulary starts <s> </s>", async () => {
+  const out = join(tmp, "bounded");
+  await ok([
+    ...TINY,
+    "--data",
+    TEXT,
+    "--column",
+    "title",
+    "--boundaries",
+    "--epochs",
+    "1",
+    "--out",
+    out,
+    "--quiet",
+  ]);
+  const ck = await loadCheckpoint(join(out, "checkpoint"));
+  assertEquals(ck.vocab.slice(0, 4), ["<s>", "</s>", "mayor", "approves"]);
+  assertEquals([ck.train!.boundaries, ck.train!.column], [true, "title"]);
+  // --resume reads the same files the same way (the vocabulary check would refuse anything else).
+  await ok(["--resume", out, "--epochs", "2", "--quiet"]);
+  assertEquals((await loadCheckpoint(join(out, "checkpoint"))).progress!.epoch, 2);
+});
+
+Deno.test("--sample-every N: samples printed and appended to samples.jsonl at every N-th epoch", async () => {
+  const out = join(tmp, "samples");
+  const args = ["--batch", String(BATCH), "--epochs", "4", "--sample-every", "2", "--out", out];
+  const r = await ok([...TINY, ...args, "--sample-prompts", "Knicks quietly|one new"]);
+  const lines = (await Deno.readTextFile(join(out, "samples.jsonl"))).trimEnd().split("\n").map((l) =>
+    JSON.parse(l)
+  );
+  assertEquals(
+    lines.map((l) => [l.epoch, l.prompt]),
+    [2, 4].flatMap((e) => [
+      ...Array(3).fill([e, "knicks quietly"]),
+      ...Array(3).fill([e, "one new"]),
+    ]),
+  );
+  for (const l of lines) {
+    const words = l.text.split(" ");
+    assert(l.text.startsWith(`${l.prompt} `) && words.length <= 2 + 15, l.text);
+    assert(r.stderr.includes(`sample (epoch ${l.epoch}): ${l.text}\n`), `not printed: ${l.text}`);
+  }
+  // Without --sample-prompts the first training context is the prompt.
+  const dflt = join(tmp, "samples_default");
+  await ok([
+    ...TINY,
+    "--batch",
+    String(BATCH),
+    "--max-steps",
+    String(STEPS_PER_EPOCH),
+    "--sample-every",
+    "1",
+    "--out",
+    dflt,
+    "--quiet",
+  ]);
+  const first = JSON.parse((await Deno.readTextFile(join(dflt, "samples.jsonl"))).split("\n")[0]);
+  const ds = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
+    window: 2,
+    minCount: 1,
+    valFraction: 0,
+    seed: 0,
+  });
+  assertEquals(first.prompt, [ds.vocab[ds.train.inputs[0]], ds.vocab[ds.train.inputs[1]]].join(" "));
 });
 
 Deno.test("a short run: metrics.jsonl per step and epoch, a loadable checkpoint, loss.svg, --json", async () => {

@@ -151,3 +151,51 @@ Deno.test("webgpu: Ctrl-C exits 130 with a checkpoint; --resume finishes it as i
   assertEquals(straight.losses.length, 4 * 265);
   assertSameRun(await result(dir), straight, "Ctrl-C and resume");
 });
+
+Deno.test("--sample-every: a run stopped and resumed writes the samples.jsonl an uninterrupted run writes", async () => {
+  const dir = (name: string) => join(tmp, `samples_${name}`);
+  const flags = [...TINY, "--backend", "cpu", "--epochs", "3", "--save-every", "2"];
+  const sampling = ["--sample-every", "1", "--sample-prompts", "knicks quietly|one new"];
+  await Promise.all([
+    ok([...flags, ...sampling, "--out", dir("straight")]),
+    // Stopped 3 steps into epoch 3: epochs 1 and 2 sampled, the checkpoint saved at the stop.
+    ok([...flags, ...sampling, "--max-steps", String(2 * STEPS_PER_EPOCH + 3), "--out", dir("stopped")]),
+    // Stopped in epoch 3 too, but as a kill after epoch 3's samples and before a checkpoint leaves it: the
+    // last checkpoint is epoch 2's (--save-every 2), samples.jsonl runs on past it and ends in a torn line.
+    ok([...flags, ...sampling, "--epochs", "2", "--out", dir("killed")]),
+  ]);
+  const samples = (name: string) => Deno.readTextFile(join(dir(name), "samples.jsonl"));
+  const want = await samples("straight");
+  assertEquals(want.trimEnd().split("\n").map((l) => JSON.parse(l).epoch), [
+    1,
+    1,
+    1,
+    1,
+    1,
+    1,
+    2,
+    2,
+    2,
+    2,
+    2,
+    2,
+    3,
+    3,
+    3,
+    3,
+    3,
+    3,
+  ]);
+  await Deno.writeTextFile(
+    join(dir("killed"), "samples.jsonl"),
+    `${
+      JSON.stringify({ epoch: 3, prompt: "one new", text: "one new left by a killed run" })
+    }\n{"epoch":3,"pro`,
+    { append: true },
+  );
+  // The resumed runs take their recorded sampling flags.
+  await ok(["--resume", dir("stopped"), "--quiet"]);
+  await ok(["--resume", dir("killed"), "--epochs", "3", "--quiet"]);
+  assertEquals(await samples("stopped"), want);
+  assertEquals(await samples("killed"), want);
+});

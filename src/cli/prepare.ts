@@ -4,8 +4,17 @@ import { USAGE_EXIT, UserError } from "../errors.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
 import { DEFAULT_MIN_COUNT, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from "../data/dataset.ts";
 import { summarizeDataset } from "../data/prepared.ts";
+import { HEADLINE_COLUMN } from "../data/csv.ts";
+import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
-import { ARTICLES_GLOB, DEFAULT_DATA_DIR, loadDataset, writePrepared } from "../deno/data_files.ts";
+import {
+  ARTICLES_GLOB,
+  CSV_GLOB,
+  DEFAULT_DATA_DIR,
+  loadDataset,
+  TEXT_GLOB,
+  writePrepared,
+} from "../deno/data_files.ts";
 
 const DEFAULT_OUT = "runs/prepared";
 
@@ -14,12 +23,17 @@ export const PREPARE_HELP = `Usage: deno task prepare [DATA] [options]
 Reads news headlines, cleans them like the reference notebook, builds the vocabulary and the
 (window words -> next word) pairs, and writes a prepared directory for training.
 
-DATA (or --data PATH): a CSV file with a "headline" column, a directory (its ${ARTICLES_GLOB} files,
-sorted by name), or a prepared directory. Default: ${DEFAULT_DATA_DIR}/ when it holds ${ARTICLES_GLOB},
-else the built-in synthetic corpus.
+DATA (or --data PATH): a CSV file with a "${HEADLINE_COLUMN}" column, a ${TEXT_GLOB} file (one headline or
+sentence a line, blank lines skipped), a directory (its ${ARTICLES_GLOB} and ${TEXT_GLOB} files, sorted by
+name), or a prepared directory. Default: ${DEFAULT_DATA_DIR}/ when it holds such files, else the built-in
+synthetic corpus.
 
 Options:
   --files GLOB          only the directory's files whose names also match GLOB (e.g. "*2017*")
+  --column NAME         the CSV column holding the text (default "${HEADLINE_COLUMN}"; a directory's
+                        files are then every ${CSV_GLOB} and ${TEXT_GLOB})
+  --boundaries          frame each headline with --window ${BOS_TOKEN} tokens before it and ${EOS_TOKEN} after it,
+                        so pairs also predict its first words and its end (default: the notebook's pairs)
   --window N            words of context per pair (default ${DEFAULT_MODEL.window})
   --min-count N         words seen fewer than N times become <unk> (default ${DEFAULT_MIN_COUNT}: keep all)
   --val-fraction F      share of headlines held out for validation, 0 <= F < 1 (default ${DEFAULT_VAL_FRACTION})
@@ -35,6 +49,8 @@ export async function prepareMain(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     data: { type: "string" },
     files: { type: "string" },
+    column: { type: "string" },
+    boundaries: { type: "boolean" },
     window: { type: "string" },
     "min-count": { type: "string" },
     "val-fraction": { type: "string" },
@@ -58,6 +74,8 @@ export async function prepareMain(args: string[]): Promise<number> {
   const ds = await loadDataset({
     data: values.data ?? positionals[0],
     files: values.files,
+    column: values.column,
+    boundaries: values.boundaries,
     window: given("window", "positive integer"),
     minCount: given("min-count", "positive integer"),
     valFraction: given("val-fraction", "fraction"),
@@ -68,11 +86,17 @@ export async function prepareMain(args: string[]): Promise<number> {
   const summary = summarizeDataset(ds);
   console.log(`corpus: ${ds.source}${ds.files.length > 1 ? ` (${ds.files.join(", ")})` : ""}`);
   console.log(
-    `headlines ${summary.headlines}, vocab ${summary.vocab}${ds.unk >= 0 ? " (with <unk>)" : ""}, ` +
+    `headlines ${summary.headlines}, vocab ${summary.vocab}${specialsNote(ds.unk >= 0, ds.boundaries)}, ` +
       `window ${summary.window}, pairs ${summary.pairs}` +
       (summary.val_fraction > 0 ? `, validation pairs ${summary.val_pairs}` : ""),
   );
   console.log(`wrote ${out}`);
   if (values.json) console.log(JSON.stringify({ ...summary, out }));
   return 0;
+}
+
+/** " (with <unk>, <s>, </s>)": the special tokens a vocabulary holds, if any. */
+function specialsNote(unk: boolean, boundaries: boolean): string {
+  const specials = [...(unk ? [UNK_TOKEN] : []), ...(boundaries ? [BOS_TOKEN, EOS_TOKEN] : [])];
+  return specials.length ? ` (with ${specials.join(", ")})` : "";
 }

@@ -6,7 +6,11 @@ import { join, resolve } from "node:path";
 import { parseFlags } from "./args.ts";
 import { firstLine, UserError } from "../errors.ts";
 import { loadDataset } from "../deno/data_files.ts";
-import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE } from "../io/file_names.ts";
+import { HEADLINE_COLUMN } from "../data/csv.ts";
+import { DEFAULT_MIN_COUNT, DEFAULT_VAL_FRACTION } from "../data/dataset.ts";
+import { BOS_TOKEN, EOS_TOKEN } from "../data/vocab.ts";
+import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE, SAMPLES_FILE } from "../io/file_names.ts";
+import { PROMPT_SEPARATOR, SAMPLE_TEMPERATURE, SAMPLE_WORDS, SAMPLES_PER_PROMPT } from "../train/samples.ts";
 import { initParams } from "../model/init.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
@@ -39,11 +43,13 @@ export const TRAIN_HELP = `Train the LSTM next-word model.
 usage: deno task train [--data PATH] [--out DIR] [flags]
 
 data:
-  --data PATH          CSV file, directory of *Articles*.csv, or a prepared directory
-                       (default: data/*Articles*.csv if any, else the built-in corpus)
+  --data PATH          CSV or .txt file, directory of *Articles*.csv and .txt files, or a prepared
+                       directory (default: data/ if it holds such files, else the built-in corpus)
   --files GLOB         with a directory: only files matching GLOB
-  --min-count N        words seen fewer than N times become <unk> (default 1: keep all)
-  --val-fraction F     hold out this fraction of headlines for validation (default 0)
+  --column NAME        the CSV column holding the text (default "${HEADLINE_COLUMN}"), see deno task prepare --help
+  --boundaries         frame headlines with ${BOS_TOKEN} and ${EOS_TOKEN}: the model also learns how headlines start and end
+  --min-count N        words seen fewer than N times become <unk> (default ${DEFAULT_MIN_COUNT}: keep all)
+  --val-fraction F     hold out this fraction of headlines for validation (default ${DEFAULT_VAL_FRACTION})
 model:
   --embed ${DEFAULT_MODEL.embed} --hidden ${DEFAULT_MODEL.hidden} --layers ${DEFAULT_MODEL.layers} --window ${DEFAULT_MODEL.window}
   --init FILE          start from these weights (.safetensors, PyTorch state_dict names)
@@ -58,6 +64,11 @@ output:
   --resume DIR         continue the run in DIR exactly where it stopped
   --save-every N       checkpoint every N epochs (default ${DEFAULT_SAVE_EVERY}; always at the end and on Ctrl-C)
   --log-every N        read the loss back every N steps (default ${DEFAULT_LOG_EVERY}, at most ${MAX_LOG_EVERY})
+  --sample-every N     every N epochs, generate ${SAMPLES_PER_PROMPT} headlines per prompt (temperature ${SAMPLE_TEMPERATURE}, at most
+                       ${SAMPLE_WORDS} words), print them and append them to ${SAMPLES_FILE}; seeded by --seed and the
+                       epoch, so a resumed run writes what an uninterrupted one would
+  --sample-prompts "P${PROMPT_SEPARATOR}Q"  their prompts (default: "" with --boundaries: whole headlines; else the
+                       context of the first training pair)
   --quiet              no progress output
   --json               print a JSON summary as the last line of stdout
   -h, --help           this text`;
@@ -65,6 +76,8 @@ output:
 const TRAIN_FLAGS = {
   data: { type: "string" },
   files: { type: "string" },
+  column: { type: "string" },
+  boundaries: { type: "boolean" },
   "min-count": { type: "string" },
   "val-fraction": { type: "string" },
   embed: { type: "string" },
@@ -85,6 +98,8 @@ const TRAIN_FLAGS = {
   resume: { type: "string" },
   "save-every": { type: "string" },
   "log-every": { type: "string" },
+  "sample-every": { type: "string" },
+  "sample-prompts": { type: "string" },
   quiet: { type: "boolean" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -190,7 +205,7 @@ async function prepareOutDir(out: string, force: boolean, resuming: boolean) {
         `${out} holds another run (${holds.join(", ")}): use --resume ${out}, --force, or another --out`,
       );
     }
-    for (const f of [CHECKPOINT_DIR, BEST_DIR, METRICS_FILE, LOSS_PLOT_FILE]) {
+    for (const f of [CHECKPOINT_DIR, BEST_DIR, METRICS_FILE, SAMPLES_FILE, LOSS_PLOT_FILE]) {
       await Deno.remove(join(out, f), { recursive: true }).catch(() => {});
     }
   }

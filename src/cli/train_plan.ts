@@ -14,6 +14,12 @@ import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { type BackendKind, parseBackendKind } from "../deno/backends.ts";
 import type { TrainOptions } from "../train/loop.ts";
 import { type NumberCheck, numberFlag } from "./args.ts";
+import {
+  defaultSamplePrompts,
+  encodeSamplePrompts,
+  PROMPT_SEPARATOR,
+  type SampleSettings,
+} from "../train/samples.ts";
 
 /** The notebook's epochs on real data. */
 export const DEFAULT_EPOCHS = 200;
@@ -82,6 +88,10 @@ export function planData(flags: TrainFlags, recorded: Record<string, unknown>): 
   return {
     data: get("data"),
     files: get("files"),
+    column: get("column"),
+    // A boolean flag: given now, or recorded true by the resumed run; left undefined otherwise, so a
+    // prepared directory supplies its own.
+    boundaries: get("boundaries") === "true" ? true : undefined,
     window: given("window", "positive integer"),
     minCount: given("min-count", "positive integer"),
     valFraction: given("val-fraction", "fraction"),
@@ -135,6 +145,7 @@ export function planTraining(
     ? true
     : Boolean(recorded.shuffle);
   const backend = parseBackendKind(get("backend"));
+  const samples = planSamples(get("sample-every"), get("sample-prompts"), data);
 
   let init: TrainPlan["init"] = { kind: "seed" };
   if (resume) {
@@ -177,12 +188,15 @@ export function planTraining(
     seed,
     shuffle,
     maxSteps,
+    samples,
     saveEvery: numberFlag("save-every", str(flags["save-every"]), DEFAULT_SAVE_EVERY, "positive integer"),
     logEvery: numberFlag("log-every", str(flags["log-every"]), DEFAULT_LOG_EVERY, "positive integer"),
     init,
     flags: {
       data: get("data") === undefined ? undefined : resolve(get("data")!),
       files: get("files"),
+      column: get("column"),
+      boundaries: data.boundaries,
       "min-count": data.minCount,
       "val-fraction": data.valFraction,
       window: data.window,
@@ -195,6 +209,37 @@ export function planTraining(
       seed,
       shuffle,
       backend,
+      "sample-every": samples?.every,
+      "sample-prompts": get("sample-prompts"),
     },
   };
+}
+
+/**
+ * The samples to draw while training: --sample-every N, with --sample-prompts (separated by "|") or the
+ * defaults for the data; each prompt is checked against the vocabulary now, before anything is written.
+ */
+export function planSamples(
+  every: string | undefined,
+  prompts: string | undefined,
+  data: Dataset,
+): SampleSettings | undefined {
+  if (every === undefined) {
+    if (prompts !== undefined) {
+      throw new UserError("--sample-prompts only applies with --sample-every N", USAGE_EXIT);
+    }
+    return undefined;
+  }
+  const texts = prompts === undefined ? defaultSamplePrompts(data) : prompts.split(PROMPT_SEPARATOR);
+  try {
+    return {
+      every: numberFlag("sample-every", every, 0, "positive integer"),
+      prompts: encodeSamplePrompts(texts, data.vocab, data.window),
+    };
+  } catch (e) {
+    if (e instanceof UserError && e.exitCode !== USAGE_EXIT) {
+      throw new UserError(`--sample-prompts: ${e.message}`);
+    }
+    throw e;
+  }
 }

@@ -1,70 +1,39 @@
-/** The `headline` column of one CSV file's bytes, with one-line UserErrors naming the file and line. */
+/**
+ * One column (`headline` unless told otherwise) of one CSV file's bytes, with one-line UserErrors naming the
+ * file and line.
+ */
 import { parse } from "csv-parse/sync";
 import { UserError } from "../errors.ts";
+import { CR, decodeText, LF, lineAt } from "./text.ts";
 
-/** The column the headlines are in, found by name because column order differs between files. */
-const HEADLINE_COLUMN = "headline";
+/** The column the headlines are in by default, found by name because column order differs between files. */
+export const HEADLINE_COLUMN = "headline";
 
 /**
- * Every raw `headline` field of a CSV file's bytes, in file order (the "Unknown" placeholder included);
- * `name` (the file's name) is how errors name it.
+ * Every raw field of column `column` of a CSV file's bytes, in file order (the "Unknown" placeholder
+ * included); `name` (the file's name) is how errors name it.
  */
-export function headlineColumn(bytes: Uint8Array, name: string): string[] {
-  const text = decodeUtf8(bytes, name);
-  if (text.trim() === "") throw new UserError(`${name} is empty`);
-  const rows = parseCsv(text, name);
+export function headlineColumn(bytes: Uint8Array, name: string, column = HEADLINE_COLUMN): string[] {
+  const rows = parseCsv(decodeText(bytes, name), name);
   const header = rows[0] ?? [];
-  const columns = header.flatMap((h, i) => (h.trim() === HEADLINE_COLUMN ? [i + 1] : []));
+  const columns = header.flatMap((h, i) => (h.trim() === column ? [i + 1] : []));
   if (columns.length === 0) {
     // Quoted, shortened names: a header may hold newlines or a megabyte, and the message is one line.
     const shown = header.slice(0, 8).map((h) => JSON.stringify(h))
       .map((q) => (q.length > 42 ? `${q.slice(0, 40)}..."` : q));
     throw new UserError(
-      `${name} has no "${HEADLINE_COLUMN}" column (columns: ${shown.join(", ")}` +
+      `${name} has no ${JSON.stringify(column)} column (columns: ${shown.join(", ")}` +
         `${header.length > 8 ? `, ... ${header.length} in all` : ""})`,
     );
   }
   if (columns.length > 1) {
     // pandas would silently read the first one; which one holds the headlines is the user's call.
     throw new UserError(
-      `${name} has ${columns.length} "${HEADLINE_COLUMN}" columns (columns ${columns.join(" and ")}): ` +
+      `${name} has ${columns.length} ${JSON.stringify(column)} columns (columns ${columns.join(" and ")}): ` +
         `rename or remove all but one`,
     );
   }
   return rows.slice(1).map((row) => row[columns[0] - 1]);
-}
-
-function decodeUtf8(bytes: Uint8Array, name: string): string {
-  const decoder = new TextDecoder("utf-8", { fatal: true });
-  try {
-    // The decoder drops a leading BOM, so the first header name comes out clean.
-    return decoder.decode(bytes);
-  } catch {
-    // Find the first bad line: a line break byte is never part of a multi-byte sequence.
-    let start = 0;
-    for (let i = 0; i <= bytes.length; i++) {
-      if (i < bytes.length && bytes[i] !== LF && bytes[i] !== CR) continue;
-      try {
-        decoder.decode(bytes.subarray(start, i));
-      } catch {
-        throw new UserError(`${name} line ${lineAt(bytes, start)}: not UTF-8 text`);
-      }
-      start = i + 1;
-    }
-    throw new UserError(`${name} is not UTF-8 text`);
-  }
-}
-
-const LF = 0x0a;
-const CR = 0x0d;
-
-/** The 1-based line of byte `offset`, counting "\r\n", "\n" and "\r" as one line break each (as editors do). */
-function lineAt(bytes: Uint8Array, offset: number): number {
-  let line = 1;
-  for (let i = 0; i < offset && i < bytes.length; i++) {
-    if (bytes[i] === LF || (bytes[i] === CR && bytes[i + 1] !== LF)) line++;
-  }
-  return line;
 }
 
 /** Error details csv-parse attaches to its CsvError. */

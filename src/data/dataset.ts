@@ -6,52 +6,64 @@
 import { UserError } from "../errors.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
 import { cleanHeadline, isRealHeadline } from "./clean.ts";
-import { makePairs } from "./pairs.ts";
+import { HEADLINE_COLUMN } from "./csv.ts";
+import { headlinePairs } from "./pairs.ts";
 import { chooseValidation } from "./split.ts";
 import type { Corpus, Dataset, DatasetSettings } from "./types.ts";
-import { buildVocab, wordIds } from "./vocab.ts";
+import { buildVocab } from "./vocab.ts";
 
 export const DEFAULT_MIN_COUNT = 1;
 export const DEFAULT_VAL_FRACTION = 0;
 export const DEFAULT_SEED = 0;
 
 /** The settings a dataset is cut with when none are given: the notebook's. */
-export const DEFAULT_SETTINGS: DatasetSettings = {
+export const DEFAULT_SETTINGS: Required<DatasetSettings> = {
   window: DEFAULT_MODEL.window,
   minCount: DEFAULT_MIN_COUNT,
   valFraction: DEFAULT_VAL_FRACTION,
   seed: DEFAULT_SEED,
+  boundaries: false,
 };
+
+/** Headlines as the model reads them: the "Unknown" placeholder dropped, each one cleaned into words. */
+export function cleanCorpus(corpus: Corpus): string[][] {
+  return corpus.headlines.filter(isRealHeadline).map(cleanHeadline);
+}
 
 /**
  * Cleans, splits, builds the vocabulary from the training headlines only, and makes the pairs.
  * Validation words training never saw become "<unk>" when the vocabulary has it (minCount > 1);
- * otherwise the validation pairs touching them are dropped, since there is no id to give them.
+ * otherwise the validation pairs touching them are dropped, since there is no id to give them (counted in
+ * valCoverage either way).
  */
 export function buildDataset(corpus: Corpus, settings: DatasetSettings): Dataset {
   const { window, minCount, valFraction, seed } = settings;
-  const cleaned = corpus.headlines.filter(isRealHeadline).map(cleanHeadline);
+  const boundaries = settings.boundaries ?? false;
+  const cleaned = cleanCorpus(corpus);
   const isVal = chooseValidation(cleaned.length, valFraction, seed);
   const trainWords = cleaned.filter((_, i) => !isVal[i]);
   const valWords = cleaned.filter((_, i) => isVal[i]);
-  const { vocab, unk } = buildVocab(trainWords, minCount);
-  const train = makePairs(trainWords.map((w) => wordIds(w, vocab, unk)), window).pairs;
-  const val = makePairs(valWords.map((w) => wordIds(w, vocab, unk)), window).pairs;
+  const { vocab, unk } = buildVocab(trainWords, minCount, boundaries);
+  const train = headlinePairs(trainWords, vocab, unk, window, boundaries).pairs;
+  const val = headlinePairs(valWords, vocab, unk, window, boundaries);
   if (train.count === 0) {
     throw new UserError(
       `${corpus.source}: no training pairs: none of its ${trainWords.length} training headlines ` +
-        `has more than ${window} words`,
+        (boundaries ? "has a word" : `has more than ${window} words`),
     );
   }
   return {
     source: corpus.source,
     files: corpus.files,
+    column: corpus.column ?? HEADLINE_COLUMN,
     vocab,
     window,
     headlines: cleaned.length,
     unk,
+    boundaries,
     train,
-    val,
+    val: val.pairs,
+    valCoverage: val.coverage,
     minCount,
     valFraction,
     seed,
@@ -87,6 +99,10 @@ export function matchPrepared(ds: Dataset, dir: string, opts: Partial<DatasetSet
         `${dir} was prepared with --${flag} ${prepared}, not ${asked}: prepare it again or leave --${flag} out`,
       );
     }
+  }
+  // A flag can only be given, not given as false: what it can contradict is a directory prepared without it.
+  if (opts.boundaries && !ds.boundaries) {
+    throw new UserError(`${dir} was prepared without --boundaries: prepare it again with it`);
   }
   return ds;
 }

@@ -7,7 +7,9 @@
  */
 import { UserError } from "../errors.ts";
 import { PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
-import type { Dataset, PairSet } from "./types.ts";
+import { HEADLINE_COLUMN } from "./csv.ts";
+import type { Coverage, Dataset, PairSet } from "./types.ts";
+import { hasBoundaries } from "./vocab.ts";
 
 /** Names the layout, so a reader can refuse a directory from an incompatible version. */
 const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
@@ -26,6 +28,12 @@ export interface DatasetSummary {
   val_fraction: number;
   seed: number;
   unk: number;
+  /** Headlines framed by "<s>" and "</s>" (absent in directories prepared before boundaries existed: false). */
+  boundaries: boolean;
+  /** The CSV column read (absent in older directories: "headline"). */
+  column: string;
+  /** How the validation headlines met the vocabulary (absent in older directories). */
+  val_coverage?: { tokens: number; unknown_tokens: number; unknown_words: number; skipped_pairs: number };
 }
 
 interface SummaryFile extends DatasetSummary {
@@ -46,6 +54,18 @@ export function summarizeDataset(ds: Dataset): DatasetSummary {
     val_fraction: ds.valFraction,
     seed: ds.seed,
     unk: ds.unk,
+    boundaries: ds.boundaries,
+    column: ds.column,
+    ...(ds.valCoverage
+      ? {
+        val_coverage: {
+          tokens: ds.valCoverage.tokens,
+          unknown_tokens: ds.valCoverage.unknownTokens,
+          unknown_words: ds.valCoverage.unknownWords,
+          skipped_pairs: ds.valCoverage.skippedPairs,
+        },
+      }
+      : {}),
   };
 }
 
@@ -113,9 +133,30 @@ export async function decodePrepared(
   if (!counts.every(Number.isInteger) || typeof s.val_fraction !== "number" || !Array.isArray(s.files)) {
     bad(`${SUMMARY_FILE} is missing counts`);
   }
+  const boundaries = s.boundaries ?? false;
+  if (typeof boundaries !== "boolean") bad(`${SUMMARY_FILE}: boundaries is not true or false`);
+  const column = s.column ?? HEADLINE_COLUMN;
+  if (typeof column !== "string") bad(`${SUMMARY_FILE}: column is not a string`);
   const vocab = await readJson(VOCAB_FILE);
   if (!Array.isArray(vocab) || vocab.length !== s.vocab || !vocab.every((w) => typeof w === "string")) {
     bad(`${VOCAB_FILE} is not an array of ${s.vocab} words`);
+  }
+  if (hasBoundaries(vocab as string[]) !== boundaries) {
+    bad(
+      `${SUMMARY_FILE} says boundaries ${boundaries}, but ${VOCAB_FILE} ${
+        boundaries ? "lacks" : "has"
+      } <s> and </s>`,
+    );
+  }
+  const c = s.val_coverage;
+  const valCoverage: Coverage | undefined = c === undefined ? undefined : {
+    tokens: c.tokens,
+    unknownTokens: c.unknown_tokens,
+    unknownWords: c.unknown_words,
+    skippedPairs: c.skipped_pairs,
+  };
+  if (valCoverage && !Object.values(valCoverage).every(Number.isInteger)) {
+    bad(`${SUMMARY_FILE}: val_coverage is missing counts`);
   }
   const bytes = await read(PAIRS_FILE);
   const ids = (s.pairs + s.val_pairs) * (s.window + 1);
@@ -145,8 +186,11 @@ export async function decodePrepared(
     window: s.window,
     headlines: s.headlines,
     unk: s.unk,
+    boundaries,
+    column,
     train,
     val,
+    ...(valCoverage ? { valCoverage } : {}),
     minCount: s.min_count,
     valFraction: s.val_fraction,
     seed: s.seed,

@@ -13,6 +13,20 @@ export interface DatasetSettings {
   minCount: number;
   valFraction: number;
   seed: number;
+  /** Frame each headline with start tokens and an end token (src/data/pairs.ts); absent: false, the notebook's. */
+  boundaries?: boolean;
+}
+
+/** How the words of some headlines met a vocabulary. */
+export interface Coverage {
+  /** Word tokens (boundary tokens not counted). */
+  tokens: number;
+  /** Tokens whose word is not in the vocabulary (read as <unk> where there is one). */
+  unknownTokens: number;
+  /** Distinct such words. */
+  unknownWords: number;
+  /** Pairs left out because they touch such a word and there is no <unk> to read it as. */
+  skippedPairs: number;
 }
 
 export interface Dataset extends DatasetSettings {
@@ -26,14 +40,21 @@ export interface Dataset extends DatasetSettings {
   headlines: number;
   /** Id of "<unk>", or -1 when the vocabulary has none. */
   unk: number;
+  boundaries: boolean;
+  /** The CSV column the text was read from (".txt" files have none). */
+  column: string;
   train: PairSet;
   /** count 0 when there is no split. */
   val: PairSet;
+  /** How the validation headlines met the training vocabulary (absent in directories prepared before it was recorded). */
+  valCoverage?: Coverage;
 }
 
-/** Raw headlines (fields as read, "Unknown" included) and where they came from. */
+/** Raw headlines (fields or lines as read, "Unknown" included) and where they came from. */
 export interface Corpus {
   source: string;
   files: string[];
   headlines: string[];
+  /** The CSV column they were read from (absent: "headline"). */
+  column?: string;
 }

@@ -9,6 +9,8 @@ import { decodeSafetensors, type ReadOptions, type Safetensors } from "../io/saf
 import type { ModelConfig } from "../model/config.ts";
 import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
 import { firstLine, UserError } from "../errors.ts";
+import { CHECKPOINT_DIR } from "../io/file_names.ts";
+import { statOrNull } from "./fs.ts";
 
 /** Writes checkpoint `ck` as directory `dir`, replacing any previous one atomically. */
 export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
@@ -38,6 +40,15 @@ export async function loadCheckpoint(
     path: (name) => join(found, name),
     read: (name) => readOptional(join(found, name)),
   }, opts);
+}
+
+/**
+ * The model --model DIR names: a run directory's latest checkpoint (its checkpoint/), else DIR itself as a
+ * checkpoint (loadCheckpoint then says what is missing if it is not one).
+ */
+export async function loadModel(dir: string): Promise<Checkpoint> {
+  const inner = join(dir, CHECKPOINT_DIR);
+  return await loadCheckpoint((await statOrNull(inner))?.isDirectory ? inner : dir);
 }
 
 async function readOptional(path: string): Promise<Uint8Array | null> {

@@ -1,32 +1,38 @@
 /**
- * Datasets from files: where the headlines come from (one CSV file, the `*Articles*.csv` files of a
- * directory, a directory written by prepare, or, with no path given and no CSV under ./data, the built-in
+ * Datasets from files: where the headlines come from (one CSV or .txt file, the data files of a directory,
+ * a directory written by prepare, or, with no path given and no data file under ./data, the built-in
  * corpus), reading them into the core's buildDataset, and prepared directories written atomically and read
  * back.
  */
 import { basename, dirname, join } from "node:path";
 import { UserError } from "../errors.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../data/builtin.ts";
-import { headlineColumn } from "../data/csv.ts";
+import { HEADLINE_COLUMN, headlineColumn } from "../data/csv.ts";
+import { textLines } from "../data/text.ts";
 import { buildDataset, checkSettings, DEFAULT_SETTINGS, matchPrepared } from "../data/dataset.ts";
 import { matchesGlob } from "../data/glob.ts";
 import { decodePrepared, encodePrepared } from "../data/prepared.ts";
-import type { Dataset, DatasetSettings } from "../data/types.ts";
+import type { Corpus, Dataset, DatasetSettings } from "../data/types.ts";
 import { SUMMARY_FILE } from "../io/file_names.ts";
 import { committedDir, replaceDirAtomic, swapPaths, writeFileDurable } from "./atomic.ts";
 import { osReason, statOrNull } from "./fs.ts";
 
-/**
- * What to load. `data`: a CSV file, a directory of `*Articles*.csv` files, or a prepared directory;
- * absent: ./data when it holds `*Articles*.csv` files, else the built-in corpus. `files` narrows a
- * directory's files by a glob on names. Settings left undefined take the notebook's (window 2, minCount 1,
- * no validation, seed 0), or, for a prepared directory, the directory's; a given one that differs from a
- * prepared directory's is an error, never silently ignored.
- */
-export interface DataOptions extends Partial<DatasetSettings> {
+/** Where the text is: which files, and the CSV column (undefined: "headline"). */
+export interface SourceOptions {
+  /** A CSV or .txt file, a directory of them, or a prepared directory (absent: ./data or the built-in corpus). */
   data?: string;
+  /** Narrows a directory's files by a glob on names. */
   files?: string;
+  /** The CSV column holding the text (a --column given for data with no CSV is an error). */
+  column?: string;
 }
+
+/**
+ * What to load: see SourceOptions and locateData. Settings left undefined take the notebook's (window 2,
+ * minCount 1, no validation, seed 0, no boundaries), or, for a prepared directory, the directory's; a given
+ * one that differs from a prepared directory's is an error, never silently ignored.
+ */
+export interface DataOptions extends Partial<DatasetSettings>, SourceOptions {}
 
 export async function loadDataset(opts: DataOptions): Promise<Dataset> {
   const settings: Partial<DatasetSettings> = {
@@ -34,61 +40,94 @@ export async function loadDataset(opts: DataOptions): Promise<Dataset> {
     minCount: opts.minCount,
     valFraction: opts.valFraction,
     seed: opts.seed,
+    boundaries: opts.boundaries,
   };
   checkSettings(settings);
-  const input = await locateData(opts.data, opts.files);
+  const input = await locateData(opts);
   if (input.kind === "prepared") return matchPrepared(await readPrepared(input.dir), input.dir, settings);
   const full = { ...DEFAULT_SETTINGS };
-  for (const [key, value] of Object.entries(settings) as Array<[keyof DatasetSettings, number]>) {
+  for (const [key, value] of Object.entries(settings) as Array<[keyof DatasetSettings, never]>) {
     if (value !== undefined) full[key] = value;
   }
-  if (input.kind === "builtin") {
-    return buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, full);
-  }
+  return buildDataset(await readCorpus(input), full);
+}
+
+/** The raw headlines of located files (or of the built-in corpus), in order. */
+export async function readCorpus(input: Exclude<DataInput, { kind: "prepared" }>): Promise<Corpus> {
+  if (input.kind === "builtin") return { source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() };
   const headlines: string[] = [];
   // One file at a time: order decides vocabulary ids, and reading is fast next to parsing anyway.
   // Not push(...rows): spreading a file's rows as arguments overflows the stack past ~150k headlines.
   for (const path of input.paths) {
-    for (const headline of await readHeadlineColumn(path)) headlines.push(headline);
+    for (const headline of await readHeadlines(path, input.column)) headlines.push(headline);
   }
-  return buildDataset({ source: input.source, files: input.paths.map((p) => basename(p)), headlines }, full);
+  return {
+    source: input.source,
+    files: input.paths.map((p) => basename(p)),
+    headlines,
+    column: input.column,
+  };
 }
 
-/** Every raw `headline` field of the CSV file at `path`, in file order (see headlineColumn). */
-export async function readHeadlineColumn(path: string): Promise<string[]> {
+/**
+ * Every raw headline of the file at `path`, in file order: the non-blank lines of a `.txt` file, else the
+ * fields of CSV column `column` (see headlineColumn).
+ */
+export async function readHeadlines(path: string, column = HEADLINE_COLUMN): Promise<string[]> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
   } catch (e) {
     throw new UserError(`cannot read ${path}: ${osReason(e)}`);
   }
-  return headlineColumn(bytes, basename(path));
+  return isTextFile(path) ? textLines(bytes, basename(path)) : headlineColumn(bytes, basename(path), column);
 }
 
 /** Files of a data directory that are read, like the Kaggle dataset's `ArticlesJan2017.csv`. */
 export const ARTICLES_GLOB = "*Articles*.csv";
+/** With --column the CSVs are not the Kaggle ones: every CSV of a directory is read. */
+export const CSV_GLOB = "*.csv";
+/** Plain-text files (one headline or sentence a line): read from a directory beside its CSVs. */
+export const TEXT_GLOB = "*.txt";
+
+const isTextFile = (path: string) => matchesGlob(basename(path), TEXT_GLOB);
 
 /** Looked in, relative to the working directory, when no data path is given. */
 export const DEFAULT_DATA_DIR = "data";
 
 export type DataInput =
-  | { kind: "csv"; paths: string[]; source: string }
+  | { kind: "files"; paths: string[]; source: string; column: string }
   | { kind: "prepared"; dir: string }
   | { kind: "builtin" };
 
 /**
- * Resolves the data path. `files` (a glob on file names, e.g. "*2017*") narrows a directory's
- * `*Articles*.csv` files and is an error anywhere else, so it is never silently ignored.
+ * Resolves the data path. A directory's data files are its `*Articles*.csv` (with `column`, every `*.csv`)
+ * and `*.txt` files, sorted by name; `files` (a glob on file names, e.g. "*2017*") narrows them and is an
+ * error anywhere else, as is a `column` where no CSV is read, so neither is ever silently ignored.
  */
-export async function locateData(data: string | undefined, files: string | undefined): Promise<DataInput> {
+export async function locateData(opts: SourceOptions): Promise<DataInput> {
+  const { data, files, column } = opts;
+  const notPrepared = (dir: string) => {
+    for (const [flag, value] of [["files", files], ["column", column]]) {
+      if (value !== undefined) {
+        throw new UserError(`--${flag} does not apply to ${dir}: it is a prepared directory`);
+      }
+    }
+  };
+  const found = (paths: string[], source: string): DataInput => {
+    if (column !== undefined && paths.every(isTextFile)) {
+      throw new UserError(`--column applies to CSV files, and ${data} holds only .txt files`);
+    }
+    return { kind: "files", paths, source, column: column ?? HEADLINE_COLUMN };
+  };
   if (data === undefined) {
-    const dirHasCsv = (await statOrNull(DEFAULT_DATA_DIR))?.isDirectory &&
-      (await listCsv(DEFAULT_DATA_DIR, undefined)).length > 0;
-    if (dirHasCsv) return locateData(DEFAULT_DATA_DIR, files);
-    if (files !== undefined) {
-      throw new UserError(
-        `--files needs a data directory, and ${DEFAULT_DATA_DIR}/ holds no ${ARTICLES_GLOB}`,
-      );
+    const dirHasData = (await statOrNull(DEFAULT_DATA_DIR))?.isDirectory &&
+      (await listData(DEFAULT_DATA_DIR, opts)).length > 0;
+    if (dirHasData) return locateData({ ...opts, data: DEFAULT_DATA_DIR });
+    for (const [flag, value] of [["files", files], ["column", column]]) {
+      if (value !== undefined) {
+        throw new UserError(`--${flag} needs data, and ${DEFAULT_DATA_DIR}/ holds no ${dataGlobs(opts)}`);
+      }
     }
     return { kind: "builtin" };
   }
@@ -98,40 +137,42 @@ export async function locateData(data: string | undefined, files: string | undef
     // reads it and says so); anything else missing is an error.
     const previous = await committedDir(data);
     if (previous !== null && await statOrNull(join(previous, SUMMARY_FILE))) {
-      if (files !== undefined) {
-        throw new UserError(`--files does not apply to ${data}: it is a prepared directory`);
-      }
+      notPrepared(data);
       return { kind: "prepared", dir: data };
     }
     throw new UserError(`data path ${data} does not exist`);
   }
   if (info.isFile) {
     if (files !== undefined) throw new UserError(`--files applies to a directory, but ${data} is a file`);
-    return { kind: "csv", paths: [data], source: basename(data) };
+    return found([data], basename(data));
   }
   if (await statOrNull(join(data, SUMMARY_FILE))) {
-    if (files !== undefined) {
-      throw new UserError(`--files does not apply to ${data}: it is a prepared directory`);
-    }
+    notPrepared(data);
     return { kind: "prepared", dir: data };
   }
-  const names = await listCsv(data, files);
+  const names = await listData(data, opts);
   if (names.length === 0) {
-    const wanted = files === undefined ? ARTICLES_GLOB : `${ARTICLES_GLOB} and --files ${files}`;
+    const wanted = files === undefined ? dataGlobs(opts) : `${dataGlobs(opts)} and --files ${files}`;
     throw new UserError(`no file in ${data} matches ${wanted}`);
   }
   const source = `${names.length} file${names.length === 1 ? "" : "s"} in ${data}`;
-  return { kind: "csv", paths: names.map((n) => join(data, n)), source };
+  return found(names.map((n) => join(data, n)), source);
 }
 
-/** Names of the files in `dir` matching ARTICLES_GLOB (and `files` when given), sorted. */
-async function listCsv(dir: string, files: string | undefined): Promise<string[]> {
+/** The globs a directory's data files match, as messages name them. */
+function dataGlobs(opts: SourceOptions): string {
+  return `${opts.column === undefined ? ARTICLES_GLOB : CSV_GLOB} or ${TEXT_GLOB}`;
+}
+
+/** Names of the data files in `dir` (see locateData), sorted. */
+async function listData(dir: string, opts: SourceOptions): Promise<string[]> {
+  const csvGlob = opts.column === undefined ? ARTICLES_GLOB : CSV_GLOB;
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(dir)) {
-      const wanted = matchesGlob(entry.name, ARTICLES_GLOB) &&
-        (files === undefined || matchesGlob(entry.name, files));
-      // Symlinked CSVs count: a data/ folder may link to files kept elsewhere.
+      const wanted = (matchesGlob(entry.name, csvGlob) || matchesGlob(entry.name, TEXT_GLOB)) &&
+        (opts.files === undefined || matchesGlob(entry.name, opts.files));
+      // Symlinked files count: a data/ folder may link to files kept elsewhere.
       if ((entry.isFile || entry.isSymlink) && wanted) names.push(entry.name);
     }
   } catch (e) {

@@ -4,6 +4,7 @@
  *   DIR/checkpoint/   the latest checkpoint (what --resume and predict read)
  *   DIR/best/         the checkpoint with the lowest validation loss (only with a validation split)
  *   DIR/metrics.jsonl one record per step and per epoch
+ *   DIR/samples.jsonl headlines generated every --sample-every epochs (only when asked for)
  *   DIR/loss.svg      the loss plot, written at the end
  *
  * Ctrl-C asks the loop to stop after the current step; it then saves and returns "interrupted".
@@ -12,13 +13,15 @@ import { join } from "node:path";
 import type { Backend } from "../model/backend.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
 import type { Dataset } from "../data/types.ts";
-import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE } from "../io/file_names.ts";
+import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE, SAMPLES_FILE } from "../io/file_names.ts";
 import type { MetricRecord } from "../io/metrics.ts";
+import { SAMPLES_FORMAT } from "../io/samples.ts";
 import { lossPlotSvg } from "../io/plot.ts";
 import { train, type TrainOptions, type TrainResult } from "../train/loop.ts";
 import { writeFileAtomic } from "./atomic.ts";
 import { saveCheckpoint } from "./checkpoint_files.ts";
 import { MetricsWriter } from "./metrics_file.ts";
+import { JsonlWriter } from "./jsonl_file.ts";
 import { TerminalProgress } from "./progress.ts";
 
 export interface RunOptions extends TrainOptions {
@@ -39,6 +42,10 @@ export async function trainInDir(
     keepThroughStep: start.resume?.progress?.step ?? 0,
   });
   const records: MetricRecord[] = await metrics.readAll();
+  // Samples of epochs after the resumed checkpoint are cut: the resumed run draws them again.
+  const resumedEpoch = start.resume?.progress?.epoch ?? 0;
+  const samples = opts.samples &&
+    await JsonlWriter.open(join(opts.out, SAMPLES_FILE), SAMPLES_FORMAT, (r) => r.epoch <= resumedEpoch);
   let interrupted = false;
   const onSigint = () => {
     interrupted = true;
@@ -57,12 +64,16 @@ export async function trainInDir(
         records.push(rec);
         await metrics.append(rec);
       },
+      async samples(drawn) {
+        for (const s of drawn) await samples?.append(s);
+      },
       progress: new TerminalProgress(opts.quiet),
       stopRequested: () => interrupted,
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
     await metrics.close();
+    await samples?.close();
   }
   await writeFileAtomic(join(opts.out, LOSS_PLOT_FILE), lossPlotSvg(records));
   return result;

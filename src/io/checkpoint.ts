@@ -18,6 +18,7 @@ import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
 import type { AdamState } from "../model/optimizer.ts";
 import { UserError } from "../errors.ts";
+import { hasBoundaries } from "../data/vocab.ts";
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
 import { CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
 
@@ -397,6 +398,14 @@ export async function decodeCheckpoint(
     }
     if (c.train !== undefined) {
       if (!isObject(c.train)) throw new UserError(`${at(CONFIG_FILE)}: train is not an object`);
+      // Predict and eval go by the vocabulary (a PyTorch export has no config.json); the record must agree.
+      const recorded = c.train.boundaries;
+      if (recorded !== undefined && recorded !== hasBoundaries(vocab)) {
+        throw new UserError(
+          `${at(CONFIG_FILE)}: train.boundaries is ${JSON.stringify(recorded)}, but ${VOCAB_FILE} ` +
+            `${hasBoundaries(vocab) ? "has" : "lacks"} <s> and </s> at ids 0 and 1`,
+        );
+      }
       ck.train = c.train;
     }
     if (c.progress !== undefined) {

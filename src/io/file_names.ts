@@ -24,5 +24,7 @@ export const CHECKPOINT_DIR = "checkpoint";
 export const BEST_DIR = "best";
 /** Run directory: one record per step and per epoch. */
 export const METRICS_FILE = "metrics.jsonl";
+/** Run directory: headlines generated at epoch ends (train --sample-every). */
+export const SAMPLES_FILE = "samples.jsonl";
 /** Run directory: the loss plot. */
 export const LOSS_PLOT_FILE = "loss.svg";

@@ -4,15 +4,19 @@
  */
 import type { Backend } from "../model/backend.ts";
 import { Rng } from "../model/rng.ts";
-import { sampleNext, type SamplingOptions } from "./sampling.ts";
+import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
 
 export interface GenerateOptions extends SamplingOptions {
-  /** Words to add to each sample. */
+  /** Words to add to each sample at most. */
   steps: number;
   /** Samples per prompt. */
   count: number;
-  /** A word id that ends a sample when drawn (it is not appended), e.g. <unk>'s. */
-  stopId?: number;
+  /** Ids that end a sample when drawn (they are not appended): "</s>", <unk>'s with --stop-at-unk. */
+  stopIds?: readonly number[];
+  /** Ids never drawn ("<s>"). */
+  bannedIds?: readonly number[];
+  /** Headline boundaries: `end` ("</s>") ends a sample and is never drawn right after a window of only `start`. */
+  boundaries?: { start: number; end: number };
 }
 
 /**
@@ -44,11 +48,13 @@ export async function generateIds(
   for (let step = 0; step < opts.steps && active.length > 0; step++) {
     const inputs = new Int32Array(active.length * T);
     active.forEach((r, i) => inputs.set(windows.subarray(r * T, (r + 1) * T), i * T));
-    const logits = await backend.logits(inputs, active.length);
+    const logits = banIds(await backend.logits(inputs, active.length), V, opts.bannedIds ?? []);
+    const b = opts.boundaries;
+    if (b) banEndAtStart(logits, inputs, T, b.start, b.end);
     const still: number[] = [];
     active.forEach((r, i) => {
       const id = sampleNext(logits.subarray(i * V, (i + 1) * V), opts, rowRngs[r]);
-      if (id === opts.stopId) return;
+      if (opts.stopIds?.includes(id) || id === b?.end) return;
       generated[r].push(id);
       const w = windows.subarray(r * T, (r + 1) * T);
       w.copyWithin(0, 1);

@@ -1,19 +1,21 @@
 /** The next-word distribution for a batch of prompts: one logits pass, then softmax and top-k per row. */
 import type { Backend } from "../model/backend.ts";
-import { type Candidates, softmax, topK } from "./sampling.ts";
+import { banIds, type Candidates, softmax, topK } from "./sampling.ts";
 
 /**
  * The k most likely next words of each context (contexts: rows * window ids), most likely first, ties by
- * lower id, with their softmax probabilities over the whole vocabulary (not renormalised over the k).
+ * lower id, with their softmax probabilities over the whole vocabulary (not renormalised over the k) less
+ * the `banned` ids (e.g. "<s>"), which are never proposed.
  */
 export async function predictNext(
   backend: Backend,
   contexts: Int32Array,
   rows: number,
   k: number,
+  banned: readonly number[] = [],
 ): Promise<Candidates[]> {
   const V = backend.config.vocab;
-  const logits = await backend.logits(contexts, rows);
+  const logits = banIds(await backend.logits(contexts, rows), V, banned);
   const out: Candidates[] = [];
   for (let r = 0; r < rows; r++) {
     const probs = softmax(logits.subarray(r * V, (r + 1) * V));

@@ -1,12 +1,16 @@
-/** A prompt as the model reads it: cleaned like the training headlines, then its last `window` word ids. */
+/**
+ * A prompt as the model reads it: cleaned like the training headlines, then its last `window` word ids,
+ * left-padded with "<s>" when the model knows headline boundaries; and how the vocabulary's special tokens
+ * act in prediction.
+ */
 import { cleanHeadline } from "../data/clean.ts";
-import { encodeWords, UNK_TOKEN } from "../data/vocab.ts";
+import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId } from "../data/vocab.ts";
 import { UserError } from "../errors.ts";
 
 export interface EncodedPrompt {
   /** All cleaned words (what the output shows). */
   words: string[];
-  /** The ids of the last `window` words: the model's context. */
+  /** The ids of the last `window` words (after "<s>" padding, for a boundaries model): the model's context. */
   context: Int32Array;
   /** Context words not in the vocabulary, read as <unk> (only possible when the vocabulary has one). */
   unknown: string[];
@@ -14,25 +18,58 @@ export interface EncodedPrompt {
 
 /**
  * Cleans and encodes one prompt; every problem is a one-line UserError quoting the prompt. Only the last
- * `window` words reach the model, so only they must be in the vocabulary; missing ones become <unk> where
- * the vocabulary has it and are an error (naming them) where it does not.
+ * `window` words reach the model (it was never shown more), so only they must be in the vocabulary; missing
+ * ones become <unk> where the vocabulary has it and are an error (naming them) where it does not. A model
+ * with headline boundaries reads a prompt as the start of a headline: one shorter than the window (even an
+ * empty one) is left-padded with "<s>", as training framed every headline. Without boundaries the model
+ * never saw a window holding fewer words, so such a prompt is an error.
  */
 export function encodePrompt(text: string, vocab: readonly string[], window: number): EncodedPrompt {
   const words = cleanHeadline(text);
   const quoted = JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
-  if (words.length === 0) throw new UserError(`prompt ${quoted} is empty (no words left after cleaning)`);
-  if (words.length < window) {
+  const boundaries = hasBoundaries(vocab);
+  if (!boundaries && words.length === 0) {
+    throw new UserError(`prompt ${quoted} is empty (no words left after cleaning)`);
+  }
+  if (!boundaries && words.length < window) {
     throw new UserError(
       `prompt ${quoted} has ${words.length} word${words.length === 1 ? "" : "s"}; ` +
         `the model reads ${window} (its window)`,
     );
   }
-  const unk = vocab.indexOf(UNK_TOKEN);
+  const unk = unkId(vocab);
   const { ids, unknown } = encodeWords(words.slice(-window), vocab, unk);
   if (unknown.length > 0 && unk < 0) {
     throw new UserError(
       `prompt ${quoted}: not in the model's vocabulary: ${unknown.map((w) => JSON.stringify(w)).join(", ")}`,
     );
   }
-  return { words, context: Int32Array.from(ids), unknown };
+  const context = new Int32Array(window).fill(BOS_ID);
+  context.set(ids, window - ids.length);
+  return { words, context, unknown };
+}
+
+/** A prompt's words followed by generated ids' words: a sample as it is printed. */
+export function promptText(p: EncodedPrompt, ids: ArrayLike<number>, vocab: readonly string[]): string {
+  return [...p.words, ...Array.from(ids, (id) => vocab[id])].join(" ");
+}
+
+/** What a vocabulary's special tokens mean to predict and generation. */
+export interface SpecialIds {
+  /** Never proposed or drawn: "<s>" (a model is never asked to start a headline in the middle of one). */
+  banned: number[];
+  /**
+   * A boundaries model's "<s>" and "</s>": "</s>" ends a sample when drawn (it is not part of its text), and
+   * is never drawn at a headline's start.
+   */
+  boundaries?: { start: number; end: number };
+  /** "<unk>", or -1. */
+  unk: number;
+}
+
+export function specialIds(vocab: readonly string[]): SpecialIds {
+  const unk = unkId(vocab);
+  return hasBoundaries(vocab)
+    ? { banned: [BOS_ID], boundaries: { start: BOS_ID, end: EOS_ID }, unk }
+    : { banned: [], unk };
 }

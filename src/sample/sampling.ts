@@ -23,6 +23,44 @@ export function softmax(logits: ArrayLike<number>, temperature = 1): Float64Arra
   return out;
 }
 
+/**
+ * Sets the logits of `ids` to -Infinity in each of the `rows` rows of a [rows, V] block, in place, so that
+ * no softmax gives them probability and no choice can pick them.
+ */
+export function banIds(logits: Float32Array, V: number, ids: readonly number[]): Float32Array {
+  for (let row = 0; row < logits.length; row += V) for (const id of ids) logits[row + id] = -Infinity;
+  return logits;
+}
+
+/**
+ * Bans `endId` in each row whose window (rows * T ids) holds nothing but `startId`: ending there would make
+ * a headline with no words, which training never shows (it frames only headlines that have one), and which
+ * would otherwise win a beam search by being short.
+ */
+export function banEndAtStart(
+  logits: Float32Array,
+  windows: Int32Array,
+  T: number,
+  startId: number,
+  endId: number,
+): Float32Array {
+  const V = logits.length / (windows.length / T);
+  for (let r = 0; r * T < windows.length; r++) {
+    if (windows.subarray(r * T, (r + 1) * T).every((id) => id === startId)) logits[r * V + endId] = -Infinity;
+  }
+  return logits;
+}
+
+/** log(softmax(logits)) in float64, by the same max-shift as softmax (no exp overflows, -Infinity stays). */
+export function logSoftmax(logits: ArrayLike<number>): Float64Array {
+  let max = -Infinity;
+  for (let i = 0; i < logits.length; i++) max = Math.max(max, logits[i]);
+  let sum = 0;
+  for (let i = 0; i < logits.length; i++) sum += Math.exp(logits[i] - max);
+  const logSum = Math.log(sum);
+  return Float64Array.from({ length: logits.length }, (_, i) => logits[i] - max - logSum);
+}
+
 /** Index of the largest value; ties go to the lowest index, so a choice never depends on sort stability. */
 export function greedy(values: ArrayLike<number>): number {
   let best = 0;

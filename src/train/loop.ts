@@ -11,7 +11,9 @@ import { Rng } from "../model/rng.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
 import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
 import type { MetricRecord } from "../io/metrics.ts";
+import type { SampleRecord } from "../io/samples.ts";
 import type { ProgressSink } from "./progress.ts";
+import { drawSamples, type SampleSettings } from "./samples.ts";
 import { firstLine, UserError } from "../errors.ts";
 
 export interface TrainOptions {
@@ -28,6 +30,8 @@ export interface TrainOptions {
   logEvery: number;
   /** Flags to record in the checkpoint's config.json. */
   flags: Record<string, unknown>;
+  /** Generate sample headlines at every samples.every-th epoch end (absent: never). */
+  samples?: SampleSettings;
 }
 
 /** Which checkpoint a save writes: the latest, or the one with the lowest validation loss. */
@@ -39,6 +43,11 @@ export interface TrainHooks {
   save(ck: Checkpoint, kind: CheckpointKind): Promise<string>;
   /** Records one metric record (step or epoch), in order. */
   record(rec: MetricRecord): Promise<void>;
+  /**
+   * Stores an epoch's generated samples (with TrainOptions.samples). They come before that epoch's
+   * checkpoint, like its metric record, so a run killed between the two writes them again on resume.
+   */
+  samples?(records: SampleRecord[]): Promise<void>;
   progress: ProgressSink;
   /** True once the run should stop at the next step boundary, save and return "interrupted". */
   stopRequested(): boolean;
@@ -232,6 +241,12 @@ export async function train(
             : "") +
           `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
       );
+      const sampling = opts.samples;
+      if (sampling && sampling.prompts.length > 0 && epoch % sampling.every === 0) {
+        const drawn = await drawSamples(backend, data.vocab, sampling.prompts, opts.seed, epoch);
+        await hooks.samples?.(drawn);
+        for (const s of drawn) progress.line(`sample (epoch ${epoch}): ${s.text}`);
+      }
       const kinds: CheckpointKind[] = [];
       if (valLoss !== undefined && valLoss < bestVal) {
         bestVal = valLoss;

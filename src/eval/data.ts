@@ -1,0 +1,58 @@
+/**
+ * The pairs a model is scored on, made the model's way (its vocabulary, window and headline boundaries):
+ * from raw headlines, or from a prepared dataset made for it. Words it does not know are counted, never
+ * dropped silently.
+ */
+import { cleanCorpus } from "../data/dataset.ts";
+import { headlinePairs } from "../data/pairs.ts";
+import type { Corpus, Coverage, Dataset, PairSet } from "../data/types.ts";
+import { hasBoundaries, unkId } from "../data/vocab.ts";
+import { UserError } from "../errors.ts";
+
+export interface ScoredSet {
+  /** What the pairs are, for people ("ArticlesMay2017.csv", "runs/prepared (validation split)"). */
+  source: string;
+  pairs: PairSet;
+  /** How the words met the model's vocabulary (undefined: not recorded, for an older prepared directory). */
+  coverage?: Coverage;
+  /** Unknown words and their counts, first appearance first (known for raw headlines only). */
+  unknown?: Map<string, number>;
+}
+
+/** The pairs of raw headlines (all of them: no split), made with the model's vocabulary and window. */
+export function corpusPairs(corpus: Corpus, vocab: readonly string[], window: number): ScoredSet {
+  const made = headlinePairs(cleanCorpus(corpus), vocab, unkId(vocab), window, hasBoundaries(vocab));
+  return { source: corpus.source, pairs: made.pairs, coverage: made.coverage, unknown: made.unknown };
+}
+
+/**
+ * One split of a prepared dataset, which must have been made with the model's vocabulary and window: its
+ * ids mean nothing to another model (and the words behind them are gone). `where` names it in errors.
+ */
+export function preparedPairs(
+  ds: Dataset,
+  where: string,
+  split: "train" | "val",
+  vocab: readonly string[],
+  window: number,
+): ScoredSet {
+  if (ds.vocab.length !== vocab.length || ds.vocab.some((w, i) => w !== vocab[i])) {
+    throw new UserError(
+      `${where} was prepared with another vocabulary than the model's (${ds.vocab.length} words, the model ` +
+        `${vocab.length}): give its CSV or .txt files instead, which are read with the model's vocabulary`,
+    );
+  }
+  if (ds.window !== window) {
+    throw new UserError(`${where} was prepared with --window ${ds.window}, the model reads ${window}`);
+  }
+  if (split === "val") {
+    if (ds.val.count === 0) {
+      throw new UserError(
+        `${where} has no validation pairs (prepared with --val-fraction ${ds.valFraction}): prepare it with ` +
+          `a --val-fraction, or give other data`,
+      );
+    }
+    return { source: `${where} (validation split)`, pairs: ds.val, coverage: ds.valCoverage };
+  }
+  return { source: `${where} (training split)`, pairs: ds.train };
+}
