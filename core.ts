@@ -6,7 +6,7 @@
 
 // Data: headlines -> vocabulary and (window -> next word) pairs.
 export { cleanHeadline } from "./src/data/clean.ts";
-export { buildDataset, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
+export { buildDataset, checkSettings, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
 export type { Corpus, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
 export { headlineColumn } from "./src/data/csv.ts";
 export { decodePrepared, encodePrepared, summarizeDataset } from "./src/data/prepared.ts";
@@ -29,6 +29,7 @@ export { adamStep } from "./src/cpu/adam.ts";
 // WebGPU.
 export { type AdapterSummary, Gpu, type GpuOptions, NoAdapterError } from "./src/gpu/device.ts";
 export { createGpuBackend } from "./src/gpu/backend.ts";
+export { type KernelChoice, kernelChoices } from "./src/gpu/variants.ts";
 
 // Files as bytes: safetensors, checkpoints, metrics, the loss plot.
 export { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts";
@@ -39,7 +40,8 @@ export {
   decodeModelFile,
   encodeCheckpoint,
 } from "./src/io/checkpoint.ts";
-export { metricLine, type MetricRecord } from "./src/io/metrics.ts";
+export { isStepRecord, metricLine, type MetricRecord } from "./src/io/metrics.ts";
+export { CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./src/io/file_names.ts";
 export { lossPlotSvg } from "./src/io/plot.ts";
 
 // Training and sampling.
@@ -50,8 +52,18 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./src/train/loop.ts";
-export type { ProgressSink, ProgressState } from "./src/train/progress.ts";
+export {
+  formatDuration,
+  formatProgress,
+  type ProgressSink,
+  type ProgressState,
+} from "./src/train/progress.ts";
+export * as TRAIN_DEFAULTS from "./src/train/defaults.ts";
 export { predictNext } from "./src/sample/predict.ts";
-export { generateIds } from "./src/sample/generate.ts";
+export { generateHeadlines, generateIds, GENERATION_DEFAULTS, samplingFlags } from "./src/sample/generate.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
-export { encodePrompt } from "./src/sample/prompt.ts";
+export { type EncodedPrompt, encodePrompt } from "./src/sample/prompt.ts";
+
+// Errors and flag values, worded alike for every command and the web page.
+export { firstLine, UserError } from "./src/errors.ts";
+export { type NumberCheck, numberFlag } from "./src/flag_values.ts";

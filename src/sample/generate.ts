@@ -5,6 +5,32 @@
 import type { Backend } from "../model/backend.ts";
 import { Rng } from "../model/rng.ts";
 import { sampleNext, type SamplingOptions } from "./sampling.ts";
+import { numberFlag } from "../flag_values.ts";
+import { USAGE_EXIT, UserError } from "../errors.ts";
+import { UNK_TOKEN } from "../data/vocab.ts";
+import type { EncodedPrompt } from "./prompt.ts";
+
+/** What generation does when not told otherwise (predict --generate's flags, the web page's fields). */
+export const GENERATION_DEFAULTS = { count: 1, temperature: 1, topP: 1 } as const;
+
+/**
+ * --temperature and --top-p from their text (undefined: the default), with predict's one-line errors:
+ * a temperature >= 0 (0 is greedy) and a top-p in (0, 1].
+ */
+export function samplingFlags(
+  temperatureText: string | undefined,
+  topPText: string | undefined,
+): { temperature: number; topP: number } {
+  const temperature = numberFlag("temperature", temperatureText, GENERATION_DEFAULTS.temperature, "number");
+  if (temperature < 0) {
+    throw new UserError(`--temperature must be >= 0 (0 means greedy), got "${temperatureText}"`, USAGE_EXIT);
+  }
+  const topP = numberFlag("top-p", topPText, GENERATION_DEFAULTS.topP, "number");
+  if (!(topP > 0 && topP <= 1)) {
+    throw new UserError(`--top-p must be in (0, 1], got "${topPText}"`, USAGE_EXIT);
+  }
+  return { temperature, topP };
+}
 
 export interface GenerateOptions extends SamplingOptions {
   /** Words to add to each sample. */
@@ -58,4 +84,32 @@ export async function generateIds(
     active = still;
   }
   return generated.map((ids) => Int32Array.from(ids));
+}
+
+/**
+ * Generated headlines as predict --generate prints them: for each prompt, `count` texts of its cleaned words
+ * followed by the sampled ones. All prompts' samples are drawn together (generateIds) from `seed`, so a
+ * seed gives the same texts wherever this runs. `stopAtUnk` ends a sample at <unk> (if the vocabulary has
+ * one).
+ */
+export async function generateHeadlines(
+  backend: Backend,
+  prompts: EncodedPrompt[],
+  vocab: readonly string[],
+  opts: Omit<GenerateOptions, "stopId"> & { stopAtUnk?: boolean },
+  seed: number,
+): Promise<string[][]> {
+  const T = backend.config.window;
+  const contexts = new Int32Array(prompts.length * T);
+  prompts.forEach((p, i) => contexts.set(p.context, i * T));
+  const unk = vocab.indexOf(UNK_TOKEN);
+  const { stopAtUnk, ...rest } = opts;
+  const samples = await generateIds(backend, contexts, prompts.length, {
+    ...rest,
+    stopId: stopAtUnk && unk >= 0 ? unk : undefined,
+  }, new Rng(seed));
+  return prompts.map((p, i) =>
+    samples.slice(i * opts.count, (i + 1) * opts.count)
+      .map((ids) => [...p.words, ...Array.from(ids, (id) => vocab[id])].join(" "))
+  );
 }
