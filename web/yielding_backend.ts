@@ -1,0 +1,47 @@
+/**
+ * A Backend that lets the page breathe while the core's training loop drives it: the loop queues steps
+ * (trainStep is synchronous, and on the CPU reference it is the whole computation), so here they are held
+ * and run one at a time when their losses are asked for, with a turn for the page (input, painting, the
+ * pause button) before each. The same steps run in the same order, so the numbers are the unwrapped
+ * backend's.
+ */
+import type { AdamHyper, AdamState, Backend } from "../core.ts";
+import { yieldToPage } from "./dom.ts";
+
+export function yieldingBackend(inner: Backend): Backend {
+  let held: Array<[number, number, AdamHyper]> = [];
+  /** Runs the held steps, yielding before each; everything else first waits for them. */
+  const drain = async () => {
+    const steps = held;
+    held = [];
+    for (const [start, size, hyper] of steps) {
+      await yieldToPage();
+      inner.trainStep(start, size, hyper);
+    }
+  };
+  const after = <T>(f: () => Promise<T>) => async () => {
+    await drain();
+    return f();
+  };
+  return {
+    name: inner.name,
+    config: inner.config,
+    setParams: (flat: Float32Array) => after(() => inner.setParams(flat))(),
+    getParams: after(() => inner.getParams()),
+    setAdamState: (s: AdamState) => after(() => inner.setAdamState(s))(),
+    getAdamState: after(() => inner.getAdamState()),
+    setTrainData: (i: Int32Array, t: Int32Array, n: number) => after(() => inner.setTrainData(i, t, n))(),
+    setOrder: (order: Int32Array) => after(() => inner.setOrder(order))(),
+    trainStep(start: number, size: number, hyper: AdamHyper): void {
+      held.push([start, size, { ...hyper }]);
+    },
+    takeLosses: after(() => inner.takeLosses()),
+    evalLoss: (i: Int32Array, t: Int32Array, n: number) => after(() => inner.evalLoss(i, t, n))(),
+    logits: (i: Int32Array, n: number) => after(() => inner.logits(i, n))(),
+    memoryBytes: () => inner.memoryBytes(),
+    destroy(): void {
+      held = [];
+      inner.destroy();
+    },
+  };
+}
