@@ -151,6 +151,37 @@ export async function waitForState(
   return state;
 }
 
+/**
+ * Clicks `selector` and waits until `section`'s data-state is one of `states`; returns it, or the error line
+ * ("error: ...") if one is shown meanwhile. The state is marked "clicked" first, so an earlier result in the
+ * same state cannot pass for this one, and a run that starts and ends between two polls is not missed.
+ */
+export async function clickAndWait(
+  page: Page,
+  selector: string,
+  section: string,
+  states: string[],
+  timeoutMs = 240_000,
+): Promise<string> {
+  await page.evaluate(
+    (s: string, w: string[]) => {
+      const g = globalThis as PageGlobal;
+      g.document.getElementById(s).dataset.state = "clicked";
+      g.__wait = { section: s, states: w };
+    },
+    section,
+    states,
+  );
+  await page.click(selector);
+  return await page.waitFor(() => {
+    const g = globalThis as PageGlobal;
+    const error = g.document.getElementById("error");
+    if (!error.hidden) return `error: ${error.innerText}`;
+    const state = g.document.getElementById(g.__wait.section).dataset.state;
+    return g.__wait.states.includes(state) ? state : "";
+  }, { timeoutMs, what: `#${section} to be ${states.join(" or ")} after clicking ${selector}` });
+}
+
 /** The next words the page shows, read from the list's data attributes (full precision). */
 export function shownTopK(page: Page): Promise<TopK> {
   return page.evaluate(() => {

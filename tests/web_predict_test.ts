@@ -13,6 +13,7 @@ import { gpuAvailable } from "./gpu_harness.ts";
 import {
   assertSameTopK,
   BROWSER_ENV,
+  clickAndWait,
   cliTopK,
   ok,
   predictInPage,
@@ -157,8 +158,7 @@ browserTest(
         value,
       );
     }
-    await page.click("#generate-button");
-    await waitForState(page, "generate", ["done"]);
+    assertEquals(await clickAndWait(page, "#generate-button", "generate", ["done"]), "done");
     assertEquals(await texts(), cli);
     const link = await page.evaluate(() => (globalThis as PageGlobal).location.search as string);
     assert(link.includes("seed=7") && link.includes("backend=cpu"), link);

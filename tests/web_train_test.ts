@@ -12,6 +12,7 @@ import { runDeno, taskRun } from "./cli_harness.ts";
 import {
   assertSameTopK,
   BROWSER_ENV,
+  clickAndWait,
   cliTopK,
   ok,
   predictInPage,
@@ -21,7 +22,6 @@ import {
   TINY_MODEL,
   type TopK,
   trainTinyModel,
-  waitForState,
 } from "./web_harness.ts";
 
 const STEPS = 6;
@@ -92,16 +92,9 @@ async function fillTraining(page: Page, init: string): Promise<void> {
   await page.upload("#train-init", [init]);
 }
 
-/** Clicks Train and waits for the run to end (done, paused or failed); returns that state. */
-async function train(page: Page, button = "#train-start"): Promise<string> {
-  await page.click(button);
-  await page.waitFor(
-    () => (globalThis as PageGlobal).document.getElementById("train").dataset.state === "running",
-    {
-      what: "the run to start",
-    },
-  );
-  return await waitForState(page, "train", ["done", "paused", "failed"], 240_000);
+/** Clicks Train (or Resume) and waits for the run to end: done, paused or failed (or an error line). */
+function train(page: Page, button = "#train-start"): Promise<string> {
+  return clickAndWait(page, button, "train", ["done", "paused", "failed"]);
 }
 
 browserTest(

@@ -64,7 +64,9 @@ export function setupAdapter(gpu: Gpu | null, unavailable: string | null): void 
           el(
             "tr",
             {},
-            ...["kernel", "largest error", "relative", "tolerance", ""].map((h) => el("th", {}, h)),
+            ...["kernel", "largest error", "allowed", "largest relative error", ""].map((h) =>
+              el("th", {}, h)
+            ),
           ),
           ...rows.map((r) =>
             el(
@@ -72,8 +74,8 @@ export function setupAdapter(gpu: Gpu | null, unavailable: string | null): void 
               { "data-pass": String(r.pass) },
               el("td", {}, r.kernel),
               el("td", { class: "num" }, exp(r.maxAbs)),
-              el("td", { class: "num" }, exp(r.maxRel)),
               el("td", { class: "num" }, exp(r.tolerance)),
+              el("td", { class: "num" }, exp(r.maxRel)),
               el("td", { class: r.pass ? "pass" : "fail" }, r.pass ? "pass" : "FAIL"),
             )
           ),

@@ -28,8 +28,9 @@ export interface CheckRow {
   maxAbs: number;
   /** Largest |gpu - cpu| / max(|cpu|, 1e-3) (relative where values are not near zero). */
   maxRel: number;
-  /** The bound on maxAbs / max(1, largest |cpu|) that passes. */
+  /** The largest maxAbs that passes (the check's relative bound times the results' scale). */
   tolerance: number;
+  /** maxAbs <= tolerance (a NaN fails). */
   pass: boolean;
 }
 
@@ -50,12 +51,8 @@ export async function checkThisGpu(gpu: Gpu): Promise<CheckRow[]> {
   return rows;
 }
 
-function compare(
-  kernel: string,
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  tolerance: number,
-): CheckRow {
+/** `bound`: the largest error allowed relative to the results' scale (their largest magnitude, at least 1). */
+function compare(kernel: string, got: ArrayLike<number>, want: ArrayLike<number>, bound: number): CheckRow {
   let maxAbs = got.length === want.length ? 0 : NaN;
   let maxRel = 0;
   let scale = 1;
@@ -65,7 +62,7 @@ function compare(
     maxRel = Math.max(maxRel, d / Math.max(Math.abs(want[i]), 1e-3));
     scale = Math.max(scale, Math.abs(want[i]));
   }
-  return { kernel, maxAbs, maxRel, tolerance, pass: maxAbs / scale <= tolerance };
+  return { kernel, maxAbs, maxRel, tolerance: bound * scale, pass: maxAbs <= bound * scale };
 }
 
 function random(n: number, rng: Rng): Float32Array {

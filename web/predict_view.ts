@@ -46,6 +46,7 @@ export function setupPredict(deps: PredictDeps): PredictView {
   const list = byId<HTMLOListElement>("predict-list");
   const chart = byId("predict-chart");
   const share = byId<HTMLAnchorElement>("share-link");
+  const time = byId("predict-time");
   topK.value = String(DEFAULT_TOP_K);
   let request = 0;
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -93,8 +94,14 @@ export function setupPredict(deps: PredictDeps): PredictView {
       if (mine === request) show("busy", SLOW_NOTE, text);
     }, SLOW_AFTER_MS);
     let next;
+    let ms = 0;
     try {
-      next = await deps.runner.run(deps.kind(), (backend) => predictNext(backend, context, 1, k));
+      next = await deps.runner.run(deps.kind(), async (backend) => {
+        const t0 = performance.now(); // the pass alone: not the wait for a backend or earlier calls
+        const result = await predictNext(backend, context, 1, k);
+        ms = performance.now() - t0;
+        return result;
+      });
     } catch (e) {
       if (mine === request) {
         show("error", "", text);
@@ -118,6 +125,10 @@ export function setupPredict(deps: PredictDeps): PredictView {
       ),
     );
     chart.replaceChildren(barChart(words, probs));
+    section.dataset.ms = ms.toFixed(2);
+    time.textContent = `· computed in ${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms on ${
+      deps.kind() === "cpu" ? "the CPU reference" : "WebGPU"
+    }`;
     show(
       "done",
       unknown.length ? `not in the vocabulary, read as ${UNK_TOKEN}: ${unknown.join(", ")}` : "",
