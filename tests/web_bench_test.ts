@@ -25,7 +25,7 @@ import {
 } from "../core.ts";
 import type { Backend } from "../src/model/backend.ts";
 
-const STEPS = 20;
+const STEPS = 30;
 const REPEATS = 15;
 const PROMPTS = ["knicks quietly", "three new", "the mayor quietly", "one new", "scientists quietly"];
 

@@ -67,8 +67,8 @@ for (const adapter of ADAPTERS) {
       const href = await page.evaluate(() => (globalThis as PageGlobal).location.search as string);
       assertEquals(href, `?prompt=${PROMPTS.at(-1)!.replace(" ", "+")}`);
 
-      // A shared link opens straight to its result.
-      await page.goto(`${server.url}?prompt=${encodeURIComponent(PROMPTS[1])}&k=3`);
+      // A shared link opens straight to its result (naming the served model's path, as a link may).
+      await page.goto(`${server.url}?model=%2Fmodel%2F&prompt=${encodeURIComponent(PROMPTS[1])}&k=3`);
       await page.waitForReady(60_000);
       const linked = await shownTopK(page);
       assertEquals(linked.prompt, PROMPTS[1]);

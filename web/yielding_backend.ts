@@ -5,7 +5,7 @@
  * pause button) before each. The same steps run in the same order, so the numbers are the unwrapped
  * backend's.
  */
-import type { AdamHyper, AdamState, Backend } from "../core.ts";
+import type { AdamHyper, Backend } from "../core.ts";
 import { yieldToPage } from "./dom.ts";
 
 export function yieldingBackend(inner: Backend): Backend {
@@ -19,25 +19,26 @@ export function yieldingBackend(inner: Backend): Backend {
       inner.trainStep(start, size, hyper);
     }
   };
-  const after = <T>(f: () => Promise<T>) => async () => {
+  /** `f`, once the held steps have run (every other call sees the state after them). */
+  const after = async <T>(f: () => Promise<T>): Promise<T> => {
     await drain();
     return f();
   };
   return {
     name: inner.name,
     config: inner.config,
-    setParams: (flat: Float32Array) => after(() => inner.setParams(flat))(),
-    getParams: after(() => inner.getParams()),
-    setAdamState: (s: AdamState) => after(() => inner.setAdamState(s))(),
-    getAdamState: after(() => inner.getAdamState()),
-    setTrainData: (i: Int32Array, t: Int32Array, n: number) => after(() => inner.setTrainData(i, t, n))(),
-    setOrder: (order: Int32Array) => after(() => inner.setOrder(order))(),
+    setParams: (flat) => after(() => inner.setParams(flat)),
+    getParams: () => after(() => inner.getParams()),
+    setAdamState: (state) => after(() => inner.setAdamState(state)),
+    getAdamState: () => after(() => inner.getAdamState()),
+    setTrainData: (inputs, targets, count) => after(() => inner.setTrainData(inputs, targets, count)),
+    setOrder: (order) => after(() => inner.setOrder(order)),
     trainStep(start: number, size: number, hyper: AdamHyper): void {
       held.push([start, size, { ...hyper }]);
     },
-    takeLosses: after(() => inner.takeLosses()),
-    evalLoss: (i: Int32Array, t: Int32Array, n: number) => after(() => inner.evalLoss(i, t, n))(),
-    logits: (i: Int32Array, n: number) => after(() => inner.logits(i, n))(),
+    takeLosses: () => after(() => inner.takeLosses()),
+    evalLoss: (inputs, targets, count) => after(() => inner.evalLoss(inputs, targets, count)),
+    logits: (inputs, count) => after(() => inner.logits(inputs, count)),
     memoryBytes: () => inner.memoryBytes(),
     destroy(): void {
       held = [];
