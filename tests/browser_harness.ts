@@ -795,20 +795,43 @@ export class Page {
   }
 
   /**
-   * Runs `trigger` (a click, say) and returns the file whose download it started, once complete.
+   * Runs `trigger` (a click, say) and returns the file whose download it started, once complete. Every
+   * download's end is watched from before the trigger: a small file's "completed" can come in the same pipe
+   * read as its "downloadWillBegin", before a listener made after that one would exist.
    */
   async download(trigger: () => Promise<unknown>, timeoutMs = 30_000): Promise<Download> {
     const cdp = this.browser.cdp;
-    const begun = cdp.waitForEvent((m) => m.method === "Browser.downloadWillBegin", timeoutMs, "a download");
-    begun.catch(() => {});
-    await trigger();
-    const { params: { guid, suggestedFilename } } = await begun;
-    const end = await cdp.waitForEvent(
-      (m) =>
-        m.method === "Browser.downloadProgress" && m.params.guid === guid && m.params.state !== "inProgress",
-      timeoutMs,
-      `the download of ${suggestedFilename} to finish`,
-    );
+    const ends = new Map<string, CdpMessage>();
+    const off = cdp.on((m) => {
+      if (m.method === "Browser.downloadProgress" && m.params.state !== "inProgress") {
+        ends.set(m.params.guid, m);
+      }
+    });
+    let end: CdpMessage;
+    let suggestedFilename: string;
+    try {
+      const begun = cdp.waitForEvent(
+        (m) => m.method === "Browser.downloadWillBegin",
+        timeoutMs,
+        "a download",
+      );
+      begun.catch(() => {});
+      await trigger();
+      const { params } = await begun;
+      suggestedFilename = params.suggestedFilename;
+      const deadline = performance.now() + timeoutMs;
+      while (!ends.has(params.guid)) {
+        if (performance.now() > deadline) {
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for the download of ${suggestedFilename} to finish`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      end = ends.get(params.guid)!;
+    } finally {
+      off();
+    }
     if (end.params.state !== "completed") {
       throw new Error(`download of ${suggestedFilename}: ${end.params.state}`);
     }

@@ -64,6 +64,9 @@ export function setupTrain(deps: TrainDeps): void {
     progress.textContent = result.stopped === "interrupted"
       ? `paused after ${summary}: Resume continues exactly there`
       : `done: ${summary}`;
+    if (result.stopped === "interrupted") {
+      log.append(el("li", {}, `paused after step ${result.steps}: checkpoint saved`));
+    }
     progress.dataset.steps = String(result.steps);
     progress.dataset.pairsPerSecond = String(result.pairsPerSecond);
     setState(r.state);
@@ -119,7 +122,13 @@ export function setupTrain(deps: TrainDeps): void {
     run?.pause();
     progress.textContent += " (pausing after this step)";
   });
-  resume.addEventListener("click", () => void reporting(() => drive((r) => r.resume())));
+  resume.addEventListener("click", () =>
+    void reporting(() =>
+      drive((r) => {
+        log.append(el("li", {}, "resumed from the saved checkpoint"));
+        return r.resume();
+      })
+    ));
   use.addEventListener("click", () =>
     void reporting(async () => {
       const checkpoint = await run?.checkpoint("checkpoint");
