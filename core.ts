@@ -6,7 +6,7 @@
 
 // Data: headlines -> vocabulary and (window -> next word) pairs.
 export { cleanHeadline } from "./src/data/clean.ts";
-export { buildDataset, cleanCorpus, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
+export { buildDataset, checkSettings, cleanCorpus, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
 export type { Corpus, Coverage, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
 export { HEADLINE_COLUMN, headlineColumn } from "./src/data/csv.ts";
 export { textLines } from "./src/data/text.ts";
@@ -31,6 +31,7 @@ export { adamStep } from "./src/cpu/adam.ts";
 // WebGPU.
 export { type AdapterSummary, Gpu, type GpuOptions, NoAdapterError } from "./src/gpu/device.ts";
 export { createGpuBackend } from "./src/gpu/backend.ts";
+export { type KernelChoice, kernelChoices } from "./src/gpu/variants.ts";
 
 // Files as bytes: safetensors, checkpoints, metrics, the loss plot.
 export { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts";
@@ -41,8 +42,9 @@ export {
   decodeModelFile,
   encodeCheckpoint,
 } from "./src/io/checkpoint.ts";
-export { metricLine, type MetricRecord } from "./src/io/metrics.ts";
+export { isStepRecord, metricLine, type MetricRecord } from "./src/io/metrics.ts";
 export { type SampleRecord, SAMPLES_FORMAT } from "./src/io/samples.ts";
+export { CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./src/io/file_names.ts";
 export { lossPlotSvg } from "./src/io/plot.ts";
 
 // Training and sampling.
@@ -53,13 +55,25 @@ export {
   type TrainOptions,
   type TrainResult,
 } from "./src/train/loop.ts";
-export type { ProgressSink, ProgressState } from "./src/train/progress.ts";
+export {
+  formatDuration,
+  formatProgress,
+  type ProgressSink,
+  type ProgressState,
+} from "./src/train/progress.ts";
+export * as TRAIN_DEFAULTS from "./src/train/defaults.ts";
 export { drawSamples, type SampleSettings } from "./src/train/samples.ts";
 export { predictNext } from "./src/sample/predict.ts";
-export { generateIds } from "./src/sample/generate.ts";
+export {
+  generateHeadlines,
+  generateIds,
+  GENERATION_DEFAULTS,
+  type HeadlineOptions,
+  samplingFlags,
+} from "./src/sample/generate.ts";
 export { beamSearch, type Continuation } from "./src/sample/beam.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
-export { encodePrompt, promptText, specialIds } from "./src/sample/prompt.ts";
+export { type EncodedPrompt, encodePrompt, promptText, specialIds } from "./src/sample/prompt.ts";
 
 // Evaluation: the model's scores on any pairs, and word-count baselines.
 export { corpusPairs, preparedPairs, type ScoredSet } from "./src/eval/data.ts";
@@ -71,3 +85,7 @@ export {
   type Scores,
   scoreUnigram,
 } from "./src/eval/scores.ts";
+
+// Errors and flag values, worded alike for every command and the web page.
+export { firstLine, UserError } from "./src/errors.ts";
+export { type NumberCheck, numberFlag } from "./src/flag_values.ts";

@@ -25,10 +25,10 @@ struct Step {
 @group(0) @binding(3) var<storage, read_write> m: array<T>;
 @group(0) @binding(4) var<storage, read_write> v: array<T>;
 
-const WORKGROUP = 256u;
+const WORKGROUP = {{WG}}u; // 256 where the device allows it (src/gpu/adam.ts)
 
 // The grid may be 2D (at most 65535 workgroups per dimension); element i is counted row by row.
-@compute @workgroup_size(256)
+@compute @workgroup_size(WORKGROUP)
 fn main(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(num_workgroups) groups: vec3u,

@@ -1,8 +1,9 @@
 /**
  * The layering of docs/architecture.md, checked on every file: the platform-neutral core (core.ts and
  * src/ outside src/deno/ and src/cli/) imports no Deno, Node or platform module and touches no `Deno.*`;
- * the platform (src/deno/) never imports a CLI; scripts/ only call into src/cli/. A core file that reaches
- * for a platform API fails here, in CI, before it breaks the web page.
+ * the platform (src/deno/) never imports a CLI; scripts/ only call into src/cli/; the web page (web/)
+ * imports only the core and itself, and touches no Deno or Node global either. A core file that reaches for
+ * a platform API fails here, in CI, before it breaks the web page.
  */
 import { fileURLToPath } from "node:url";
 import { join, relative } from "node:path";
@@ -22,7 +23,7 @@ function walk(dir: string): string[] {
   return out.sort();
 }
 
-type Layer = "core" | "deno" | "cli" | "scripts" | "other";
+type Layer = "core" | "deno" | "cli" | "scripts" | "web" | "other";
 
 function layerOf(path: string): Layer {
   // The WGSL sources are data the core carries (src/gpu/shaders.ts imports them as text).
@@ -31,6 +32,7 @@ function layerOf(path: string): Layer {
   if (path.startsWith("src/cli/")) return "cli";
   if (path.startsWith("src/")) return "core";
   if (path.startsWith("scripts/")) return "scripts";
+  if (path.startsWith("web/")) return "web";
   return "other";
 }
 
@@ -49,12 +51,13 @@ function code(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
 }
 
-const files = ["core.ts", "mod.ts", ...walk("src"), ...walk("scripts")];
+const files = ["core.ts", "mod.ts", ...walk("src"), ...walk("scripts"), ...walk("web")];
 
 /** What `from` may import, as a reason it may not (or null when it may). */
 function refusal(from: string, spec: string): string | null {
   const layer = layerOf(from);
   if (!spec.startsWith(".")) {
+    if (layer === "web") return `the web page imports ${spec} (web/ reaches packages only through the core)`;
     if (layer !== "core") return null;
     return CORE_PACKAGES.includes(spec) ? null : `the core imports ${spec}`;
   }
@@ -63,6 +66,7 @@ function refusal(from: string, spec: string): string | null {
   if (layer === "core" && to !== "core") return `the core imports ${target} (${to})`;
   if (layer === "deno" && to === "cli") return `the Deno platform imports the CLI ${target}`;
   if (layer === "scripts" && to !== "cli") return `a script imports ${target}; scripts only call src/cli/`;
+  if (layer === "web" && to !== "core" && to !== "web") return `the web page imports ${target} (${to})`;
   return null;
 }
 
@@ -77,9 +81,9 @@ Deno.test("the layers import only what docs/architecture.md allows", () => {
   assertEquals(problems, []);
 });
 
-Deno.test("core files use no Deno, Node or process globals", () => {
+Deno.test("core and web files use no Deno, Node or process globals", () => {
   const problems: string[] = [];
-  for (const file of files.filter((f) => layerOf(f) === "core")) {
+  for (const file of files.filter((f) => layerOf(f) === "core" || layerOf(f) === "web")) {
     const text = code(Deno.readTextFileSync(join(ROOT, file)));
     for (const global of ["Deno", "process", "require", "Buffer", "__dirname"]) {
       if (new RegExp(`\\b${global}\\b(?!")`).test(text)) problems.push(`${file} uses ${global}`);
@@ -98,6 +102,13 @@ Deno.test("the import check itself catches a core file importing the platform", 
   assertEquals(refusal("src/gpu/shaders.ts", "../../shaders/adam.wgsl"), null);
   assertEquals(refusal("src/deno/fs.ts", "node:path"), null);
   assertEquals(refusal("src/cli/train.ts", "../deno/train_run.ts"), null);
+  assertEquals(refusal("web/main.ts", "../core.ts"), null);
+  assertEquals(refusal("web/check_gpu.ts", "../src/gpu/matmul.ts"), null);
+  assertEquals(refusal("web/main.ts", "./dom.ts"), null);
+  assert(refusal("web/main.ts", "../src/deno/fs.ts") !== null, "web -> platform refused");
+  assert(refusal("web/main.ts", "../src/cli/args.ts") !== null, "web -> cli refused");
+  assert(refusal("web/main.ts", "../tests/assert.ts") !== null, "web -> tests refused");
+  assert(refusal("web/main.ts", "node:path") !== null, "web -> node: refused");
   assertEquals(
     specifiers(
       'import a from "./a.ts";\nexport { b } from "../b.ts";\nimport type {\n  C,\n} from "c";\nimport "./e.ts";\n' +

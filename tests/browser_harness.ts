@@ -291,6 +291,8 @@ export interface LaunchOptions {
   args?: string[];
   /** Check at launch that a page gets the named adapter (default true when `adapter` is given). */
   probe?: boolean;
+  /** Environment variables for Chromium, beside the inherited ones (e.g. MESA_SHADER_CACHE_DIR). */
+  env?: Record<string, string>;
 }
 
 /** What a page saw of its adapter (requested with ADAPTER_REQUEST). */
@@ -373,7 +375,7 @@ export class Browser {
     const adapter = options.adapter ?? null;
     const probe = adapter !== null && options.probe !== false;
     for (let attempt = 1;; attempt++) {
-      const browser = await Browser.#start(adapter, options.args ?? []);
+      const browser = await Browser.#start(adapter, options.args ?? [], options.env ?? {});
       if (!probe) return browser;
       let info: AdapterReport | null;
       try {
@@ -402,7 +404,11 @@ export class Browser {
     }
   }
 
-  static async #start(adapter: AdapterName | null, extra: string[]): Promise<Browser> {
+  static async #start(
+    adapter: AdapterName | null,
+    extra: string[],
+    env: Record<string, string>,
+  ): Promise<Browser> {
     if (!CHROMIUM) throw new Error(MISSING);
     const tempDir = await Deno.makeTempDir({ prefix: "browser-test-" });
     await Deno.mkdir(`${tempDir}/downloads`);
@@ -419,7 +425,7 @@ export class Browser {
       args: ["-c", 'exec "$0" "$@" 3<&0 4>&1 </dev/null >&2', CHROMIUM, ...args],
       // Crashpad's database and caches follow XDG, not --user-data-dir: keep them in the temp folder too
       // (nothing written to $HOME, and every helper process names the folder, see killProcessesNaming).
-      env: { XDG_CONFIG_HOME: `${tempDir}/config`, XDG_CACHE_HOME: `${tempDir}/cache` },
+      env: { ...env, XDG_CONFIG_HOME: `${tempDir}/config`, XDG_CACHE_HOME: `${tempDir}/cache` },
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -789,20 +795,43 @@ export class Page {
   }
 
   /**
-   * Runs `trigger` (a click, say) and returns the file whose download it started, once complete.
+   * Runs `trigger` (a click, say) and returns the file whose download it started, once complete. Every
+   * download's end is watched from before the trigger: a small file's "completed" can come in the same pipe
+   * read as its "downloadWillBegin", before a listener made after that one would exist.
    */
   async download(trigger: () => Promise<unknown>, timeoutMs = 30_000): Promise<Download> {
     const cdp = this.browser.cdp;
-    const begun = cdp.waitForEvent((m) => m.method === "Browser.downloadWillBegin", timeoutMs, "a download");
-    begun.catch(() => {});
-    await trigger();
-    const { params: { guid, suggestedFilename } } = await begun;
-    const end = await cdp.waitForEvent(
-      (m) =>
-        m.method === "Browser.downloadProgress" && m.params.guid === guid && m.params.state !== "inProgress",
-      timeoutMs,
-      `the download of ${suggestedFilename} to finish`,
-    );
+    const ends = new Map<string, CdpMessage>();
+    const off = cdp.on((m) => {
+      if (m.method === "Browser.downloadProgress" && m.params.state !== "inProgress") {
+        ends.set(m.params.guid, m);
+      }
+    });
+    let end: CdpMessage;
+    let suggestedFilename: string;
+    try {
+      const begun = cdp.waitForEvent(
+        (m) => m.method === "Browser.downloadWillBegin",
+        timeoutMs,
+        "a download",
+      );
+      begun.catch(() => {});
+      await trigger();
+      const { params } = await begun;
+      suggestedFilename = params.suggestedFilename;
+      const deadline = performance.now() + timeoutMs;
+      while (!ends.has(params.guid)) {
+        if (performance.now() > deadline) {
+          throw new Error(
+            `timed out after ${timeoutMs} ms waiting for the download of ${suggestedFilename} to finish`,
+          );
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      end = ends.get(params.guid)!;
+    } finally {
+      off();
+    }
     if (end.params.state !== "completed") {
       throw new Error(`download of ${suggestedFilename}: ${end.params.state}`);
     }
@@ -811,9 +840,26 @@ export class Page {
     return { name: suggestedFilename, bytes, text: () => new TextDecoder().decode(bytes) };
   }
 
-  /** Saves a PNG of the viewport as NAME.png in screenshotDir() and returns its path. */
-  async screenshot(name: string): Promise<string> {
-    const { data } = await this.send("Page.captureScreenshot", { format: "png" });
+  /**
+   * Saves a PNG of the viewport (or of the element `selector` matches, whole, even where it runs past the
+   * viewport) as NAME.png in screenshotDir() and returns its path.
+   */
+  async screenshot(name: string, selector?: string): Promise<string> {
+    let clip: Record<string, number> | undefined;
+    if (selector) {
+      clip = await this.evaluate((sel: string) => {
+        const g = globalThis as PageGlobal;
+        const el = g.document.querySelector(sel);
+        if (!el) return undefined;
+        const r = el.getBoundingClientRect();
+        return { x: r.left + g.scrollX, y: r.top + g.scrollY, width: r.width, height: r.height, scale: 1 };
+      }, selector);
+      if (!clip) throw new Error(`no element matches ${selector}`);
+    }
+    const { data } = await this.send("Page.captureScreenshot", {
+      format: "png",
+      ...(clip ? { clip, captureBeyondViewport: true } : {}),
+    });
     const file = `${await screenshotDir()}/${name.replace(/[^\w.-]+/g, "_")}.png`;
     await Deno.writeFile(file, Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
     return file;

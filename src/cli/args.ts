@@ -42,33 +42,5 @@ export function parseFlags<T extends Options>(
   }
 }
 
-/** What values a numeric flag allows, as its error message says them. */
-export type NumberCheck =
-  | "positive integer"
-  | "non-negative integer"
-  | "32-bit unsigned integer"
-  | "positive number"
-  | "fraction"
-  | "number";
-
-/** Parses a numeric flag; `check` says what values are allowed (e.g. "a positive integer"). */
-export function numberFlag(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  check: NumberCheck,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  const ok = value.trim() !== "" && Number.isFinite(n) && {
-    "positive integer": Number.isInteger(n) && n > 0,
-    "non-negative integer": Number.isInteger(n) && n >= 0,
-    // Seeds: the Rng takes 32 bits, so 2^32 would silently act as 0.
-    "32-bit unsigned integer": Number.isInteger(n) && n >= 0 && n < 2 ** 32,
-    "positive number": n > 0,
-    "fraction": n >= 0 && n < 1,
-    "number": true,
-  }[check];
-  if (!ok) throw new UserError(`--${name} must be a ${check}, got "${value}"`, USAGE_EXIT);
-  return n;
-}
+// Numeric flag values are parsed in the core, so a web page's fields read them with the same rules and words.
+export { type NumberCheck, numberFlag } from "../flag_values.ts";

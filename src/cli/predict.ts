@@ -5,11 +5,10 @@ import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
-import { Rng } from "../model/rng.ts";
 import { type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
 import { predictNext } from "../sample/predict.ts";
 import type { Candidates } from "../sample/sampling.ts";
-import { generateIds } from "../sample/generate.ts";
+import { generateHeadlines, GENERATION_DEFAULTS, samplingFlags } from "../sample/generate.ts";
 import { beamSearch, type Continuation } from "../sample/beam.ts";
 
 /** Most windows one forward pass holds; more prompts or samples run in several passes. */
@@ -103,16 +102,9 @@ export async function predictMain(args: string[]): Promise<number> {
     const stray = SAMPLING_ONLY.find((name) => v[name] !== undefined);
     if (stray) throw new UserError(`--${stray} is for sampling; --beam searches instead`, USAGE_EXIT);
   } else if (v["length-norm"]) throw new UserError("--length-norm only applies with --beam B", USAGE_EXIT);
-  const temperature = numberFlag("temperature", v.temperature, 1, "number");
-  if (temperature < 0) {
-    throw new UserError(`--temperature must be >= 0 (0 means greedy), got "${v.temperature}"`, USAGE_EXIT);
-  }
-  const topP = numberFlag("top-p", v["top-p"], 1, "number");
-  if (!(topP > 0 && topP <= 1)) {
-    throw new UserError(`--top-p must be in (0, 1], got "${v["top-p"]}"`, USAGE_EXIT);
-  }
+  const { temperature, topP } = samplingFlags(v.temperature, v["top-p"]);
   const topK = v["top-k"] === undefined ? undefined : numberFlag("top-k", v["top-k"], 1, "positive integer");
-  const count = numberFlag("count", v.count, 1, "positive integer");
+  const count = numberFlag("count", v.count, GENERATION_DEFAULTS.count, "positive integer");
   const seed = numberFlag(
     "seed",
     v.seed,
@@ -180,21 +172,18 @@ export async function predictMain(args: string[]): Promise<number> {
     if (v.seed === undefined && temperature > 0 && !v.json) {
       console.error(`seed: ${seed} (pass --seed ${seed} to repeat)`);
     }
-    const stopIds = v["stop-at-unk"] && special.unk >= 0 ? [special.unk] : [];
-    const samples = await generateIds(backend, contexts, prompts.length, {
+    const generated = await generateHeadlines(backend, prompts, vocab, {
       steps: generate,
       count,
       temperature,
       topK,
       topP,
-      stopIds,
-      bannedIds: banned,
-      boundaries: special.boundaries,
-    }, new Rng(seed));
+      stopAtUnk: v["stop-at-unk"],
+      noUnk: v["no-unk"],
+    }, seed);
     prompts.forEach((p, i) => {
-      const generated = samples.slice(i * count, (i + 1) * count).map((ids) => text(p, ids));
-      if (v.json) console.log(JSON.stringify({ ...describe(p), generated, seed }));
-      else for (const line of generated) console.log(line);
+      if (v.json) console.log(JSON.stringify({ ...describe(p), generated: generated[i], seed }));
+      else for (const line of generated[i]) console.log(line);
     });
     return 0;
   } finally {

@@ -20,17 +20,27 @@ import {
   PROMPT_SEPARATOR,
   type SampleSettings,
 } from "../train/samples.ts";
+import {
+  BUILTIN_EPOCHS,
+  DEFAULT_BATCH,
+  DEFAULT_EPOCHS,
+  DEFAULT_LOG_EVERY,
+  DEFAULT_SAVE_EVERY,
+  DEFAULT_SEED,
+  MAX_LOG_EVERY,
+} from "../train/defaults.ts";
 
-/** The notebook's epochs on real data. */
-export const DEFAULT_EPOCHS = 200;
-/** Epochs by default on the built-in corpus: enough to learn its rules (loss ~0.45 from 4.6). */
-export const BUILTIN_EPOCHS = 40;
-export const DEFAULT_BATCH = 64;
-export const DEFAULT_SEED = 0;
-export const DEFAULT_SAVE_EVERY = 1;
-export const DEFAULT_LOG_EVERY = 10;
-/** Steps between loss readbacks at most: the GPU backend keeps 4096 steps' losses between readbacks. */
-export const MAX_LOG_EVERY = 1000;
+// The training defaults live in the core, where the web page's fields read them too.
+export {
+  BUILTIN_EPOCHS,
+  DEFAULT_BATCH,
+  DEFAULT_EPOCHS,
+  DEFAULT_LOG_EVERY,
+  DEFAULT_SAVE_EVERY,
+  DEFAULT_SEED,
+  MAX_LOG_EVERY,
+};
+
 export const DEFAULT_OUT = "runs/train";
 
 /** The flags as given (strings and booleans), see TRAIN_FLAGS in train.ts. */

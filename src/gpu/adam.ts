@@ -5,7 +5,7 @@
  * the step is submitted.
  */
 import type { AdamHyper } from "../model/optimizer.ts";
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, powerOfTwoUpTo, subSlice } from "./device.ts";
 
 export interface AdamKernels {
   kernels: Kernel[];
@@ -13,6 +13,7 @@ export interface AdamKernels {
   setStep(t: number, hyper: AdamHyper): void;
 }
 
+/** Invocations per workgroup, where the device allows that many. */
 const WORKGROUP = 256;
 /** Chunks are whole multiples of this many floats, which keeps them 256-byte aligned (and vec4-sized). */
 const CHUNK_ALIGN_FLOATS = 64;
@@ -29,14 +30,15 @@ export async function createAdam(
   }
   // vec4 needs every chunk (and so the count) to be a whole number of vec4s.
   const width = count % 4 === 0 ? 4 : 1;
-  const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32" });
+  const wg = powerOfTwoUpTo(Math.min(WORKGROUP, gpu.maxWorkgroupWidth));
+  const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
   const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   const chunk = Math.floor(gpu.maxBinding / 4 / CHUNK_ALIGN_FLOATS) * CHUNK_ALIGN_FLOATS;
   const kernels: Kernel[] = [];
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
-    const groups = ceilDiv(n / width, WORKGROUP);
+    const groups = ceilDiv(n / width, wg);
     const x = Math.min(groups, maxGroups);
     const part = (s: BufferSlice) => subSlice(s, start, n);
     kernels.push(

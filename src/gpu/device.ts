@@ -28,6 +28,11 @@ export interface AdapterSummary {
   /** Which of the platform's WebGPU backends: "vulkan", "gl", ... (Deno's DENO_WEBGPU_BACKEND), "default". */
   backend: string;
   isFallbackAdapter: boolean;
+  /**
+   * The device's WebGPU feature level: "core", or "compatibility" (an adapter that offers only the
+   * restricted level, e.g. Mesa's lavapipe through Chromium's OpenGL ES path).
+   */
+  featureLevel: "core" | "compatibility";
 }
 
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
@@ -60,6 +65,38 @@ export interface GpuOptions {
   backend?: string;
   /** Shader sources to use instead of (or beside) shaders/*.wgsl, by name: tests plant faulty kernels. */
   shaders?: Readonly<Record<string, string>>;
+  /**
+   * "compatibility" also accepts an adapter that offers only WebGPU's compatibility level (browsers need it
+   * for lavapipe through ANGLE, whose plain request gets another adapter or none); the device is still
+   * core whenever the adapter offers core. Default: a plain request, as Deno makes it.
+   */
+  featureLevel?: "core" | "compatibility";
+}
+
+/**
+ * Limits the kernels rely on, raised from the device defaults up to what the adapter allows. A device
+ * requested without them gets the defaults, which at the compatibility level are low (lavapipe through
+ * ANGLE: 128 invocations per workgroup, 16 KiB uniform bindings, 8 storage buffers per stage).
+ */
+const WANTED_LIMITS = {
+  maxStorageBufferBindingSize: Infinity,
+  maxBufferSize: Infinity,
+  maxStorageBuffersPerShaderStage: Infinity,
+  maxComputeWorkgroupStorageSize: Infinity,
+  // The widest workgroups (softmax rows, Adam) have 256 invocations; more is never used.
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  // The staged GEMM reads A through one 64 KiB uniform window (src/gpu/matmul.ts).
+  maxUniformBufferBindingSize: 65536,
+} as const;
+
+/** What to ask requestDevice for: each wanted limit, capped by the adapter's. */
+export function requiredLimits(adapterLimits: GPUSupportedLimits): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, wanted] of Object.entries(WANTED_LIMITS)) {
+    out[name] = Math.min(wanted, adapterLimits[name as keyof typeof WANTED_LIMITS]);
+  }
+  return out;
 }
 
 /** One recorded dispatch: a pipeline, its bind group and a grid of workgroups. */
@@ -70,6 +107,9 @@ export interface Kernel {
   /** Shader file name, for error messages and per-kernel timing. */
   label: string;
 }
+
+/** The feature whose presence on an adapter means it offers core WebGPU (Chromium names it so). */
+const CORE_FEATURE = "core-features-and-limits";
 
 export class Gpu {
   readonly device: GPUDevice;
@@ -108,20 +148,25 @@ export class Gpu {
     });
   }
 
-  /** Opens the default adapter with its real limits; throws NoAdapterError when there is none. */
+  /**
+   * Opens the default adapter with the limits the kernels need (WANTED_LIMITS, up to the adapter's); throws
+   * NoAdapterError when there is none.
+   */
   static async open(options: GpuOptions = {}): Promise<Gpu> {
-    const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+    const compatibility = options.featureLevel === "compatibility";
+    const adapter = await navigator.gpu?.requestAdapter({
+      powerPreference: "high-performance",
+      ...(compatibility ? { featureLevel: "compatibility" } : {}),
+    });
     if (!adapter) throw new NoAdapterError();
-    const lim = adapter.limits;
+    // A compatibility request may return an adapter that offers core too; its device is core only when asked.
+    const core = adapter.features.has(CORE_FEATURE as GPUFeatureName);
+    const features: GPUFeatureName[] = [];
+    if (adapter.features.has("timestamp-query")) features.push("timestamp-query");
+    if (compatibility && core) features.push(CORE_FEATURE as GPUFeatureName);
     const device = await adapter.requestDevice({
-      requiredFeatures: adapter.features.has("timestamp-query") ? ["timestamp-query"] : [],
-      requiredLimits: {
-        maxStorageBufferBindingSize: lim.maxStorageBufferBindingSize,
-        maxBufferSize: lim.maxBufferSize,
-        maxStorageBuffersPerShaderStage: lim.maxStorageBuffersPerShaderStage,
-        maxComputeWorkgroupStorageSize: lim.maxComputeWorkgroupStorageSize,
-        maxComputeInvocationsPerWorkgroup: Math.min(256, lim.maxComputeInvocationsPerWorkgroup),
-      },
+      requiredFeatures: features,
+      requiredLimits: requiredLimits(adapter.limits),
     });
     const info = adapter.info;
     const summary: AdapterSummary = {
@@ -130,12 +175,22 @@ export class Gpu {
       architecture: info.architecture,
       backend: options.backend ?? "default",
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      featureLevel: compatibility && !core ? "compatibility" : "core",
     };
     const maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,
       options.maxStorageBindingBytes ?? Infinity,
     );
     return new Gpu(device, summary, maxBinding, { ...SHADER_SOURCES, ...options.shaders });
+  }
+
+  /**
+   * The most invocations one workgroup may have on this device (its size limits along X and in total):
+   * kernels with a tunable width take the largest power of two up to this.
+   */
+  get maxWorkgroupWidth(): number {
+    const l = this.device.limits;
+    return Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX);
   }
 
   /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
@@ -347,6 +402,11 @@ export class Gpu {
     const err = await this.device.popErrorScope();
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
+}
+
+/** The largest power of two <= n (n >= 1): workgroup widths for tree reductions. */
+export function powerOfTwoUpTo(n: number): number {
+  return 2 ** Math.floor(Math.log2(n));
 }
 
 /** ceil(a / b) for workgroup counts. */

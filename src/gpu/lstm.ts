@@ -113,7 +113,7 @@ export async function createLstmLayer(
       H,
       STEP: t,
       ROWS: backwardRows,
-      WG: Math.min(H, 256),
+      WG: Math.min(H, 256, gpu.maxWorkgroupWidth),
     });
     cellBackward.unshift(
       gpu.kernel(`${label} cell backward t=${t}`, back, [

@@ -46,14 +46,14 @@ export interface MatmulBuffers {
 const BLOCK_ROWS = 64;
 
 /** Floats in one staging window of A: the 64 KiB every WebGPU adapter allows a uniform binding. */
-const WINDOW_FLOATS = 16384;
+export const WINDOW_FLOATS = 16384;
 /** The longest stretch of K a window covers; it then holds 64 rows (the batch, in the model's fc2 GEMMs). */
 const WINDOW_MAX_K = 256;
 /**
  * Software adapters stage A for GEMMs of at least this many flops: below it the staging dispatches (about
  * 50 us each on lavapipe) cost more than they save. The model's fc2 GEMMs are ~8e8 flops; fc1's ~4e7.
  */
-const STAGE_MIN_FLOPS = 1e8;
+export const STAGE_MIN_FLOPS = 1e8;
 
 // Epilogue bits (EPI_* in shaders/matmul_common.wgsl), compiled into each dispatch's pipeline.
 const EPI_ACCUMULATE = 1;
@@ -62,14 +62,26 @@ const EPI_RELU = 4;
 const EPI_MASK = 8;
 
 /**
- * Register blocking for software adapters (with A staged through uniform windows for large GEMMs),
- * workgroup-memory tiling for real GPUs.
+ * Register blocking for software adapters (with A staged through uniform windows for large GEMMs, where
+ * the device binds a whole window as a uniform), workgroup-memory tiling for real GPUs.
  */
 export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
+  if (!isSoftwareAdapter(gpu)) return "tiled";
+  return 2 * spec.M * spec.N * spec.K >= STAGE_MIN_FLOPS && canStage(gpu) ? "staged" : "regblock";
+}
+
+/** A CPU-emulated adapter (lavapipe, SwiftShader, WARP), as its description or fallback flag says. */
+export function isSoftwareAdapter(gpu: Gpu): boolean {
   const description = gpu.adapter.description.toLowerCase();
-  const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
-  if (!software) return "tiled";
-  return 2 * spec.M * spec.N * spec.K >= STAGE_MIN_FLOPS ? "staged" : "regblock";
+  return gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
+}
+
+/**
+ * Whether the device binds a whole staging window as a uniform buffer: every core device does (64 KiB is
+ * the core minimum); a compatibility-level device may allow only 16 KiB.
+ */
+export function canStage(gpu: Gpu): boolean {
+  return gpu.device.limits.maxUniformBufferBindingSize >= WINDOW_FLOATS * 4;
 }
 
 export async function createMatmul(
@@ -83,6 +95,12 @@ export async function createMatmul(
   const variant = spec.variant ?? defaultMatmulVariant(gpu, spec);
   const regblock = variant !== "tiled";
   const staged = variant === "staged";
+  if (staged && !canStage(gpu)) {
+    throw new Error(
+      `${label}: the staged GEMM binds a ${WINDOW_FLOATS * 4}-byte uniform window; this device allows ` +
+        `${gpu.device.limits.maxUniformBufferBindingSize}`,
+    );
+  }
   // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
   const vec4 = regblock && !transB && N % 4 === 0;
   const vec2 = regblock && !transB && N % 2 === 0 && !vec4;

@@ -5,6 +5,31 @@
 import type { Backend } from "../model/backend.ts";
 import { Rng } from "../model/rng.ts";
 import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
+import { numberFlag } from "../flag_values.ts";
+import { USAGE_EXIT, UserError } from "../errors.ts";
+import { type EncodedPrompt, promptText, specialIds } from "./prompt.ts";
+
+/** What generation does when not told otherwise (predict --generate's flags, the web page's fields). */
+export const GENERATION_DEFAULTS = { count: 1, temperature: 1, topP: 1 } as const;
+
+/**
+ * --temperature and --top-p from their text (undefined: the default), with predict's one-line errors:
+ * a temperature >= 0 (0 is greedy) and a top-p in (0, 1].
+ */
+export function samplingFlags(
+  temperatureText: string | undefined,
+  topPText: string | undefined,
+): { temperature: number; topP: number } {
+  const temperature = numberFlag("temperature", temperatureText, GENERATION_DEFAULTS.temperature, "number");
+  if (temperature < 0) {
+    throw new UserError(`--temperature must be >= 0 (0 means greedy), got "${temperatureText}"`, USAGE_EXIT);
+  }
+  const topP = numberFlag("top-p", topPText, GENERATION_DEFAULTS.topP, "number");
+  if (!(topP > 0 && topP <= 1)) {
+    throw new UserError(`--top-p must be in (0, 1], got "${topPText}"`, USAGE_EXIT);
+  }
+  return { temperature, topP };
+}
 
 export interface GenerateOptions extends SamplingOptions {
   /** Words to add to each sample at most. */
@@ -64,4 +89,45 @@ export async function generateIds(
     active = still;
   }
   return generated.map((ids) => Int32Array.from(ids));
+}
+
+/** What generateHeadlines draws: generateIds' sampling settings, and what to do with <unk>. */
+export interface HeadlineOptions extends SamplingOptions {
+  steps: number;
+  count: number;
+  /** End a sample when it draws <unk> (predict --stop-at-unk). */
+  stopAtUnk?: boolean;
+  /** Never draw <unk> (predict --no-unk). */
+  noUnk?: boolean;
+}
+
+/**
+ * Generated headlines as predict --generate prints them: for each prompt, `count` texts of its words followed
+ * by the sampled ones (promptText). All prompts' samples are drawn together (generateIds) from `seed`, so a
+ * seed gives the same texts wherever this runs. The model's special words decide the rest: "<s>" is never
+ * drawn, "</s>" ends a sample (boundaries models), and <unk> ends it or is never drawn when asked (and the
+ * vocabulary has one).
+ */
+export async function generateHeadlines(
+  backend: Backend,
+  prompts: EncodedPrompt[],
+  vocab: readonly string[],
+  opts: HeadlineOptions,
+  seed: number,
+): Promise<string[][]> {
+  const T = backend.config.window;
+  const contexts = new Int32Array(prompts.length * T);
+  prompts.forEach((p, i) => contexts.set(p.context, i * T));
+  const special = specialIds(vocab);
+  const { stopAtUnk, noUnk, ...sampling } = opts;
+  const unk = special.unk >= 0 ? [special.unk] : [];
+  const samples = await generateIds(backend, contexts, prompts.length, {
+    ...sampling,
+    stopIds: stopAtUnk ? unk : [],
+    bannedIds: [...special.banned, ...(noUnk ? unk : [])],
+    boundaries: special.boundaries,
+  }, new Rng(seed));
+  return prompts.map((p, i) =>
+    samples.slice(i * opts.count, (i + 1) * opts.count).map((ids) => promptText(p, ids, vocab))
+  );
 }
