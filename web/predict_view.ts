@@ -5,7 +5,7 @@
  * core's predictNext, exactly as `deno task predict --top-k K` gets them; what stops a prediction (a prompt
  * shorter than the model's window, a word the vocabulary lacks) is explained inline under the box.
  */
-import { encodePrompt, numberFlag, predictNext, UNK_TOKEN, UserError } from "../core.ts";
+import { encodePrompt, numberFlag, predictNext, specialIds, UNK_TOKEN, UserError } from "../core.ts";
 import type { BackendKind, ModelRunner } from "./backends.ts";
 import { byId, el, fieldText } from "./dom.ts";
 import { barChart } from "./bar_chart.ts";
@@ -98,7 +98,8 @@ export function setupPredict(deps: PredictDeps): PredictView {
     try {
       next = await deps.runner.run(deps.kind(), async (backend) => {
         const t0 = performance.now(); // the pass alone: not the wait for a backend or earlier calls
-        const result = await predictNext(backend, context, 1, k);
+        // As predict: "<s>" (a boundaries model's start) is never proposed.
+        const result = await predictNext(backend, context, 1, k, specialIds(vocab).banned);
         ms = performance.now() - t0;
         return result;
       });

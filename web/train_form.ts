@@ -98,6 +98,13 @@ export function buildTrainFields(): void {
       "shuffle each epoch",
       el("small", {}, "--shuffle"),
     ),
+    el(
+      "label",
+      { class: "check span2" },
+      el("input", { id: "train-boundaries", type: "checkbox" }),
+      "headline boundaries: learn how headlines start and end",
+      el("small", {}, "--boundaries"),
+    ),
   );
   const data = byId<HTMLSelectElement>("train-data");
   data.addEventListener("change", () => byId("train-csv-label").hidden = data.value !== "csv");
@@ -130,6 +137,7 @@ export async function readTrainPlan(backend: BackendKind): Promise<TrainPlan> {
     minCount: number("min-count"),
     valFraction: number("val-fraction"),
     seed: number("seed"),
+    boundaries: byId<HTMLInputElement>("train-boundaries").checked,
   };
   checkSettings(settings);
   const logEvery = number("log-every");
@@ -179,6 +187,7 @@ export async function readTrainPlan(backend: BackendKind): Promise<TrainPlan> {
       "min-count": data.minCount,
       "val-fraction": data.valFraction,
       window: data.window,
+      boundaries: data.boundaries,
       embed: config.embed,
       hidden: config.hidden,
       layers: config.layers,
