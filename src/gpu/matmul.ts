@@ -61,15 +61,75 @@ const EPI_BIAS = 2;
 const EPI_RELU = 4;
 const EPI_MASK = 8;
 
+/** A kernel variant with why the runtime chose it (for `deno task doctor` and the bench). */
+export interface MatmulChoice {
+  variant: MatmulVariant;
+  reason: string;
+}
+
 /**
  * Register blocking for software adapters (with A staged through uniform windows for large GEMMs),
  * workgroup-memory tiling for real GPUs.
  */
 export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
+  return chooseMatmulVariant(gpu, spec).variant;
+}
+
+/** defaultMatmulVariant's choice and, in words, why. */
+export function chooseMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulChoice {
   const description = gpu.adapter.description.toLowerCase();
-  const software = gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
-  if (!software) return "tiled";
-  return 2 * spec.M * spec.N * spec.K >= STAGE_MIN_FLOPS ? "staged" : "regblock";
+  const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(description);
+  if (!gpu.adapter.isFallbackAdapter && !named) {
+    return {
+      variant: "tiled",
+      reason:
+        "a hardware adapter (not a fallback adapter, no software rasterizer named): workgroup-memory tiling",
+    };
+  }
+  const software = gpu.adapter.isFallbackAdapter
+    ? "a software adapter (isFallbackAdapter)"
+    : `a software adapter ("${named![0]}" in its description)`;
+  const flops = 2 * spec.M * spec.N * spec.K;
+  return flops >= STAGE_MIN_FLOPS
+    ? {
+      variant: "staged",
+      reason: `${software}, ${flops.toExponential(1)} flops >= ${STAGE_MIN_FLOPS.toExponential(0)}: ` +
+        "register blocking with A staged through 64 KiB uniform windows",
+    }
+    : {
+      variant: "regblock",
+      reason: `${software}, ${flops.toExponential(1)} flops < ${STAGE_MIN_FLOPS.toExponential(0)}: ` +
+        "register blocking, A read from storage",
+    };
+}
+
+/** How a GEMM variant reads B and writes C (and its mask) for one spec: fixed by the shape and transposes. */
+export interface MatmulLayout {
+  /** B read as scalars (any stride), vec2 or vec4 (op(B) = B with N a multiple of 2 or 4); "scalar" for tiled. */
+  b: "scalar" | "vec2" | "vec4";
+  /** C (and the mask) read and written as vec4 (N a multiple of 4); "scalar" for tiled. */
+  c: "scalar" | "vec4";
+  reason: string;
+}
+
+/** The B and C access createMatmul compiles for `variant` at this spec. */
+export function matmulLayout(
+  spec: Pick<MatmulSpec, "N" | "transB">,
+  variant: MatmulVariant,
+): MatmulLayout {
+  if (variant === "tiled") return { b: "scalar", c: "scalar", reason: "tiled reads and writes scalars" };
+  const { N, transB = false } = spec;
+  // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
+  const b = !transB && N % 4 === 0 ? "vec4" : !transB && N % 2 === 0 ? "vec2" : "scalar";
+  // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
+  const c = N % 4 === 0 ? "vec4" : "scalar";
+  const bWhy = transB
+    ? "B transposed: scalar B"
+    : b === "scalar"
+    ? `N = ${N} odd: scalar B`
+    : `N = ${N} a multiple of ${b === "vec4" ? 4 : 2}: ${b} B`;
+  const cWhy = c === "vec4" ? "vec4 C" : `N not a multiple of 4: scalar C`;
+  return { b, c, reason: `${bWhy}, ${cWhy}` };
 }
 
 export async function createMatmul(
@@ -83,11 +143,10 @@ export async function createMatmul(
   const variant = spec.variant ?? defaultMatmulVariant(gpu, spec);
   const regblock = variant !== "tiled";
   const staged = variant === "staged";
-  // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
-  const vec4 = regblock && !transB && N % 4 === 0;
-  const vec2 = regblock && !transB && N % 2 === 0 && !vec4;
-  // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
-  const vec4C = regblock && N % 4 === 0;
+  const layout = matmulLayout(spec, variant);
+  const vec4 = layout.b === "vec4";
+  const vec2 = layout.b === "vec2";
+  const vec4C = layout.c === "vec4";
   // One pipeline per combination of epilogue bits, which the shaders compile in.
   const pipelineFor = (flags: number) =>
     regblock
