@@ -9,10 +9,13 @@ import { firstLine } from "../errors.ts";
 import { preprocessShader, type ShaderValues } from "./preprocess.ts";
 import { SHADER_SOURCES } from "./shaders.ts";
 
-/** What we tell the user when WebGPU has no adapter at all. */
-export const NO_ADAPTER_HINT =
+/** What we tell the user when WebGPU has no adapter at all, where no CPU fallback exists (doctor). */
+export const NO_ADAPTER =
   "no WebGPU adapter found: install a GPU driver or Mesa's software one (Debian: apt-get install -y " +
-  "mesa-vulkan-drivers, best from bookworm-backports), or use --backend cpu";
+  "mesa-vulkan-drivers, best from bookworm-backports)";
+
+/** What we tell the user when WebGPU has no adapter at all. */
+export const NO_ADAPTER_HINT = `${NO_ADAPTER}, or use --backend cpu`;
 
 export class NoAdapterError extends Error {
   constructor() {
@@ -28,6 +31,8 @@ export interface AdapterSummary {
   /** Which of the platform's WebGPU backends: "vulkan", "gl", ... (Deno's DENO_WEBGPU_BACKEND), "default". */
   backend: string;
   isFallbackAdapter: boolean;
+  /** Every feature the adapter offers, sorted (the device enables only those the kernels use). */
+  features: string[];
 }
 
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
@@ -130,6 +135,7 @@ export class Gpu {
       architecture: info.architecture,
       backend: options.backend ?? "default",
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+      features: [...adapter.features].sort(),
     };
     const maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,
