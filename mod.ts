@@ -32,6 +32,17 @@ export { ADAM_DEFAULTS, type AdamHyper, adamStep } from "./src/cpu/adam.ts";
 export { type AdapterSummary, Gpu, NoAdapterError } from "./src/gpu/device.ts";
 export { createGpuBackend } from "./src/gpu/backend.ts";
 
+// Checking an adapter against the CPU reference (deno task doctor; a web page's "check this GPU").
+export {
+  DeviceLostError,
+  type DoctorOptions,
+  type DoctorReport,
+  MODEL_SHAPES,
+  runDoctor,
+  SMALL_SHAPES,
+} from "./src/doctor/doctor.ts";
+export { doctorReportJson, formatReport } from "./src/doctor/format.ts";
+
 // Checkpoints and files.
 export { type Checkpoint, loadCheckpoint, loadModelFile, saveCheckpoint } from "./src/io/checkpoint.ts";
 export { readSafetensors } from "./src/io/safetensors.ts";
