@@ -302,8 +302,8 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
     await options.onCheck?.("training", plan.length, total);
     const start = performance.now();
     const t = TRAINING_TOLERANCES;
-    const tolerance = `losses atol ${num(t.losses.atol)}, rtol ${num(t.losses.rtol)}; ` +
-      `weights atol ${num(t.weights.atol)}, rtol ${num(t.weights.rtol)}`;
+    const tolerance = `losses atol ${num(t.losses.atol)}, rtol ${num(t.losses.rtol)}; weights: per tensor ` +
+      `|WebGPU - CPU| / |CPU update| <= ${num(t.weights)}`;
     try {
       const result = await checkTraining(gpu, shapes, seed);
       training = { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };

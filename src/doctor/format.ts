@@ -103,13 +103,16 @@ export function formatTraining(t: TrainingRow | null): string {
   };
   const seconds = `WebGPU ${r.gpuSeconds.toFixed(1)} s with building the model, CPU reference ` +
     `${r.cpuSeconds.toFixed(1)} s`;
+  const w = r.weights;
   return [
     `training: ${r.steps.length} steps (${r.steps.join(", ")} pairs) from the same weights and data, ` +
     `WebGPU vs the CPU reference: ${status}`,
     `  losses   WebGPU ${losses(r.gpuLosses)}`,
     `           CPU    ${losses(r.cpuLosses)}`,
     `           ${errors(r.losses)}`,
-    `  weights  ${errors(r.weights, ` (in ${r.worstTensor})`)}`,
+    `  weights  |WebGPU - CPU| / |CPU update| per tensor: worst ${e(w.worst.relDiff)} (${w.worst.name}): ` +
+    `${percent(w.worst.relDiff / w.tolerance)} of ${num(w.tolerance)}   ${w.pass ? "PASS" : "FAIL"}`,
+    `           largest single difference ${e(w.maxAbs)} (${w.maxAbsTensor})`,
     `  (${seconds})`,
   ].join("\n");
 }
@@ -151,6 +154,7 @@ export function formatSummary(report: DoctorReport): string {
     `  embedding forward: ${TOLERANCE_TEXT.embeddingForward}; backward: ${TOLERANCE_TEXT.embeddingBackward}`,
     `  softmax xent: ${TOLERANCE_TEXT.xent}`,
     `  colsum: ${TOLERANCE_TEXT.columnSum}; adam: ${TOLERANCE_TEXT.adam}`,
+    ...(training ? [`  training: ${training.tolerance}`] : []),
     "",
     `${verdict} (${report.seconds.toFixed(1)} s${report.reduced ? ", smaller shapes" : ""})`,
   ].join("\n");
@@ -242,7 +246,17 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
         webgpu_losses: t.result?.gpuLosses ?? null,
         cpu_losses: t.result?.cpuLosses ?? null,
         losses: t.result ? caseJson(t.result.losses) : null,
-        weights: t.result ? { ...caseJson(t.result.weights), worst_tensor: t.result.worstTensor } : null,
+        weights: t.result
+          ? {
+            pass: t.result.weights.pass,
+            tolerance: t.result.weights.tolerance,
+            worst_tensor: t.result.weights.worst.name,
+            worst_rel_diff: t.result.weights.worst.relDiff,
+            max_abs: t.result.weights.maxAbs,
+            max_abs_tensor: t.result.weights.maxAbsTensor,
+            tensors: Object.fromEntries(t.result.weights.tensors.map((x) => [x.name, x.relDiff])),
+          }
+          : null,
       }
       : null,
   };

@@ -30,17 +30,22 @@ export interface DoctorShapes {
   lastBatch: number;
 }
 
-/** Each kernel's tolerance, stated once: what the checks use and the report prints. */
+/**
+ * Each kernel's tolerance, stated once: what the checks use and the report prints. Set about 10x above the
+ * largest error measured on lavapipe, GL (llvmpipe) and SwiftShader (the share of its tolerance each check
+ * used is in every report), except where the tests' own rule is kept (GEMM, column sums, Adam).
+ */
 export const TOLERANCES = {
-  /** h, c, gates: sums of In + H float32 products and transcendental functions. */
-  lstmForward: { atol: 2e-5, rtol: 1e-4 },
-  /** dx, dW, db: sums over B*T rows and 4H gates. */
-  lstmBackward: { atol: 2e-5, rtol: 1e-4 },
+  /** h, c, gates: sums of In + H float32 products and transcendental functions (measured 4.2e-7). */
+  lstmForward: { atol: 2e-6, rtol: 1e-5 },
+  /** dx, dW, db: sums over B*T rows and 4H gates (measured 5.4e-7). */
+  lstmBackward: { atol: 2e-6, rtol: 1e-5 },
   /** A gather: exact. */
   embeddingForward: { atol: 0, rtol: 0 },
-  /** Sums of the repeated words' rows, in the reference's order. */
+  /** Sums of the repeated words' rows (measured exact: the same order as the reference). */
   embeddingBackward: { atol: 1e-6, rtol: 1e-6 },
-  xentLoss: { atol: 1e-5, rtol: 1e-5 },
+  /** Mean losses near 8 (measured 7.9e-7). */
+  xentLoss: { atol: 1e-6, rtol: 1e-6 },
   xentDLogits: { atol: 1e-7, rtol: 1e-4 },
   /** Per summed row, like the GEMM. */
   columnSum: (rows: number): Tolerance => ({ atol: 4e-7 * Math.max(rows, 25), rtol: 1e-5 }),
