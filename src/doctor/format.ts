@@ -86,7 +86,7 @@ function percent(ratio: number): string {
 
 function worstElement(c: CaseResult): string {
   return `${c.what}: [${c.worst.index}] = ${c.worst.got}, reference ${c.worst.want} ` +
-    `(${percent(c.ratio)} of atol ${c.tolerance.atol} + rtol ${c.tolerance.rtol}·|reference|)`;
+    `(${percent(c.ratio)} of atol ${num(c.tolerance.atol)} + rtol ${num(c.tolerance.rtol)}·|reference|)`;
 }
 
 /** The training comparison. */
