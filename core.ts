@@ -33,6 +33,17 @@ export { type AdapterSummary, Gpu, type GpuOptions, NoAdapterError } from "./src
 export { createGpuBackend } from "./src/gpu/backend.ts";
 export { type KernelChoice, kernelChoices } from "./src/gpu/variants.ts";
 
+// Checking an adapter against the CPU reference (deno task doctor; the page's "check this GPU").
+export {
+  DeviceLostError,
+  type DoctorOptions,
+  type DoctorReport,
+  MODEL_SHAPES,
+  runDoctor,
+  SMALL_SHAPES,
+} from "./src/doctor/doctor.ts";
+export { doctorReportJson, formatReport } from "./src/doctor/format.ts";
+
 // Files as bytes: safetensors, checkpoints, metrics, the loss plot.
 export { decodeSafetensors, encodeSafetensors } from "./src/io/safetensors.ts";
 export {

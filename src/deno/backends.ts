@@ -5,12 +5,13 @@ import { createCpuBackend } from "../cpu/backend.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
 import { Gpu, type GpuOptions, NoAdapterError } from "../gpu/device.ts";
 import { firstLine, UserError } from "../errors.ts";
+import { webgpuBackendLabel } from "./gpu_env.ts";
 
 export type BackendKind = "webgpu" | "cpu";
 
 /** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
 export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
-  return Gpu.open({ backend: Deno.env.get("DENO_WEBGPU_BACKEND") ?? "default", ...options });
+  return Gpu.open({ backend: webgpuBackendLabel() ?? "default", ...options });
 }
 
 export function parseBackendKind(value: string | undefined): BackendKind {

@@ -28,8 +28,7 @@ export async function createAdam(
   for (const [name, s] of Object.entries(bufs)) {
     if (s.size < count * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${count * 4}`);
   }
-  // vec4 needs every chunk (and so the count) to be a whole number of vec4s.
-  const width = count % 4 === 0 ? 4 : 1;
+  const width = adamWidth(count).width;
   const wg = powerOfTwoUpTo(Math.min(WORKGROUP, gpu.maxWorkgroupWidth));
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
   const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
@@ -55,6 +54,13 @@ export async function createAdam(
       gpu.write(step, 0, stepUniform(hyper, t));
     },
   };
+}
+
+/** vec4 or scalar parameters, and why: vec4 needs every chunk (and so the count) to be whole vec4s. */
+export function adamWidth(count: number): { width: 1 | 4; reason: string } {
+  return count % 4 === 0
+    ? { width: 4, reason: `${count} parameters, a multiple of 4: vec4` }
+    : { width: 1, reason: `${count} parameters, not a multiple of 4: scalar` };
 }
 
 /** The shader's Step struct for step t; bias corrections in float64 as torch computes them. */

@@ -9,10 +9,13 @@ import { firstLine } from "../errors.ts";
 import { preprocessShader, type ShaderValues } from "./preprocess.ts";
 import { SHADER_SOURCES } from "./shaders.ts";
 
-/** What we tell the user when WebGPU has no adapter at all. */
-export const NO_ADAPTER_HINT =
+/** What we tell the user when WebGPU has no adapter at all, where no CPU fallback exists (doctor). */
+export const NO_ADAPTER =
   "no WebGPU adapter found: install a GPU driver or Mesa's software one (Debian: apt-get install -y " +
-  "mesa-vulkan-drivers, best from bookworm-backports), or use --backend cpu";
+  "mesa-vulkan-drivers, best from bookworm-backports)";
+
+/** What we tell the user when WebGPU has no adapter at all. */
+export const NO_ADAPTER_HINT = `${NO_ADAPTER}, or use --backend cpu`;
 
 export class NoAdapterError extends Error {
   constructor() {
@@ -33,6 +36,8 @@ export interface AdapterSummary {
    * restricted level, e.g. Mesa's lavapipe through Chromium's OpenGL ES path).
    */
   featureLevel: "core" | "compatibility";
+  /** Every feature the adapter offers, sorted (the device enables only those the kernels use). */
+  features: string[];
 }
 
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
@@ -176,6 +181,7 @@ export class Gpu {
       backend: options.backend ?? "default",
       isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean }).isFallbackAdapter),
       featureLevel: compatibility && !core ? "compatibility" : "core",
+      features: [...adapter.features].sort(),
     };
     const maxBinding = Math.min(
       device.limits.maxStorageBufferBindingSize,

@@ -68,16 +68,14 @@ export interface GpuLstmLayer {
 const FORWARD_ROWS = 16;
 const BACKWARD_ROWS = 8;
 
-export async function createLstmLayer(
+/** Rows per forward invocation and per backward workgroup, and the backward's workgroup width, for H. */
+export function lstmBlocking(
   gpu: Gpu,
-  shape: LstmShape,
-  bufs: LstmBuffers,
+  H: number,
   label = "lstm",
-): Promise<GpuLstmLayer> {
-  const { B, T, In, H } = shape;
-  const G = 4 * H;
+): { forwardRows: number; backwardRows: number; backwardWorkgroup: number; reason: string } {
   // The backward cell keeps whole rows of dPre (4H floats each) in workgroup memory.
-  const rowBytes = G * 4;
+  const rowBytes = 4 * H * 4;
   const workgroupLimit = gpu.device.limits.maxComputeWorkgroupStorageSize;
   if (rowBytes > workgroupLimit) {
     throw new Error(
@@ -86,6 +84,32 @@ export async function createLstmLayer(
     );
   }
   const backwardRows = Math.min(BACKWARD_ROWS, Math.floor(workgroupLimit / rowBytes));
+  // One invocation per hidden unit, up to what the device allows in a workgroup (a browser's compatibility
+  // level may allow only 128).
+  const backwardWorkgroup = Math.min(H, 256, gpu.maxWorkgroupWidth);
+  const fit = backwardRows < BACKWARD_ROWS
+    ? ` (as many rows of ${rowBytes} B as ${workgroupLimit} B of workgroup memory hold)`
+    : "";
+  return {
+    forwardRows: FORWARD_ROWS,
+    backwardRows,
+    backwardWorkgroup,
+    reason: `forward: ${FORWARD_ROWS} batch rows per invocation; backward: ${backwardRows} rows per ` +
+      `workgroup${fit} of ${backwardWorkgroup} invocations${
+        H > backwardWorkgroup ? ` looping over the ${H} units` : ""
+      }`,
+  };
+}
+
+export async function createLstmLayer(
+  gpu: Gpu,
+  shape: LstmShape,
+  bufs: LstmBuffers,
+  label = "lstm",
+): Promise<GpuLstmLayer> {
+  const { B, T, In, H } = shape;
+  const G = 4 * H;
+  const { backwardRows, backwardWorkgroup } = lstmBlocking(gpu, H, label);
   const rows = B * T;
   // dh_{t-1} and dc_{t-1} between backward steps, and h shifted one step for dW_hh (see the shader).
   const carry = gpu.buffer(`${label} dh/dc carry`, 2 * B * H * 4);
@@ -113,7 +137,7 @@ export async function createLstmLayer(
       H,
       STEP: t,
       ROWS: backwardRows,
-      WG: Math.min(H, 256, gpu.maxWorkgroupWidth),
+      WG: backwardWorkgroup,
     });
     cellBackward.unshift(
       gpu.kernel(`${label} cell backward t=${t}`, back, [

@@ -61,19 +61,30 @@ const EPI_BIAS = 2;
 const EPI_RELU = 4;
 const EPI_MASK = 8;
 
+/** A kernel variant with why the runtime chose it (for `deno task doctor` and the bench). */
+export interface MatmulChoice {
+  variant: MatmulVariant;
+  reason: string;
+}
+
 /**
  * Register blocking for software adapters (with A staged through uniform windows for large GEMMs, where
  * the device binds a whole window as a uniform), workgroup-memory tiling for real GPUs.
  */
 export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
-  if (!isSoftwareAdapter(gpu)) return "tiled";
-  return 2 * spec.M * spec.N * spec.K >= STAGE_MIN_FLOPS && canStage(gpu) ? "staged" : "regblock";
+  return chooseMatmulVariant(gpu, spec).variant;
 }
 
 /** A CPU-emulated adapter (lavapipe, SwiftShader, WARP), as its description or fallback flag says. */
 export function isSoftwareAdapter(gpu: Gpu): boolean {
-  const description = gpu.adapter.description.toLowerCase();
-  return gpu.adapter.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|warp/.test(description);
+  return softwareAdapterName(gpu) !== null;
+}
+
+/** How a software adapter shows itself (its fallback flag, or the rasterizer its description names), or null. */
+function softwareAdapterName(gpu: Gpu): string | null {
+  if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
+  const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
+  return named ? `a software adapter ("${named[0]}" in its description)` : null;
 }
 
 /**
@@ -82,6 +93,68 @@ export function isSoftwareAdapter(gpu: Gpu): boolean {
  */
 export function canStage(gpu: Gpu): boolean {
   return gpu.device.limits.maxUniformBufferBindingSize >= WINDOW_FLOATS * 4;
+}
+
+/** defaultMatmulVariant's choice and, in words, why. */
+export function chooseMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulChoice {
+  const software = softwareAdapterName(gpu);
+  if (software === null) {
+    return {
+      variant: "tiled",
+      reason:
+        "a hardware adapter (not a fallback adapter, no software rasterizer named): workgroup-memory tiling",
+    };
+  }
+  const flops = 2 * spec.M * spec.N * spec.K;
+  const size = `${software}, ${flops.toExponential(1)} flops`;
+  if (flops < STAGE_MIN_FLOPS) {
+    return {
+      variant: "regblock",
+      reason: `${size} < ${STAGE_MIN_FLOPS.toExponential(0)}: register blocking, A read from storage`,
+    };
+  }
+  if (!canStage(gpu)) {
+    return {
+      variant: "regblock",
+      reason:
+        `${size}, but uniform bindings of ${gpu.device.limits.maxUniformBufferBindingSize} bytes hold no ` +
+        `${WINDOW_FLOATS * 4}-byte window: register blocking, A read from storage`,
+    };
+  }
+  return {
+    variant: "staged",
+    reason: `${size} >= ${STAGE_MIN_FLOPS.toExponential(0)}: register blocking with A staged through ` +
+      "64 KiB uniform windows",
+  };
+}
+
+/** How a GEMM variant reads B and writes C (and its mask) for one spec: fixed by the shape and transposes. */
+export interface MatmulLayout {
+  /** B read as scalars (any stride), vec2 or vec4 (op(B) = B with N a multiple of 2 or 4); "scalar" for tiled. */
+  b: "scalar" | "vec2" | "vec4";
+  /** C (and the mask) read and written as vec4 (N a multiple of 4); "scalar" for tiled. */
+  c: "scalar" | "vec4";
+  reason: string;
+}
+
+/** The B and C access createMatmul compiles for `variant` at this spec. */
+export function matmulLayout(
+  spec: Pick<MatmulSpec, "N" | "transB">,
+  variant: MatmulVariant,
+): MatmulLayout {
+  if (variant === "tiled") return { b: "scalar", c: "scalar", reason: "tiled reads and writes scalars" };
+  const { N, transB = false } = spec;
+  // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
+  const b = !transB && N % 4 === 0 ? "vec4" : !transB && N % 2 === 0 ? "vec2" : "scalar";
+  // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
+  const c = N % 4 === 0 ? "vec4" : "scalar";
+  const bWhy = transB
+    ? "B transposed: scalar B"
+    : b === "scalar"
+    ? `N = ${N} odd: scalar B`
+    : `N = ${N} a multiple of ${b === "vec4" ? 4 : 2}: ${b} B`;
+  const cWhy = c === "vec4" ? "vec4 C" : `N not a multiple of 4: scalar C`;
+  return { b, c, reason: `${bWhy}, ${cWhy}` };
 }
 
 export async function createMatmul(
@@ -101,11 +174,10 @@ export async function createMatmul(
         `${gpu.device.limits.maxUniformBufferBindingSize}`,
     );
   }
-  // vec4 (vec2) reads of B need op(B) = B with rows (and so every block offset) a multiple of 4 (2) floats.
-  const vec4 = regblock && !transB && N % 4 === 0;
-  const vec2 = regblock && !transB && N % 2 === 0 && !vec4;
-  // vec4 C (and mask) need ldc = N and every block's column offset (0 or a multiple of 64) a multiple of 4.
-  const vec4C = regblock && N % 4 === 0;
+  const layout = matmulLayout(spec, variant);
+  const vec4 = layout.b === "vec4";
+  const vec2 = layout.b === "vec2";
+  const vec4C = layout.c === "vec4";
   // One pipeline per combination of epilogue bits, which the shaders compile in.
   const pipelineFor = (flags: number) =>
     regblock

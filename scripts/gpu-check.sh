@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The real-GPU check, for a machine with a GPU and a fresh clone: installs what is missing (Deno from npm,
+# the Vulkan loader), then runs `deno task doctor` (every kernel variant against the CPU reference),
+# `deno task bench` (WebGPU vs the CPU reference vs PyTorch, which runs on CUDA when
+# torch.cuda.is_available()) and the notebook's 200 epochs on ArticlesApril2017.csv, and prints one summary.
+#
+#   bash scripts/gpu-check.sh --data PATH [--out DIR] [--epochs N]
+#
+# PATH: ArticlesApril2017.csv, or a directory holding it. Logs and JSON go to DIR (default runs/gpu-check).
+# UNTESTED ON GPU HARDWARE: written and checked on GPU-less machines only (see README, "doctor").
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+data="" out="runs/gpu-check" epochs=200
+while [ $# -gt 0 ]; do
+  case "$1" in
+  --data) data="${2:?--data needs a path}"; shift 2 ;;
+  --out) out="${2:?--out needs a directory}"; shift 2 ;;
+  --epochs) epochs="${2:?--epochs needs a number}"; shift 2 ;;
+  -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "gpu-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+[ -d "$data" ] && data="$data/ArticlesApril2017.csv"
+if [ ! -f "$data" ]; then
+  echo "gpu-check: --data must name ArticlesApril2017.csv or a directory holding it (got '${data}')" >&2
+  exit 2
+fi
+mkdir -p "$out"
+say() { echo "gpu-check: $*" >&2; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else return 1; fi; }
+
+# ---- install what is missing ----
+if ! command -v npm >/dev/null; then
+  say "installing Node.js and npm (Deno comes from npm)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq nodejs npm >/dev/null ||
+    { say "no npm and no way to install it: install Node.js >= 18 with npm"; exit 1; }
+fi
+[ -x node_modules/.bin/deno ] || npm ci --no-audit --no-fund || { say "npm ci failed"; exit 1; }
+export PATH="$PWD/node_modules/.bin:$PATH"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
+
+gpu_name="none found"
+if command -v nvidia-smi >/dev/null; then
+  gpu_name=$(nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null | head -n 1)
+fi
+say "GPU (nvidia-smi): $gpu_name"
+
+# wgpu needs the Vulkan loader and the driver's ICD file. Containers often put NVIDIA's ICD outside the
+# loader's default directories: point the loader at it.
+# (grep without -q: with pipefail, -q's early exit can fail ldconfig with SIGPIPE and the pipeline with it)
+if ! ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null; then
+  say "installing the Vulkan loader (libvulkan1)"
+  as_root apt-get update -qq && as_root apt-get install -y -qq libvulkan1 >/dev/null ||
+    say "could not install libvulkan1: WebGPU may find no GPU adapter"
+fi
+if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
+  for d in /usr/share/vulkan/icd.d /etc/vulkan/icd.d /usr/local/share/vulkan/icd.d /usr/local/nvidia/share/vulkan/icd.d; do
+    if [ -f "$d/nvidia_icd.json" ]; then
+      export VK_DRIVER_FILES="$d/nvidia_icd.json" VK_ICD_FILENAMES="$d/nvidia_icd.json"
+      say "Vulkan driver: $d/nvidia_icd.json"
+      break
+    fi
+  done
+fi
+# Vulkan only: never fall back to GL (or to a software adapter) without saying so.
+export DENO_WEBGPU_BACKEND="${DENO_WEBGPU_BACKEND:-vulkan}"
+
+# The interpreters the bench tries, in its order (src/bench/train_bench.ts).
+torch="not importable"
+for python in python3 /usr/bin/python3; do
+  if v=$("$python" -c 'import torch; print(torch.__version__, "with CUDA" if torch.cuda.is_available() else "without CUDA")' 2>/dev/null); then
+    torch="$python: torch $v"
+    break
+  fi
+done
+say "PyTorch: $torch"
+
+# ---- run ----
+timed() { # timed NAME CMD...: runs CMD with its stdout in $out/NAME.out and stderr shown; sets $rc, $secs
+  local t0=$SECONDS
+  "${@:2}" >"$out/$1.out"
+  rc=$?
+  secs=$((SECONDS - t0))
+}
+
+say "doctor (every variant the runtime would use, against the CPU reference)"
+timed doctor deno task doctor --all
+doctor_rc=$rc doctor_secs=$secs
+cat "$out/doctor.out"
+deno task doctor --json --shapes model >"$out/doctor.json" 2>/dev/null
+
+say "bench (WebGPU, the CPU reference, PyTorch)"
+timed bench deno task bench --data "$data" --json
+bench_rc=$rc bench_secs=$secs
+cat "$out/bench.out"
+
+say "training: $epochs epochs on $data"
+timed train deno task train --data "$data" --epochs "$epochs" --out "$out/train" --force --json
+train_rc=$rc train_secs=$secs
+tail -n 3 "$out/train.out"
+
+# ---- summary ----
+summary=$(
+  deno eval --ext=ts '
+const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, gpu, torch] = Deno.args;
+const last = (f: string) => {
+  try {
+    const lines = Deno.readTextFileSync(f).trim().split("\n");
+    return JSON.parse(lines[lines.length - 1]);
+  } catch {
+    return null;
+  }
+};
+const d = last(`${out}/doctor.json`), b = last(`${out}/bench.out`), t = last(`${out}/train.out`);
+const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined) =>
+  x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} pairs/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
+const lines = [
+  `GPU (nvidia-smi):  ${gpu}; PyTorch: ${torch}`,
+  `adapter:           ${d ? `${d.adapter.description} (${d.adapter.backend}${d.adapter.fallback ? ", a SOFTWARE adapter: the GPU was not used" : ""})` : "none (see doctor)"}`,
+  `doctor --all:      ${doctorRc === "0" ? "PASS" : `FAIL (exit ${doctorRc})`} in ${doctorSecs} s` +
+    (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}` : ""),
+  `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
+  `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
+];
+console.log(lines.join("\n"));
+' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$gpu_name" "$torch"
+)
+echo
+echo "==== gpu-check summary (logs in $out) ===="
+echo "$summary"
+[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$train_rc" = 0 ]

@@ -1,0 +1,474 @@
+/**
+ * `deno task doctor`'s core, the same code a web page's "check this GPU" runs: given a Gpu it reports the
+ * adapter, the limits and features that matter, the kernel variants the runtime chooses for the model on it
+ * (and why), then checks each of those variants (with `all`, every variant it can compile) against the CPU
+ * reference on seeded odd shapes and on the model's shapes, trains a few steps on WebGPU and on the CPU from
+ * the same weights, and times each kernel. Pure: no printing, no Deno, no files; src/doctor/format.ts turns
+ * the report into text and JSON.
+ *
+ * A check that throws (a shader that does not compile on this adapter, say) is that row's FAIL, with the
+ * error's first line, and the others still run. A lost device ends the run with DeviceLostError.
+ */
+import { kernelTiming } from "../bench/kernels.ts";
+import { firstLine } from "../errors.ts";
+import { adamWidth } from "../gpu/adam.ts";
+import type { AdapterSummary, Gpu } from "../gpu/device.ts";
+import { lstmBlocking } from "../gpu/lstm.ts";
+import { paramLayout } from "../model/layout.ts";
+import type { CaseResult } from "./compare.ts";
+import { CheckContext, type CheckOutcome, type Speed } from "./context.ts";
+import {
+  checkGemm,
+  describeSpec,
+  GEMM_TOLERANCE_TEXT,
+  GEMM_VARIANTS,
+  gemmPlan,
+  gemmVariantName,
+  matmulLayoutOf,
+  type ModelGemm,
+  modelGemms,
+  runtimeGemmVariant,
+  sameGemmVariant,
+} from "./gemm.ts";
+import {
+  checkAdam,
+  checkColumnSum,
+  checkEmbeddingBackward,
+  checkEmbeddingForward,
+  checkLstmBackward,
+  checkLstmForward,
+  checkSoftmaxXent,
+  type DoctorShapes,
+  num,
+  TOLERANCE_TEXT,
+} from "./kernels.ts";
+import { checkTraining, TRAINING_TOLERANCES, type TrainingResult } from "./training.ts";
+
+export type { DoctorShapes } from "./kernels.ts";
+
+/** The notebook's model on April 2017 (V = 2482), batch 64, and that epoch's last batch of 20 pairs. */
+export const MODEL_SHAPES: DoctorShapes = {
+  model: { vocab: 2482, embed: 16, hidden: 64, layers: 5, window: 2 },
+  batch: 64,
+  lastBatch: 20,
+};
+
+/**
+ * Smaller model-sized shapes for adapters whose shader compiler is slow (wgpu's GL backend on llvmpipe
+ * compiles the LSTM backward cell for H = 64 in minutes): the same kernel variants as MODEL_SHAPES (fc2 still
+ * staged at 2·64·886² >= 1e8 flops, V still even but not a multiple of 4), H 32 and 2 layers.
+ */
+export const SMALL_SHAPES: DoctorShapes = {
+  model: { vocab: 886, embed: 16, hidden: 32, layers: 2, window: 2 },
+  batch: 64,
+  lastBatch: 20,
+};
+
+export interface DoctorOptions {
+  /** The model-sized cases' shapes (default MODEL_SHAPES). */
+  shapes?: DoctorShapes;
+  /**
+   * Why `shapes` are smaller than the model's, when they are; reported with the results. Kernels whose
+   * shapes are compiled in then also get one small odd shape each instead of two.
+   */
+  reduced?: string;
+  /** Also check every variant the runtime would not choose for this model on this adapter. */
+  all?: boolean;
+  /** Seeds the odd shapes and every input (default 1). */
+  seed?: number;
+  /** Train a few steps on WebGPU and on the CPU reference and compare (default true). */
+  training?: boolean;
+  /** Time each kernel (default true). */
+  timing?: boolean;
+  /** Called once before any GPU work, with what the report will open with. */
+  onStart?: (header: DoctorHeader) => void;
+  /** Called as each check starts; may be async (the run waits). */
+  onCheck?: (name: string, index: number, total: number) => void | Promise<void>;
+  /** Called with each kernel row as it is finished. */
+  onRow?: (row: KernelRow) => void;
+}
+
+/** A model operation, the kernel variant the runtime builds for it on this adapter, and why. */
+export interface Choice {
+  op: string;
+  shape: string;
+  kernel: string;
+  reason: string;
+}
+
+export interface Limit {
+  name: string;
+  value: number;
+  /** What the kernels need of it, in words. */
+  need: string;
+}
+
+export interface KernelRow {
+  kernel: string;
+  /** "" for kernels with a single form. */
+  variant: string;
+  /** Whether the runtime uses this variant for the model on this adapter (false: only checked with --all). */
+  used: boolean;
+  /** The model operations that run it. */
+  usedBy: string[];
+  /** How its tolerance is set, in words. */
+  tolerance: string;
+  pass: boolean;
+  /** Why the check could not finish (a compile error's first line...); its cases are then incomplete. */
+  error?: string;
+  cases: CaseResult[];
+  /** Over all cases. */
+  maxAbs: number;
+  maxRel: number;
+  /** The case that used the most of its tolerance. */
+  worst?: CaseResult;
+  speed?: Speed;
+  seconds: number;
+}
+
+export interface TrainingRow {
+  pass: boolean;
+  error?: string;
+  result?: TrainingResult;
+  tolerance: string;
+  seconds: number;
+}
+
+/** What is known before any check runs. */
+export interface DoctorHeader {
+  adapter: AdapterSummary;
+  limits: Limit[];
+  /** Adapter features that matter to the kernels (or may), whether present, and what for. */
+  features: Array<{ name: string; present: boolean; use: string }>;
+  shapes: DoctorShapes;
+  reduced?: string;
+  seed: number;
+  all: boolean;
+  timing: "timestamp-query" | "wall clock" | null;
+  choices: Choice[];
+  /** The checks to run, by name, in order (the training comparison last, when run). */
+  checks: string[];
+}
+
+export interface DoctorReport extends DoctorHeader {
+  pass: boolean;
+  kernels: KernelRow[];
+  /** null when not run. */
+  training: TrainingRow | null;
+  seconds: number;
+}
+
+/** The device was lost during the run: nothing after it means anything. */
+export class DeviceLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "DeviceLostError";
+  }
+}
+
+interface PlannedCheck {
+  kernel: string;
+  variant: string;
+  used: boolean;
+  usedBy: string[];
+  tolerance: string;
+  run(ctx: CheckContext): Promise<CheckOutcome>;
+}
+
+/** The adapter, limits, features and the variant choices for the model: no GPU work. */
+export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
+  const lim = gpu.device.limits;
+  const cfg = shapes.model;
+  const software = runtimeGemmVariant(gpu, { M: 1, K: 1, N: 1 }).variant !== "tiled";
+  const flatBytes = paramLayout(cfg).total * 4;
+  const limits: Limit[] = [
+    {
+      name: "maxBufferSize",
+      value: lim.maxBufferSize,
+      need: `${mib(flatBytes)} (each of 4 flat parameter buffers)`,
+    },
+    {
+      name: "maxStorageBufferBindingSize",
+      value: lim.maxStorageBufferBindingSize,
+      need: "any: larger operands are split into blocks of rows",
+    },
+    {
+      name: "maxStorageBuffersPerShaderStage",
+      value: lim.maxStorageBuffersPerShaderStage,
+      need: "8 (the LSTM cell)",
+    },
+    {
+      name: "maxUniformBufferBindingSize",
+      value: lim.maxUniformBufferBindingSize,
+      need: software ? "65536 (staged A windows)" : "16 (shape uniforms)",
+    },
+    {
+      name: "maxComputeWorkgroupStorageSize",
+      value: lim.maxComputeWorkgroupStorageSize,
+      need: `${Math.max(8192, 16 * cfg.hidden)} (ids chunk, GEMM tiles, a row of LSTM gate gradients)`,
+    },
+    { name: "maxComputeInvocationsPerWorkgroup", value: lim.maxComputeInvocationsPerWorkgroup, need: "256" },
+    { name: "maxComputeWorkgroupsPerDimension", value: lim.maxComputeWorkgroupsPerDimension, need: "any" },
+    {
+      name: "minStorageBufferOffsetAlignment",
+      value: lim.minStorageBufferOffsetAlignment,
+      need: "at most 256 (tensors start 256-byte aligned)",
+    },
+  ];
+  const has = new Set(gpu.adapter.features);
+  const features = [
+    { name: "timestamp-query", present: has.has("timestamp-query"), use: "kernel timing (else wall clock)" },
+    { name: "shader-f16", present: has.has("shader-f16"), use: "not used (all kernels are f32)" },
+    { name: "subgroups", present: has.has("subgroups"), use: "not used" },
+  ];
+  const choices: Choice[] = modelGemms(cfg, shapes.batch).map((g) => {
+    const v = runtimeGemmVariant(gpu, g.spec);
+    return {
+      op: g.op,
+      shape: describeSpec(g.spec),
+      kernel: `matmul ${gemmVariantName(v)}`,
+      reason: v.reason,
+    };
+  });
+  const { hidden: H, window: T } = cfg;
+  const blocking = lstmBlocking(gpu, H);
+  const params = paramLayout(cfg).total;
+  choices.push(
+    {
+      op: "lstm cells",
+      shape: `B=${shapes.batch} T=${T} H=${H}`,
+      kernel: "lstm cell forward, backward",
+      reason: blocking.reason,
+    },
+    {
+      op: "adam",
+      shape: `${params} params`,
+      kernel: `adam ${adamWidth(params).width === 4 ? "vec4" : "scalar"}`,
+      reason: adamWidth(params).reason,
+    },
+  );
+  return { limits, features, choices };
+}
+
+/** Runs every check; see the file's comment. */
+export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<DoctorReport> {
+  const t0 = performance.now();
+  const shapes = options.shapes ?? MODEL_SHAPES;
+  const seed = options.seed ?? 1;
+  const all = options.all ?? false;
+  const timing = options.timing ?? true;
+  const ctx = new CheckContext(gpu, seed, timing, options.reduced !== undefined);
+  const { limits, features, choices } = describeAdapter(gpu, shapes);
+  const plan = planChecks(gpu, shapes, all);
+  const withTraining = options.training ?? true;
+  const names = plan.map((c) => (c.variant ? `${c.kernel} ${c.variant}` : c.kernel));
+  const header: DoctorHeader = {
+    adapter: gpu.adapter,
+    limits,
+    features,
+    shapes,
+    reduced: options.reduced,
+    seed,
+    all,
+    timing: timing ? kernelTiming(gpu) : null,
+    choices,
+    checks: withTraining ? [...names, "training"] : names,
+  };
+  options.onStart?.(header);
+  const total = header.checks.length;
+
+  const kernels: KernelRow[] = [];
+  for (const [i, check] of plan.entries()) {
+    const name = names[i];
+    await options.onCheck?.(name, i, total);
+    const start = performance.now();
+    const errorBefore = gpu.error;
+    let outcome: CheckOutcome = { cases: [] };
+    let error: string | undefined;
+    try {
+      outcome = await check.run(ctx);
+    } catch (e) {
+      error = firstLine(e instanceof Error ? e.message : String(e));
+    }
+    await throwIfLost(gpu, name, error !== undefined);
+    if (!errorBefore && gpu.error) error ??= `GPU error: ${gpu.error}`;
+    const row = kernelRow(check, outcome, error, (performance.now() - start) / 1000);
+    kernels.push(row);
+    options.onRow?.(row);
+  }
+
+  let training: TrainingRow | null = null;
+  if (withTraining) {
+    await options.onCheck?.("training", plan.length, total);
+    const start = performance.now();
+    const t = TRAINING_TOLERANCES;
+    const tolerance = `losses atol ${num(t.losses.atol)}, rtol ${num(t.losses.rtol)}; weights: per tensor ` +
+      `|WebGPU - CPU| / |CPU update| <= ${num(t.weights)}`;
+    try {
+      const result = await checkTraining(gpu, shapes, seed);
+      training = { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
+    } catch (e) {
+      const error = firstLine(e instanceof Error ? e.message : String(e));
+      await throwIfLost(gpu, "training", true);
+      training = { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
+    }
+  }
+  return {
+    ...header,
+    pass: kernels.every((k) => k.pass) && (training?.pass ?? true),
+    kernels,
+    training,
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+/** The checks to run: the variants the runtime uses for the model on this adapter, and with `all` the rest. */
+export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
+  const gemms = modelGemms(shapes.model, shapes.batch);
+  const checks: PlannedCheck[] = [];
+  for (const v of GEMM_VARIANTS) {
+    const model = gemms.filter((g) => sameGemmVariant(runtimeGemmVariant(gpu, g.spec), v));
+    if (!model.length && !all) continue;
+    // Under --all, the model's GEMMs whose shape gives this variant's layout run on it too.
+    const forced: ModelGemm[] = model.length
+      ? []
+      : gemms.filter((g) => sameGemmVariant(matmulLayoutOf(g.spec, v.variant), v));
+    const plan = gemmPlan(v, model, forced, shapes.model, shapes.batch);
+    checks.push({
+      kernel: "matmul",
+      variant: gemmVariantName(v),
+      used: model.length > 0,
+      usedBy: model.map((g) => g.op),
+      tolerance: GEMM_TOLERANCE_TEXT,
+      run: (ctx) => checkGemm(ctx, plan),
+    });
+  }
+  const { layers: L } = shapes.model;
+  const lstm = `lstm l0-${L - 1}`;
+  const params = paramLayout(shapes.model).total;
+  const width = adamWidth(params).width;
+  const others: Array<PlannedCheck | false> = [
+    {
+      kernel: "lstm cell forward",
+      variant: "",
+      used: true,
+      usedBy: [`${lstm} forward`],
+      tolerance: TOLERANCE_TEXT.lstmForward,
+      run: (ctx) => checkLstmForward(ctx, shapes),
+    },
+    {
+      kernel: "lstm layer backward",
+      variant: "cells, GEMMs, colsum twin",
+      used: true,
+      usedBy: [`${lstm} backward`],
+      tolerance: TOLERANCE_TEXT.lstmBackward,
+      run: (ctx) => checkLstmBackward(ctx, shapes),
+    },
+    {
+      kernel: "embedding forward",
+      variant: "",
+      used: true,
+      usedBy: ["embedding gather (training and evaluation)"],
+      tolerance: TOLERANCE_TEXT.embeddingForward,
+      run: (ctx) => checkEmbeddingForward(ctx, shapes),
+    },
+    {
+      kernel: "embedding backward",
+      variant: "",
+      used: true,
+      usedBy: ["embedding dTable"],
+      tolerance: TOLERANCE_TEXT.embeddingBackward,
+      run: (ctx) => checkEmbeddingBackward(ctx, shapes),
+    },
+    {
+      kernel: "softmax xent",
+      variant: "loss + dLogits",
+      used: true,
+      usedBy: ["training loss"],
+      tolerance: TOLERANCE_TEXT.xent,
+      run: (ctx) => checkSoftmaxXent(ctx, shapes, true),
+    },
+    {
+      kernel: "softmax xent",
+      variant: "loss only",
+      used: true,
+      usedBy: ["evaluation loss"],
+      tolerance: TOLERANCE_TEXT.xentLoss,
+      run: (ctx) => checkSoftmaxXent(ctx, shapes, false),
+    },
+    {
+      kernel: "colsum",
+      variant: "",
+      used: true,
+      usedBy: ["fc1 db", "fc2 db"],
+      tolerance: TOLERANCE_TEXT.columnSum,
+      run: (ctx) => checkColumnSum(ctx, shapes, false),
+    },
+    {
+      kernel: "colsum",
+      variant: "twin",
+      used: true,
+      usedBy: [`${lstm} dbih, dbhh`],
+      tolerance: TOLERANCE_TEXT.columnSum,
+      run: (ctx) => checkColumnSum(ctx, shapes, true),
+    },
+    ...([4, 1] as const).map((w) =>
+      (w === width || all) && {
+        kernel: "adam",
+        variant: w === 4 ? "vec4" : "scalar",
+        used: w === width,
+        usedBy: w === width ? [`all ${params} parameters`] : [],
+        tolerance: TOLERANCE_TEXT.adam,
+        run: (ctx: CheckContext) => checkAdam(ctx, shapes, w),
+      }
+    ),
+  ];
+  return [...checks, ...others.filter((c): c is PlannedCheck => c !== false)];
+}
+
+function kernelRow(
+  check: PlannedCheck,
+  outcome: CheckOutcome,
+  error: string | undefined,
+  seconds: number,
+): KernelRow {
+  const cases = outcome.cases;
+  let worst: CaseResult | undefined;
+  for (const c of cases) if (!worst || c.ratio > worst.ratio) worst = c;
+  return {
+    kernel: check.kernel,
+    variant: check.variant,
+    used: check.used,
+    usedBy: check.usedBy,
+    tolerance: check.tolerance,
+    pass: error === undefined && cases.length > 0 && cases.every((c) => c.pass),
+    error: error ?? (cases.length ? undefined : "no case ran"),
+    cases,
+    maxAbs: Math.max(0, ...cases.map((c) => c.maxAbs)),
+    maxRel: Math.max(0, ...cases.map((c) => c.maxRel)),
+    worst,
+    speed: outcome.speed,
+    seconds,
+  };
+}
+
+/** Throws DeviceLostError when the device is lost (waiting a moment after a failure: loss settles late). */
+async function throwIfLost(gpu: Gpu, during: string, failed: boolean): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const info = gpu.lost ?? await Promise.race([
+    gpu.device.lost,
+    new Promise<null>((resolve) => timer = setTimeout(() => resolve(null), failed ? 500 : 0)),
+  ]);
+  clearTimeout(timer);
+  if (info) {
+    throw new DeviceLostError(
+      `the GPU device was lost (${info.reason}) during the ${during} check: ${
+        firstLine(info.message || "no details")
+      }`,
+    );
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}

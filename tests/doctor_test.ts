@@ -1,0 +1,204 @@
+/**
+ * `deno task doctor` (src/cli/doctor.ts over the core in src/doctor/): a clean run passes and prints one JSON
+ * object of the documented shape; a deliberately wrong kernel (a 0.1% error in the LSTM's forget gate,
+ * planted through Gpu.open's shader overrides) FAILs exactly that kernel's row and the run; a shader that
+ * does not compile FAILs its row with the compiler's first line while the others still run; a lost device
+ * ends the run with one line; no adapter at all gives one line and exit 1; and the variants the doctor says
+ * the runtime uses are the ones the WebGPU backend really compiles.
+ *
+ * Runs use --shapes small (the same kernel variants as the model's shapes, in a fraction of the time).
+ */
+import { assert, assertEquals } from "./assert.ts";
+import { gpuTest } from "./gpu_harness.ts";
+import { errorLine, runDeno, taskRun } from "./cli_harness.ts";
+import { doctorMain } from "../src/cli/doctor.ts";
+import { DeviceLostError, MODEL_SHAPES, planChecks, runDoctor, SMALL_SHAPES } from "../src/doctor/doctor.ts";
+import { compare } from "../src/doctor/compare.ts";
+import { GEMM_VARIANTS, gemmVariantName, modelGemms, runtimeGemmVariant } from "../src/doctor/gemm.ts";
+import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
+import { createGpuBackend } from "../src/gpu/backend.ts";
+import type { Gpu } from "../src/gpu/device.ts";
+import { SHADER_SOURCES } from "../src/gpu/shaders.ts";
+import type { ShaderValues } from "../src/gpu/preprocess.ts";
+
+/** Runs doctorMain in this process; returns the exit code and stdout's lines. */
+async function doctor(args: string[], shaders?: Record<string, string>) {
+  const lines: string[] = [];
+  const code = await doctorMain(args, { gpu: { shaders }, print: (t) => lines.push(...t.split("\n")) });
+  return { code, lines };
+}
+
+/** The kernel table's rows: "PASS   matmul regblock, ..." -> [status, name]. */
+function rows(lines: string[]): Array<[string, string]> {
+  return lines.filter((l) => /^(PASS|FAIL) {3}\S/.test(l)).map((l) => [l.slice(0, 4), l.slice(7, 53).trim()]);
+}
+
+Deno.test("doctor: the error metrics", () => {
+  const c = compare("x", [1, 2.001, 0, NaN].slice(0, 3), [1, 2, 1e-9], { atol: 1e-4, rtol: 1e-4 });
+  assert(Math.abs(c.maxAbs - 1e-3) < 1e-12, `max abs ${c.maxAbs}`);
+  // The relative error ignores references below 1e-3 of the largest one (1e-9 here).
+  assert(Math.abs(c.maxRel - 5e-4) < 1e-12, `max rel ${c.maxRel}`);
+  assertEquals([c.pass, c.worst.index], [false, 1]);
+  const nan = compare("y", [1, NaN], [1, 1], { atol: 1, rtol: 1 });
+  assertEquals([nan.pass, nan.ratio, nan.worst.index], [false, Infinity, 1]);
+  const exact = compare("z", [0, 3], [0, 3], { atol: 0, rtol: 0 });
+  assertEquals([exact.pass, exact.ratio, exact.maxAbs], [true, 0, 0]);
+});
+
+gpuTest("doctor --json: a clean run passes and prints one JSON object of the documented shape", async () => {
+  const r = await runDeno([...taskRun("doctor"), "--json", "--shapes", "small"], { env: { NO_COLOR: "1" } });
+  assertEquals(r.code, 0, `exit code (stderr: ${r.stderr})`);
+  assertEquals(r.stderr, "", "stderr");
+  const lines = r.stdout.trimEnd().split("\n");
+  assertEquals(lines.length, 1, "one line of JSON");
+  const j = JSON.parse(lines[0]);
+  assertEquals(j.pass, true);
+  for (const key of ["description", "vendor", "architecture", "backend", "fallback", "features"]) {
+    assert(key in j.adapter, `adapter.${key}`);
+  }
+  assertEquals(j.shapes.vocab, SMALL_SHAPES.model.vocab);
+  assert(typeof j.shapes.reduced === "string", "the smaller shapes say why");
+  assert(j.limits.maxStorageBufferBindingSize.value > 0, "limits");
+  assert(j.choices.length > 0 && j.choices.every((c: { reason: string }) => c.reason.length > 0), "reasons");
+  assert(j.kernels.length >= 10, `${j.kernels.length} kernel rows`);
+  for (const k of j.kernels) {
+    const where = `${k.kernel} ${k.variant}`;
+    assertEquals(k.pass, true, where);
+    assertEquals(k.error, null, where);
+    assert(k.used === true, `${where}: without --all every row is a variant in use`);
+    assert(k.cases.length > 0 && k.max_abs >= 0 && k.max_rel >= 0, where);
+    assert(k.worst.tolerance_used <= 1 && typeof k.tolerance === "string", where);
+    for (const c of k.cases) {
+      for (const f of ["what", "count", "max_abs", "max_rel", "atol", "rtol", "pass"]) {
+        assert(f in c, `${where}: ${f}`);
+      }
+    }
+    assert(k.speed.ms > 0 && (k.speed.gflops > 0 || k.speed.gbps > 0), `${where}: speed`);
+  }
+  assert(j.kernels.some((k: { kernel: string }) => k.kernel === "matmul"), "GEMM rows");
+  assertEquals(j.training.pass, true);
+  assertEquals(j.training.steps, [64, 64, 20]);
+  assertEquals(j.training.webgpu_losses.length, 3);
+  assertEquals(j.training.cpu_losses.length, 3);
+  assert(j.training.weights.worst_tensor.length > 0, "training weights");
+  assert(j.training.weights.worst_rel_diff <= j.training.weights.tolerance, "training weights");
+});
+
+// A 0.1% error in the forget gate of the forward cell.
+const FORGET = "    let f = sigmoid(pre[r].y);";
+const LSTM_BUG = SHADER_SOURCES.lstm_cell.replace(FORGET, "    let f = sigmoid(pre[r].y) * 1.001;");
+
+gpuTest(
+  "doctor: a 0.1% error planted in one LSTM gate FAILs exactly that kernel's row and the run",
+  async () => {
+    assert(LSTM_BUG !== SHADER_SOURCES.lstm_cell, "the planted line must exist in shaders/lstm_cell.wgsl");
+    const { code, lines } = await doctor(["--shapes", "small"], { lstm_cell: LSTM_BUG });
+    const table = rows(lines);
+    const failed = table.filter(([s]) => s === "FAIL").map(([, name]) => name);
+    assertEquals(failed, ["lstm cell forward"], lines.join("\n"));
+    assert(table.filter(([s]) => s === "PASS").length >= 9, lines.join("\n"));
+    // Its worst element is named, next to the reference's value.
+    const at = lines.findIndex((l) => l.startsWith("FAIL   lstm cell forward"));
+    assert(/^ {7}worst: (h|c|gates) B=\d+ .*reference/.test(lines[at + 1]), lines[at + 1]);
+    assertEquals(code, 1);
+    assert(lines.at(-1)!.startsWith("FAIL: lstm cell forward"), lines.at(-1));
+  },
+);
+
+gpuTest("doctor: a shader that does not compile FAILs its row with the compiler's first line", async () => {
+  const broken = SHADER_SOURCES.adam.replace("return;", "return undefinedThing;");
+  assert(broken !== SHADER_SOURCES.adam);
+  const { code, lines } = await doctor(["--shapes", "small"], { adam: broken });
+  const table = rows(lines);
+  assertEquals(table.filter(([s]) => s === "FAIL").map(([, n]) => n), ["adam vec4"], lines.join("\n"));
+  const at = lines.findIndex((l) => l.startsWith("FAIL   adam vec4"));
+  const error = lines[at + 1];
+  assert(/^ {7}error: shaders\/adam\.wgsl:\d+:\d+: .*undefinedThing/.test(error), error);
+  // The other kernels ran and passed; training needs Adam, so it fails on the same error.
+  assert(table.filter(([s]) => s === "PASS").length >= 9, lines.join("\n"));
+  assert(lines.some((l) => /^training: FAIL: shaders\/adam\.wgsl:\d+:\d+: /.test(l)), lines.join("\n"));
+  assertEquals(code, 1);
+});
+
+gpuTest("doctor: a device lost during the run ends it with one line", async (gpu: Gpu) => {
+  let checks = 0;
+  try {
+    await runDoctor(gpu, {
+      shapes: SMALL_SHAPES,
+      reduced: "test",
+      timing: false,
+      onCheck: (_, i) => {
+        checks = i + 1;
+        if (i === 1) gpu.device.destroy();
+      },
+    });
+  } catch (e) {
+    assert(e instanceof DeviceLostError, String(e));
+    assert(/^the GPU device was lost \(destroyed\) during the .+ check: /.test(e.message), e.message);
+    assert(!e.message.includes("\n"), e.message);
+    assertEquals(checks, 2, "the run stops at the check that lost the device");
+    return;
+  }
+  throw new Error("the doctor finished on a destroyed device");
+}, {});
+
+Deno.test({
+  name: "doctor: no adapter prints one line and exits 1",
+  ignore: Deno.build.os === "windows",
+  async fn() {
+    const env = { VK_ICD_FILENAMES: "/nonexistent", DENO_WEBGPU_BACKEND: "vulkan", NO_COLOR: "1" };
+    const probe = await runDeno([
+      "eval",
+      "console.log(String(Boolean(await navigator.gpu?.requestAdapter())))",
+    ], {
+      env,
+    });
+    assertEquals(probe.stdout.trim(), "false", `an adapter under ${JSON.stringify(env)}: ${probe.stderr}`);
+    const r = await runDeno([...taskRun("doctor")], { env });
+    assertEquals(r.code, 1, r.stderr);
+    const line = errorLine(r, "doctor", "doctor: error: no WebGPU adapter found");
+    assert(!line.includes("--backend cpu"), `doctor has no --backend cpu: ${line}`);
+    assertEquals(r.stdout, "");
+  },
+});
+
+gpuTest("doctor: the GEMM variants it reports in use are those the WebGPU backend compiles", async (gpu) => {
+  for (const shapes of [MODEL_SHAPES, SMALL_SHAPES]) {
+    const compiled = new Set<string>();
+    const pipeline = gpu.pipeline.bind(gpu);
+    gpu.pipeline = (name: string, values: ShaderValues = {}) => {
+      if (name === "matmul_tiled") compiled.add("tiled");
+      if (name === "matmul_regblock") {
+        const b = values.B_VEC4 ? "vec4" : values.B_VEC2 ? "vec2" : "scalar";
+        compiled.add(
+          `${values.A_STAGED ? "staged" : "regblock"}, B ${b}, C ${values.C_VEC4 ? "vec4" : "scalar"}`,
+        );
+      }
+      return pipeline(name, values);
+    };
+    try {
+      // The training kernels are built at the first step.
+      const backend = await createGpuBackend(gpu, shapes.model, { maxBatch: shapes.batch });
+      await backend.setTrainData(new Int32Array(2 * shapes.model.window), new Int32Array(2), 2);
+      backend.trainStep(0, 2, ADAM_DEFAULTS);
+      await backend.takeLosses();
+      backend.destroy();
+    } finally {
+      gpu.pipeline = pipeline;
+    }
+    const used = planChecks(gpu, shapes, false).filter((c) => c.kernel === "matmul").map((c) => c.variant);
+    assertEquals(used.sort(), [...compiled].sort(), `V = ${shapes.model.vocab}`);
+    // Every model GEMM maps to one of the variants checked.
+    const names = GEMM_VARIANTS.map(gemmVariantName);
+    for (const g of modelGemms(shapes.model, shapes.batch)) {
+      assert(names.includes(gemmVariantName(runtimeGemmVariant(gpu, g.spec))), g.op);
+    }
+    // --all adds every other variant, marked as not in use.
+    const all = planChecks(gpu, shapes, true);
+    assertEquals(all.filter((c) => c.kernel === "matmul").map((c) => c.variant), names);
+    assertEquals(all.filter((c) => c.kernel === "adam").map((c) => c.variant), ["vec4", "scalar"]);
+    for (const c of all) {
+      assertEquals(c.used, c.kernel === "matmul" ? used.includes(c.variant) : c.variant !== "scalar");
+    }
+  }
+});
