@@ -31,10 +31,10 @@ export { adamStep } from "./src/cpu/adam.ts";
 // WebGPU.
 export { type AdapterSummary, Gpu, type GpuOptions, NoAdapterError } from "./src/gpu/device.ts";
 export { createGpuBackend } from "./src/gpu/backend.ts";
-export { type KernelChoice, kernelChoices } from "./src/gpu/variants.ts";
 
 // Checking an adapter against the CPU reference (deno task doctor; the page's "check this GPU").
 export {
+  describeAdapter,
   DeviceLostError,
   type DoctorOptions,
   type DoctorReport,

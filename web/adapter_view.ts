@@ -1,10 +1,11 @@
 /// <reference lib="dom" />
 /**
  * The Adapter section: which WebGPU adapter the page got (description, software or not, feature level, the
- * limits the kernels care about), the kernel variants the core chose for it (kernelChoices), and the
- * "Check this GPU" button with its table of largest errors against the CPU reference.
+ * limits the kernels care about), the kernel variants the core chooses for the model on it and why (doctor's
+ * describeAdapter, as `deno task doctor` prints them), and the "Check this GPU" button: doctor's checks on
+ * this adapter, with their table of largest errors against the CPU reference.
  */
-import { type Gpu, kernelChoices } from "../core.ts";
+import { describeAdapter, type Gpu } from "../core.ts";
 import { byId, el } from "./dom.ts";
 import { checkThisGpu } from "./check_gpu.ts";
 import { reporting } from "./messages.ts";
@@ -46,9 +47,9 @@ export function setupAdapter(gpu: Gpu | null, unavailable: string | null): void 
     ...LIMITS.map((name) => kv(name, size(limits[name]))),
   );
   choices.replaceChildren(
-    el("tr", {}, el("th", {}, "kernel"), el("th", {}, "variant"), el("th", {}, "why")),
-    ...kernelChoices(gpu).map((c) =>
-      el("tr", {}, el("td", {}, c.kernel), el("td", {}, c.choice), el("td", {}, c.why))
+    el("tr", {}, el("th", {}, "operation"), el("th", {}, "kernel"), el("th", {}, "why")),
+    ...describeAdapter(gpu).choices.map((c) =>
+      el("tr", {}, el("td", {}, `${c.op} ${c.shape}`), el("td", {}, c.kernel), el("td", {}, c.reason))
     ),
   );
   const section = byId("adapter");
@@ -56,15 +57,17 @@ export function setupAdapter(gpu: Gpu | null, unavailable: string | null): void 
     void reporting(async () => {
       button.disabled = true;
       section.dataset.check = "running";
-      results.replaceChildren(el("tr", {}, el("td", {}, "running the kernels…")));
+      const running = (what: string) =>
+        results.replaceChildren(el("tr", {}, el("td", {}, `running ${what}…`)));
+      running("the kernels");
       try {
-        const rows = await checkThisGpu(gpu);
+        const rows = await checkThisGpu(gpu, running);
         const exp = (x: number) => Number.isFinite(x) ? x.toExponential(1) : String(x);
         results.replaceChildren(
           el(
             "tr",
             {},
-            ...["kernel", "largest error", "allowed", "largest relative error", ""].map((h) =>
+            ...["kernel", "largest error", "largest relative error", "allowed", ""].map((h) =>
               el("th", {}, h)
             ),
           ),
@@ -74,8 +77,8 @@ export function setupAdapter(gpu: Gpu | null, unavailable: string | null): void 
               { "data-pass": String(r.pass) },
               el("td", {}, r.kernel),
               el("td", { class: "num" }, exp(r.maxAbs)),
-              el("td", { class: "num" }, exp(r.tolerance)),
               el("td", { class: "num" }, exp(r.maxRel)),
+              el("td", {}, r.error ?? r.tolerance),
               el("td", { class: r.pass ? "pass" : "fail" }, r.pass ? "pass" : "FAIL"),
             )
           ),

@@ -246,6 +246,12 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
       kernel: `adam ${adamWidth(params).width === 4 ? "vec4" : "scalar"}`,
       reason: adamWidth(params).reason,
     },
+    {
+      op: "softmax cross-entropy, adam",
+      shape: "workgroups",
+      kernel: `${gpu.reductionWidth(256)} invocations per workgroup`,
+      reason: `256 wanted; the device allows ${gpu.maxWorkgroupWidth}`,
+    },
   );
   return { limits, features, choices };
 }

@@ -5,7 +5,7 @@
  * the step is submitted.
  */
 import type { AdamHyper } from "../model/optimizer.ts";
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, powerOfTwoUpTo, subSlice } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
 
 export interface AdamKernels {
   kernels: Kernel[];
@@ -29,7 +29,7 @@ export async function createAdam(
     if (s.size < count * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${count * 4}`);
   }
   const width = adamWidth(count).width;
-  const wg = powerOfTwoUpTo(Math.min(WORKGROUP, gpu.maxWorkgroupWidth));
+  const wg = gpu.reductionWidth(WORKGROUP);
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
   const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;

@@ -199,6 +199,11 @@ export class Gpu {
     return Math.min(l.maxComputeInvocationsPerWorkgroup, l.maxComputeWorkgroupSizeX);
   }
 
+  /** The workgroup width of a tree reduction that would like `wanted`: a power of two this device allows. */
+  reductionWidth(wanted: number): number {
+    return 2 ** Math.floor(Math.log2(Math.min(wanted, this.maxWorkgroupWidth)));
+  }
+
   /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
   get lost(): GPUDeviceLostInfo | null {
     return this.#lost;
@@ -408,11 +413,6 @@ export class Gpu {
     const err = await this.device.popErrorScope();
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
-}
-
-/** The largest power of two <= n (n >= 1): workgroup widths for tree reductions. */
-export function powerOfTwoUpTo(n: number): number {
-  return 2 ** Math.floor(Math.log2(n));
 }
 
 /** ceil(a / b) for workgroup counts. */

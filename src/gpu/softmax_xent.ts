@@ -3,7 +3,7 @@
  * shaders/softmax_xent.wgsl), then the step's mean loss written to losses[slot] by a one-invocation kernel
  * (shaders/softmax_xent_mean.wgsl). Targets are read through the epoch's order, like the embedding's ids.
  */
-import { type BufferSlice, type Gpu, type Kernel, powerOfTwoUpTo } from "./device.ts";
+import { type BufferSlice, type Gpu, type Kernel } from "./device.ts";
 
 export interface SoftmaxXentShape {
   /** Largest batch (rows of logits); rows beyond the step's size get loss 0 and dLogits 0. */
@@ -40,7 +40,7 @@ export async function createSoftmaxXent(
   label = "softmax xent",
 ): Promise<Kernel[]> {
   const grad = bufs.dLogits !== undefined;
-  const wg = powerOfTwoUpTo(Math.min(ROW_WORKGROUP, gpu.maxWorkgroupWidth));
+  const wg = gpu.reductionWidth(ROW_WORKGROUP);
   const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: wg, GRAD: grad });
   const mean = await gpu.pipeline("softmax_xent_mean");
   // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder.
