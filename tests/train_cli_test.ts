@@ -174,7 +174,15 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
       ...await Promise.all(
         table.slice(i, i + 6).map(([name, args]) => {
           const hasOut = args.includes("--out") || args.includes("--resume");
-          return train([...TINY, ...args, ...(hasOut ? [] : ["--out", join(cases, name)])]);
+          // On the CPU reference, so that an adapter (or its absence) changes nothing; "backend foo"'s own
+          // --backend comes later and wins.
+          return train([
+            ...TINY,
+            "--backend",
+            "cpu",
+            ...args,
+            ...(hasOut ? [] : ["--out", join(cases, name)]),
+          ]);
         }),
       ),
     );
