@@ -309,6 +309,37 @@ webgpuTest(
   },
 );
 
+Deno.test("--init FILE starts from its weights: the first step's loss is theirs (cpu)", async () => {
+  const data = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
+    window: 2,
+    minCount: 1,
+    valFraction: 0,
+    seed: 0,
+  });
+  const cfg: ModelConfig = { vocab: data.vocab.length, embed: 4, hidden: 8, layers: 2, window: 2 };
+  const weights = join(tmp, "init_weights");
+  const params = initParams(cfg, 42); // not what the run's own seed would draw
+  await saveCheckpoint(weights, { config: cfg, vocab: data.vocab, params });
+  const out = join(tmp, "from_init");
+  const args = ["--init", join(weights, "model.safetensors"), "--no-shuffle", "--max-steps", "1"];
+  await ok([...TINY, ...args, "--batch", String(BATCH), "--backend", "cpu", "--out", out, "--quiet"]);
+  const [first] = steps(await readMetrics(join(out, "metrics.jsonl")));
+  // Step 1 is the first BATCH pairs in file order, on the given weights before any update.
+  const cpu = await createCpuBackend(cfg);
+  await cpu.setParams(params);
+  const want = await cpu.evalLoss(
+    data.train.inputs.subarray(0, BATCH * 2),
+    data.train.targets.subarray(0, BATCH),
+    BATCH,
+  );
+  cpu.destroy();
+  assertAllClose([first.loss!], [want], {
+    atol: 0,
+    rtol: 1e-12,
+    what: "step 1 loss from the --init weights",
+  });
+});
+
 backendTests(
   (backend) =>
     `--val-fraction 0.2 (${backend}): val_loss and val_ppl in epoch records, best/ holds the lowest`,

@@ -563,6 +563,14 @@ export const MUTATIONS: Mutation[] = [
     { filter: "loss for loss" },
   ),
   one(
+    "cli: --init read but its weights not used",
+    "src/cli/train.ts",
+    "? (await loadModelFile(plan.init.path, plan.config)).params",
+    "? (await loadModelFile(plan.init.path, plan.config), initParams(plan.config, plan.seed))",
+    ["tests/train_cli_test.ts"],
+    { filter: "init FILE starts" },
+  ),
+  one(
     "cli: WEBGPU_LSTM_DEBUG=1 prints no stack",
     "src/cli/args.ts",
     "if (debugWanted()) console.error(err.stack);",
