@@ -7,6 +7,7 @@
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
+import { tmpdir } from "node:os";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { assertFailed, runDeno, taskRun } from "./cli_harness.ts";
 import { applyEdits, formatTable, mutationProblems, selectMutations } from "../src/cli/mutate.ts";
@@ -103,8 +104,8 @@ Deno.test("the table names each mutation, its tests, the verdict and the catchin
 });
 
 Deno.test("deno task mutate: --help, --list, and bad flags in one line", async () => {
-  const mutate = (args: string[]) =>
-    runDeno([...taskRun("mutate"), ...args], { cwd: Deno.env.get("TMPDIR") ?? "/tmp" });
+  // In the system's temp folder: nothing here writes, and nothing may land in the checkout.
+  const mutate = (args: string[]) => runDeno([...taskRun("mutate"), ...args], { cwd: tmpdir() });
   const help = await mutate(["--help"]);
   assertEquals([help.code, help.stderr], [0, ""]);
   for (

@@ -46,7 +46,7 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const SKIP_DIRS = new Set(["node_modules", "runs", "data"]);
 
 /** What one run of a mutation's tests gave. */
-interface Outcome {
+export interface Outcome {
   mutation: Mutation;
   caught: boolean;
   /** The first failing test (and how many more), a timeout, or why a survivor ran nothing. */
