@@ -1,21 +1,42 @@
 /**
- * `scripts/bench.ts` as a user runs it. Nothing here depends on speed: the runs use --quick (the built-in
- * corpus, a few steps) and the checks are on the shape of the output, never on the numbers' size. Without
- * a WebGPU adapter the webgpu row must say "unavailable" (and REQUIRE_GPU=1 makes that a failure); without
- * torch, so must the pytorch row.
+ * `scripts/bench.ts` as a user runs it (in a temp working directory). Nothing here depends on speed: the runs
+ * use --quick (the built-in corpus, a few steps) and the checks are on the shape of the output, never on the
+ * numbers' size. With a WebGPU adapter the webgpu row must be measured; without one it must say
+ * "unavailable" with the reason (what to install), and `--kernels` must fail saying so; with REQUIRE_GPU=1
+ * and no adapter the webgpu checks fail (tests/gpu_harness.ts decides). Without torch, the pytorch row must
+ * say "unavailable" too.
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
 import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
+import { gpuAvailable, REQUIRE_GPU } from "./gpu_harness.ts";
+import { NO_ADAPTER_HINT } from "../src/gpu/device.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/bench.ts", import.meta.url));
-const REQUIRE_GPU = Deno.env.get("REQUIRE_GPU") === "1";
+const tmp = await Deno.makeTempDir({ prefix: "bench_cli_test_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 
 /** The permissions deno task bench grants. */
 const PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys"];
 
 function bench(args: string[]): Promise<Run> {
-  return runDeno(["run", ...PERMISSIONS, SCRIPT, ...args], { env: { NO_COLOR: "1" } });
+  return runDeno(["run", ...PERMISSIONS, SCRIPT, ...args], { cwd: tmp, env: { NO_COLOR: "1" } });
+}
+
+/**
+ * The webgpu row: measured when there is an adapter, else "unavailable" with the reason; with REQUIRE_GPU=1
+ * and no adapter, a failure.
+ */
+function checkWebgpuRow(r: Json, measured: (row: Json) => void): void {
+  const row = r.backends.webgpu;
+  if (gpuAvailable()) {
+    measured(row);
+  } else {
+    assert(!REQUIRE_GPU, `REQUIRE_GPU=1 but no WebGPU adapter; the bench says ${JSON.stringify(row)}`);
+    assertEquals(row, { status: "unavailable", reason: NO_ADAPTER_HINT });
+    assertEquals(r.ratios.webgpu_over_cpu, null);
+    assertEquals(r.ratios.webgpu_over_pytorch, null);
+  }
 }
 
 function lastJson(run: Run): Record<string, unknown> {
@@ -49,17 +70,14 @@ Deno.test("bench --quick --json measures every backend it can and prints one JSO
   assertEquals(r.run_epochs, 200);
   assertEquals(Object.keys(r.backends).sort(), ["cpu", "pytorch", "webgpu"]);
 
-  const gpu = r.backends.webgpu;
-  if (gpu.status === "unavailable" && !REQUIRE_GPU) {
-    assertEquals(r.ratios.webgpu_over_cpu, null);
-  } else {
+  checkWebgpuRow(r, (gpu) => {
     checkMeasured("webgpu", gpu, true);
     assert(
       typeof r.adapter.description === "string" && r.adapter.description !== "",
       JSON.stringify(r.adapter),
     );
     assert(r.ratios.webgpu_over_cpu > 0, JSON.stringify(r.ratios));
-  }
+  });
   checkMeasured("cpu", r.backends.cpu, true);
   const torch = r.backends.pytorch;
   if (torch.status === "ok") {
@@ -79,31 +97,41 @@ Deno.test("bench --quick --no-cpu --no-torch says why those rows are empty", asy
   assertEquals(r.backends.cpu, { status: "skipped", reason: "--no-cpu" });
   assertEquals(r.backends.pytorch, { status: "skipped", reason: "--no-torch" });
   assertEquals(r.ratios, { webgpu_over_pytorch: null, webgpu_over_cpu: null });
-  if (r.backends.webgpu.status === "ok") assertEquals(r.backends.webgpu.steps, 1);
+  checkWebgpuRow(r, (gpu) => {
+    checkMeasured("webgpu", gpu, true);
+    assertEquals([gpu.steps, gpu.repeats], [1, 1], JSON.stringify(gpu));
+  });
 });
 
-Deno.test({
-  name: "bench --kernels --quick --json times every kernel next to the CPU reference",
-  ignore: !REQUIRE_GPU && !(await navigator.gpu?.requestAdapter().catch(() => null)),
-  async fn() {
-    const run = await bench(["--kernels", "--quick", "--json"]);
-    assertEquals(run.code, 0, run.stderr);
-    const r: Json = lastJson(run);
-    assertEquals(r.mode, "kernels");
-    assert(["timestamp-query", "wall clock"].includes(r.timing), r.timing);
-    const names: string[] = r.kernels.map((k: Json) => k.kernel);
-    for (
-      const part of ["embedding forward", "embedding backward", "lstm layer forward", "lstm layer backward"]
-    ) {
-      assert(names.some((n) => n.startsWith(part)), `${part} in ${names}`);
-    }
-    for (const part of ["softmax xent", "fc2 forward", "fc2 dW", "adam"]) {
-      assert(names.some((n) => n.includes(part)), `${part} in ${names}`);
-    }
-    for (const k of r.kernels) {
-      assert(k.gpu_ms >= 0 && k.cpu_ms >= 0 && (k.gflops !== null || k.gbps !== null), JSON.stringify(k));
-    }
-  },
+Deno.test("bench --kernels --quick --json: every kernel timed next to the CPU reference, or one line without an adapter", async () => {
+  const run = await bench(["--kernels", "--quick", "--json"]);
+  if (!gpuAvailable()) {
+    assert(!REQUIRE_GPU, `REQUIRE_GPU=1 but no WebGPU adapter; the bench says ${run.stderr}`);
+    // After its progress line naming the data, the bench's last stderr line says why and what to install.
+    assertEquals([run.code, run.stdout], [1, ""], run.stderr);
+    assertEquals(
+      run.stderr.trimEnd().split("\n").at(-1),
+      `bench: error: --kernels needs a GPU adapter: ${NO_ADAPTER_HINT}`,
+    );
+    assert(!/^\s+at /m.test(run.stderr), `stack trace: ${run.stderr}`);
+    return;
+  }
+  assertEquals(run.code, 0, run.stderr);
+  const r: Json = lastJson(run);
+  assertEquals(r.mode, "kernels");
+  assert(["timestamp-query", "wall clock"].includes(r.timing), r.timing);
+  const names: string[] = r.kernels.map((k: Json) => k.kernel);
+  for (
+    const part of ["embedding forward", "embedding backward", "lstm layer forward", "lstm layer backward"]
+  ) {
+    assert(names.some((n) => n.startsWith(part)), `${part} in ${names}`);
+  }
+  for (const part of ["softmax xent", "fc2 forward", "fc2 dW", "adam"]) {
+    assert(names.some((n) => n.includes(part)), `${part} in ${names}`);
+  }
+  for (const k of r.kernels) {
+    assert(k.gpu_ms >= 0 && k.cpu_ms >= 0 && (k.gflops !== null || k.gbps !== null), JSON.stringify(k));
+  }
 });
 
 Deno.test("bench --help prints the usage and exits 0", async () => {

@@ -15,6 +15,7 @@ import { saveCheckpoint } from "../src/deno/checkpoint_files.ts";
 import { loadDataset, writePrepared } from "../src/deno/data_files.ts";
 import type { PairSet } from "../src/data/types.ts";
 import { exists } from "../src/deno/fs.ts";
+import { webgpuTest } from "./gpu_harness.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const TEXT = join(FIXTURES, "text");
@@ -192,20 +193,13 @@ Deno.test("CSV and .txt data: pairs made the model's way; unknown words counted,
   assertEquals([dir.data, dir.words.tokens], [`3 files in ${TEXT}`, 12 + 4 + 4 + 3]);
 });
 
-const hasAdapter = await navigator.gpu?.requestAdapter().then(Boolean, () => false) ?? false;
-if (!hasAdapter) console.warn("eval webgpu test ignored: no WebGPU adapter");
-
-Deno.test({
-  name: "webgpu scores equal the CPU reference's within 1e-4",
-  ignore: !hasAdapter,
-  async fn() {
-    const args = ["--model", MODEL, "--data", PREPARED, "--json"];
-    const gpu = JSON.parse(await ok([...args, "--backend", "webgpu"]));
-    const cpu = JSON.parse(await ok([...args, ...CPU]));
-    const keys = ["loss", "perplexity", "top1", "top5"];
-    assertAllClose(keys.map((k) => gpu.scores[k]), keys.map((k) => cpu.scores[k]), { atol: 1e-4, rtol: 0 });
-    assertEquals(gpu.baselines, cpu.baselines);
-  },
+webgpuTest("webgpu scores equal the CPU reference's within 1e-4", async () => {
+  const args = ["--model", MODEL, "--data", PREPARED, "--json"];
+  const gpu = JSON.parse(await ok([...args, "--backend", "webgpu"]));
+  const cpu = JSON.parse(await ok([...args, ...CPU]));
+  const keys = ["loss", "perplexity", "top1", "top5"];
+  assertAllClose(keys.map((k) => gpu.scores[k]), keys.map((k) => cpu.scores[k]), { atol: 1e-4, rtol: 0 });
+  assertEquals(gpu.baselines, cpu.baselines);
 });
 
 Deno.test("bad input: one stderr line each, non-zero exit, nothing on stdout", async () => {

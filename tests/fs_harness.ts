@@ -3,13 +3,13 @@ import { fileURLToPath } from "node:url";
 
 /**
  * A `withTempDir(fn)` for one test file: runs `fn` in a fresh directory named `prefix...` under the system
- * temp folder and removes it afterwards, whether `fn` succeeds or throws.
+ * temp folder, removes it afterwards whether `fn` succeeds or throws, and resolves to what `fn` returned.
  */
-export function makeWithTempDir(prefix: string): (fn: (dir: string) => Promise<void>) => Promise<void> {
-  return async (fn) => {
+export function makeWithTempDir(prefix: string): <T>(fn: (dir: string) => Promise<T>) => Promise<T> {
+  return async <T>(fn: (dir: string) => Promise<T>): Promise<T> => {
     const dir = await Deno.makeTempDir({ prefix });
     try {
-      await fn(dir);
+      return await fn(dir);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

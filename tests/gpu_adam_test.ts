@@ -1,38 +1,65 @@
 /**
  * Adam on WebGPU against the CPU reference (src/cpu/adam.ts, exactly torch.optim.Adam) over steps t = 1..5
- * with fresh gradients each step: vec4 and scalar paths, weight decay, and chunked (split-binding) runs.
- * Tolerance: the GPU computes in float32, the reference in float64 rounded to float32 per step; each step
- * moves a parameter by about lr = 1e-3, so after 5 steps we allow atol 1e-6 on parameters (a few float32 ulps
- * of values near 1) and rtol 1e-5 on the moments.
+ * with fresh gradients each step: vec4 and scalar paths, weight decay, chunked (split-binding) runs, zero
+ * gradients (from zero moments, and after moments have built up) and gradients as small as eps, where eps
+ * decides the step. Tolerance: the GPU computes in float32, the reference in float64 rounded to float32 per
+ * step; each step moves a parameter by about lr = 1e-3, so after 5 steps we allow atol 1e-6 on parameters (a
+ * few float32 ulps of values near 1) and rtol 1e-5 on the moments.
  */
-import { assert, assertAllClose, assertRejects, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
+import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
+import { destroyAll, gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
 import { adamStep } from "../src/cpu/adam.ts";
-import { type Gpu, whole } from "../src/gpu/device.ts";
+import type { Gpu } from "../src/gpu/device.ts";
 import { createAdam } from "../src/gpu/adam.ts";
 
-async function checkAdam(gpu: Gpu, count: number, hyper: AdamHyper, gradScale = 1): Promise<number> {
+/** Random gradients in +-scale, new ones each step t. */
+const randomGrads = (scale: number) => (count: number, t: number) =>
+  randomArray(count, 100 + t, -scale, scale);
+
+/**
+ * Five Adam steps on the GPU and on the reference from the same parameters and zero moments; compares
+ * parameters, m and v. Returns the final GPU parameters and the number of dispatches.
+ */
+async function checkAdam(
+  gpu: Gpu,
+  count: number,
+  hyper: AdamHyper,
+  gradsAt: (count: number, t: number) => Float32Array = randomGrads(1),
+  gradScale = 1,
+): Promise<{ params: Float32Array; dispatches: number }> {
   const params = randomArray(count, 1);
   const m = new Float32Array(count);
   const v = new Float32Array(count);
-  const buf = (data: Float32Array) => whole(gpu.buffer("adam test", data.byteLength, data));
-  const bufs = { params: buf(params), grads: buf(new Float32Array(count)), m: buf(m), v: buf(v) };
+  const bufs = {
+    params: upload(gpu, params),
+    grads: output(gpu, count),
+    m: upload(gpu, m),
+    v: upload(gpu, v),
+  };
   const adam = await createAdam(gpu, bufs, count);
   for (let t = 1; t <= 5; t++) {
-    const grads = randomArray(count, 100 + t, -gradScale, gradScale);
+    const grads = gradsAt(count, t);
     gpu.write(bufs.grads.buffer, 0, grads);
     adam.setStep(t, hyper);
     await gpu.run(adam.kernels);
     adamStep(params, grads, m, v, t, hyper);
   }
-  const read = async (s: { buffer: GPUBuffer }) => (await gpu.read(whole(s.buffer))).subarray(0, count);
   const what = `count ${count} ${JSON.stringify(hyper)}`;
-  assertAllClose(await read(bufs.params), params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
-  assertAllClose(await read(bufs.m), m, { atol: 1e-7 * gradScale, rtol: 1e-5, what: `m ${what}` });
-  assertAllClose(await read(bufs.v), v, { atol: 1e-9 * gradScale ** 2, rtol: 1e-5, what: `v ${what}` });
-  for (const s of Object.values(bufs)) gpu.destroy(s.buffer);
-  return adam.kernels.length;
+  const got = await readFloats(gpu, bufs.params, count);
+  assertAllClose(got, params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
+  assertAllClose(await readFloats(gpu, bufs.m, count), m, {
+    atol: 1e-7 * gradScale,
+    rtol: 1e-5,
+    what: `m ${what}`,
+  });
+  assertAllClose(await readFloats(gpu, bufs.v, count), v, {
+    atol: 1e-9 * gradScale ** 2,
+    rtol: 1e-5,
+    what: `v ${what}`,
+  });
+  destroyAll(gpu, Object.values(bufs));
+  return { params: got, dispatches: adam.kernels.length };
 }
 
 gpuTest("adam: five steps equal torch.optim.Adam (vec4 and scalar counts)", async (gpu) => {
@@ -44,26 +71,52 @@ gpuTest("adam: five steps equal torch.optim.Adam (vec4 and scalar counts)", asyn
 gpuTest("adam: weight decay, another learning rate and large gradients", async (gpu) => {
   await checkAdam(gpu, 2048, { ...ADAM_DEFAULTS, lr: 0.01, weightDecay: 0.1 });
   await checkAdam(gpu, 517, { ...ADAM_DEFAULTS, beta1: 0.8, beta2: 0.99, weightDecay: 1e-3 });
-  await checkAdam(gpu, 1024, ADAM_DEFAULTS, 1e4); // g² = 1e8 stays finite in float32
+  await checkAdam(gpu, 1024, ADAM_DEFAULTS, randomGrads(1e4), 1e4); // g² = 1e8 stays finite in float32
+});
+
+gpuTest(
+  "adam: zero gradients leave fresh parameters exactly in place, and decay built-up moments",
+  async (gpu) => {
+    // From zero moments a zero gradient gives m = v = 0 and a step of 0 / (0 + eps) = 0: the parameters stay
+    // bit for bit (without eps it would be 0/0 = NaN).
+    for (const count of [1024, 1001]) {
+      const start = randomArray(count, 1);
+      const { params } = await checkAdam(gpu, count, ADAM_DEFAULTS, (n) => new Float32Array(n));
+      assertEquals(Array.from(params), Array.from(start), `count ${count}: zero gradients moved parameters`);
+    }
+    // Gradients that stop after two steps: m and v decay by beta1 and beta2 each step and the parameters
+    // keep moving on the remembered m (with weight decay, whose term is then the whole gradient).
+    const stopping = (n: number, t: number) => t <= 2 ? randomArray(n, 100 + t) : new Float32Array(n);
+    await checkAdam(gpu, 2048, ADAM_DEFAULTS, stopping);
+    await checkAdam(gpu, 517, { ...ADAM_DEFAULTS, weightDecay: 0.1 }, stopping);
+  },
+);
+
+gpuTest("adam: gradients as small as eps, where eps decides the step size", async (gpu) => {
+  // |g| ~ 1e-8 = eps: sqrt(v_hat) ~ |g|, so each step is about lr * g / (|g| + eps), half of what it
+  // would be without eps: dropping eps changes every parameter by ~5e-4 a step, 500x the tolerance.
+  for (const count of [4096, 1001]) {
+    await checkAdam(gpu, count, ADAM_DEFAULTS, randomGrads(1e-8), 1e-8);
+  }
+  // A larger eps (as some runs use) against gradients of 1e-3.
+  await checkAdam(gpu, 2048, { ...ADAM_DEFAULTS, eps: 1e-3 }, randomGrads(1e-3), 1e-3);
 });
 
 gpuTest("adam: buffers larger than one binding run in chunks", async (gpu) => {
   // 64 KiB bindings hold 16384 floats: 40000 parameters take three dispatches.
-  assert(await checkAdam(gpu, 40000, ADAM_DEFAULTS) === 3);
-  assert(await checkAdam(gpu, 40001, { ...ADAM_DEFAULTS, weightDecay: 0.01 }) === 3);
+  assertEquals((await checkAdam(gpu, 40000, ADAM_DEFAULTS)).dispatches, 3);
+  assertEquals((await checkAdam(gpu, 40001, { ...ADAM_DEFAULTS, weightDecay: 0.01 })).dispatches, 3);
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 2D", async (gpu) => {
   // 65536 * 256 + 5 scalars need 65537 workgroups; with g = 1 and zero moments every parameter, the last
   // ones included, must move from 0 to the reference's first step.
   const count = 65536 * 256 + 5;
-  const ones = new Float32Array(count).fill(1);
-  const zeros = () => whole(gpu.buffer("adam 2d", count * 4));
   const bufs = {
-    params: zeros(),
-    grads: whole(gpu.buffer("adam 2d grads", count * 4, ones)),
-    m: zeros(),
-    v: zeros(),
+    params: output(gpu, count),
+    grads: output(gpu, count, 1),
+    m: output(gpu, count),
+    v: output(gpu, count),
   };
   const adam = await createAdam(gpu, bufs, count);
   const [x, y] = adam.kernels[0].workgroups;
@@ -71,14 +124,14 @@ gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 
   adam.setStep(1, ADAM_DEFAULTS);
   await gpu.run(adam.kernels);
   const want = new Float32Array(1);
-  adamStep(want, ones.subarray(0, 1), new Float32Array(1), new Float32Array(1), 1, ADAM_DEFAULTS);
-  const got = (await gpu.read(bufs.params)).subarray(0, count);
+  adamStep(want, Float32Array.of(1), new Float32Array(1), new Float32Array(1), 1, ADAM_DEFAULTS);
+  const got = await readFloats(gpu, bufs.params, count);
   assertAllClose(got, new Float32Array(count).fill(want[0]), { atol: 1e-9, rtol: 1e-6, what: "params" });
-  for (const s of Object.values(bufs)) gpu.destroy(s.buffer);
+  destroyAll(gpu, Object.values(bufs));
 });
 
 gpuTest("adam: bad step numbers and short buffers are refused", async (gpu) => {
-  const s = whole(gpu.buffer("adam small", 64));
+  const s = output(gpu, 16);
   const adam = await createAdam(gpu, { params: s, grads: s, m: s, v: s }, 16);
   let threw = false;
   try {
@@ -91,5 +144,5 @@ gpuTest("adam: bad step numbers and short buffers are refused", async (gpu) => {
     () => createAdam(gpu, { params: s, grads: s, m: s, v: s }, 17),
     /needs 68/,
   );
-  gpu.destroy(s.buffer);
+  destroyAll(gpu, [s]);
 });

@@ -1,18 +1,23 @@
+/**
+ * The WebGPU runtime (src/gpu/device.ts) and the shader preprocessor: a buffer round trip, {{SLOT}} values,
+ * //#if blocks and includes, the shader module carrying every file in shaders/, and a WGSL error naming its
+ * file (planted through Gpu.open's `shaders` option, never written into shaders/).
+ */
 import { assert, assertAllClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
-import { Gpu, whole } from "../src/gpu/device.ts";
+import { destroyAll, gpuTest, readFloats, readInts, upload } from "./gpu_harness.ts";
+import { Gpu } from "../src/gpu/device.ts";
 import { fillSlots, preprocessShader } from "../src/gpu/preprocess.ts";
 import { SHADER_SOURCES } from "../src/gpu/shaders.ts";
 
-gpuTest("device reports its adapter and round-trips a buffer", async (gpu) => {
+gpuTest("device reports its adapter and round-trips float and int buffers", async (gpu) => {
   assert(gpu.adapter.description.length > 0);
-  const data = Float32Array.from([1, 2, 3, -4.5]);
-  const buf = gpu.buffer("t", data.byteLength, data);
-  assertAllClose(await gpu.read(whole(buf)), [1, 2, 3, -4.5, 0, 0, 0, 0].slice(0, buf.size / 4), {
-    atol: 0,
-    rtol: 0,
-  });
-  gpu.destroy(buf);
+  const floats = upload(gpu, Float32Array.from([1, 2, 3, -4.5, 5]));
+  // A buffer is rounded up to 16 bytes, zero-filled past the data.
+  assertAllClose(await gpu.read(floats), [1, 2, 3, -4.5, 5, 0, 0, 0], { atol: 0, rtol: 0 });
+  assertAllClose(await readFloats(gpu, floats, 5), [1, 2, 3, -4.5, 5], { atol: 0, rtol: 0 });
+  const ints = upload(gpu, Int32Array.from([-1, 0, 2 ** 31 - 1]));
+  assertEquals(Array.from(await readInts(gpu, ints, 3)), [-1, 0, 2 ** 31 - 1]);
+  destroyAll(gpu, [floats, ints]);
 });
 
 Deno.test("template slots are filled and a missing slot is an error", () => {

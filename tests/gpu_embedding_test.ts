@@ -1,5 +1,11 @@
+/**
+ * The embedding on WebGPU (shaders/embedding.wgsl gather, embedding_backward.wgsl scatter-add without
+ * atomics) against the CPU reference (src/cpu/embedding.ts): rows gathered through the epoch's order, rows
+ * past a short batch zero with id -1, and the backward summing every repeated word's rows, within one chunk
+ * of ids and across chunks.
+ */
 import { assertAllClose, assertEquals, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
+import { gpuTest, output, readFloats, readInts, upload } from "./gpu_harness.ts";
 import { type Gpu, whole } from "../src/gpu/device.ts";
 import { createEmbedding } from "../src/gpu/embedding.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
@@ -37,12 +43,12 @@ async function checkEmbedding(
   const step = createStepParams(gpu);
   const bufs = {
     step: step.buffer,
-    inputs: whole(gpu.buffer("inputs", inputs.byteLength, inputs)),
-    order: whole(gpu.buffer("order", order.byteLength, order)),
-    table: whole(gpu.buffer("table", table.byteLength, table)),
-    x: whole(gpu.buffer("x", maxB * T * E * 4)),
-    dx: whole(gpu.buffer("dx", dxHost.byteLength, dxHost)),
-    dTable: whole(gpu.buffer("dTable", V * E * 4)),
+    inputs: upload(gpu, inputs),
+    order: upload(gpu, order),
+    table: upload(gpu, table),
+    x: output(gpu, maxB * T * E),
+    dx: upload(gpu, dxHost),
+    dTable: output(gpu, V * E, NaN), // every row is overwritten, rows of absent words with 0
   };
   const emb = await createEmbedding(gpu, shape, bufs);
   for (const [start, size] of steps) {
@@ -55,13 +61,13 @@ async function checkEmbedding(
     const xExpected = new Float32Array(maxB * T * E);
     embeddingForward(table, ids, E, xExpected);
     const what = `V=${V} E=${E} T=${T} start=${start} size=${size}`;
-    const x = (await gpu.read(bufs.x)).subarray(0, maxB * T * E);
+    const x = await readFloats(gpu, bufs.x, maxB * T * E);
     assertAllClose(x, xExpected, { atol: 0, rtol: 0, what: `x ${what}` });
-    const gpuIds = (await gpu.readInt(whole(emb.ids))).subarray(0, maxB * T);
+    const gpuIds = await readInts(gpu, whole(emb.ids), maxB * T);
     assertEquals(Array.from(gpuIds), [...ids, ...new Array((maxB - size) * T).fill(-1)]);
     const dTableExpected = new Float32Array(V * E);
     embeddingBackward(dxHost.subarray(0, size * T * E), ids, E, dTableExpected);
-    const dTable = (await gpu.read(bufs.dTable)).subarray(0, V * E);
+    const dTable = await readFloats(gpu, bufs.dTable, V * E);
     assertAllClose(dTable, dTableExpected, { atol: 1e-6, rtol: 1e-6, what: `dTable ${what}` });
   }
 }

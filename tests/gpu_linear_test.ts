@@ -4,20 +4,12 @@
  * Tolerance: atol 4e-7 * (summed length) + rtol 1e-5, as in gpu_matmul_test.ts (float32 against float64 sums).
  */
 import { assertAllClose, assertRejects, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
+import { gpuTest, output, readFloats as read, upload } from "./gpu_harness.ts";
 import { linearBackward, linearForward, reluBackward } from "../src/cpu/linear.ts";
-import { type Gpu, whole } from "../src/gpu/device.ts";
+import type { Gpu } from "../src/gpu/device.ts";
 import { createColumnSum, createLinearBackward, createLinearForward } from "../src/gpu/linear.ts";
 
 const tol = (summed: number) => ({ atol: 4e-7 * Math.max(summed, 25), rtol: 1e-5 });
-
-function upload(gpu: Gpu, data: Float32Array) {
-  return whole(gpu.buffer("t", data.byteLength, data));
-}
-
-async function read(gpu: Gpu, s: { buffer: GPUBuffer }, n: number): Promise<Float32Array> {
-  return (await gpu.read(whole(s.buffer))).subarray(0, n);
-}
 
 async function checkForward(gpu: Gpu, rows: number, inF: number, outF: number, relu: boolean) {
   const x = randomArray(rows * inF, 1);
@@ -25,7 +17,7 @@ async function checkForward(gpu: Gpu, rows: number, inF: number, outF: number, r
   const b = randomArray(outF, 3);
   const want = new Float32Array(rows * outF);
   linearForward(x, w, b, want, rows, inF, outF, relu);
-  const y = upload(gpu, new Float32Array(rows * outF).fill(NaN)); // every element must be written
+  const y = output(gpu, rows * outF, NaN); // every element must be written
   await gpu.run(
     await createLinearForward(gpu, { rows, inF, outF, relu }, {
       x: upload(gpu, x),
@@ -57,7 +49,7 @@ async function checkBackward(
   const db = new Float32Array(outF);
   linearBackward(x, w, dy, withDx ? dx : null, dw, db, rows, inF, outF);
   if (reluMask) reluBackward(x, dx);
-  const stale = (n: number) => upload(gpu, new Float32Array(n).fill(NaN)); // outputs are overwritten
+  const stale = (n: number) => output(gpu, n, NaN); // outputs are overwritten
   const bufs = {
     x: upload(gpu, x),
     w: upload(gpu, w),
@@ -107,17 +99,17 @@ gpuTest("column sum over several row blocks equals the reference", async (gpu) =
   const x = randomArray(rows * cols, 9);
   const want = new Float32Array(cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) want[j] += x[i * cols + j];
-  const out = upload(gpu, new Float32Array(cols).fill(NaN));
+  const out = output(gpu, cols, NaN);
   await gpu.run(await createColumnSum(gpu, upload(gpu, x), out, rows, cols));
   assertAllClose(await read(gpu, out, cols), want, { ...tol(rows), what: "column sums" });
   // With a twin both outputs get the sums (each row block accumulates into both).
-  const first = upload(gpu, new Float32Array(cols).fill(NaN));
-  const twin = upload(gpu, new Float32Array(cols).fill(NaN));
+  const first = output(gpu, cols, NaN);
+  const twin = output(gpu, cols, NaN);
   await gpu.run(await createColumnSum(gpu, upload(gpu, x), first, rows, cols, "colsum", twin));
   assertAllClose(await read(gpu, first, cols), want, { ...tol(rows), what: "column sums beside a twin" });
   assertAllClose(await read(gpu, twin, cols), want, { ...tol(rows), what: "twin column sums" });
   await assertRejects(() => createColumnSum(gpu, out, out, rows, cols), /need/);
-  const shortTwin = upload(gpu, new Float32Array(cols - 8));
+  const shortTwin = output(gpu, cols - 8);
   await assertRejects(
     () => createColumnSum(gpu, upload(gpu, x), out, rows, cols, "colsum", shortTwin),
     /need/,
@@ -125,7 +117,7 @@ gpuTest("column sum over several row blocks equals the reference", async (gpu) =
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("reluMask without dx is refused", async (gpu) => {
-  const s = upload(gpu, new Float32Array(16));
+  const s = output(gpu, 16);
   await assertRejects(
     () =>
       createLinearBackward(gpu, { rows: 1, inF: 1, outF: 1, reluMask: true }, {

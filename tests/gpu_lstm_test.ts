@@ -1,6 +1,13 @@
+/**
+ * One LSTM layer on WebGPU (shaders/lstm_cell.wgsl forward, lstm_cell_backward.wgsl and the weight GEMMs
+ * backward) against the CPU reference (src/cpu/lstm.ts): every output of the forward (h, c, the activated
+ * gates) and every gradient, at odd shapes, the model's shapes with a short batch, a hidden size larger than
+ * one workgroup, and saturating inputs. Both sides implement PyTorch's cell; a bug planted alike in both is
+ * for the PyTorch parity tests to catch.
+ */
 import { assert, assertAllClose, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
-import { type Gpu, whole } from "../src/gpu/device.ts";
+import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
+import type { Gpu } from "../src/gpu/device.ts";
 import { createLstmLayer, type LstmShape } from "../src/gpu/lstm.ts";
 import { type LstmGrads, lstmLayerBackward, lstmLayerForward } from "../src/cpu/lstm.ts";
 
@@ -31,24 +38,23 @@ async function checkLstm(
   const bih = randomArray(G, 44, -scale, scale);
   const bhh = randomArray(G, 45, -scale, scale);
   const dh = randomArray(B * T * H, 46, -scale, scale).fill(0, used * T * H);
-  const upload = (name: string, a: Float32Array) => whole(gpu.buffer(name, a.byteLength, a));
-  const empty = (name: string, floats: number) => whole(gpu.buffer(name, floats * 4));
+  // Outputs start as NaN: every element must be written.
   const bufs = {
-    x: upload("x", x),
-    wih: upload("wih", wih),
-    whh: upload("whh", whh),
-    bih: upload("bih", bih),
-    bhh: upload("bhh", bhh),
-    h: empty("h", B * T * H),
-    c: empty("c", B * T * H),
-    gates: empty("gates", B * T * G),
-    dh: upload("dh", dh),
-    dx: empty("dx", B * T * In),
-    dPre: empty("dPre", B * T * G),
-    dWih: empty("dWih", G * In),
-    dWhh: empty("dWhh", G * H),
-    dbih: empty("dbih", G),
-    dbhh: empty("dbhh", G),
+    x: upload(gpu, x),
+    wih: upload(gpu, wih),
+    whh: upload(gpu, whh),
+    bih: upload(gpu, bih),
+    bhh: upload(gpu, bhh),
+    h: output(gpu, B * T * H, NaN),
+    c: output(gpu, B * T * H, NaN),
+    gates: output(gpu, B * T * G, NaN),
+    dh: upload(gpu, dh),
+    dx: output(gpu, B * T * In, NaN),
+    dPre: output(gpu, B * T * G, NaN),
+    dWih: output(gpu, G * In, NaN),
+    dWhh: output(gpu, G * H, NaN),
+    dbih: output(gpu, G, NaN),
+    dbhh: output(gpu, G, NaN),
   };
   const layer = await createLstmLayer(gpu, shape, bufs);
   assert(layer.forward.length === T, `one forward kernel per step, got ${layer.forward.length}`);
@@ -69,7 +75,7 @@ async function checkLstm(
   };
   lstmLayerBackward(x, wih, whh, cache, dh, B, T, In, H, grads);
   const what = `B=${B} T=${T} In=${In} H=${H} scale=${scale}`;
-  const read = async (s: keyof typeof bufs, n: number) => (await gpu.read(bufs[s])).subarray(0, n);
+  const read = (s: keyof typeof bufs, n: number) => readFloats(gpu, bufs[s], n);
   assertAllClose(await read("h", B * T * H), cache.h, { ...tol, what: `h ${what}` });
   assertAllClose(await read("c", B * T * H), cache.c, { ...tol, what: `c ${what}` });
   assertAllClose(await read("gates", B * T * G), cache.gates, { ...tol, what: `gates ${what}` });

@@ -8,10 +8,10 @@
  * With inputs in [-1, 1) we allow atol = 4e-7 * K (1e-3 at K = 2482; measured worst 1.6e-4) plus rtol 1e-5.
  */
 import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
+import { destroyAll, gpuTest, readFloats, upload } from "./gpu_harness.ts";
 import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
 import { matmul } from "../src/cpu/matmul.ts";
-import { type Gpu, whole } from "../src/gpu/device.ts";
+import type { Gpu } from "../src/gpu/device.ts";
 import {
   createMatmul,
   defaultMatmulVariant,
@@ -61,21 +61,20 @@ async function check({ gpu, spec, scale = 1, seed = 1, atol }: Case): Promise<nu
   const c0 = randomArray(M * N, seed + 2, -scale, scale); // what accumulate adds to (and overwrite must ignore)
   const bias = randomArray(N, seed + 3, -scale, scale);
   const mask = randomArray(M * N, seed + 4, -1, 1);
-  const buf = (name: string, data: Float32Array) => gpu.buffer(name, data.byteLength, data);
   const bufs = {
-    a: whole(buf("a", a)),
-    b: whole(buf("b", b)),
-    c: whole(buf("c", c0)),
-    bias: whole(buf("bias", bias)),
-    mask: whole(buf("mask", mask)),
+    a: upload(gpu, a, "a"),
+    b: upload(gpu, b, "b"),
+    c: upload(gpu, c0, "c"),
+    bias: upload(gpu, bias, "bias"),
+    mask: upload(gpu, mask, "mask"),
   };
   const kernels = await createMatmul(gpu, spec, bufs);
   await gpu.run(kernels);
-  const got = (await gpu.read(bufs.c)).subarray(0, M * N);
+  const got = await readFloats(gpu, bufs.c, M * N);
   const want = expected(spec, a, b, c0, bias, mask);
   const tol = atol ?? 4e-7 * Math.max(K, 25) * scale * scale;
   assertAllClose(got, want, { atol: tol, rtol: 1e-5, what: `C of ${JSON.stringify(spec)}` });
-  for (const s of Object.values(bufs)) gpu.destroy(s.buffer);
+  destroyAll(gpu, Object.values(bufs));
   return kernels.length;
 }
 
@@ -100,6 +99,13 @@ const EPILOGUES: Array<Partial<MatmulSpec>> = [
 ];
 
 const VARIANTS: MatmulVariant[] = ["regblock", "staged", "tiled"];
+
+/**
+ * Widths within 8 columns of a multiple of 64 (a regblock workgroup's 64 columns, a tiled one's 64), on both
+ * sides: 64k - 8 .. 64k - 1 and 64k + 1 .. 64k + 8 for k = 1, 2. Among them N % 4 == 0 (vec4 B and C), N even
+ * (vec2 B) and odd (scalar B); transposed B is always read as scalars, with C vec4 when N % 4 == 0.
+ */
+const EDGE_NS = [64, 128].flatMap((n) => [1, 2, 3, 4, 5, 6, 7, 8].flatMap((d) => [n - d, n + d]));
 
 for (const variant of VARIANTS) {
   gpuTest(
@@ -142,6 +148,26 @@ for (const variant of VARIANTS) {
       }
     },
   );
+}
+
+for (const variant of VARIANTS) {
+  gpuTest(`matmul (${variant}): column edges, N = 64k +- 1..8, every transposition`, async (gpu) => {
+    // M = 35: two whole blocks of 16 rows and an edge block, so whole-block stores and edge stores meet.
+    // Accumulating makes each row's result depend on what the stores of the row before left in C, so a
+    // block that writes past column N (into the next row's first columns) is caught even where the next
+    // row's own store would overwrite it: with it, a regblock whole-block bound of N + 8 fails at every
+    // N = 64k - d (measured: without it at half of them). In the tiled kernel, whose invocations store
+    // neighbouring columns, an edge store of column N shows without accumulate instead (bias + mask).
+    for (const N of EDGE_NS) {
+      const epilogues: Array<Partial<MatmulSpec>> = [{ accumulate: true }];
+      if (N < 100) epilogues.push({ bias: true, reluMask: true });
+      for (const [transA, transB] of TRANSPOSES) {
+        for (const epi of epilogues) {
+          await check({ gpu, spec: { M: 35, K: 5, N, transA, transB, variant, ...epi }, seed: N });
+        }
+      }
+    }
+  });
 }
 
 gpuTest("matmul: the kernel is chosen from the adapter, and staging from the size", (gpu) => {
@@ -235,7 +261,7 @@ gpuTest("matmul: operands larger than one binding are split into row blocks", as
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("matmul: a row too wide to split and accumulate with relu are refused", async (gpu) => {
-  const slice = whole(gpu.buffer("big", 4 * 64 * 300));
+  const slice = upload(gpu, new Float32Array(64 * 300), "big");
   await assertRejects(
     () => createMatmul(gpu, { M: 64, K: 300, N: 1 }, { a: slice, b: slice, c: slice }),
     /64 rows of A \(300 floats each\) exceed/,
@@ -245,7 +271,7 @@ gpuTest("matmul: a row too wide to split and accumulate with relu are refused", 
       createMatmul(gpu, { M: 1, K: 1, N: 1, accumulate: true, relu: true }, { a: slice, b: slice, c: slice }),
     /cannot be combined/,
   );
-  gpu.destroy(slice.buffer);
+  destroyAll(gpu, [slice]);
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("the kernel benchmark times a GEMM case and its CPU reference", async (gpu) => {

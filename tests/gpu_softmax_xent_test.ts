@@ -1,6 +1,19 @@
+/**
+ * Softmax cross-entropy on WebGPU (shaders/softmax_xent.wgsl and its mean) against the CPU reference
+ * (src/cpu/softmax_xent.ts, float64): every step's loss in its slot, dLogits = (softmax - onehot) / size,
+ * rows beyond a short batch's size exactly 0. Its numerical stability is pinned by several cases that each
+ * fail when the kernel does not subtract the row's maximum before exp: logits far above exp's float32 range
+ * (e^88.7 overflows), far below it (e^-104 underflows to 0), mixed magnitudes in one row, rows whose maximum is
+ * not the target, and a short batch of such rows.
+ *
+ * Tolerances: log-sum-exp in float32 is exact up to rounding at the logits' magnitude L, so we allow one
+ * ulp(L) = 1.2e-7 L (plus 1e-5) absolute on the loss and 1.2e-7 L (plus 5e-5) relative on each probability
+ * (its exp argument carries that error). Measured worst: loss 1.0e-5 and dLogits 2.7e-5 relative at L = 1010,
+ * loss 2.2e-5 at L = 700; 1.7e-6 and 1.8e-6 on ordinary logits (allowed 1e-5 and 1e-4).
+ */
 import { assert, assertAllClose, randomArray } from "./assert.ts";
-import { gpuTest } from "./gpu_harness.ts";
-import { type Gpu, whole } from "../src/gpu/device.ts";
+import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
+import type { Gpu } from "../src/gpu/device.ts";
 import { createSoftmaxXent } from "../src/gpu/softmax_xent.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
@@ -10,6 +23,13 @@ interface Tolerances {
   dLogits: { atol: number; rtol: number };
 }
 
+/** The logits of step k, [maxB, V]; `targets` are the step's targets (rows < size). */
+type MakeLogits = (k: number, targets: Int32Array, maxB: number, V: number) => Float32Array;
+
+/** Uniform logits in [center - spread, center + spread). */
+const uniform = (center: number, spread: number): MakeLogits => (k, _t, maxB, V) =>
+  randomArray(maxB * V, 100 + k, center - spread, center + spread);
+
 /**
  * Runs the steps (start, size), step k writing its loss to slot k, reads the losses once at the end and
  * compares every step's loss and dLogits (rows beyond size must be exactly 0) with the CPU reference.
@@ -18,7 +38,7 @@ async function checkSoftmaxXent(
   gpu: Gpu,
   maxB: number,
   V: number,
-  logitScale: number,
+  makeLogits: MakeLogits,
   steps: Array<[number, number]>,
   tol: Tolerances,
 ): Promise<void> {
@@ -26,51 +46,99 @@ async function checkSoftmaxXent(
   const targets = Int32Array.from(randomArray(pairs, 21, 0, V), Math.floor);
   const order = Int32Array.from({ length: pairs }, (_, i) => (i * 7 + 3) % pairs);
   const step = createStepParams(gpu);
-  const logitsBuf = gpu.buffer("logits", maxB * V * 4);
   const bufs = {
     step: step.buffer,
-    logits: whole(logitsBuf),
-    targets: whole(gpu.buffer("targets", targets.byteLength, targets)),
-    order: whole(gpu.buffer("order", order.byteLength, order)),
-    rowLoss: whole(gpu.buffer("rowLoss", maxB * 4)),
-    losses: whole(gpu.buffer("losses", steps.length * 4)),
-    dLogits: whole(gpu.buffer("dLogits", maxB * V * 4)),
+    logits: output(gpu, maxB * V),
+    targets: upload(gpu, targets),
+    order: upload(gpu, order),
+    rowLoss: output(gpu, maxB),
+    losses: output(gpu, steps.length),
+    dLogits: output(gpu, maxB * V),
   };
   const kernels = await createSoftmaxXent(gpu, { maxB, V }, bufs);
   const expectedLosses: number[] = [];
   for (const [k, [start, size]] of steps.entries()) {
-    const logits = randomArray(maxB * V, 100 + k, -logitScale, logitScale);
-    gpu.write(logitsBuf, 0, logits);
+    const stepTargets = Int32Array.from({ length: size }, (_, b) => targets[order[start + b]]);
+    const logits = makeLogits(k, stepTargets, maxB, V);
+    gpu.write(bufs.logits.buffer, 0, logits);
     // Stale gradient from "the previous step": rows beyond size must be overwritten with 0.
     gpu.write(bufs.dLogits.buffer, 0, new Float32Array(maxB * V).fill(123));
     step.set(start, size, k);
     await gpu.run(kernels);
-    const stepTargets = Int32Array.from({ length: size }, (_, b) => targets[order[start + b]]);
     const dExpected = new Float32Array(maxB * V);
     expectedLosses.push(softmaxCrossEntropy(logits, stepTargets, size, V, dExpected));
-    const dLogits = (await gpu.read(bufs.dLogits)).subarray(0, maxB * V);
+    const dLogits = await readFloats(gpu, bufs.dLogits, maxB * V);
     assertAllClose(dLogits, dExpected, { ...tol.dLogits, what: `dLogits step ${k} (size ${size})` });
     for (let i = size * V; i < maxB * V; i++) {
       assert(dLogits[i] === 0, `dLogits[${i}] beyond size is ${dLogits[i]}`);
     }
   }
-  const losses = (await gpu.read(bufs.losses)).subarray(0, steps.length);
+  const losses = await readFloats(gpu, bufs.losses, steps.length);
   assertAllClose(losses, expectedLosses, { ...tol.loss, what: "losses by slot" });
 }
 
 const ORDINARY: Tolerances = { loss: { atol: 1e-5, rtol: 1e-5 }, dLogits: { atol: 1e-7, rtol: 1e-4 } };
 
+/** Tolerances for logits of magnitude up to `L` (see the top comment). */
+const atMagnitude = (L: number): Tolerances => ({
+  loss: { atol: 1e-5 + 1.2e-7 * L, rtol: 0 },
+  dLogits: { atol: 1e-7, rtol: 5e-5 + 1.2e-7 * L },
+});
+
 gpuTest("softmax xent: odd shape (V=37, maxB=5), short batch, losses in two slots", async (gpu) => {
-  await checkSoftmaxXent(gpu, 5, 37, 3, [[0, 5], [5, 3]], ORDINARY);
+  await checkSoftmaxXent(gpu, 5, 37, uniform(0, 3), [[0, 5], [5, 3]], ORDINARY);
 });
 
 gpuTest("softmax xent: real shape (V=2482, maxB=64), then a last batch of 20", async (gpu) => {
-  await checkSoftmaxXent(gpu, 64, 2482, 5, [[0, 64], [64, 20]], ORDINARY);
+  await checkSoftmaxXent(gpu, 64, 2482, uniform(0, 5), [[0, 64], [64, 20]], ORDINARY);
+});
+
+gpuTest("softmax xent stability: large positive logits (90..110, past exp's float32 range)", async (gpu) => {
+  await checkSoftmaxXent(gpu, 6, 300, uniform(100, 10), [[0, 6], [2, 4]], atMagnitude(110));
+});
+
+gpuTest("softmax xent stability: large negative logits (-1010..-990, exp underflows to 0)", async (gpu) => {
+  await checkSoftmaxXent(gpu, 6, 300, uniform(-1000, 10), [[0, 6], [2, 4]], atMagnitude(1010));
+});
+
+gpuTest(
+  "softmax xent stability: mixed magnitudes in one row (-3..3 beside 500, -700 and 90)",
+  async (gpu) => {
+    const mixed: MakeLogits = (k, _t, maxB, V) => {
+      const logits = randomArray(maxB * V, 100 + k, -3, 3);
+      for (let b = 0; b < maxB; b++) {
+        // Different columns per row, so that some rows' targets fall on them and most do not.
+        logits[b * V + (b * 5) % V] = 500;
+        logits[b * V + (b * 5 + 1) % V] = -700;
+        logits[b * V + (b * 5 + 2) % V] = 90;
+      }
+      return logits;
+    };
+    await checkSoftmaxXent(gpu, 7, 64, mixed, [[0, 7], [3, 7]], atMagnitude(700));
+  },
+);
+
+gpuTest("softmax xent stability: rows whose maximum (100) is not the target (55..65)", async (gpu) => {
+  const notTarget: MakeLogits = (k, targets, maxB, V) => {
+    const logits = randomArray(maxB * V, 100 + k, 55, 65);
+    for (let b = 0; b < maxB; b++) {
+      // The largest logit sits next to the target (rows past the batch: anywhere), far above the rest.
+      const t = b < targets.length ? targets[b] : 0;
+      logits[b * V + (t + 1 + b) % V] = 100;
+    }
+    return logits;
+  };
+  await checkSoftmaxXent(gpu, 9, 130, notTarget, [[0, 9], [4, 9]], atMagnitude(100));
+});
+
+gpuTest("softmax xent stability: a short batch (3 and 5 of 8 rows) of logits near 200", async (gpu) => {
+  // Rows past the size hold logits near 200 too: they must give exactly 0, never Inf or NaN.
+  await checkSoftmaxXent(gpu, 8, 257, uniform(200, 20), [[0, 3], [3, 5]], atMagnitude(220));
 });
 
 gpuTest("softmax xent: logits up to +-1e4 stay finite and match the reference", async (gpu) => {
   // log-sum-exp near 1e4 carries float32 rounding of ~1e-3 absolute, so probabilities are ~1e-3 relative.
-  await checkSoftmaxXent(gpu, 6, 300, 1e4, [[0, 6], [2, 4]], {
+  await checkSoftmaxXent(gpu, 6, 300, uniform(0, 1e4), [[0, 6], [2, 4]], {
     loss: { atol: 1e-2, rtol: 1e-5 },
     dLogits: { atol: 1e-5, rtol: 1e-2 },
   });
@@ -84,16 +152,19 @@ gpuTest("softmax xent: forward-only variant (no dLogits buffer) writes only its 
   const step = createStepParams(gpu);
   const bufs = {
     step: step.buffer,
-    logits: whole(gpu.buffer("logits", logits.byteLength, logits)),
-    targets: whole(gpu.buffer("targets", targets.byteLength, targets)),
-    order: whole(gpu.buffer("order", order.byteLength, order)),
-    rowLoss: whole(gpu.buffer("rowLoss", maxB * 4)),
-    losses: whole(gpu.buffer("losses", 3 * 4)),
+    logits: upload(gpu, logits),
+    targets: upload(gpu, targets),
+    order: upload(gpu, order),
+    rowLoss: output(gpu, maxB),
+    losses: output(gpu, 3),
   };
   const kernels = await createSoftmaxXent(gpu, { maxB, V }, bufs);
   step.set(0, 6, 2);
   await gpu.run(kernels);
   const expected = softmaxCrossEntropy(logits, targets.subarray(0, 6), 6, V, null);
-  const losses = await gpu.read(bufs.losses);
-  assertAllClose(losses.subarray(0, 3), [0, 0, expected], { atol: 1e-5, rtol: 1e-5, what: "losses" });
+  assertAllClose(await readFloats(gpu, bufs.losses, 3), [0, 0, expected], {
+    atol: 1e-5,
+    rtol: 1e-5,
+    what: "losses",
+  });
 });

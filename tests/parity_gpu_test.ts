@@ -21,7 +21,7 @@
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
-import { gpuTest, hasAdapter } from "./gpu_harness.ts";
+import { gpuTest, webgpuTest } from "./gpu_harness.ts";
 import {
   APRIL_CSV,
   APRIL_DIR,
@@ -83,7 +83,7 @@ for (
  * visibly without an adapter (gpu_harness.ts says so) or when `missing` (haveFiles said what is missing).
  */
 function trainMainTest(name: string, missing: boolean, fn: () => Promise<void>): void {
-  Deno.test({ name, ignore: !hasAdapter || missing, sanitizeResources: false, sanitizeOps: false, fn });
+  webgpuTest(name, fn, { ignore: missing, sanitizeResources: false, sanitizeOps: false });
 }
 
 /** trainMain into a fresh --out under tmp, run from an empty directory (no ./data: the built-in corpus). */

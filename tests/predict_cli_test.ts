@@ -1,6 +1,9 @@
 /**
- * `deno task predict` end to end: the script run as a subprocess on tiny checkpoints made here, its output
- * checked against the CPU reference model run directly; every bad input must be one stderr line.
+ * `deno task predict` end to end: the script run as a subprocess (in a temp working directory) on tiny
+ * checkpoints made here, its output checked against the CPU reference model run directly; every bad input
+ * must be one stderr line, and an unexpected error too unless WEBGPU_LSTM_DEBUG=1 asks for its stack.
+ * WebGPU predictions (tests/gpu_harness.ts: ignored without an adapter, failed with REQUIRE_GPU=1) equal the
+ * CPU reference's.
  */
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
@@ -11,9 +14,9 @@ import { initParams } from "../src/model/init.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { modelForward } from "../src/cpu/model.ts";
 import { saveCheckpoint } from "../src/deno/checkpoint_files.ts";
-import { exists } from "../src/deno/fs.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { beamSearch } from "../src/sample/beam.ts";
+import { webgpuTest } from "./gpu_harness.ts";
 
 const VOCAB = ["<unk>", "i", "love", "the", "news", "of", "trump", "a", "day", "new", "york", "times"];
 const CONFIG: ModelConfig = { vocab: VOCAB.length, embed: 4, hidden: 6, layers: 2, window: 2 };
@@ -55,9 +58,9 @@ async function favouring(id: number, name: string): Promise<string> {
 const ENDS = await favouring(1, "ends"); // </s> first: every headline ends at once
 const STARTS = await favouring(0, "starts"); // <s> first: it must still never be proposed
 
-/** Runs the script with the permissions deno.json's predict task grants. */
+/** Runs the script with the permissions deno.json's predict task grants, in the temp folder (cwd). */
 function predict(args: string[], stdin?: string): Promise<Run> {
-  return runDeno([...taskRun("predict"), ...args], { stdin });
+  return runDeno([...taskRun("predict"), ...args], { stdin, cwd: tmp });
 }
 
 /** stdout of a run that must succeed. */
@@ -436,19 +439,9 @@ Deno.test({
   },
 });
 
-const gpuBackendExists = await exists(new URL("../src/gpu/backend.ts", import.meta.url));
-const hasAdapter = await navigator.gpu?.requestAdapter().then(Boolean, () => false) ?? false;
-const gpuSkip = !gpuBackendExists
-  ? "src/gpu/backend.ts does not exist yet"
-  : !hasAdapter
-  ? "no WebGPU adapter"
-  : "";
-if (gpuSkip) console.warn(`predict webgpu tests ignored: ${gpuSkip}`);
-
-Deno.test({
-  name: "webgpu predicts and generates what the CPU reference does (top-k order, probabilities within 1e-4)",
-  ignore: gpuSkip !== "",
-  async fn() {
+webgpuTest(
+  "webgpu predicts and generates what the CPU reference does (top-k order, probabilities within 1e-4)",
+  async () => {
     const args = ["--model", RUN, "--top-k", "5", "--json", "i love", "the news of new york", "a day"];
     const gpu = jsonLines(await ok([...args, "--backend", "webgpu"]));
     const cpu = jsonLines(await ok([...args, ...CPU]));
@@ -475,12 +468,11 @@ Deno.test({
       });
     });
   },
-});
+);
 
-Deno.test({
-  name: 'webgpu on PyTorch\'s final model: "i love" -> "the", top 5 as on the CPU',
-  ignore: gpuSkip !== "" || !hasFixture,
-  async fn() {
+webgpuTest(
+  'webgpu on PyTorch\'s final model: "i love" -> "the", top 5 as on the CPU',
+  async () => {
     const args = ["--model", PYTORCH, "--top-k", "5", "--json", "i love"];
     const [gpu] = jsonLines(await ok([...args, "--backend", "webgpu"]));
     const [cpu] = jsonLines(await ok([...args, ...CPU]));
@@ -488,4 +480,40 @@ Deno.test({
     assertEquals(gpu.words, cpu.words);
     assertAllClose(gpu.probabilities, cpu.probabilities, { atol: 1e-4, rtol: 0 });
   },
+  { ignore: !hasFixture },
+);
+
+Deno.test("an unexpected error is one line; WEBGPU_LSTM_DEBUG=1 adds its stack", async () => {
+  // Prompts read from a stdin that is a directory: the read fails with an OS error that no code path
+  // expects (it is not a UserError), the kind of failure the debug variable is for.
+  const run = async (env: Record<string, string>): Promise<Run> => {
+    const out = await new Deno.Command("sh", {
+      args: [
+        "-c",
+        'exec "$0" "$@" < "$PROMPTS_DIR"',
+        Deno.execPath(),
+        ...taskRun("predict"),
+        "--model",
+        RUN,
+        ...CPU,
+      ],
+      cwd: tmp,
+      env: { PROMPTS_DIR: tmp, NO_COLOR: "1", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const line = "predict: error: Is a directory (os error 21)";
+  const plain = await run({});
+  assertEquals(assertFailed(plain, "stdin a directory", /^predict: error: /), line);
+  assertEquals(plain.code, 1);
+  const debug = await run({ WEBGPU_LSTM_DEBUG: "1" });
+  assertEquals(debug.code, 1);
+  const [first, ...stack] = debug.stderr.trimEnd().split("\n");
+  assertEquals(first, line);
+  assertEquals(stack[0], "IsADirectory: Is a directory (os error 21)", debug.stderr);
+  assert(stack.length >= 3 && stack.slice(1).every((l) => /^\s+at /.test(l)), debug.stderr);
+  assert(stack.some((l) => l.includes("readPrompts")), `the stack names where it failed: ${debug.stderr}`);
 });

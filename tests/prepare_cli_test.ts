@@ -14,7 +14,11 @@ const MINI = join(FIXTURES, "nyt_mini");
 const TEXT = join(FIXTURES, "text");
 const BAD = join(FIXTURES, "bad");
 
-function prepare(args: string[], cwd?: string): Promise<Run> {
+/** An empty working directory for runs that need no other: a prepare run must never write into the checkout. */
+const EMPTY_CWD = await Deno.makeTempDir({ prefix: "prepare_cli_test_cwd_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(EMPTY_CWD, { recursive: true }));
+
+function prepare(args: string[], cwd = EMPTY_CWD): Promise<Run> {
   return runDeno([...taskRun("prepare"), ...args], { cwd, env: { NO_COLOR: "1" } });
 }
 

@@ -5,10 +5,15 @@
  * file is on disk, the file's presence is confirmed, then it is killed). After each kill the newest
  * checkpoint loads, and `--resume DIR` (past the stale lock the killed run left) finishes the run: exit 0,
  * final epoch reached, metrics.jsonl step numbers 1, 2, ... with no gap or duplicate, one record per epoch,
- * no temp files left. Also: Ctrl-C (SIGINT) saves where it stopped and exits 130 (train_resume_test.ts
- * checks the exactness of such resumes).
+ * no temp files left, and every step's loss and every epoch's mean equal to those of an uninterrupted run
+ * of the same flags: bit for bit, on both backends (no atomics, a fixed reduction order: runs repeat
+ * exactly). Also: Ctrl-C (SIGINT) saves where it stopped and exits 130 (train_resume_test.ts checks the
+ * exactness of such resumes).
  *
- * Runs on WebGPU when there is an adapter, else on --backend cpu (same loop, same files).
+ * The kills at seeded moments run on each backend (WebGPU through tests/gpu_harness.ts: ignored without an
+ * adapter, failed with REQUIRE_GPU=1). The kills inside file writes, before the first checkpoint and Ctrl-C
+ * test what the platform does with files, the same for every backend: they run on --backend cpu, so they
+ * run with or without an adapter.
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -24,17 +29,18 @@ import { UserError } from "../src/errors.ts";
 import { exists } from "../src/deno/fs.ts";
 import { type Run, startDeno } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
+import { type BackendName, backendTests } from "./gpu_harness.ts";
 
 const TRAIN = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
-const BACKEND = await navigator.gpu?.requestAdapter().then((a) => (a ? "webgpu" : "cpu"), () => "cpu") ??
-  "cpu";
 /** About 3 s of training on the software adapter: long enough to kill at many different points. */
 const EPOCHS = 16;
 const BATCH = 64;
-const FLAGS = [
+const flagsFor = (backend: BackendName) => [
   ...["--embed", "4", "--hidden", "8", "--layers", "2", "--batch", String(BATCH), "--seed", "3"],
-  ...["--epochs", String(EPOCHS), "--save-every", "1", "--log-every", "10", "--backend", BACKEND, "--json"],
+  ...["--epochs", String(EPOCHS), "--save-every", "1", "--log-every", "10", "--backend", backend, "--json"],
 ];
+/** The file-safety tests' flags (see the top comment). */
+const FLAGS = flagsFor("cpu");
 /** Nothing here takes a tenth of this: reaching it means a hang. */
 const DEADLINE_MS = 60_000;
 
@@ -46,6 +52,7 @@ const data = buildDataset(
 const STEPS_PER_EPOCH = Math.ceil(data.train.count / BATCH);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const withTempDir = makeWithTempDir("robust_crash_");
 
 interface Trainer {
   child: Deno.ChildProcess;
@@ -107,8 +114,61 @@ async function freezeDuring(t: Trainer, what: string, present: () => Promise<boo
   }
 }
 
-/** The checks after a SIGKILL: the newest checkpoint loads, the stale lock is there, resume finishes. */
-async function afterKill(out: string, cwd: string, label: string): Promise<void> {
+/** What an uninterrupted run records: every step's loss and every epoch's mean loss, in order. */
+interface Losses {
+  steps: number[];
+  epochs: number[];
+}
+
+async function lossesOf(out: string): Promise<Losses> {
+  const records = await readMetrics(join(out, "metrics.jsonl"));
+  return {
+    steps: records.filter(isStepRecord).map((r) => r.loss!),
+    epochs: records.filter((r) => !isStepRecord(r)).map((r) => r.train_loss!),
+  };
+}
+
+/** One uninterrupted run per backend, made on first use: what every killed and resumed run must equal. */
+const straightRuns = new Map<BackendName, Promise<Losses>>();
+function straightRun(backend: BackendName): Promise<Losses> {
+  if (!straightRuns.has(backend)) {
+    straightRuns.set(
+      backend,
+      withTempDir(async (cwd) => {
+        const out = join(cwd, "run");
+        const r = await startTrain(cwd, [...flagsFor(backend), "--out", out]).output;
+        assertEquals(r.code, 0, `the uninterrupted ${backend} run failed: ${r.stderr}`);
+        return await lossesOf(out);
+      }),
+    );
+  }
+  return straightRuns.get(backend)!;
+}
+
+/** Every step's loss and epoch mean of a killed and resumed run equal the uninterrupted run's, exactly. */
+async function assertSameLosses(out: string, backend: BackendName, label: string): Promise<void> {
+  const got = await lossesOf(out);
+  const want = await straightRun(backend);
+  assertEquals(got.steps.length, want.steps.length, `${label}: steps`);
+  const step = got.steps.findIndex((l, i) => !Object.is(l, want.steps[i]));
+  assertEquals(
+    step,
+    -1,
+    `${label}: step ${step + 1} loss ${got.steps[step]}, uninterrupted ${want.steps[step]}`,
+  );
+  assertEquals(got.epochs, want.epochs, `${label}: epoch mean losses`);
+}
+
+/**
+ * The checks after a SIGKILL: the newest checkpoint loads, the stale lock is there, resume finishes, and
+ * its losses are the uninterrupted run's.
+ */
+async function afterKill(
+  out: string,
+  cwd: string,
+  label: string,
+  backend: BackendName = "cpu",
+): Promise<void> {
   assert(await exists(join(out, ".lock")), `${label}: the killed run left no lock file to be stale`);
   const ck = await loadCheckpoint(join(out, "checkpoint"));
   const at = ck.progress!;
@@ -125,6 +185,7 @@ async function afterKill(out: string, cwd: string, label: string): Promise<void>
   const summary = JSON.parse(resumed.stdout.trim().split("\n").at(-1)!);
   assertEquals([summary.stopped, summary.epochs, summary.steps], ["done", EPOCHS, EPOCHS * STEPS_PER_EPOCH]);
   await checkFinished(out, label);
+  await assertSameLosses(out, backend, label);
 }
 
 /** A finished run directory: final checkpoint, consistent metrics, no temp files, no lock. */
@@ -152,8 +213,6 @@ async function checkFinished(out: string, label: string): Promise<void> {
   );
 }
 
-const withTempDir = makeWithTempDir("robust_crash_");
-
 /** Runs `fn` in a fresh working directory, the run directory `out` inside it. */
 function withRunDir(fn: (cwd: string, out: string) => Promise<void>): Promise<void> {
   return withTempDir((cwd) => fn(cwd, join(cwd, "run")));
@@ -161,10 +220,9 @@ function withRunDir(fn: (cwd: string, out: string) => Promise<void>): Promise<vo
 
 const SEED = 7;
 
-Deno.test({
-  name: `SIGKILL at seeded moments (${BACKEND}): the newest checkpoint loads and --resume finishes the run`,
-  sanitizeResources: false,
-  async fn() {
+backendTests(
+  (backend) => `SIGKILL at seeded moments (${backend}): --resume finishes the run loss for loss`,
+  async (backend) => {
     const rng = new Rng(SEED);
     const total = EPOCHS * STEPS_PER_EPOCH;
     for (let trial = 0; trial < 2; trial++) {
@@ -173,19 +231,20 @@ Deno.test({
       const target = STEPS_PER_EPOCH + 1 + rng.int(total - 2 * STEPS_PER_EPOCH);
       const jitter = rng.int(50);
       await withRunDir(async (cwd, out) => {
-        const t = startTrain(cwd, [...FLAGS, "--out", out]);
+        const t = startTrain(cwd, [...flagsFor(backend), "--out", out]);
         await waitFor(t, `step ${target}`, async () => (await stepLines(out)).at(-1)?.step! >= target, 5);
         await sleep(jitter);
         t.child.kill("SIGKILL");
         assertEquals((await t.output).code, 137, "killed by SIGKILL");
-        await afterKill(out, cwd, `kill near step ${target} (+${jitter} ms)`);
+        await afterKill(out, cwd, `kill near step ${target} (+${jitter} ms)`, backend);
       });
     }
   },
-});
+  { sanitizeResources: false },
+);
 
 Deno.test({
-  name: `SIGKILL during checkpoint writes (${BACKEND}): the previous checkpoint loads and --resume finishes`,
+  name: "SIGKILL during checkpoint writes (cpu): the previous checkpoint loads and --resume finishes",
   sanitizeResources: false,
   async fn() {
     const rng = new Rng(SEED + 1);
@@ -214,7 +273,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: `SIGKILL while loss.svg is written at the very end (${BACKEND}): --resume of a finished run exits 0`,
+  name: "SIGKILL while loss.svg is written at the very end (cpu): --resume of a finished run exits 0",
   sanitizeResources: false,
   async fn() {
     // The temp file lives for about a millisecond, and polling can miss it on a busy machine: a run that
@@ -243,7 +302,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: `SIGKILL before the first checkpoint (${BACKEND}): nothing to resume, said in one line`,
+  name: "SIGKILL before the first checkpoint (cpu): nothing to resume, said in one line",
   sanitizeResources: false,
   async fn() {
     await withRunDir(async (cwd, out) => {
@@ -272,7 +331,7 @@ Deno.test({
 });
 
 Deno.test({
-  name: `Ctrl-C (${BACKEND}): saves where it stopped, exits 130, releases the lock`,
+  name: "Ctrl-C (cpu): saves where it stopped, exits 130, releases the lock",
   sanitizeResources: false,
   async fn() {
     await withRunDir(async (cwd, out) => {

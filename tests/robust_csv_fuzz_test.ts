@@ -478,6 +478,7 @@ Deno.test("CSV fuzz through the prepare CLI: exit 0 with the same counts, or exa
       const out = join(dir, `prepared_${i}`);
       const run = await new Deno.Command(Deno.execPath(), {
         args: ["run", "-A", PREPARE, join(dir, file), "--out", out, "--json"],
+        cwd: dir,
         stdout: "piped",
         stderr: "piped",
         env: { NO_COLOR: "1" },

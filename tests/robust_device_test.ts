@@ -250,7 +250,7 @@ gpuTest("device lost during validation, and before any checkpoint: 'last checkpo
 const NO_ADAPTER_ENV = { DENO_WEBGPU_BACKEND: "dx12", NO_COLOR: "1" };
 const withTempDir = makeWithTempDir("robust_no_adapter_");
 
-function deno(args: string[], env: Record<string, string>, cwd = ROOT): Promise<Run> {
+function deno(args: string[], env: Record<string, string>, cwd: string): Promise<Run> {
   return withTimeout(runDeno(args, { cwd, env }), HANG_MS, `deno ${args.join(" ")}`);
 }
 
@@ -263,6 +263,7 @@ Deno.test({
     const probe = await deno(
       ["eval", "console.log(String(Boolean(await navigator.gpu?.requestAdapter())))"],
       NO_ADAPTER_ENV,
+      ROOT,
     );
     assertEquals(
       probe.stdout.trim(),
@@ -278,16 +279,17 @@ Deno.test({
       const prompt = data.vocab.slice(0, 2).join(" ");
       const small = ["--embed", "4", "--hidden", "8", "--layers", "2", "--max-steps", "2", "--quiet"];
       const runs: Array<[string, string[]]> = [
-        ["train", ["run", "-A", "scripts/train.ts", ...small, "--out", join(tmp, "run")]],
-        ["predict", ["run", "-A", "scripts/predict.ts", "--model", model, prompt]],
+        ["train", ["run", "-A", join(ROOT, "scripts/train.ts"), ...small, "--out", join(tmp, "run")]],
+        ["predict", ["run", "-A", join(ROOT, "scripts/predict.ts"), "--model", model, prompt]],
       ];
       for (const [name, args] of runs) {
-        const r = await deno(args, NO_ADAPTER_ENV);
+        // In the temp folder: no ./data there, so train's corpus is the built-in one, and nothing lands here.
+        const r = await deno(args, NO_ADAPTER_ENV, tmp);
         assertEquals(r.code, 1, `${name}: ${r.stderr}`);
         const line = errorLine(r, name, `${name}: error: no WebGPU adapter found`);
         assert(line.includes("--backend cpu"), `${name}: no pointer to --backend cpu: ${line}`);
         // What the line suggests works.
-        const cpu = await deno([...args, "--backend", "cpu"], NO_ADAPTER_ENV);
+        const cpu = await deno([...args, "--backend", "cpu"], NO_ADAPTER_ENV, tmp);
         assertEquals(cpu.code, 0, `${name} --backend cpu: ${cpu.stderr}`);
       }
     });

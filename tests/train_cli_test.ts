@@ -2,9 +2,13 @@
  * `scripts/train.ts` as a user runs it (a subprocess with deno.json's train permissions, in an empty
  * working directory, so the data is the built-in corpus unless --data says otherwise): every bad input is
  * one `train: error:` line with a non-zero exit and nothing written; a short run leaves metrics.jsonl,
- * a loadable checkpoint, loss.svg (and best/ with a validation split); a NaN loss stops the run and keeps
- * the last good checkpoint. Models are tiny (embed 4, hidden 8, 2 layers) so each run takes about a second
- * on a software adapter.
+ * a loadable checkpoint, loss.svg (and best/ with a validation split); a NaN or an infinite loss stops the
+ * run and keeps the last good checkpoint. Models are tiny (embed 4, hidden 8, 2 layers) so each run takes
+ * about a second on a software adapter.
+ *
+ * What the training loop does is run on both backends (WebGPU through tests/gpu_harness.ts: ignored without
+ * an adapter, failed with REQUIRE_GPU=1); what only the CLI and the files decide runs on --backend cpu, so
+ * it runs with or without an adapter.
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -18,8 +22,10 @@ import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import type { ModelConfig } from "../src/model/config.ts";
+import { paramLayout, view } from "../src/model/layout.ts";
 import { exists } from "../src/deno/fs.ts";
 import { assertFailed, errorLine, type Run, runDeno, taskRun } from "./cli_harness.ts";
+import { type BackendName, backendTests, webgpuTest } from "./gpu_harness.ts";
 
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
 const TEXT = fileURLToPath(new URL("./fixtures/text", import.meta.url));
@@ -54,9 +60,9 @@ async function ok(args: string[]): Promise<Run> {
 const ERROR = "train: error: ";
 
 /** A quiet run of `epochs` epochs with a validation split of 0.2 (so it keeps a best/). */
-function okWithValidation(out: string, epochs: number): Promise<Run> {
+function okWithValidation(out: string, epochs: number, backend: BackendName): Promise<Run> {
   const args = ["--epochs", String(epochs), "--batch", String(BATCH), "--val-fraction", "0.2"];
-  return ok([...TINY, ...args, "--out", out, "--quiet"]);
+  return ok([...TINY, ...args, "--backend", backend, "--out", out, "--quiet"]);
 }
 
 const steps = (records: MetricRecord[]) => records.filter(isStepRecord);
@@ -69,7 +75,18 @@ function assertFinite(ck: Checkpoint, what: string): void {
 
 // One finished run (a checkpoint on the built-in corpus) that the bad-input cases point at.
 const RUN = join(tmp, "run");
-await ok([...TINY, "--batch", String(BATCH), "--max-steps", "3", "--out", RUN, "--quiet"]);
+await ok([
+  ...TINY,
+  "--batch",
+  String(BATCH),
+  "--max-steps",
+  "3",
+  "--backend",
+  "cpu",
+  "--out",
+  RUN,
+  "--quiet",
+]);
 
 Deno.test("--help prints the usage on stdout and exits 0", async () => {
   const r = await train(["--help"]);
@@ -195,7 +212,15 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
       ...await Promise.all(
         table.slice(i, i + 6).map(([name, args]) => {
           const hasOut = args.includes("--out") || args.includes("--resume");
-          return train([...TINY, ...args, ...(hasOut ? [] : ["--out", join(cases, name)])]);
+          // On the CPU reference, so that an adapter (or its absence) changes nothing; "backend foo"'s own
+          // --backend comes later and wins.
+          return train([
+            ...TINY,
+            "--backend",
+            "cpu",
+            ...args,
+            ...(hasOut ? [] : ["--out", join(cases, name)]),
+          ]);
         }),
       ),
     );
@@ -213,8 +238,11 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
 
 Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vocabulary starts <s> </s>", async () => {
   const out = join(tmp, "bounded");
+  // The CLI's data and recording are under test, not the backend: the CPU reference runs it anywhere.
   await ok([
     ...TINY,
+    "--backend",
+    "cpu",
     "--data",
     TEXT,
     "--column",
@@ -236,7 +264,19 @@ Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vo
 
 Deno.test("--sample-every N: samples printed and appended to samples.jsonl at every N-th epoch", async () => {
   const out = join(tmp, "samples");
-  const args = ["--batch", String(BATCH), "--epochs", "4", "--sample-every", "2", "--out", out];
+  // What is sampled and written is under test, not the backend: the CPU reference runs it anywhere.
+  const args = [
+    "--backend",
+    "cpu",
+    "--batch",
+    String(BATCH),
+    "--epochs",
+    "4",
+    "--sample-every",
+    "2",
+    "--out",
+    out,
+  ];
   const r = await ok([...TINY, ...args, "--sample-prompts", "Knicks quietly|one new"]);
   const lines = (await Deno.readTextFile(join(out, "samples.jsonl"))).trimEnd().split("\n").map((l) =>
     JSON.parse(l)
@@ -257,6 +297,8 @@ Deno.test("--sample-every N: samples printed and appended to samples.jsonl at ev
   const dflt = join(tmp, "samples_default");
   await ok([
     ...TINY,
+    "--backend",
+    "cpu",
     "--batch",
     String(BATCH),
     "--max-steps",
@@ -277,60 +319,81 @@ Deno.test("--sample-every N: samples printed and appended to samples.jsonl at ev
   assertEquals(first.prompt, [ds.vocab[ds.train.inputs[0]], ds.vocab[ds.train.inputs[1]]].join(" "));
 });
 
-Deno.test("a short run: metrics.jsonl per step and epoch, a loadable checkpoint, loss.svg, --json", async () => {
-  const out = join(tmp, "short");
-  const r = await ok([...TINY, "--epochs", "2", "--batch", String(BATCH), "--out", out, "--json"]);
-  assert(/^backend: webgpu on /m.test(r.stderr), r.stderr);
-  const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
-  const total = 2 * STEPS_PER_EPOCH;
-  assertEquals([summary.steps, summary.epochs, summary.stopped], [total, 2, "done"]);
-  assertEquals(summary.params, { vocab: 116, embed: 4, hidden: 8, layers: 2, window: 2 });
-  assert(summary.backend.startsWith("webgpu"), summary.backend);
+backendTests(
+  (backend) => `a short run (${backend}): metrics.jsonl per step and epoch, a checkpoint, loss.svg, --json`,
+  async (backend) => {
+    const out = join(tmp, `short_${backend}`);
+    const r = await ok([
+      ...TINY,
+      "--epochs",
+      "2",
+      "--batch",
+      String(BATCH),
+      "--backend",
+      backend,
+      "--out",
+      out,
+      "--json",
+    ]);
+    const said = backend === "webgpu"
+      ? /^backend: webgpu on /m
+      : /^backend: cpu \(the plain-TypeScript reference/m;
+    assert(said.test(r.stderr), r.stderr);
+    const summary = JSON.parse(r.stdout.trimEnd().split("\n").at(-1)!);
+    const total = 2 * STEPS_PER_EPOCH;
+    assertEquals([summary.steps, summary.epochs, summary.stopped], [total, 2, "done"]);
+    assertEquals(summary.params, { vocab: 116, embed: 4, hidden: 8, layers: 2, window: 2 });
+    assert(
+      summary.backend.startsWith(backend === "webgpu" ? "webgpu (" : "cpu (reference)"),
+      summary.backend,
+    );
 
-  const records = await readMetrics(join(out, "metrics.jsonl"));
-  const stepRecs = steps(records);
-  // Step records: exactly {epoch, step, loss}, S from 1 across epochs, E the epoch the step is in.
-  assertEquals(stepRecs.map((s) => Object.keys(s)), stepRecs.map(() => ["epoch", "step", "loss"]));
-  assertEquals(stepRecs.map((s) => s.step), Array.from({ length: total }, (_, i) => i + 1));
-  assertEquals(stepRecs.map((s) => s.epoch), stepRecs.map((s) => Math.ceil(s.step / STEPS_PER_EPOCH)));
-  assert(stepRecs.every((s) => Number.isFinite(s.loss) && s.loss > 0), "losses finite and positive");
-  assertEquals(summary.lastLoss, stepRecs.at(-1)!.loss);
-  // Epoch records follow their epoch's last step; train_loss is the pair-weighted mean of its losses.
-  const epochRecs = epochs(records);
-  assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
-  assertEquals(records.indexOf(epochRecs[0]), STEPS_PER_EPOCH);
-  assertEquals(records.indexOf(epochRecs[1]), records.length - 1);
-  for (const e of epochRecs) {
-    const mine = stepRecs.filter((s) => s.epoch === e.epoch);
-    const sizes = mine.map((_, i) => Math.min(BATCH, PAIRS - i * BATCH));
-    const mean = mine.reduce((a, s, i) => a + s.loss * sizes[i], 0) / PAIRS;
-    assertAllClose([e.train_loss!], [mean], { atol: 0, rtol: 1e-12, what: `epoch ${e.epoch} train_loss` });
-    assert(e.seconds! > 0 && e.pairs_per_s! > 0, JSON.stringify(e));
-    assertEquals([e.val_loss, e.val_ppl], [undefined, undefined], "no validation split, no val_*");
-  }
+    const records = await readMetrics(join(out, "metrics.jsonl"));
+    const stepRecs = steps(records);
+    // Step records: exactly {epoch, step, loss}, S from 1 across epochs, E the epoch the step is in.
+    assertEquals(stepRecs.map((s) => Object.keys(s)), stepRecs.map(() => ["epoch", "step", "loss"]));
+    assertEquals(stepRecs.map((s) => s.step), Array.from({ length: total }, (_, i) => i + 1));
+    assertEquals(stepRecs.map((s) => s.epoch), stepRecs.map((s) => Math.ceil(s.step / STEPS_PER_EPOCH)));
+    assert(stepRecs.every((s) => Number.isFinite(s.loss) && s.loss > 0), "losses finite and positive");
+    assertEquals(summary.lastLoss, stepRecs.at(-1)!.loss);
+    // Epoch records follow their epoch's last step; train_loss is the pair-weighted mean of its losses.
+    const epochRecs = epochs(records);
+    assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
+    assertEquals(records.indexOf(epochRecs[0]), STEPS_PER_EPOCH);
+    assertEquals(records.indexOf(epochRecs[1]), records.length - 1);
+    for (const e of epochRecs) {
+      const mine = stepRecs.filter((s) => s.epoch === e.epoch);
+      const sizes = mine.map((_, i) => Math.min(BATCH, PAIRS - i * BATCH));
+      const mean = mine.reduce((a, s, i) => a + s.loss * sizes[i], 0) / PAIRS;
+      assertAllClose([e.train_loss!], [mean], { atol: 0, rtol: 1e-12, what: `epoch ${e.epoch} train_loss` });
+      assert(e.seconds! > 0 && e.pairs_per_s! > 0, JSON.stringify(e));
+      assertEquals([e.val_loss, e.val_ppl], [undefined, undefined], "no validation split, no val_*");
+    }
 
-  const ck = await loadCheckpoint(join(out, "checkpoint"));
-  assertEquals(ck.config, summary.params);
-  assertEquals(ck.vocab.length, 116);
-  assertEquals(ck.progress && { ...ck.progress, rng: undefined }, {
-    step: total,
-    epoch: 2,
-    batchInEpoch: 0,
-    rng: undefined,
-  });
-  assertEquals(ck.optimizer!.adamStep, total);
-  assertEquals([ck.train!.source, ck.train!.data, ck.train!.shuffle], [BUILTIN_SOURCE, undefined, true]);
-  assertFinite(ck, "checkpoint");
-  const svg = await Deno.readTextFile(join(out, "loss.svg"));
-  assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), "loss.svg is an SVG document");
-  assert(!(await exists(join(out, "best"))), "no best/ without a validation split");
-  assert(!(await exists(join(out, ".lock"))), "the lock is released");
-});
+    const ck = await loadCheckpoint(join(out, "checkpoint"));
+    assertEquals(ck.config, summary.params);
+    assertEquals(ck.vocab.length, 116);
+    assertEquals(ck.progress && { ...ck.progress, rng: undefined }, {
+      step: total,
+      epoch: 2,
+      batchInEpoch: 0,
+      rng: undefined,
+    });
+    assertEquals(ck.optimizer!.adamStep, total);
+    assertEquals([ck.train!.source, ck.train!.data, ck.train!.shuffle], [BUILTIN_SOURCE, undefined, true]);
+    assertFinite(ck, "checkpoint");
+    const svg = await Deno.readTextFile(join(out, "loss.svg"));
+    assert(svg.startsWith("<svg") && svg.trimEnd().endsWith("</svg>"), "loss.svg is an SVG document");
+    assert(!(await exists(join(out, "best"))), "no best/ without a validation split");
+    assert(!(await exists(join(out, ".lock"))), "the lock is released");
+  },
+);
 
-Deno.test("--backend cpu says so and trains the same model; --max-steps stops mid-epoch", async () => {
+const FIVE_STEPS = [...TINY, "--epochs", "3", "--batch", String(BATCH), "--max-steps", "5", "--json"];
+
+Deno.test("--backend cpu says so; --max-steps stops mid-epoch", async () => {
   const out = join(tmp, "cpu");
-  const args = [...TINY, "--epochs", "3", "--batch", String(BATCH), "--max-steps", "5", "--json"];
-  const r = await ok([...args, "--backend", "cpu", "--out", out]);
+  const r = await ok([...FIVE_STEPS, "--backend", "cpu", "--out", out]);
   assert(
     r.stderr.includes("backend: cpu (the plain-TypeScript reference; far slower than webgpu)"),
     r.stderr,
@@ -346,85 +409,213 @@ Deno.test("--backend cpu says so and trains the same model; --max-steps stops mi
   assertEquals(records.map((s) => s.step), [1, 2, 3, 4, 5], "five step records, no epoch record");
   const ck = await loadCheckpoint(join(out, "checkpoint"));
   assertEquals([ck.progress!.step, ck.progress!.epoch, ck.progress!.batchInEpoch], [5, 0, 5]);
-
-  // The same five steps on WebGPU: the backends agree (float32 sums in different orders: rtol 1e-5).
-  const gpuOut = join(tmp, "gpu5");
-  await ok([...args, "--out", gpuOut]);
-  const gpu = steps(await readMetrics(join(gpuOut, "metrics.jsonl"))).map((s) => s.loss);
-  assertAllClose(gpu, steps(records).map((s) => s.loss), { atol: 0, rtol: 1e-5, what: "webgpu vs cpu loss" });
 });
 
-Deno.test("--val-fraction 0.2: val_loss and val_ppl in epoch records, best/ holds the lowest", async () => {
-  const out = join(tmp, "val");
-  await okWithValidation(out, 2);
-  const epochRecs = epochs(await readMetrics(join(out, "metrics.jsonl")));
-  assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
-  for (const e of epochRecs) {
-    assert(Number.isFinite(e.val_loss), JSON.stringify(e));
-    assertAllClose([e.val_ppl!], [Math.exp(e.val_loss!)], { atol: 0, rtol: 1e-12, what: "val_ppl" });
-  }
-  const vals = epochRecs.map((e) => e.val_loss!);
-  const bestEpoch = vals.indexOf(Math.min(...vals)) + 1;
-  const best = await loadCheckpoint(join(out, "best"));
-  assertEquals([best.progress!.epoch, best.progress!.bestVal], [bestEpoch, Math.min(...vals)]);
-  assertFinite(best, "best");
-  // The recorded validation loss is best/'s model's: recompute it on the CPU reference from the same split.
+webgpuTest(
+  "webgpu (the default backend) trains the model the CPU reference does: five steps agree",
+  async () => {
+    const cpuOut = join(tmp, "cpu5"), gpuOut = join(tmp, "gpu5");
+    await ok([...FIVE_STEPS, "--backend", "cpu", "--out", cpuOut]);
+    const gpu = await ok([...FIVE_STEPS, "--out", gpuOut]);
+    const summary = JSON.parse(gpu.stdout.trimEnd().split("\n").at(-1)!);
+    assert(summary.backend.startsWith("webgpu ("), `the default backend: ${summary.backend}`);
+    const losses = async (out: string) =>
+      steps(await readMetrics(join(out, "metrics.jsonl"))).map((s) => s.loss);
+    // float32 kernels against the float64-summing reference, in different orders: rtol 1e-5.
+    assertAllClose(await losses(gpuOut), await losses(cpuOut), {
+      atol: 0,
+      rtol: 1e-5,
+      what: "webgpu vs cpu loss",
+    });
+  },
+);
+
+Deno.test("--init FILE starts from its weights: the first step's loss is theirs (cpu)", async () => {
   const data = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
     window: 2,
     minCount: 1,
-    valFraction: 0.2,
+    valFraction: 0,
     seed: 0,
   });
-  assertEquals(best.vocab, data.vocab);
-  const cpu = await createCpuBackend(best.config);
-  await cpu.setParams(best.params);
-  const loss = await cpu.evalLoss(data.val.inputs, data.val.targets, data.val.count);
+  const cfg: ModelConfig = { vocab: data.vocab.length, embed: 4, hidden: 8, layers: 2, window: 2 };
+  const weights = join(tmp, "init_weights");
+  const params = initParams(cfg, 42); // not what the run's own seed would draw
+  await saveCheckpoint(weights, { config: cfg, vocab: data.vocab, params });
+  const out = join(tmp, "from_init");
+  const args = ["--init", join(weights, "model.safetensors"), "--no-shuffle", "--max-steps", "1"];
+  await ok([...TINY, ...args, "--batch", String(BATCH), "--backend", "cpu", "--out", out, "--quiet"]);
+  const [first] = steps(await readMetrics(join(out, "metrics.jsonl")));
+  // Step 1 is the first BATCH pairs in file order, on the given weights before any update.
+  const cpu = await createCpuBackend(cfg);
+  await cpu.setParams(params);
+  const want = await cpu.evalLoss(
+    data.train.inputs.subarray(0, BATCH * 2),
+    data.train.targets.subarray(0, BATCH),
+    BATCH,
+  );
   cpu.destroy();
-  // WebGPU's forward vs the float64-accumulating reference: agreement to 1e-5 relative.
-  assertAllClose([loss], [best.progress!.bestVal!], { atol: 0, rtol: 1e-5, what: "best val loss on cpu" });
+  assertAllClose([first.loss!], [want], {
+    atol: 0,
+    rtol: 1e-12,
+    what: "step 1 loss from the --init weights",
+  });
 });
+
+backendTests(
+  (backend) =>
+    `--val-fraction 0.2 (${backend}): val_loss and val_ppl in epoch records, best/ holds the lowest`,
+  async (backend) => {
+    const out = join(tmp, `val_${backend}`);
+    await okWithValidation(out, 2, backend);
+    const epochRecs = epochs(await readMetrics(join(out, "metrics.jsonl")));
+    assertEquals(epochRecs.map((e) => e.epoch), [1, 2]);
+    for (const e of epochRecs) {
+      assert(Number.isFinite(e.val_loss), JSON.stringify(e));
+      assertAllClose([e.val_ppl!], [Math.exp(e.val_loss!)], { atol: 0, rtol: 1e-12, what: "val_ppl" });
+    }
+    const vals = epochRecs.map((e) => e.val_loss!);
+    const bestEpoch = vals.indexOf(Math.min(...vals)) + 1;
+    const best = await loadCheckpoint(join(out, "best"));
+    assertEquals([best.progress!.epoch, best.progress!.bestVal], [bestEpoch, Math.min(...vals)]);
+    assertFinite(best, "best");
+    // The recorded validation loss is best/'s model's: recompute it on the CPU reference from the same split.
+    const data = buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
+      window: 2,
+      minCount: 1,
+      valFraction: 0.2,
+      seed: 0,
+    });
+    assertEquals(best.vocab, data.vocab);
+    const cpu = await createCpuBackend(best.config);
+    await cpu.setParams(best.params);
+    const loss = await cpu.evalLoss(data.val.inputs, data.val.targets, data.val.count);
+    cpu.destroy();
+    // WebGPU's forward vs the float64-accumulating reference: agreement to 1e-5 relative (the CPU's own
+    // evaluation, in the same order, agrees exactly).
+    const tol = backend === "webgpu" ? 1e-5 : 0;
+    assertAllClose([loss], [best.progress!.bestVal!], { atol: 0, rtol: tol, what: "best val loss on cpu" });
+  },
+);
 
 Deno.test("--force replaces another run's files; without it the run is refused (see the bad-input table)", async () => {
   const out = join(tmp, "forced");
-  await okWithValidation(out, 1);
+  await okWithValidation(out, 1, "cpu");
   assert(await exists(join(out, "best")));
-  await ok([...TINY, "--max-steps", "2", "--batch", String(BATCH), "--out", out, "--force", "--quiet"]);
+  await ok([
+    ...TINY,
+    "--max-steps",
+    "2",
+    "--batch",
+    String(BATCH),
+    "--backend",
+    "cpu",
+    "--out",
+    out,
+    "--force",
+    "--quiet",
+  ]);
   assert(!(await exists(join(out, "best"))), "the old run's best/ is gone");
   assertEquals((await readMetrics(join(out, "metrics.jsonl"))).map((r) => r.step), [1, 2]);
   assertEquals((await loadCheckpoint(join(out, "checkpoint"))).progress!.step, 2);
 });
 
-Deno.test("a NaN loss stops the run with one line and keeps the last good checkpoint", async () => {
-  const out = join(tmp, "nan");
-  await ok([...TINY, "--epochs", "1", "--batch", String(BATCH), "--out", out, "--quiet"]);
-  const good = await loadCheckpoint(join(out, "checkpoint"));
-  // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
-  const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
-  const line = errorLine(r, "nan", ERROR);
-  assertEquals(r.code, 1, line);
-  const m = line.match(
-    /loss became NaN at step (\d+) \(epoch 2\): stopping; the last good checkpoint is (.*); /,
-  );
-  assert(m, line);
-  assert(Number(m[1]) > STEPS_PER_EPOCH, line);
-  assertEquals(m[2], join(out, "checkpoint"));
-  const kept = await loadCheckpoint(join(out, "checkpoint"));
-  assertFinite(kept, "kept checkpoint");
-  assertEquals([kept.progress, kept.params, kept.optimizer], [good.progress, good.params, good.optimizer]);
-  assert(!(await exists(join(out, ".lock"))), "the lock is released");
+backendTests(
+  (backend) => `a NaN loss (${backend}) stops the run with one line and keeps the last good checkpoint`,
+  async (backend) => {
+    const out = join(tmp, `nan_${backend}`);
+    await ok([
+      ...TINY,
+      "--epochs",
+      "1",
+      "--batch",
+      String(BATCH),
+      "--backend",
+      backend,
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    const good = await loadCheckpoint(join(out, "checkpoint"));
+    // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
+    const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
+    const line = errorLine(r, "nan", ERROR);
+    assertEquals(r.code, 1, line);
+    const m = line.match(
+      /loss became NaN at step (\d+) \(epoch 2\): stopping; the last good checkpoint is (.*); /,
+    );
+    assert(m, line);
+    assert(Number(m[1]) > STEPS_PER_EPOCH, line);
+    assertEquals(m[2], join(out, "checkpoint"));
+    const kept = await loadCheckpoint(join(out, "checkpoint"));
+    assertFinite(kept, "kept checkpoint");
+    assertEquals([kept.progress, kept.params, kept.optimizer], [good.progress, good.params, good.optimizer]);
+    assert(!(await exists(join(out, ".lock"))), "the lock is released");
 
-  // With no checkpoint saved yet, the message says so and none appears.
-  const fresh = join(tmp, "nan_fresh");
-  const f = await train([...TINY, "--lr", "1e30", "--out", fresh, "--quiet"]);
-  assertEquals(f.code, 1);
-  assert(
-    /loss became NaN at step \d+ \(epoch 1\): .*none \(no checkpoint was saved yet\)/.test(
-      errorLine(f, "fresh", ERROR),
-    ),
-    f.stderr,
-  );
-  assert(!(await exists(join(fresh, "checkpoint"))), "no checkpoint of NaN weights");
-});
+    // With no checkpoint saved yet, the message says so and none appears.
+    const fresh = join(tmp, `nan_fresh_${backend}`);
+    const f = await train([...TINY, "--lr", "1e30", "--backend", backend, "--out", fresh, "--quiet"]);
+    assertEquals(f.code, 1);
+    assert(
+      /loss became NaN at step \d+ \(epoch 1\): .*none \(no checkpoint was saved yet\)/.test(
+        errorLine(f, "fresh", ERROR),
+      ),
+      f.stderr,
+    );
+    assert(!(await exists(join(fresh, "checkpoint"))), "no checkpoint of NaN weights");
+  },
+);
+
+backendTests(
+  (backend) => `an infinite loss (${backend}) stops the run with one line and keeps the last good checkpoint`,
+  async (backend) => {
+    // The real training path to +Inf: a checkpoint (one epoch, then these weights written into it) whose
+    // logits are finite for word 0 and -Inf for every other word: fc1's output is 1 everywhere (weights 0,
+    // bias 1), so fc2's row t gives V * -1e35 + bias -FLT_MAX, past float32's range. A batch whose targets are
+    // not all 0 then costs log(sum exp) - (-Inf) = +Inf, in float32 (WebGPU) and float64 (CPU) alike, at the
+    // first step after the resume.
+    const out = join(tmp, `inf_${backend}`);
+    await ok([
+      ...TINY,
+      "--epochs",
+      "1",
+      "--batch",
+      String(BATCH),
+      "--backend",
+      backend,
+      "--out",
+      out,
+      "--quiet",
+    ]);
+    const ck = await loadCheckpoint(join(out, "checkpoint"));
+    const layout = paramLayout(ck.config);
+    view(ck.params, layout.get("fc1.weight")).fill(0);
+    view(ck.params, layout.get("fc1.bias")).fill(1);
+    const w2 = view(ck.params, layout.get("fc2.weight")).fill(-1e35);
+    w2.fill(0, 0, ck.config.vocab); // row 0: word 0's logit is 0
+    const b2 = view(ck.params, layout.get("fc2.bias")).fill(-3.4028234663852886e38); // -FLT_MAX
+    b2[0] = 0;
+    await saveCheckpoint(join(out, "checkpoint"), ck);
+
+    const r = await train(["--resume", out, "--epochs", "2", "--quiet"]);
+    const line = errorLine(r, "inf", ERROR);
+    assertEquals(r.code, 1, line);
+    assertEquals(
+      line,
+      `${ERROR}loss became Infinity at step ${
+        STEPS_PER_EPOCH + 1
+      } (epoch 2): stopping; the last good checkpoint ` +
+        `is ${join(out, "checkpoint")}; try a lower --lr`,
+    );
+    const kept = await loadCheckpoint(join(out, "checkpoint"));
+    assertEquals([kept.progress, kept.params, kept.optimizer], [ck.progress, ck.params, ck.optimizer]);
+    assertEquals(
+      steps(await readMetrics(join(out, "metrics.jsonl"))).length,
+      STEPS_PER_EPOCH,
+      "no record of Inf",
+    );
+    assert(!(await exists(join(out, ".lock"))), "the lock is released");
+  },
+);
 
 Deno.test("--data on a prepared directory takes its window and min-count when those flags are not given", async () => {
   const prepared = join(tmp, "prepared_w3");
@@ -449,6 +640,8 @@ Deno.test("--data on a prepared directory takes its window and min-count when th
   const out = join(tmp, "from_prepared");
   const r = await ok([
     ...TINY,
+    "--backend",
+    "cpu",
     "--data",
     prepared,
     "--epochs",

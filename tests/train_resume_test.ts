@@ -3,7 +3,8 @@
  * --max-steps mid-epoch, or by Ctrl-C, then continued with --resume, takes bit for bit the steps an
  * uninterrupted run takes: the same per-step losses in metrics.jsonl, the same final weights and Adam
  * moments. Both backends are deterministic (no atomics, a fixed reduction order), so equality is exact,
- * not within a tolerance. Also: a second trainer on the same --out is refused while the first runs.
+ * not within a tolerance. Also: a second trainer on the same --out is refused while the first runs. WebGPU
+ * runs go through tests/gpu_harness.ts (ignored without an adapter, failed with REQUIRE_GPU=1).
  */
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
@@ -12,6 +13,7 @@ import type { Checkpoint } from "../src/io/checkpoint.ts";
 import { loadCheckpoint } from "../src/deno/checkpoint_files.ts";
 import { isStepRecord } from "../src/io/metrics.ts";
 import { readMetrics } from "../src/deno/metrics_file.ts";
+import { backendTests, webgpuTest } from "./gpu_harness.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/train.ts", import.meta.url));
 const TRAIN_PERMISSIONS = ["--allow-read", "--allow-write", "--allow-env"]; // deno.json's train task
@@ -81,8 +83,10 @@ function assertSameCheckpoint(got: Checkpoint, want: Checkpoint, what: string): 
   assertEquals(got.progress, want.progress, `${what}: position and rng`);
 }
 
-for (const backend of ["webgpu", "cpu"]) {
-  Deno.test(`${backend}: 1 epoch + --resume --epochs 2, and --max-steps 7 / 30 + --resume, equal 2 epochs straight`, async () => {
+backendTests(
+  (backend) =>
+    `${backend}: 1 epoch + --resume --epochs 2, and --max-steps 7 / 30 + --resume, equal 2 epochs straight`,
+  async (backend) => {
     const dir = (name: string) => join(tmp, `${backend}_${name}`);
     const flags = [...TINY, "--backend", backend];
     await Promise.all([
@@ -103,54 +107,57 @@ for (const backend of ["webgpu", "cpu"]) {
     assertEquals([mid.ck.progress!.epoch, mid.ck.progress!.batchInEpoch], [1, 30 - STEPS_PER_EPOCH]);
     await ok(["--resume", dir("steps"), "--quiet"]);
     assertSameRun(await result(dir("steps")), straight, "mid-epoch resumes");
-  });
-}
+  },
+);
 
-Deno.test("webgpu: Ctrl-C exits 130 with a checkpoint; --resume finishes it as if uninterrupted; the lock holds", async () => {
-  // 4 epochs of batch 8: 1060 steps, several seconds on a software adapter.
-  const flags = [...TINY, "--batch", "8", "--epochs", "4"];
-  const straightDir = join(tmp, "sigint_straight");
-  const dir = join(tmp, "sigint");
-  const straightRun = ok([...flags, "--out", straightDir]);
+webgpuTest(
+  "webgpu: Ctrl-C exits 130 with a checkpoint; --resume finishes it as if uninterrupted; the lock holds",
+  async () => {
+    // 4 epochs of batch 8: 1060 steps, several seconds on a software adapter.
+    const flags = [...TINY, "--batch", "8", "--epochs", "4"];
+    const straightDir = join(tmp, "sigint_straight");
+    const dir = join(tmp, "sigint");
+    const straightRun = ok([...flags, "--out", straightDir]);
 
-  const child = command([...flags, "--out", dir], "null").spawn();
-  const stderr = new Response(child.stderr).text();
-  // Wait until the first metrics line is written: the trainer is past setup and in its loop.
-  const metrics = join(dir, "metrics.jsonl");
-  const deadline = Date.now() + 60_000;
-  while (!(await Deno.readTextFile(metrics).catch(() => "")).includes("\n")) {
-    assert(Date.now() < deadline, "no metrics line within 60 s");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  // A second trainer on the same --out is refused, naming the first one's pid; even --force does not pass.
-  const second = await command([...flags, "--out", dir, "--force"]).output();
-  const line = new TextDecoder().decode(second.stderr).trimEnd();
-  assertEquals(second.code, 1, line);
-  assertEquals(line.split("\n").length, 1, line);
-  assert(line.startsWith(`train: error: ${dir} is in use by another trainer: pid ${child.pid} on `), line);
+    const child = command([...flags, "--out", dir], "null").spawn();
+    const stderr = new Response(child.stderr).text();
+    // Wait until the first metrics line is written: the trainer is past setup and in its loop.
+    const metrics = join(dir, "metrics.jsonl");
+    const deadline = Date.now() + 60_000;
+    while (!(await Deno.readTextFile(metrics).catch(() => "")).includes("\n")) {
+      assert(Date.now() < deadline, "no metrics line within 60 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // A second trainer on the same --out is refused, naming the first one's pid; even --force does not pass.
+    const second = await command([...flags, "--out", dir, "--force"]).output();
+    const line = new TextDecoder().decode(second.stderr).trimEnd();
+    assertEquals(second.code, 1, line);
+    assertEquals(line.split("\n").length, 1, line);
+    assert(line.startsWith(`train: error: ${dir} is in use by another trainer: pid ${child.pid} on `), line);
 
-  // Interrupt within epoch 2: the resume must then redraw a later epoch's shuffle, mid-epoch.
-  while (!(await Deno.readTextFile(metrics)).includes('{"epoch":2,"step"')) {
-    assert(Date.now() < deadline, "no epoch 2 step within 60 s");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  child.kill("SIGINT");
-  const status = await child.status;
-  assertEquals(status.code, 130, await stderr);
-  const interrupted = await result(dir);
-  const at = interrupted.ck.progress!;
-  assertEquals(at.step, interrupted.losses.length, "the checkpoint is where metrics.jsonl stops");
-  console.log(`Ctrl-C: stopped at step ${at.step} (epoch ${at.epoch + 1}, batch ${at.batchInEpoch})`);
-  assert(at.epoch >= 1 && at.step < 4 * 265, `interrupted after epoch 1, before the end: step ${at.step}`);
-  assert(at.batchInEpoch > 0, "interrupted mid-epoch");
-  assertEquals(at.step, 265 * at.epoch + at.batchInEpoch);
+    // Interrupt within epoch 2: the resume must then redraw a later epoch's shuffle, mid-epoch.
+    while (!(await Deno.readTextFile(metrics)).includes('{"epoch":2,"step"')) {
+      assert(Date.now() < deadline, "no epoch 2 step within 60 s");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill("SIGINT");
+    const status = await child.status;
+    assertEquals(status.code, 130, await stderr);
+    const interrupted = await result(dir);
+    const at = interrupted.ck.progress!;
+    assertEquals(at.step, interrupted.losses.length, "the checkpoint is where metrics.jsonl stops");
+    console.log(`Ctrl-C: stopped at step ${at.step} (epoch ${at.epoch + 1}, batch ${at.batchInEpoch})`);
+    assert(at.epoch >= 1 && at.step < 4 * 265, `interrupted after epoch 1, before the end: step ${at.step}`);
+    assert(at.batchInEpoch > 0, "interrupted mid-epoch");
+    assertEquals(at.step, 265 * at.epoch + at.batchInEpoch);
 
-  await ok(["--resume", dir, "--quiet"]);
-  await straightRun;
-  const straight = await result(straightDir);
-  assertEquals(straight.losses.length, 4 * 265);
-  assertSameRun(await result(dir), straight, "Ctrl-C and resume");
-});
+    await ok(["--resume", dir, "--quiet"]);
+    await straightRun;
+    const straight = await result(straightDir);
+    assertEquals(straight.losses.length, 4 * 265);
+    assertSameRun(await result(dir), straight, "Ctrl-C and resume");
+  },
+);
 
 Deno.test("--sample-every: a run stopped and resumed writes the samples.jsonl an uninterrupted run writes", async () => {
   const dir = (name: string) => join(tmp, `samples_${name}`);

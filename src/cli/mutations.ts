@@ -1,0 +1,598 @@
+/**
+ * The planted bugs `deno task mutate` (src/cli/mutate.ts) checks the tests against. Each is an exact text
+ * replacement (every `find` must occur exactly once in its file) and names the test files that must catch
+ * it, with a --filter where one test is enough (to keep each run short). `quick` marks the subset
+ * `deno task mutate --quick` runs (in CI, after the test suite): one or two per kernel family, the CPU
+ * reference and the training loop. When you add a kernel, an op or a guard, add its bugs here.
+ */
+
+/** One text replacement in one file. */
+export interface Edit {
+  file: string;
+  find: string;
+  replace: string;
+}
+
+export interface Mutation {
+  name: string;
+  edits: Edit[];
+  /** Test files (repository paths) that must fail with the edits applied. */
+  tests: string[];
+  /** `deno test --filter` value: only the tests whose name contains it run. */
+  filter?: string;
+  quick?: boolean;
+}
+
+/** A mutation of one edit. */
+function one(
+  name: string,
+  file: string,
+  find: string,
+  replace: string,
+  tests: string[],
+  more: Partial<Mutation> = {},
+): Mutation {
+  return { name, edits: [{ file, find, replace }], tests, ...more };
+}
+
+const ADAM_WGSL = "shaders/adam.wgsl";
+const ADAM_CPU = "src/cpu/adam.ts";
+const SOFTMAX_WGSL = "shaders/softmax_xent.wgsl";
+const SOFTMAX_CPU = "src/cpu/softmax_xent.ts";
+const REGBLOCK = "shaders/matmul_regblock.wgsl";
+const MATMUL_COMMON = "shaders/matmul_common.wgsl";
+const LSTM_WGSL = "shaders/lstm_cell.wgsl";
+const LSTM_BACK_WGSL = "shaders/lstm_cell_backward.wgsl";
+const LSTM_CPU = "src/cpu/lstm.ts";
+
+const T_ADAM = ["tests/gpu_adam_test.ts"];
+const T_ADAM_CPU = ["tests/gpu_adam_test.ts", "tests/cpu_model_test.ts"];
+const T_SOFTMAX = ["tests/gpu_softmax_xent_test.ts"];
+const T_SOFTMAX_CPU = ["tests/gpu_softmax_xent_test.ts", "tests/cpu_ops_test.ts"];
+const T_MATMUL = ["tests/gpu_matmul_test.ts"];
+const T_LSTM = ["tests/gpu_lstm_test.ts"];
+const T_LSTM_CPU = ["tests/gpu_lstm_test.ts", "tests/cpu_ops_test.ts"];
+const T_EMBEDDING = ["tests/gpu_embedding_test.ts"];
+/** Bugs made alike in the WGSL and in the CPU reference agree with each other: only PyTorch can tell. */
+const T_PARITY = ["tests/parity_cpu_test.ts", "tests/parity_gpu_test.ts"];
+
+export const MUTATIONS: Mutation[] = [
+  // ---- Adam: each term, in WGSL (the host computes the bias corrections) and in the CPU reference ----
+  one("adam wgsl: eps removed", ADAM_WGSL, "sqrt(v1) / h.bc2Sqrt + h.eps)", "sqrt(v1) / h.bc2Sqrt)", T_ADAM, {
+    filter: "eps",
+    quick: true,
+  }),
+  one("adam wgsl: m without (1 - beta1)", ADAM_WGSL, "h.oneMinusBeta1 * g;", "g;", T_ADAM),
+  one("adam wgsl: v not decayed by beta2", ADAM_WGSL, "h.beta2 * v[i] +", "v[i] +", T_ADAM),
+  one(
+    "adam wgsl: v from |g| instead of g²",
+    ADAM_WGSL,
+    "h.oneMinusBeta2 * g * g",
+    "h.oneMinusBeta2 * abs(g)",
+    T_ADAM,
+  ),
+  one(
+    "adam host: no bias correction of m (step size lr)",
+    "src/gpu/adam.ts",
+    "const stepSize = h.lr / (1 - Math.pow(h.beta1, t));",
+    "const stepSize = h.lr;",
+    T_ADAM,
+  ),
+  one(
+    "adam host: bias correction of v without the square root",
+    "src/gpu/adam.ts",
+    "const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));",
+    "const bc2Sqrt = 1 - Math.pow(h.beta2, t);",
+    T_ADAM,
+  ),
+  one(
+    "adam wgsl: weight decay with the wrong sign",
+    ADAM_WGSL,
+    "g += h.weightDecay * p;",
+    "g -= h.weightDecay * p;",
+    T_ADAM,
+  ),
+  one(
+    "adam cpu: eps removed",
+    ADAM_CPU,
+    "Math.sqrt(v[i]) / bc2Sqrt + h.eps)",
+    "Math.sqrt(v[i]) / bc2Sqrt)",
+    T_ADAM_CPU,
+  ),
+  one("adam cpu: m with (1 - beta2)", ADAM_CPU, "(1 - h.beta1) * g;", "(1 - h.beta2) * g;", T_ADAM_CPU),
+  one(
+    "adam cpu: no bias correction of m",
+    ADAM_CPU,
+    "const bc1 = 1 - Math.pow(h.beta1, t);",
+    "const bc1 = 1;",
+    T_ADAM_CPU,
+  ),
+  one(
+    "adam cpu: weight decay ignored",
+    ADAM_CPU,
+    "grads[i] + h.weightDecay * params[i]",
+    "grads[i]",
+    T_ADAM_CPU,
+  ),
+
+  // ---- softmax cross-entropy: stability, the gradient's 1/B, the mean, rows past the batch ----
+  {
+    name: "softmax wgsl: no max subtraction (exp of raw logits)",
+    edits: [
+      { file: SOFTMAX_WGSL, find: "var m = -0x1.fffffep+127f;", replace: "var m = 0.0;" },
+      { file: SOFTMAX_WGSL, find: "if (z > m) {", replace: "if (false) {" },
+      { file: SOFTMAX_WGSL, find: "s += exp(max(z - m, MIN_EXP_ARG));", replace: "s += exp(z - m);" },
+    ],
+    tests: T_SOFTMAX,
+    filter: "stability",
+    quick: true,
+  },
+  one(
+    "softmax wgsl: gradient divided by the largest batch, not the step's size",
+    SOFTMAX_WGSL,
+    "let invSize = 1.0 / f32(step.size);",
+    "let invSize = 1.0 / f32(arrayLength(&rowLoss));",
+    T_SOFTMAX,
+  ),
+  one(
+    "softmax mean wgsl: mean over the largest batch",
+    "shaders/softmax_xent_mean.wgsl",
+    "total / f32(max(step.size, 1u))",
+    "total / f32(arrayLength(&rowLoss))",
+    T_SOFTMAX,
+  ),
+  one(
+    "softmax wgsl: the row at size counted in the batch",
+    SOFTMAX_WGSL,
+    "if (b >= step.size) {",
+    "if (b > step.size) {",
+    T_SOFTMAX,
+  ),
+  {
+    name: "softmax cpu: no max subtraction",
+    edits: [
+      { file: SOFTMAX_CPU, find: "let max = -Infinity;", replace: "const max = 0;" },
+      {
+        file: SOFTMAX_CPU,
+        find: "for (let v = 0; v < V; v++) max = Math.max(max, logits[row + v]);",
+        replace: "",
+      },
+    ],
+    tests: T_SOFTMAX_CPU,
+  },
+  one(
+    "softmax cpu: gradient without 1/B on the softmax term",
+    SOFTMAX_CPU,
+    "Math.exp(logits[row + v] - logSum) / B;",
+    "Math.exp(logits[row + v] - logSum);",
+    T_SOFTMAX_CPU,
+  ),
+
+  // ---- GEMM edges, for each variant ----
+  // Not listed, because no result can show them (equivalent mutants): a whole-block bound of N - 8 or
+  // M - 1 (whole blocks then take the edge path, which is only slower), and edge stores or whole blocks
+  // reaching row M: past the end of C's binding, where WebGPU drops (lavapipe) or clamps writes.
+  one(
+    "gemm regblock: whole-block column bound N + 8",
+    REGBLOCK,
+    "wg.x * (LANES * 8u) + LANES * 8u <= s.N",
+    "wg.x * (LANES * 8u) + LANES * 8u <= s.N + 8u",
+    T_MATMUL,
+    { filter: "column edges", quick: true },
+  ),
+  one(
+    "gemm edge store: column N stored",
+    MATMUL_COMMON,
+    "if (i >= s.M || j >= s.N) {",
+    "if (i >= s.M || j > s.N) {",
+    T_MATMUL,
+    {
+      filter: "column edges",
+    },
+  ),
+  one(
+    "gemm vec4 C edge: accumulate reads component 0",
+    MATMUL_COMMON,
+    "value += C[at / 4u][at % 4u];",
+    "value += C[at / 4u][0u];",
+    T_MATMUL,
+    { filter: "column edges" },
+  ),
+  one(
+    "gemm vec4 C whole block: last bias component off by one",
+    REGBLOCK,
+    "bias[j + 2u], bias[j + 3u]",
+    "bias[j + 2u], bias[j + 2u]",
+    T_MATMUL,
+    { filter: "split" },
+  ),
+  one(
+    "gemm vec4 B: chosen for every even N",
+    "src/gpu/matmul.ts",
+    "const vec4 = regblock && !transB && N % 4 === 0;",
+    "const vec4 = regblock && !transB && N % 2 === 0;",
+    T_MATMUL,
+    { filter: "column edges" },
+  ),
+  one(
+    "gemm vec2 B: second pair of a lane off by one column",
+    "src/gpu/matmul.ts",
+    '"0u, 1u, 16u, 17u"',
+    '"0u, 1u, 17u, 18u"',
+    T_MATMUL,
+    { filter: "column edges" },
+  ),
+  one(
+    "gemm scalar B: fourth column of a lane clamped one short",
+    REGBLOCK,
+    "let b3 = s.bOff + min(colBase + COL[3], s.N - 1u) * s.bCol;",
+    "let b3 = s.bOff + min(colBase + COL[3], s.N - 2u) * s.bCol;",
+    T_MATMUL,
+    { filter: "column edges" },
+  ),
+  one(
+    "gemm staged: the last k of each window not staged",
+    "shaders/matmul_stage_a.wgsl",
+    "if (i < p.rows && k < p.cols) {",
+    "if (i < p.rows && k + 1u < p.cols) {",
+    T_MATMUL,
+    { filter: "(staged): column edges" },
+  ),
+  {
+    name: "gemm tiled: one k past K loaded",
+    edits: [
+      {
+        file: "shaders/matmul_tiled.wgsl",
+        find: "if (row0 + i < s.M && k0 + ka < s.K) {",
+        replace: "if (row0 + i < s.M && k0 + ka <= s.K) {",
+      },
+      {
+        file: "shaders/matmul_tiled.wgsl",
+        find: "if (col0 + j < s.N && k0 + kb < s.K) {",
+        replace: "if (col0 + j < s.N && k0 + kb <= s.K) {",
+      },
+    ],
+    tests: T_MATMUL,
+    filter: "(tiled): column edges",
+  },
+  one(
+    "gemm split: blocks along K overwrite instead of adding up",
+    "src/gpu/matmul.ts",
+    "if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;",
+    "if (spec.accumulate) flags |= EPI_ACCUMULATE;",
+    T_MATMUL,
+    { filter: "split" },
+  ),
+
+  // ---- embedding: forward rows past the batch, backward sums ----
+  one(
+    "embedding backward wgsl: a repeated id keeps only its last row",
+    "shaders/embedding_backward.wgsl",
+    "sum[e] += dx[(c0 + p) * E + e];",
+    "sum[e] = dx[(c0 + p) * E + e];",
+    T_EMBEDDING,
+    { quick: true },
+  ),
+  one(
+    "embedding backward wgsl: the last position of each chunk skipped",
+    "shaders/embedding_backward.wgsl",
+    "for (var p = 0u; p < n; p++) {",
+    "for (var p = 0u; p + 1u < n; p++) {",
+    T_EMBEDDING,
+  ),
+  one(
+    "embedding forward wgsl: the row at size gathered",
+    "shaders/embedding.wgsl",
+    "if (b >= step.size) {",
+    "if (b > step.size) {",
+    T_EMBEDDING,
+  ),
+  one(
+    "embedding backward cpu: a repeated id keeps only its last row",
+    "src/cpu/embedding.ts",
+    "dTable[row + e] += dOut[n * dim + e];",
+    "dTable[row + e] = dOut[n * dim + e];",
+    ["tests/gpu_embedding_test.ts", "tests/cpu_ops_test.ts"],
+  ),
+
+  // ---- column sums (bias gradients) ----
+  one(
+    "colsum wgsl: first row dropped",
+    "shaders/colsum.wgsl",
+    "for (var i = 0u; i < p.rows; i++) {",
+    "for (var i = 1u; i < p.rows; i++) {",
+    [
+      "tests/gpu_linear_test.ts",
+    ],
+  ),
+  one(
+    "colsum wgsl: row blocks overwrite instead of adding up",
+    "shaders/colsum.wgsl",
+    "if (p.accumulate != 0u) {",
+    "if (false) {",
+    [
+      "tests/gpu_linear_test.ts",
+    ],
+    { filter: "column sum" },
+  ),
+  one(
+    "colsum cpu: last row dropped",
+    "src/cpu/linear.ts",
+    "for (let r = 0; r < rows; r++) s += x[r * cols + c];",
+    "for (let r = 1; r < rows; r++) s += x[r * cols + c];",
+    [
+      "tests/gpu_linear_test.ts",
+      "tests/cpu_ops_test.ts",
+    ],
+  ),
+
+  // ---- LSTM gates, forward and backward, WGSL and CPU (each against the other) ----
+  one(
+    "lstm wgsl: forget gate ignored",
+    LSTM_WGSL,
+    "let cNew = f * cPrev[r] + i * g;",
+    "let cNew = cPrev[r] + i * g;",
+    T_LSTM,
+    { filter: "odd shape", quick: true },
+  ),
+  one(
+    "lstm wgsl: g gate through sigmoid",
+    LSTM_WGSL,
+    "let g = tanhSafe(pre[r].z);",
+    "let g = sigmoid(pre[r].z);",
+    T_LSTM,
+  ),
+  one(
+    "lstm wgsl: h without tanh of c",
+    LSTM_WGSL,
+    "h[at] = o * tanhSafe(cNew);",
+    "h[at] = o * cNew;",
+    T_LSTM,
+  ),
+  one(
+    "lstm wgsl: forget bias b_ih twice",
+    LSTM_WGSL,
+    "bih[H + j] + bhh[H + j]",
+    "bih[H + j] + bih[H + j]",
+    T_LSTM,
+  ),
+  one(
+    "lstm backward wgsl: input gate without sigmoid'",
+    LSTM_BACK_WGSL,
+    "dct * g * i * (1.0 - i),",
+    "dct * g * i,",
+    T_LSTM,
+  ),
+  one(
+    "lstm backward wgsl: forget gate without sigmoid'",
+    LSTM_BACK_WGSL,
+    "dct * cp * f * (1.0 - f),",
+    "dct * cp * (1.0 - f),",
+    T_LSTM,
+  ),
+  one(
+    "lstm backward wgsl: g gate with 1 - g",
+    LSTM_BACK_WGSL,
+    "dct * i * (1.0 - g * g),",
+    "dct * i * (1.0 - g),",
+    T_LSTM,
+  ),
+  one(
+    "lstm backward wgsl: output gate without o",
+    LSTM_BACK_WGSL,
+    "dh * tc * o * (1.0 - o),",
+    "dh * tc * (1.0 - o),",
+    T_LSTM,
+  ),
+  one(
+    "lstm backward wgsl: dc carried without the forget gate",
+    LSTM_BACK_WGSL,
+    "carry[B * H + b * H + j] = dct * f;",
+    "carry[B * H + b * H + j] = dct;",
+    T_LSTM,
+  ),
+  one("lstm backward wgsl: dc without tanh'", LSTM_BACK_WGSL, "dh * o * (1.0 - tc * tc)", "dh * o", T_LSTM),
+  one(
+    "lstm cpu: forget gate ignored",
+    LSTM_CPU,
+    "const c = f * (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+    "const c = (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm cpu: g gate through sigmoid",
+    LSTM_CPU,
+    "const g = Math.tanh(pre[g0 + 2 * H + j]);",
+    "const g = sigmoid(pre[g0 + 2 * H + j]);",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm cpu: h without tanh of c",
+    LSTM_CPU,
+    "hOut[b * H + j] = o * Math.tanh(c);",
+    "hOut[b * H + j] = o * c;",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm backward cpu: input gate without sigmoid'",
+    LSTM_CPU,
+    "dPre[g0 + j] = dct * g * i * (1 - i);",
+    "dPre[g0 + j] = dct * g * i;",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm backward cpu: forget gate without sigmoid'",
+    LSTM_CPU,
+    "dct * cp * f * (1 - f);",
+    "dct * cp * (1 - f);",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm backward cpu: g gate with 1 - g",
+    LSTM_CPU,
+    "dct * i * (1 - g * g);",
+    "dct * i * (1 - g);",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm backward cpu: output gate without o",
+    LSTM_CPU,
+    "dh[n] * tc * o * (1 - o);",
+    "dh[n] * tc * (1 - o);",
+    T_LSTM_CPU,
+  ),
+  one(
+    "lstm backward cpu: dc carried without the forget gate",
+    LSTM_CPU,
+    "dcPrev[n] = dct * f;",
+    "dcPrev[n] = dct;",
+    T_LSTM_CPU,
+    { filter: "lstm", quick: true },
+  ),
+
+  // ---- LSTM gates planted alike in WGSL and the CPU reference: only PyTorch parity can tell ----
+  {
+    name: "lstm wgsl + cpu alike: forget gate ignored",
+    edits: [
+      { file: LSTM_WGSL, find: "let cNew = f * cPrev[r] + i * g;", replace: "let cNew = cPrev[r] + i * g;" },
+      {
+        file: LSTM_CPU,
+        find: "const c = f * (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+        replace: "const c = (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+      },
+      { file: LSTM_BACK_WGSL, find: "dct * cp * f * (1.0 - f),", replace: "0.0," },
+      {
+        file: LSTM_BACK_WGSL,
+        find: "carry[B * H + b * H + j] = dct * f;",
+        replace: "carry[B * H + b * H + j] = dct;",
+      },
+      { file: LSTM_CPU, find: "dct * cp * f * (1 - f);", replace: "0;" },
+      { file: LSTM_CPU, find: "dcPrev[n] = dct * f;", replace: "dcPrev[n] = dct;" },
+    ],
+    tests: T_PARITY,
+  },
+  {
+    name: "lstm wgsl + cpu alike: g gate through sigmoid",
+    edits: [
+      { file: LSTM_WGSL, find: "let g = tanhSafe(pre[r].z);", replace: "let g = sigmoid(pre[r].z);" },
+      {
+        file: LSTM_CPU,
+        find: "const g = Math.tanh(pre[g0 + 2 * H + j]);",
+        replace: "const g = sigmoid(pre[g0 + 2 * H + j]);",
+      },
+      { file: LSTM_BACK_WGSL, find: "dct * i * (1.0 - g * g),", replace: "dct * i * g * (1.0 - g)," },
+      { file: LSTM_CPU, find: "dct * i * (1 - g * g);", replace: "dct * i * g * (1 - g);" },
+    ],
+    tests: T_PARITY,
+  },
+  {
+    name: "lstm wgsl + cpu alike: input and forget gates swapped",
+    edits: [
+      { file: LSTM_WGSL, find: "let i = sigmoid(pre[r].x);", replace: "let i = sigmoid(pre[r].y);" },
+      { file: LSTM_WGSL, find: "let f = sigmoid(pre[r].y);", replace: "let f = sigmoid(pre[r].x);" },
+      {
+        file: LSTM_CPU,
+        find: "const i = sigmoid(pre[g0 + j]);",
+        replace: "const i = sigmoid(pre[g0 + H + j]);",
+      },
+      {
+        file: LSTM_CPU,
+        find: "const f = sigmoid(pre[g0 + H + j]);",
+        replace: "const f = sigmoid(pre[g0 + j]);",
+      },
+      {
+        file: LSTM_BACK_WGSL,
+        find: "      dct * g * i * (1.0 - i),\n        dct * cp * f * (1.0 - f),",
+        replace: "      dct * cp * f * (1.0 - f),\n        dct * g * i * (1.0 - i),",
+      },
+      {
+        file: LSTM_CPU,
+        find: "dPre[g0 + j] = dct * g * i * (1 - i);",
+        replace: "dPre[g0 + H + j] = dct * g * i * (1 - i);",
+      },
+      {
+        file: LSTM_CPU,
+        find: "dPre[g0 + H + j] = dct * cp * f * (1 - f);",
+        replace: "dPre[g0 + j] = dct * cp * f * (1 - f);",
+      },
+    ],
+    tests: T_PARITY,
+  },
+
+  // ---- the WebGPU backend ----
+  one(
+    "gpu backend: an out-of-memory error while building goes unreported",
+    "src/gpu/backend.ts",
+    "  if (oom) {",
+    "  if (false) {",
+    ["tests/gpu_backend_test.ts"],
+    { filter: "out of GPU memory" },
+  ),
+  one(
+    "gpu backend: a model refused for lack of memory keeps its buffers",
+    "src/gpu/backend.ts",
+    "    backend.destroy();\n    throw new UserError(",
+    "    throw new UserError(",
+    ["tests/gpu_backend_test.ts"],
+    { filter: "out of GPU memory" },
+  ),
+
+  // ---- the training loop, run files and the CLIs ----
+  one(
+    "train loop: only NaN stops training (Inf passes)",
+    "src/train/loop.ts",
+    "if (!Number.isFinite(loss)) {",
+    "if (Number.isNaN(loss)) {",
+    ["tests/train_cli_test.ts"],
+    { filter: "infinite loss", quick: true },
+  ),
+  one(
+    "train loop: resume redraws the epoch's shuffle from the seed",
+    "src/train/loop.ts",
+    "let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;",
+    "let epochRng = new Rng(opts.seed).state;",
+    ["tests/robust_crash_test.ts"],
+    { filter: "loss for loss" },
+  ),
+  one(
+    "metrics: a resume keeps the killed run's records past its checkpoint",
+    "src/deno/metrics_file.ts",
+    "        if (past) break;\n",
+    "",
+    ["tests/robust_crash_test.ts"],
+    { filter: "loss for loss" },
+  ),
+  one(
+    "cli: --init read but its weights not used",
+    "src/cli/train.ts",
+    "? (await loadModelFile(plan.init.path, plan.config)).params",
+    "? (await loadModelFile(plan.init.path, plan.config), initParams(plan.config, plan.seed))",
+    ["tests/train_cli_test.ts"],
+    { filter: "init FILE starts" },
+  ),
+  one(
+    "cli: WEBGPU_LSTM_DEBUG=1 prints no stack",
+    "src/cli/args.ts",
+    "if (debugWanted()) console.error(err.stack);",
+    "",
+    ["tests/predict_cli_test.ts"],
+    { filter: "WEBGPU_LSTM_DEBUG" },
+  ),
+  one(
+    "data: punctuation kept in words",
+    "src/data/clean.ts",
+    'return text.replace(PUNCTUATION_RE, "").toLowerCase()',
+    "return text.toLowerCase()",
+    ["tests/data_test.ts"],
+  ),
+
+  // ---- the test harness itself ----
+  one(
+    "gpu harness: REQUIRE_GPU=1 without an adapter ignores GPU tests instead of failing them",
+    "tests/gpu_harness.ts",
+    "ignore: options.ignore || (!hasAdapter && !REQUIRE_GPU),",
+    "ignore: options.ignore || !hasAdapter,",
+    ["tests/gpu_harness_test.ts"],
+    { quick: true },
+  ),
+];
