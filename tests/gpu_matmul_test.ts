@@ -10,7 +10,7 @@
 import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
 import { destroyAll, gpuTest, readFloats, upload } from "./gpu_harness.ts";
 import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
-import { matmul } from "../src/cpu/matmul.ts";
+import { gemmReference } from "../src/cpu/matmul.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import {
   createMatmul,
@@ -19,30 +19,6 @@ import {
   type MatmulVariant,
   stagingWindow,
 } from "../src/gpu/matmul.ts";
-
-/** The reference result: cpu matmul, then the same epilogue the spec asks of the GPU. */
-function expected(
-  spec: MatmulSpec,
-  a: Float32Array,
-  b: Float32Array,
-  c0: Float32Array,
-  bias: Float32Array,
-  mask: Float32Array,
-): Float32Array {
-  const { M, K, N } = spec;
-  const c = c0.slice();
-  matmul(a, b, c, M, K, N, spec);
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let v = c[i * N + j];
-      if (spec.bias) v += bias[j];
-      if (spec.relu) v = Math.max(v, 0);
-      if (spec.reluMask && !(mask[i * N + j] > 0)) v = 0;
-      c[i * N + j] = v;
-    }
-  }
-  return c;
-}
 
 interface Case {
   gpu: Gpu;
@@ -71,7 +47,7 @@ async function check({ gpu, spec, scale = 1, seed = 1, atol }: Case): Promise<nu
   const kernels = await createMatmul(gpu, spec, bufs);
   await gpu.run(kernels);
   const got = await readFloats(gpu, bufs.c, M * N);
-  const want = expected(spec, a, b, c0, bias, mask);
+  const want = gemmReference(spec, a, b, c0, bias, mask);
   const tol = atol ?? 4e-7 * Math.max(K, 25) * scale * scale;
   assertAllClose(got, want, { atol: tol, rtol: 1e-5, what: `C of ${JSON.stringify(spec)}` });
   destroyAll(gpu, Object.values(bufs));

@@ -23,20 +23,22 @@ import { openBackend } from "../deno/backends.ts";
 import { trainInDir } from "../deno/train_run.ts";
 import type { TrainResult } from "../train/loop.ts";
 import {
-  BUILTIN_EPOCHS,
   checkTrainFlags,
-  DEFAULT_BATCH,
-  DEFAULT_EPOCHS,
-  DEFAULT_LOG_EVERY,
   DEFAULT_OUT,
-  DEFAULT_SAVE_EVERY,
-  DEFAULT_SEED,
-  MAX_LOG_EVERY,
   planData,
   planTraining,
   recordedFlags,
   type TrainPlan,
 } from "./train_plan.ts";
+import {
+  BUILTIN_EPOCHS,
+  DEFAULT_BATCH,
+  DEFAULT_EPOCHS,
+  DEFAULT_LOG_EVERY,
+  DEFAULT_SAVE_EVERY,
+  DEFAULT_SEED,
+  MAX_LOG_EVERY,
+} from "../train/defaults.ts";
 
 export const TRAIN_HELP = `Train the LSTM next-word model.
 

@@ -30,17 +30,6 @@ import {
   MAX_LOG_EVERY,
 } from "../train/defaults.ts";
 
-// The training defaults live in the core, where the web page's fields read them too.
-export {
-  BUILTIN_EPOCHS,
-  DEFAULT_BATCH,
-  DEFAULT_EPOCHS,
-  DEFAULT_LOG_EVERY,
-  DEFAULT_SAVE_EVERY,
-  DEFAULT_SEED,
-  MAX_LOG_EVERY,
-};
-
 export const DEFAULT_OUT = "runs/train";
 
 /** The flags as given (strings and booleans), see TRAIN_FLAGS in train.ts. */

@@ -44,3 +44,45 @@ export function matmul(
     else for (let j = 0; j < N; j++) c[out + j] = row[j];
   }
 }
+
+/** What the GPU GEMM computes besides op(A)·op(B) (src/gpu/matmul.ts's MatmulSpec, field for field). */
+export interface GemmSpec {
+  M: number;
+  K: number;
+  N: number;
+  transA?: boolean;
+  transB?: boolean;
+  /** Add to C's old values instead of replacing them. */
+  accumulate?: boolean;
+  bias?: boolean;
+  relu?: boolean;
+  /** Zero where the mask is not > 0 (ReLU backward). */
+  reluMask?: boolean;
+}
+
+/**
+ * The GPU GEMM's whole result, for checking it: op(A)·op(B) (+ the old C when accumulating, c0), then the
+ * epilogue the spec asks for: + bias[j], ReLU, times (mask > 0). Returns a new array; c0 is not changed.
+ */
+export function gemmReference(
+  spec: GemmSpec,
+  a: Float32Array,
+  b: Float32Array,
+  c0: Float32Array,
+  bias: Float32Array,
+  mask: Float32Array,
+): Float32Array {
+  const { M, K, N } = spec;
+  const c = c0.slice();
+  matmul(a, b, c, M, K, N, spec);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let v = c[i * N + j];
+      if (spec.bias) v += bias[j];
+      if (spec.relu) v = Math.max(v, 0);
+      if (spec.reluMask && !(mask[i * N + j] > 0)) v = 0;
+      c[i * N + j] = v;
+    }
+  }
+  return c;
+}

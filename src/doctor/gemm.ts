@@ -4,7 +4,7 @@
  * check of one variant against the float64-summing CPU reference: seeded random odd shapes that cross the
  * tile edges, then the model's own GEMMs.
  */
-import { matmul } from "../cpu/matmul.ts";
+import { gemmReference } from "../cpu/matmul.ts";
 import {
   chooseMatmulVariant,
   createMatmul,
@@ -244,7 +244,7 @@ async function gemmCase(ctx: CheckContext, spec: MatmulSpec, time: boolean) {
     mask: randomFloats(M * N, seed + 4),
   });
   const x = inputs();
-  const want = ctx.reference(key, () => expected(spec, x.a, x.b, x.c0, x.bias, x.mask));
+  const want = ctx.reference(key, () => gemmReference(spec, x.a, x.b, x.c0, x.bias, x.mask));
   return await ctx.scratch(async (s) => {
     const c = s.alloc("C", x.c0);
     const kernels = await createMatmul(ctx.gpu, spec, {
@@ -259,28 +259,4 @@ async function gemmCase(ctx: CheckContext, spec: MatmulSpec, time: boolean) {
     const speed = time ? await ctx.speed(describeSpec(spec), kernels, { flops: 2 * M * K * N }) : undefined;
     return { result, speed };
   });
-}
-
-/** The reference: float64-summing matmul, then the epilogue the spec asks of the GPU. */
-function expected(
-  spec: MatmulSpec,
-  a: Float32Array,
-  b: Float32Array,
-  c0: Float32Array,
-  bias: Float32Array,
-  mask: Float32Array,
-): Float32Array {
-  const { M, K, N } = spec;
-  const c = c0.slice();
-  matmul(a, b, c, M, K, N, spec);
-  for (let i = 0; i < M; i++) {
-    for (let j = 0; j < N; j++) {
-      let v = c[i * N + j];
-      if (spec.bias) v += bias[j];
-      if (spec.relu) v = Math.max(v, 0);
-      if (spec.reluMask && !(mask[i * N + j] > 0)) v = 0;
-      c[i * N + j] = v;
-    }
-  }
-  return c;
 }
