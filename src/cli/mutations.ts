@@ -209,8 +209,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "gemm vec4 B: chosen for every even N",
     "src/gpu/matmul.ts",
-    "const vec4 = regblock && !transB && N % 4 === 0;",
-    "const vec4 = regblock && !transB && N % 2 === 0;",
+    'const b = !transB && N % 4 === 0 ? "vec4"',
+    'const b = !transB && N % 2 === 0 ? "vec4"',
     T_MATMUL,
     { filter: "column edges" },
   ),
@@ -557,8 +557,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "metrics: a resume keeps the killed run's records past its checkpoint",
     "src/deno/metrics_file.ts",
-    "        if (past) break;\n",
-    "",
+    "(r) => through === undefined || r.step === undefined || r.step <= through,",
+    "() => true,",
     ["tests/robust_crash_test.ts"],
     { filter: "loss for loss" },
   ),
