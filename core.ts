@@ -87,15 +87,8 @@ export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
 export { type EncodedPrompt, encodePrompt, promptText, specialIds } from "./src/sample/prompt.ts";
 
 // Evaluation: the model's scores on any pairs, and word-count baselines.
-export { corpusPairs, preparedPairs, type ScoredSet } from "./src/eval/data.ts";
-export {
-  countNgrams,
-  DEFAULT_ADD_K,
-  scoreBigram,
-  scoreModel,
-  type Scores,
-  scoreUnigram,
-} from "./src/eval/scores.ts";
+export * from "./src/eval/data.ts";
+export * from "./src/eval/scores.ts";
 
 // Errors and flag values, worded alike for every command and the web page.
 export { firstLine, UserError } from "./src/errors.ts";

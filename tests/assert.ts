@@ -1,5 +1,6 @@
 /** Test assertions: node's strict asserts plus element-wise closeness with stated tolerances. */
 import assertModule from "node:assert/strict";
+import { xorshiftFloats } from "../src/doctor/compare.ts";
 export { deepStrictEqual as assertEquals, ok as assert, throws as assertThrows } from "node:assert/strict";
 export const assertRejects: typeof assertModule.rejects = assertModule.rejects;
 
@@ -38,15 +39,5 @@ export function assertAllClose(
 
 /** Seeded uniform random floats in [lo, hi) (tests need reproducible inputs). */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  const out = new Float32Array(n);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = lo + (hi - lo) * (s / 4294967296);
-  }
-  return out;
+  return xorshiftFloats(n, seed, lo, hi);
 }

@@ -15,6 +15,7 @@ import type { Gpu } from "../src/gpu/device.ts";
 import {
   createMatmul,
   defaultMatmulVariant,
+  MATMUL_EPILOGUES,
   type MatmulSpec,
   type MatmulVariant,
   stagingWindow,
@@ -63,16 +64,6 @@ const ODD_SHAPES: Array<[number, number, number]> = [
   [70, 12, 130], // more than one tile each way
 ];
 const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
-// Every epilogue combination the GEMM accepts ({} = none), each tested on every kernel and transpose.
-const EPILOGUES: Array<Partial<MatmulSpec>> = [
-  {},
-  { bias: true },
-  { relu: true },
-  { bias: true, relu: true },
-  { accumulate: true },
-  { reluMask: true },
-  { bias: true, reluMask: true },
-];
 
 const VARIANTS: MatmulVariant[] = ["regblock", "staged", "tiled"];
 
@@ -96,7 +87,7 @@ for (const variant of VARIANTS) {
   );
 
   gpuTest(`matmul (${variant}): bias, relu, accumulate and reluMask epilogues`, async (gpu) => {
-    for (const epi of EPILOGUES) {
+    for (const epi of MATMUL_EPILOGUES) {
       for (const [transA, transB] of TRANSPOSES) {
         await check({ gpu, spec: { M: 11, K: 6, N: 40, transA, transB, variant, ...epi } });
         await check({ gpu, spec: { M: 9, K: 13, N: 67, transA, transB, variant, ...epi }, seed: 7 });
@@ -116,7 +107,7 @@ for (const variant of VARIANTS) {
         199,
       ]];
       for (const [M, K, N] of shapes) {
-        for (const epi of EPILOGUES) {
+        for (const epi of MATMUL_EPILOGUES) {
           for (const [transA, transB] of TRANSPOSES) {
             await check({ gpu, spec: { M, K, N, transA, transB, variant, ...epi }, seed: M + N });
           }
@@ -179,7 +170,7 @@ gpuTest("matmul (staged): several windows along M and K, every epilogue and tran
   // [70, 600]: windows of 64 rows x 256 k, so 2 x 3 windows (the last ones 6 rows and 88 k); [300, 64]: 256
   // rows x 64 k, so 2 windows along M. Each window is staged, then multiplied, before the next is staged.
   for (const [M, K, N] of [[70, 600, 45], [300, 64, 37], [70, 600, 68]]) {
-    for (const epi of EPILOGUES) {
+    for (const epi of MATMUL_EPILOGUES) {
       for (const [transA, transB] of TRANSPOSES) {
         const dispatches = await check({ gpu, spec: { M, K, N, transA, transB, variant: "staged", ...epi } });
         assert(dispatches >= 4, `expected several windows for ${M}x${K}x${N}, got ${dispatches} dispatches`);

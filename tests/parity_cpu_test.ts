@@ -13,36 +13,15 @@
  *    PARITY_FULL=1 runs all 63 (about 3 minutes) and compares the final weights. Skips visibly when the
  *    shared data is absent.
  */
-import { join } from "node:path";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import type { Backend } from "../src/model/backend.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { assertEquals } from "./assert.ts";
-import { haveFiles } from "./fs_harness.ts";
-import {
-  APRIL_CSV,
-  APRIL_DIR,
-  APRIL_SETTINGS,
-  checkLosses,
-  checkReplay,
-  checkWeightsParted,
-  FIXTURE_FILES,
-  fixturePairs,
-  readFixture,
-  readFlat,
-  replay,
-  TINY_BOUNDARIES_DIR,
-  TINY_CORPUS,
-  TINY_DIR,
-  TOLERANCE,
-} from "./parity_harness.ts";
+import * as parity from "./parity_harness.ts";
 
 const FULL = Deno.env.get("PARITY_FULL") === "1";
-const haveApril = haveFiles("April 2017 parity tests", [
-  ...FIXTURE_FILES.map((f) => join(APRIL_DIR, f)),
-  APRIL_CSV,
-]);
-if (haveApril && !FULL) {
+const april = parity.haveApril("April 2017 parity tests");
+if (april && !FULL) {
   console.warn("parity: April 2017 full 63-step run and final-weight comparison ignored (set PARITY_FULL=1)");
 }
 
@@ -57,52 +36,50 @@ async function withCpu<T>(cfg: ModelConfig, fn: (b: Backend) => Promise<T>): Pro
 }
 
 Deno.test("parity, tiny fixture: the CPU reference's 390 losses and final weights equal PyTorch's", async () => {
-  const fx = await readFixture(TINY_DIR);
-  const pairs = await fixturePairs(fx, TINY_CORPUS);
-  const run = await withCpu(fx.settings.model, (b) => replay(b, fx, pairs));
+  const fx = await parity.readFixture(parity.TINY_DIR);
+  const pairs = await parity.fixturePairs(fx, parity.TINY_CORPUS);
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, pairs));
   console.log(`parity tiny: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
-  await checkReplay("parity tiny (cpu)", fx, run, TOLERANCE.tiny.cpu);
+  await parity.checkReplay("parity tiny (cpu)", fx, run, parity.TOLERANCE.tiny.cpu);
 });
 
 Deno.test("parity, tiny fixture with boundaries: the CPU reference's 375 losses and final weights equal PyTorch's", async () => {
-  const fx = await readFixture(TINY_BOUNDARIES_DIR);
-  const pairs = await fixturePairs(fx, TINY_CORPUS);
+  const fx = await parity.readFixture(parity.TINY_BOUNDARIES_DIR);
+  const pairs = await parity.fixturePairs(fx, parity.TINY_CORPUS);
   assertEquals([fx.vocab[0], fx.vocab[1], pairs.count], ["<s>", "</s>", 390]);
-  const run = await withCpu(fx.settings.model, (b) => replay(b, fx, pairs));
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, pairs));
   console.log(`parity tiny boundaries: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
-  await checkReplay("parity tiny boundaries (cpu)", fx, run, TOLERANCE.tinyBoundaries.cpu);
+  await parity.checkReplay("parity tiny boundaries (cpu)", fx, run, parity.TOLERANCE.tinyBoundaries.cpu);
 });
 
 async function aprilRun(steps: number) {
-  const fx = await readFixture(APRIL_DIR, APRIL_SETTINGS);
-  const pairs = await fixturePairs(fx, APRIL_CSV);
-  const run = await withCpu(fx.settings.model, (b) => replay(b, fx, pairs, steps));
+  const fx = await parity.readFixture(parity.APRIL_DIR, parity.APRIL_SETTINGS);
+  const pairs = await parity.fixturePairs(fx, parity.APRIL_CSV);
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, pairs, steps));
   console.log(`parity April: ${steps} CPU steps in ${run.seconds.toFixed(1)} s`);
   return { fx, run };
 }
 
 Deno.test({
   name: "parity, April 2017: the CPU reference's first 10 losses equal PyTorch's",
-  ignore: !haveApril,
+  ignore: !april,
   fn: async () => {
     const { fx, run } = await aprilRun(10);
-    checkLosses("parity April (cpu)", run.losses, fx.losses.slice(0, 10), TOLERANCE.april.cpuLossRtol10);
+    await parity.checkApril("parity April (cpu)", fx, run, parity.TOLERANCE.april.cpuLossRtol10);
   },
 });
 
 Deno.test({
   name: "parity, April 2017 (PARITY_FULL=1): the CPU reference's 63 losses and final weights equal PyTorch's",
-  ignore: !haveApril || !FULL,
+  ignore: !april || !FULL,
   fn: async () => {
     const { fx, run } = await aprilRun(63);
-    checkLosses("parity April (cpu)", run.losses, fx.losses, TOLERANCE.april.cpuLossRtol63);
-    const final = await readFlat(fx, "final.safetensors");
-    checkWeightsParted(
+    await parity.checkApril(
       "parity April (cpu)",
-      fx.settings.model,
-      run.params,
-      final,
-      TOLERANCE.april.cpuWeights,
+      fx,
+      run,
+      parity.TOLERANCE.april.cpuLossRtol63,
+      parity.TOLERANCE.april.cpuWeights,
     );
   },
 });

@@ -26,14 +26,13 @@ import {
   APRIL_CSV,
   APRIL_DIR,
   APRIL_SETTINGS,
-  checkLosses,
+  checkApril,
   checkReplay,
   checkWeightsParted,
   type Fixture,
-  FIXTURE_FILES,
   fixturePairs,
+  haveApril,
   readFixture,
-  readFlat,
   replay,
   TINY_BOUNDARIES_DIR,
   TINY_CORPUS,
@@ -48,10 +47,7 @@ import { isStepRecord, type MetricRecord } from "../src/io/metrics.ts";
 import { readMetrics } from "../src/deno/metrics_file.ts";
 
 const MAY = join(SHARED_DATA, "nyt/ArticlesMay2017.csv");
-const haveApril = haveFiles("PyTorch parity test on April 2017", [
-  ...FIXTURE_FILES.map((f) => join(APRIL_DIR, f)),
-  APRIL_CSV,
-]);
+const april = haveApril("PyTorch parity test on April 2017");
 const haveMay = haveFiles("GPU-vs-CPU test on another data file", [MAY]);
 
 const tmp = await Deno.makeTempDir({ prefix: "parity_gpu_test_" });
@@ -148,17 +144,15 @@ trainMainTest(
 
 trainMainTest(
   "parity, April 2017, through trainMain on WebGPU: 63 steps' losses and final weights",
-  !haveApril,
+  !april,
   async () => {
     const fx = await readFixture(APRIL_DIR, APRIL_SETTINGS);
     const run = await trainFixture("april", fx, APRIL_CSV);
-    checkLosses("parity April (trainMain, webgpu)", run.losses, fx.losses, TOLERANCE.april.webgpuLossRtol63);
-    const final = await readFlat(fx, "final.safetensors");
-    checkWeightsParted(
+    await checkApril(
       "parity April (trainMain, webgpu)",
-      fx.settings.model,
-      run.params,
-      final,
+      fx,
+      run,
+      TOLERANCE.april.webgpuLossRtol63,
       TOLERANCE.april.webgpuWeights,
     );
   },

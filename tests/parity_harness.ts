@@ -43,7 +43,7 @@ import type { Backend } from "../src/model/backend.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { assert, assertEquals } from "./assert.ts";
-import { SHARED_DATA } from "./fs_harness.ts";
+import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
 
 /** The fixture in the repository, so every clean clone has it (tests/fixtures/parity/tiny/README.md). */
 export const TINY_DIR = fileURLToPath(new URL("./fixtures/parity/tiny/", import.meta.url));
@@ -62,7 +62,12 @@ export const APRIL_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
 export const APRIL_CSV = join(SHARED_DATA, "nyt/ArticlesApril2017.csv");
 
 /** What a fixture directory holds (bench/make_parity_fixture.py). */
-export const FIXTURE_FILES = ["init.safetensors", "final.safetensors", "steps.json", "vocab.json"];
+const FIXTURE_FILES = ["init.safetensors", "final.safetensors", "steps.json", "vocab.json"];
+
+/** Whether the April 2017 run and its CSV are present; warns "`what` ignored: missing ..." when not. */
+export function haveApril(what: string): boolean {
+  return haveFiles(what, [...FIXTURE_FILES.map((f) => join(APRIL_DIR, f)), APRIL_CSV]);
+}
 
 /** How a fixture was made: steps.json's "settings", as far as replaying it needs. */
 export interface FixtureSettings {
@@ -365,6 +370,23 @@ export function checkWeightsParted(
  * and the final weights within `weightRtol` of their movement (checkWeights). Both are measured and
  * printed before either fails, so a failure shows how far off each is.
  */
+/**
+ * A run of the April fixture checked against PyTorch's: its losses (as many steps as it ran) within
+ * `lossRtol`, and with `weights`, the final weights after all 63 steps (checkWeightsParted).
+ */
+export async function checkApril(
+  what: string,
+  fx: Fixture,
+  run: { losses: number[]; params: Float32Array },
+  lossRtol: number,
+  weights?: { atol: number; maxParted: number; partedAtol: number },
+): Promise<void> {
+  checkLosses(what, run.losses, fx.losses.slice(0, run.losses.length), lossRtol);
+  if (weights) {
+    checkWeightsParted(what, fx.settings.model, run.params, await readFlat(fx, "final.safetensors"), weights);
+  }
+}
+
 export async function checkReplay(
   what: string,
   fx: Fixture,

@@ -65,6 +65,22 @@ function okWithValidation(out: string, epochs: number, backend: BackendName): Pr
   return ok([...TINY, ...args, "--backend", backend, "--out", out, "--quiet"]);
 }
 
+/** A quiet run of one epoch with a checkpoint at its end. */
+function okOneEpoch(out: string, backend: BackendName): Promise<Run> {
+  return ok([
+    ...TINY,
+    "--epochs",
+    "1",
+    "--batch",
+    String(BATCH),
+    "--backend",
+    backend,
+    "--out",
+    out,
+    "--quiet",
+  ]);
+}
+
 const steps = (records: MetricRecord[]) => records.filter(isStepRecord);
 const epochs = (records: MetricRecord[]) => records.filter((r) => !isStepRecord(r));
 
@@ -523,18 +539,7 @@ backendTests(
   (backend) => `a NaN loss (${backend}) stops the run with one line and keeps the last good checkpoint`,
   async (backend) => {
     const out = join(tmp, `nan_${backend}`);
-    await ok([
-      ...TINY,
-      "--epochs",
-      "1",
-      "--batch",
-      String(BATCH),
-      "--backend",
-      backend,
-      "--out",
-      out,
-      "--quiet",
-    ]);
+    await okOneEpoch(out, backend);
     const good = await loadCheckpoint(join(out, "checkpoint"));
     // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
     const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
@@ -574,18 +579,7 @@ backendTests(
     // not all 0 then costs log(sum exp) - (-Inf) = +Inf, in float32 (WebGPU) and float64 (CPU) alike, at the
     // first step after the resume.
     const out = join(tmp, `inf_${backend}`);
-    await ok([
-      ...TINY,
-      "--epochs",
-      "1",
-      "--batch",
-      String(BATCH),
-      "--backend",
-      backend,
-      "--out",
-      out,
-      "--quiet",
-    ]);
+    await okOneEpoch(out, backend);
     const ck = await loadCheckpoint(join(out, "checkpoint"));
     const layout = paramLayout(ck.config);
     view(ck.params, layout.get("fc1.weight")).fill(0);

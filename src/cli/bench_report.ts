@@ -2,7 +2,7 @@
  * What `deno task bench` prints: the training-throughput table or the per-kernel table, and the same
  * numbers as one JSON object (snake_case keys, like the other commands' --json) for scripts and tests.
  */
-import type { AdapterSummary } from "../gpu/device.ts";
+import { adapterJson, type AdapterSummary } from "../gpu/device.ts";
 import type { BenchRow } from "../bench/kernels.ts";
 import {
   NOTEBOOK_EPOCHS,
@@ -163,16 +163,6 @@ export function formatKernelReport(k: KernelReport): string {
     "",
     ...table(["kernel", "shape", "GPU ms", "GFLOP/s", "GB/s", "CPU ms", "CPU/GPU"], rows, "llrrrrr"),
   ].join("\n");
-}
-
-function adapterJson(a: AdapterSummary) {
-  return {
-    description: a.description,
-    vendor: a.vendor,
-    architecture: a.architecture,
-    backend: a.backend,
-    fallback: a.isFallbackAdapter,
-  };
 }
 
 function adapterLine(a: AdapterSummary): string {

@@ -30,15 +30,7 @@ import {
   recordedFlags,
   type TrainPlan,
 } from "./train_plan.ts";
-import {
-  BUILTIN_EPOCHS,
-  DEFAULT_BATCH,
-  DEFAULT_EPOCHS,
-  DEFAULT_LOG_EVERY,
-  DEFAULT_SAVE_EVERY,
-  DEFAULT_SEED,
-  MAX_LOG_EVERY,
-} from "../train/defaults.ts";
+import * as defaults from "../train/defaults.ts";
 
 export const TRAIN_HELP = `Train the LSTM next-word model.
 
@@ -56,7 +48,7 @@ model:
   --embed ${DEFAULT_MODEL.embed} --hidden ${DEFAULT_MODEL.hidden} --layers ${DEFAULT_MODEL.layers} --window ${DEFAULT_MODEL.window}
   --init FILE          start from these weights (.safetensors, PyTorch state_dict names)
 training:
-  --epochs ${DEFAULT_EPOCHS} --batch ${DEFAULT_BATCH} --lr ${ADAM_DEFAULTS.lr} --seed ${DEFAULT_SEED}   (--epochs defaults to ${BUILTIN_EPOCHS} on the built-in corpus)
+  --epochs ${defaults.DEFAULT_EPOCHS} --batch ${defaults.DEFAULT_BATCH} --lr ${ADAM_DEFAULTS.lr} --seed ${defaults.DEFAULT_SEED}   (--epochs defaults to ${defaults.BUILTIN_EPOCHS} on the built-in corpus)
   --shuffle / --no-shuffle   shuffle pairs each epoch (default) / keep file order (the notebook's)
   --max-steps N        stop after N optimizer steps in total
   --backend webgpu|cpu (default webgpu; cpu is the slow reference)
@@ -64,8 +56,8 @@ output:
   --out DIR            run directory (default ${DEFAULT_OUT}): ${CHECKPOINT_DIR}/, ${BEST_DIR}/, ${METRICS_FILE}, ${LOSS_PLOT_FILE}
   --force              reuse an --out that holds another run (its files are replaced)
   --resume DIR         continue the run in DIR exactly where it stopped
-  --save-every N       checkpoint every N epochs (default ${DEFAULT_SAVE_EVERY}; always at the end and on Ctrl-C)
-  --log-every N        read the loss back every N steps (default ${DEFAULT_LOG_EVERY}, at most ${MAX_LOG_EVERY})
+  --save-every N       checkpoint every N epochs (default ${defaults.DEFAULT_SAVE_EVERY}; always at the end and on Ctrl-C)
+  --log-every N        read the loss back every N steps (default ${defaults.DEFAULT_LOG_EVERY}, at most ${defaults.MAX_LOG_EVERY})
   --sample-every N     every N epochs, generate ${SAMPLES_PER_PROMPT} headlines per prompt (temperature ${SAMPLE_TEMPERATURE}, at most
                        ${SAMPLE_WORDS} words), print them and append them to ${SAMPLES_FILE}; seeded by --seed and the
                        epoch, so a resumed run writes what an uninterrupted one would

@@ -71,10 +71,18 @@ export function compare(
   };
 }
 
-/** Seeded uniform floats in [lo, hi) (xorshift32: fast enough for millions of values). */
+/** Seeded uniform floats in [lo, hi); nearby seeds are scrambled apart. */
 export function randomFloats(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  return xorshiftFloats(n, Math.imul(seed >>> 0, 2654435761) ^ 0x5bd1e995, lo, hi);
+}
+
+/**
+ * `n` uniform floats in [lo, hi) from xorshift32 started at `state` (0 counts as 1): fast enough for
+ * millions of values. The GPU tests' inputs (tests/assert.ts) come from it too.
+ */
+export function xorshiftFloats(n: number, state: number, lo: number, hi: number): Float32Array {
   const out = new Float32Array(n);
-  let s = (Math.imul(seed >>> 0, 2654435761) ^ 0x5bd1e995) >>> 0 || 1;
+  let s = state >>> 0 || 1;
   const scale = (hi - lo) / 4294967296;
   for (let i = 0; i < n; i++) {
     s ^= s << 13;

@@ -2,6 +2,7 @@
  * The doctor's report as text (in pieces, so a CLI can print each kernel's row as it finishes) and as one
  * JSON object (snake_case keys, like the other commands' --json). Pure functions: no printing.
  */
+import { adapterJson } from "../gpu/device.ts";
 import type { CaseResult } from "./compare.ts";
 import type { DoctorHeader, DoctorReport, KernelRow, TrainingRow } from "./doctor.ts";
 import { GEMM_TOLERANCE_TEXT } from "./gemm.ts";
@@ -195,14 +196,7 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
   return {
     pass: r.pass,
     seconds: r.seconds,
-    adapter: {
-      description: a.description,
-      vendor: a.vendor,
-      architecture: a.architecture,
-      backend: a.backend,
-      fallback: a.isFallbackAdapter,
-      features: a.features,
-    },
+    adapter: { ...adapterJson(a), features: a.features },
     features: r.features,
     limits: Object.fromEntries(r.limits.map((l) => [l.name, { value: l.value, need: l.need }])),
     shapes: {

@@ -8,6 +8,7 @@ import { gemmReference } from "../cpu/matmul.ts";
 import {
   chooseMatmulVariant,
   createMatmul,
+  MATMUL_EPILOGUES,
   type MatmulLayout,
   matmulLayout,
   type MatmulSpec,
@@ -105,17 +106,6 @@ export function gemmTolerance(K: number): Tolerance {
 }
 export const GEMM_TOLERANCE_TEXT = "atol 4e-7·K, rtol 1e-5";
 
-/** Epilogue and transpose combinations a variant is checked with when the model does not use it. */
-const EPILOGUES: Array<Partial<MatmulSpec>> = [
-  {},
-  { bias: true },
-  { relu: true },
-  { bias: true, relu: true },
-  { accumulate: true },
-  { reluMask: true },
-  { bias: true, reluMask: true },
-];
-
 /** What one variant's check runs. */
 export interface GemmPlan {
   variant: GemmVariant;
@@ -155,7 +145,7 @@ export function gemmPlan(
   const transBs = variant.variant === "tiled" || (variant.b === "scalar" && variant.c === "scalar")
     ? [false, true]
     : [variant.b === "scalar"];
-  const templates = EPILOGUES.flatMap((e) =>
+  const templates = MATMUL_EPILOGUES.flatMap((e) =>
     [false, true].flatMap((transA) => transBs.map((transB) => ({ ...e, transA, transB })))
   );
   let real = forced;

@@ -132,46 +132,26 @@ const lstmLabel = (c: LstmCase, backward: boolean) =>
   (backward && c.used < c.shape.B ? `, dh 0 beyond row ${c.used}` : "");
 
 /** lstm_cell.wgsl: h, c and the activated gates of every step. */
-export async function checkLstmForward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
-  const cases: CaseResult[] = [];
-  let speed: Speed | undefined;
-  const all = lstmCases(ctx, shapes);
-  for (const c of all) {
-    const { B, T, In, H } = c.shape;
-    const G = 4 * H;
-    const x = lstmInputs(ctx, c);
-    const want = lstmLayerForward(x.x, x.wih, x.whh, x.bih, x.bhh, B, T, In, H);
-    await ctx.scratch(async (s) => {
-      const bufs = lstmBuffers(s, c.shape, x);
-      const layer = await createLstmLayer(ctx.gpu, c.shape, bufs, "doctor lstm");
-      await ctx.gpu.run(layer.forward);
-      const label = lstmLabel(c, false);
-      cases.push(compare(`h ${label}`, await s.read(bufs.h, B * T * H), want.h, TOLERANCES.lstmForward));
-      cases.push(compare(`c ${label}`, await s.read(bufs.c, B * T * H), want.c, TOLERANCES.lstmForward));
-      cases.push(
-        compare(`gates ${label}`, await s.read(bufs.gates, B * T * G), want.gates, TOLERANCES.lstmForward),
-      );
-      if (c === all.at(-1)) {
-        speed = await ctx.speed(label, layer.forward, { flops: 2 * B * T * G * (In + H) });
-      }
-    });
-  }
-  return { cases, speed };
+export function checkLstmForward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
+  return checkLstmCases(ctx, shapes, false, async (c, _x, want, s, bufs, label) => {
+    const { B, T, H } = c.shape;
+    const tol = TOLERANCES.lstmForward;
+    return [
+      compare(`h ${label}`, await s.read(bufs.h, B * T * H), want.h, tol),
+      compare(`c ${label}`, await s.read(bufs.c, B * T * H), want.c, tol),
+      compare(`gates ${label}`, await s.read(bufs.gates, B * T * 4 * H), want.gates, tol),
+    ];
+  });
 }
 
 /**
  * lstm_cell_backward.wgsl and the layer's weight and input gradients (GEMMs and the bias column sums),
  * from the reference's h, c and gates.
  */
-export async function checkLstmBackward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
-  const cases: CaseResult[] = [];
-  let speed: Speed | undefined;
-  const all = lstmCases(ctx, shapes);
-  for (const c of all) {
+export function checkLstmBackward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
+  return checkLstmCases(ctx, shapes, true, async (c, x, cache, s, bufs, label) => {
     const { B, T, In, H } = c.shape;
     const G = 4 * H;
-    const x = lstmInputs(ctx, c);
-    const cache = lstmLayerForward(x.x, x.wih, x.whh, x.bih, x.bhh, B, T, In, H);
     const want: LstmGrads = {
       dx: new Float32Array(B * T * In),
       dWih: new Float32Array(G * In),
@@ -180,20 +160,51 @@ export async function checkLstmBackward(ctx: CheckContext, shapes: DoctorShapes)
       dbhh: new Float32Array(G),
     };
     lstmLayerBackward(x.x, x.wih, x.whh, cache, x.dh, B, T, In, H, want);
+    const tol = TOLERANCES.lstmBackward;
+    return [
+      compare(`dx ${label}`, await s.read(bufs.dx, B * T * In), want.dx!, tol),
+      compare(`dWih ${label}`, await s.read(bufs.dWih, G * In), want.dWih, tol),
+      compare(`dWhh ${label}`, await s.read(bufs.dWhh, G * H), want.dWhh, tol),
+      compare(`dbih ${label}`, await s.read(bufs.dbih, G), want.dbih, tol),
+      compare(`dbhh ${label}`, await s.read(bufs.dbhh, G), want.dbhh, tol),
+    ];
+  });
+}
+
+/**
+ * Runs one LSTM layer pass (forward, or backward from the reference's forward) on every case and lets
+ * `compareCase` read it back against the reference; times the pass on the last (the model's) case.
+ */
+async function checkLstmCases(
+  ctx: CheckContext,
+  shapes: DoctorShapes,
+  backward: boolean,
+  compareCase: (
+    c: LstmCase,
+    x: ReturnType<typeof lstmInputs>,
+    forward: ReturnType<typeof lstmLayerForward>,
+    s: Scratch,
+    bufs: ReturnType<typeof lstmBuffers>,
+    label: string,
+  ) => Promise<CaseResult[]>,
+): Promise<CheckOutcome> {
+  const cases: CaseResult[] = [];
+  let speed: Speed | undefined;
+  const all = lstmCases(ctx, shapes);
+  for (const c of all) {
+    const { B, T, In, H } = c.shape;
+    const x = lstmInputs(ctx, c);
+    const forward = lstmLayerForward(x.x, x.wih, x.whh, x.bih, x.bhh, B, T, In, H);
     await ctx.scratch(async (s) => {
-      const bufs = lstmBuffers(s, c.shape, x, cache);
+      const bufs = lstmBuffers(s, c.shape, x, backward ? forward : undefined);
       const layer = await createLstmLayer(ctx.gpu, c.shape, bufs, "doctor lstm");
-      await ctx.gpu.run(layer.backward);
-      const label = lstmLabel(c, true);
-      const tol = TOLERANCES.lstmBackward;
-      cases.push(compare(`dx ${label}`, await s.read(bufs.dx, B * T * In), want.dx!, tol));
-      cases.push(compare(`dWih ${label}`, await s.read(bufs.dWih, G * In), want.dWih, tol));
-      cases.push(compare(`dWhh ${label}`, await s.read(bufs.dWhh, G * H), want.dWhh, tol));
-      cases.push(compare(`dbih ${label}`, await s.read(bufs.dbih, G), want.dbih, tol));
-      cases.push(compare(`dbhh ${label}`, await s.read(bufs.dbhh, G), want.dbhh, tol));
+      const pass = backward ? layer.backward : layer.forward;
+      await ctx.gpu.run(pass);
+      cases.push(...await compareCase(c, x, forward, s, bufs, lstmLabel(c, backward)));
       if (c === all.at(-1)) {
-        const shape = lstmLabel(c, false);
-        speed = await ctx.speed(shape, layer.backward, { flops: 2 * B * T * G * (2 * In + 2 * H) });
+        // Forward: the two gate GEMMs; backward: their input and weight gradients, twice the work.
+        const flops = 2 * B * T * 4 * H * (In + H) * (backward ? 2 : 1);
+        speed = await ctx.speed(lstmLabel(c, false), pass, { flops });
       }
     });
   }

@@ -40,6 +40,17 @@ export interface AdapterSummary {
   features: string[];
 }
 
+/** The adapter's identity in the snake-case JSON of bench and doctor reports. */
+export function adapterJson(a: AdapterSummary) {
+  return {
+    description: a.description,
+    vendor: a.vendor,
+    architecture: a.architecture,
+    backend: a.backend,
+    fallback: a.isFallbackAdapter,
+  };
+}
+
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
 export interface BufferSlice {
   buffer: GPUBuffer;

@@ -34,6 +34,17 @@ export interface MatmulSpec {
   variant?: MatmulVariant;
 }
 
+/** Every epilogue combination the GEMM accepts ({} = none): what the GEMM test and doctor check. */
+export const MATMUL_EPILOGUES: ReadonlyArray<Partial<MatmulSpec>> = [
+  {},
+  { bias: true },
+  { relu: true },
+  { bias: true, relu: true },
+  { accumulate: true },
+  { reluMask: true },
+  { bias: true, reluMask: true },
+];
+
 export interface MatmulBuffers {
   a: BufferSlice;
   b: BufferSlice;
