@@ -450,6 +450,40 @@ export const MUTATIONS: Mutation[] = [
     { filter: "lstm", quick: true },
   ),
 
+  // ---- 0.1% errors (the audit's table): PyTorch parity on the in-repository fixture must see them ----
+  one(
+    "lstm cpu: forget gate x 0.999 (parity alone)",
+    LSTM_CPU,
+    "const f = sigmoid(pre[g0 + H + j]);",
+    "const f = 0.999 * sigmoid(pre[g0 + H + j]);",
+    ["tests/parity_cpu_test.ts"],
+  ),
+  {
+    name: "lstm cpu: c_prev x 0.999 in forward and backward alike (parity alone)",
+    edits: [
+      {
+        file: LSTM_CPU,
+        find: "const c = f * (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+        replace: "const c = f * (cPrev ? 0.999 * cPrev[b * H + j] : 0) + i * g;",
+      },
+      {
+        file: LSTM_CPU,
+        find: "const cp = cPrev ? cPrev[n] : 0;",
+        replace: "const cp = cPrev ? 0.999 * cPrev[n] : 0;",
+      },
+      { file: LSTM_CPU, find: "dcPrev[n] = dct * f;", replace: "dcPrev[n] = 0.999 * dct * f;" },
+    ],
+    tests: ["tests/parity_cpu_test.ts"],
+  },
+  one(
+    "lstm wgsl: forget gate x 0.999 (parity alone)",
+    LSTM_WGSL,
+    "let f = sigmoid(pre[r].y);",
+    "let f = 0.999 * sigmoid(pre[r].y);",
+    ["tests/parity_gpu_test.ts"],
+    { filter: "parity, tiny fixture" },
+  ),
+
   // ---- LSTM gates planted alike in WGSL and the CPU reference: only PyTorch parity can tell ----
   {
     name: "lstm wgsl + cpu alike: forget gate ignored",
