@@ -7,9 +7,8 @@ import type { Dataset } from "../data/types.ts";
 import { UNK_TOKEN } from "../data/vocab.ts";
 import type { SampleRecord } from "../io/samples.ts";
 import type { Backend } from "../model/backend.ts";
-import { Rng } from "../model/rng.ts";
-import { generateIds } from "../sample/generate.ts";
-import { type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
+import { generateHeadlines } from "../sample/generate.ts";
+import { type EncodedPrompt, encodePrompt } from "../sample/prompt.ts";
 
 /** Samples drawn per prompt at each sampling epoch. */
 export const SAMPLES_PER_PROMPT = 3;
@@ -63,19 +62,10 @@ export async function drawSamples(
   seed: number,
   epoch: number,
 ): Promise<SampleRecord[]> {
-  const T = backend.config.window;
-  const contexts = new Int32Array(prompts.length * T);
-  prompts.forEach((p, i) => contexts.set(p.context, i * T));
-  const special = specialIds(vocab);
-  const ids = await generateIds(backend, contexts, prompts.length, {
+  const texts = await generateHeadlines(backend, prompts, vocab, {
     steps: SAMPLE_WORDS,
     count: SAMPLES_PER_PROMPT,
     temperature: SAMPLE_TEMPERATURE,
-    bannedIds: special.banned,
-    boundaries: special.boundaries,
-  }, new Rng(sampleSeed(seed, epoch)));
-  return ids.map((sample, row) => {
-    const prompt = prompts[Math.floor(row / SAMPLES_PER_PROMPT)];
-    return { epoch, prompt: prompt.words.join(" "), text: promptText(prompt, sample, vocab) };
-  });
+  }, sampleSeed(seed, epoch));
+  return prompts.flatMap((p, i) => texts[i].map((text) => ({ epoch, prompt: p.words.join(" "), text })));
 }
