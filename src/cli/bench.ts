@@ -2,14 +2,14 @@
 import { fileURLToPath } from "node:url";
 import { numberFlag, parseFlags } from "./args.ts";
 import { UserError } from "../errors.ts";
-import { BUILTIN_SOURCE, builtinHeadlines } from "../data/builtin.ts";
-import { buildDataset, DEFAULT_MIN_COUNT, DEFAULT_SEED, DEFAULT_VAL_FRACTION } from "../data/dataset.ts";
+import { buildDataset, DEFAULT_SETTINGS } from "../data/dataset.ts";
 import type { Dataset } from "../data/types.ts";
-import { loadDataset } from "../deno/data_files.ts";
+import { loadDataset, readCorpus } from "../deno/data_files.ts";
 import { openGpu } from "../deno/backends.ts";
 import { statOrNull } from "../deno/fs.ts";
 import { type Gpu, NoAdapterError } from "../gpu/device.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
+import { DEFAULT_BATCH } from "../train/defaults.ts";
 import { benchKernels, kernelTiming } from "../bench/kernels.ts";
 import { formatKernelReport, formatTrainReport, kernelReportJson, trainReportJson } from "./bench_report.ts";
 import { benchTraining, type WindowPlan } from "../deno/train_bench.ts";
@@ -51,8 +51,6 @@ const DEFAULT_DATA = fileURLToPath(
   new URL("../../../shared/data/nyt/ArticlesApril2017.csv", import.meta.url),
 );
 
-const BATCH = 64;
-
 /** Most CPU windows: at ~1-2 s a step, more would only make the default run slower. */
 const CPU_MAX_REPEATS = 3;
 
@@ -74,7 +72,7 @@ export async function benchMain(args: string[]): Promise<number> {
 
   const plan = (s: number, r: number, warmup: number): WindowPlan => ({ steps: s, repeats: r, warmup });
   const report = await benchTraining(data, {
-    batch: BATCH,
+    batch: DEFAULT_BATCH,
     // The first webgpu step builds the pipelines; a second lets the driver settle.
     webgpu: plan(steps, repeats, 2),
     cpu: v["no-cpu"] ? null : plan(cpuSteps, Math.min(repeats, CPU_MAX_REPEATS), 1),
@@ -97,8 +95,14 @@ async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promis
     throw e;
   }
   const model = { ...DEFAULT_MODEL, vocab: data.vocab.length, window: data.window };
-  const rows = await benchKernels(gpu, { quick, model, batch: BATCH });
-  const report = { adapter: gpu.adapter, timing: kernelTiming(gpu), vocab: model.vocab, batch: BATCH, rows };
+  const rows = await benchKernels(gpu, { quick, model, batch: DEFAULT_BATCH });
+  const report = {
+    adapter: gpu.adapter,
+    timing: kernelTiming(gpu),
+    vocab: model.vocab,
+    batch: DEFAULT_BATCH,
+    rows,
+  };
   console.log(formatKernelReport(report));
   if (json) console.log(JSON.stringify(kernelReportJson(report)));
   gpu.device.destroy();
@@ -111,14 +115,7 @@ async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promis
  */
 async function benchData(data: string | undefined, quick: boolean): Promise<Dataset> {
   if (data !== undefined) return await loadDataset({ data });
-  if (quick) {
-    return buildDataset({ source: BUILTIN_SOURCE, files: [], headlines: builtinHeadlines() }, {
-      window: DEFAULT_MODEL.window,
-      minCount: DEFAULT_MIN_COUNT,
-      valFraction: DEFAULT_VAL_FRACTION,
-      seed: DEFAULT_SEED,
-    });
-  }
+  if (quick) return buildDataset(await readCorpus({ kind: "builtin" }), DEFAULT_SETTINGS);
   if ((await statOrNull(DEFAULT_DATA))?.isFile) return await loadDataset({ data: DEFAULT_DATA });
   return await loadDataset({});
 }

@@ -22,12 +22,13 @@ import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/layout.ts";
 import { median } from "../bench/stats.ts";
+import { DEFAULT_EPOCHS, DEFAULT_LOG_EVERY } from "../train/defaults.ts";
 
-/** The reference notebook trains this many epochs; the report projects a run of that length. */
-export const NOTEBOOK_EPOCHS = 200;
+/** The reference notebook trains this many epochs (train's default); the report projects a run of that length. */
+export const NOTEBOOK_EPOCHS = DEFAULT_EPOCHS;
 
 /** Losses are read back every this many steps: `deno task train`'s default --log-every. */
-const LOG_EVERY = 10;
+const LOG_EVERY = DEFAULT_LOG_EVERY;
 
 const TORCH_SCRIPT = fileURLToPath(new URL("../../bench/torch_reference.py", import.meta.url));
 
