@@ -10,7 +10,7 @@ import type { ModelConfig } from "../model/config.ts";
 import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
 import { firstLine, UserError } from "../errors.ts";
 import { CHECKPOINT_DIR } from "../io/file_names.ts";
-import { statOrNull } from "./fs.ts";
+import { readFileOrNull, statOrNull } from "./fs.ts";
 
 /** Writes checkpoint `ck` as directory `dir`, replacing any previous one atomically. */
 export async function saveCheckpoint(dir: string, ck: Checkpoint): Promise<void> {
@@ -38,7 +38,7 @@ export async function loadCheckpoint(
   return await decodeCheckpoint({
     where: found,
     path: (name) => join(found, name),
-    read: (name) => readOptional(join(found, name)),
+    read: (name) => readFileOrNull(join(found, name)),
   }, opts);
 }
 
@@ -49,15 +49,6 @@ export async function loadCheckpoint(
 export async function loadModel(dir: string): Promise<Checkpoint> {
   const inner = join(dir, CHECKPOINT_DIR);
   return await loadCheckpoint((await statOrNull(inner))?.isDirectory ? inner : dir);
-}
-
-async function readOptional(path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new UserError(`${path}: cannot read: ${firstLine((e as Error).message)}`);
-  }
 }
 
 /**

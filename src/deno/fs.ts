@@ -1,5 +1,5 @@
 /** File-system helpers shared by the scripts: failures read well as one-line user errors. */
-import { UserError } from "../errors.ts";
+import { firstLine, UserError } from "../errors.ts";
 
 /** Deno's errors read "No such file or directory (os error 2): stat '/x'"; users need the reason. */
 export function osReason(e: unknown): string {
@@ -14,6 +14,16 @@ export async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new UserError(`cannot read ${path}: ${osReason(e)}`);
+  }
+}
+
+/** A file's bytes, with null for a file that does not exist and a UserError for any other failure. */
+export async function readFileOrNull(path: string): Promise<Uint8Array | null> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new UserError(`${path}: cannot read: ${firstLine((e as Error).message)}`);
   }
 }
 

@@ -7,23 +7,14 @@
  * On resume the writer keeps the records written up to the resumed checkpoint (`keepWhile`) and cuts the
  * rest, which the resumed run writes again.
  */
-import { UserError } from "../errors.ts";
 import { type JsonlFormat, parseJsonLines } from "../io/jsonl.ts";
+import { readFileOrNull } from "./fs.ts";
 
 const SYNC_INTERVAL_MS = 1000;
 
-async function readBytes(path: string): Promise<Uint8Array | null> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw new UserError(`${path}: cannot read: ${(e as Error).message.split("\n")[0]}`);
-  }
-}
-
 /** Every complete record in `path`, in order ([] when there is no file). */
 export async function readJsonl<T>(path: string, format: JsonlFormat<T>): Promise<T[]> {
-  const bytes = await readBytes(path);
+  const bytes = await readFileOrNull(path);
   return bytes ? parseJsonLines(path, bytes, format).map((l) => l.record) : [];
 }
 
@@ -52,7 +43,7 @@ export class JsonlWriter<T> {
     format: JsonlFormat<T>,
     keepWhile: (record: T) => boolean = () => true,
   ): Promise<JsonlWriter<T>> {
-    const bytes = await readBytes(path);
+    const bytes = await readFileOrNull(path);
     const kept: T[] = [];
     if (bytes) {
       let keep = 0;
