@@ -66,7 +66,7 @@ fi
 # Vulkan only: never fall back to GL (or to a software adapter) without saying so.
 export DENO_WEBGPU_BACKEND="${DENO_WEBGPU_BACKEND:-vulkan}"
 
-# The interpreters the bench tries, in its order (src/bench/train_bench.ts).
+# The interpreters the bench tries, in its order (src/deno/train_bench.ts).
 torch="not importable"
 for python in python3 /usr/bin/python3; do
   if v=$("$python" -c 'import torch; print(torch.__version__, "with CUDA" if torch.cuda.is_available() else "without CUDA")' 2>/dev/null); then

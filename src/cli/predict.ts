@@ -69,7 +69,7 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-/** Flags that only mean something while sampling. */
+/** Flags that only mean something with --generate. */
 const GENERATION_ONLY = [
   "count",
   "temperature",

@@ -6,8 +6,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseFlags } from "./args.ts";
-import { numberFlag } from "../flag_values.ts";
+import { numberFlag, parseFlags } from "./args.ts";
 import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { osReason, statOrNull } from "../deno/fs.ts";
 import { loadCheckpoint } from "../deno/checkpoint_files.ts";
@@ -16,9 +15,9 @@ import { CHECKPOINT_DIR, CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } f
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const WEB = join(ROOT, "web");
-export const DEFAULT_PORT = 8000;
-/** Where the page finds the --model directory's files (the page's default `model=`). */
-export const MODEL_PATH = "/model/";
+const DEFAULT_PORT = 8000;
+/** Where the --model directory's files are served (web/main.ts loads "model/" unless a link says otherwise). */
+const MODEL_PATH = "/model/";
 const MODEL_FILES = [MODEL_FILE, VOCAB_FILE, CONFIG_FILE, OPTIMIZER_FILE];
 
 export const SERVE_HELP =
