@@ -63,7 +63,7 @@ const BASE_FLAGS = [
 const requireBrowser = Deno.env.get("REQUIRE_BROWSER") === "1";
 
 /** The Chromium binary: $CHROMIUM if set (it must exist), else /usr/bin/chromium; null when absent. */
-export function findChromium(): string | null {
+function findChromium(): string | null {
   const path = Deno.env.get("CHROMIUM") || "/usr/bin/chromium";
   try {
     return Deno.statSync(path).isFile ? path : null;
@@ -165,7 +165,7 @@ interface Pending {
 }
 
 /** One CDP connection: NUL-terminated JSON messages on the child's stdin/stdout (fds 3/4 inside). */
-export class Cdp {
+class Cdp {
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #nextId = 0;
   #pending = new Map<number, Pending>();
@@ -563,7 +563,7 @@ async function adapterReport(request: Record<string, unknown>): Promise<AdapterR
  * Linux: SIGKILLs every process whose command line contains `marker` (our unique temp folder) and waits
  * until they are gone; returns their pids. Elsewhere returns [].
  */
-export async function killProcessesNaming(marker: string): Promise<number[]> {
+async function killProcessesNaming(marker: string): Promise<number[]> {
   const found = processesNaming(marker);
   for (const pid of found) {
     try {
@@ -611,7 +611,7 @@ export type PageGlobal = any;
 let screenshotDirPromise: Promise<string> | null = null;
 
 /** $BROWSER_SCREENSHOTS (created if need be), else a temp folder whose path is printed once. */
-export function screenshotDir(): Promise<string> {
+function screenshotDir(): Promise<string> {
   return screenshotDirPromise ??= (async () => {
     const env = Deno.env.get("BROWSER_SCREENSHOTS");
     if (env) {

@@ -3,8 +3,7 @@
  * (`gpuTest`: a shared device per file) or in a subprocess (`webgpuTest`: a CLI run with `--backend webgpu`),
  * registers through here. Without an adapter they show as "ignored" with the reason printed once per file,
  * never as a silent pass or a quiet switch to the CPU; with REQUIRE_GPU=1 (CI sets it) each of them fails
- * instead, naming the reason, while the CPU tests beside them still run. The reason is printed once per test
- * process (the first file that loads this module).
+ * instead, naming the reason, while the CPU tests beside them still run.
  *
  * Also the buffer helpers every GPU kernel test shares: upload a typed array, make an output buffer, read
  * the first `count` elements of a buffer back.
@@ -42,12 +41,6 @@ if (!hasAdapter) {
 export function gpuAvailable(): boolean {
   return hasAdapter;
 }
-
-/**
- * The same, as a constant, for tests that register their own Deno.test (tests/parity_gpu_test.ts). Prefer
- * webgpuTest: it also fails when REQUIRE_GPU=1.
- */
-export { hasAdapter };
 
 /** The Deno.test fields a GPU test may set besides name and fn (`ignore` for reasons of its own). */
 type TestOptions = Omit<Deno.TestDefinition, "name" | "fn">;

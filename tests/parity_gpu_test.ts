@@ -38,6 +38,7 @@ import {
   TINY_CORPUS,
   TINY_DIR,
   TOLERANCE,
+  worstRelative,
 } from "./parity_harness.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import { trainMain } from "../src/cli/train.ts";
@@ -158,10 +159,6 @@ trainMainTest(
   },
 );
 
-function maxRel(a: number[], b: number[]): number {
-  return Math.max(...a.map((x, i) => Math.abs(x - b[i]) / Math.abs(b[i])));
-}
-
 /**
  * The same training run on both backends (the same initParams from --seed): losses within 1e-4 relative,
  * weights within `atol` but for at most one parted fc1 unit (see checkWeightsParted), which stays within
@@ -179,10 +176,11 @@ async function gpuVsCpu(name: string, args: string[], atol: number, lr: number):
   assert(g.length > 0);
   const valG = gpu.records.filter((r) => r.val_loss !== undefined).map((r) => r.val_loss!);
   const valC = cpu.records.filter((r) => r.val_loss !== undefined).map((r) => r.val_loss!);
+  assert(valG.length > 0, `${name}: no val_loss records (--val-fraction was given)`);
   console.log(
     `${name} ${JSON.stringify(gpu.ck.config)}: ${g.length} steps, max rel loss diff ` +
-      `${maxRel(g, c).toExponential(2)}` +
-      (valG.length ? `, val ${maxRel(valG, valC).toExponential(2)}` : ""),
+      `${worstRelative(g, c).rel.toExponential(2)}` +
+      (valG.length ? `, val ${worstRelative(valG, valC).rel.toExponential(2)}` : ""),
   );
   assertAllClose(g, c, { atol: 0, rtol: 1e-4, what: `${name}: step losses gpu vs cpu` });
   assertAllClose(valG, valC, { atol: 0, rtol: 1e-4, what: `${name}: val losses gpu vs cpu` });

@@ -158,13 +158,13 @@ export async function readFixture(dir: string, fallback?: FixtureSettings): Prom
 }
 
 /** The fixture's torch.optim.Adam settings as our AdamHyper. */
-export function adamHyper(fx: Fixture): AdamHyper {
+function adamHyper(fx: Fixture): AdamHyper {
   const o = fx.settings.optimizer;
   return { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay };
 }
 
 /** PyTorch state_dict tensors of `file` placed into the flat layout (names, dtypes and shapes checked). */
-export async function readFlat(fx: Fixture, file: string): Promise<Float32Array> {
+async function readFlat(fx: Fixture, file: string): Promise<Float32Array> {
   const cfg = fx.settings.model;
   const { tensors } = await readSafetensors(join(fx.dir, file), { finite: true });
   const layout = paramLayout(cfg);
@@ -247,7 +247,7 @@ export function worstRelative(
 }
 
 /** Asserts that every step's loss is within `rtol` of PyTorch's; prints the worst difference. */
-export function checkLosses(what: string, ours: number[], theirs: number[], rtol: number): void {
+function checkLosses(what: string, ours: number[], theirs: number[], rtol: number): void {
   assertEquals(ours.length, theirs.length, `${what}: number of losses`);
   const { rel, at } = worstRelative(ours, theirs);
   console.log(
@@ -289,7 +289,7 @@ export function weightAgreement(
 }
 
 /** Asserts weightAgreement <= `rtol` for every tensor; prints each tensor's value. */
-export function checkWeights(
+function checkWeights(
   what: string,
   cfg: ModelConfig,
   init: Float32Array,
@@ -366,11 +366,6 @@ export function checkWeightsParted(
 }
 
 /**
- * A replay of the whole fixture against PyTorch's run: every step's loss within `lossRtol` (checkLosses)
- * and the final weights within `weightRtol` of their movement (checkWeights). Both are measured and
- * printed before either fails, so a failure shows how far off each is.
- */
-/**
  * A run of the April fixture checked against PyTorch's: its losses (as many steps as it ran) within
  * `lossRtol`, and with `weights`, the final weights after all 63 steps (checkWeightsParted).
  */
@@ -387,6 +382,11 @@ export async function checkApril(
   }
 }
 
+/**
+ * A replay of the whole fixture against PyTorch's run: every step's loss within `lossRtol` (checkLosses)
+ * and the final weights within `weightRtol` of their movement (checkWeights). Both are measured and
+ * printed before either fails, so a failure shows how far off each is.
+ */
 export async function checkReplay(
   what: string,
   fx: Fixture,

@@ -8,7 +8,8 @@
 import { join } from "node:path";
 import { assert, assertAllClose, assertEquals } from "./assert.ts";
 import { assertFailed, type Run, runDeno, taskRun } from "./cli_harness.ts";
-import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
+import { haveFiles } from "./fs_harness.ts";
+import { APRIL_DIR } from "./parity_harness.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
@@ -421,14 +422,13 @@ Deno.test("--beam bad input: one stderr line each, non-zero exit", async () => {
   }
 });
 
-const FIXTURE = join(SHARED_DATA, "parity/apr2017-seed0");
-const hasFixture = haveFiles("PyTorch fixture tests", [join(FIXTURE, "final.safetensors")]);
+const hasFixture = haveFiles("PyTorch fixture tests", [join(APRIL_DIR, "final.safetensors")]);
 // PyTorch's export as a model directory: its final weights as model.safetensors beside its vocab.json.
 const PYTORCH = join(tmp, "pytorch");
 if (hasFixture) {
   await Deno.mkdir(PYTORCH);
-  await Deno.symlink(join(FIXTURE, "final.safetensors"), join(PYTORCH, "model.safetensors"));
-  await Deno.symlink(join(FIXTURE, "vocab.json"), join(PYTORCH, "vocab.json"));
+  await Deno.symlink(join(APRIL_DIR, "final.safetensors"), join(PYTORCH, "model.safetensors"));
+  await Deno.symlink(join(APRIL_DIR, "vocab.json"), join(PYTORCH, "vocab.json"));
 }
 
 Deno.test({

@@ -85,14 +85,14 @@ async function waitFor(t: Trainer, what: string, cond: () => Promise<boolean>, p
 
 const stepLines = async (out: string) => (await readMetrics(join(out, "metrics.jsonl"))).filter(isStepRecord);
 
+/** The run ended before freezeDuring caught what it waited for. */
+class TrainerFinished extends Error {}
+
 /**
  * Freezes the trainer (SIGSTOP) the `skip`+1-th time `present()` finds a temp file on disk, and returns
  * once the file is confirmed there with the process stopped (a file gone by the time the signal landed is
  * not counted: the process is resumed and polling goes on).
  */
-/** The run ended before freezeDuring caught what it waited for. */
-class TrainerFinished extends Error {}
-
 async function freezeDuring(t: Trainer, what: string, present: () => Promise<boolean>, skip: number) {
   let seen = 0;
   let wasThere = false;
