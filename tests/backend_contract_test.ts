@@ -12,6 +12,8 @@ import { paramLayout } from "../src/model/layout.ts";
 import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
+import { checkedBackend } from "../src/model/checked_backend.ts";
+import { ForwardingBackend } from "./forwarding_backend.ts";
 
 const CONFIG: ModelConfig = { vocab: 11, embed: 3, hidden: 5, layers: 2, window: 2 };
 const BATCH = 4;
@@ -88,6 +90,28 @@ async function contract(b: Backend): Promise<void> {
 
 Deno.test("backend contract: the CPU reference", async () => {
   await contract(await createCpuBackend(CONFIG));
+});
+
+Deno.test("backend contract: a failed setTrainData leaves no pairs, not the previous ones", async () => {
+  const inner = new class extends ForwardingBackend {
+    fail = false;
+    override setTrainData(i: Int32Array, t: Int32Array, count: number) {
+      return this.fail
+        ? Promise.reject(new Error("planted upload failure"))
+        : super.setTrainData(i, t, count);
+    }
+  }(await createCpuBackend(CONFIG));
+  const b = checkedBackend(inner);
+  await b.setTrainData(inputs, targets, PAIRS);
+  inner.fail = true;
+  await fails(
+    "failed upload",
+    () => b.setTrainData(inputs.subarray(0, 2 * (PAIRS - 1)), targets.subarray(0, PAIRS - 1), PAIRS - 1),
+    /planted upload failure/,
+  );
+  await fails("step", () => b.trainStep(0, 1, ADAM_DEFAULTS), /trainStep before setTrainData/);
+  await fails("order", () => b.setOrder(new Int32Array(PAIRS)), /setOrder before setTrainData/);
+  b.destroy();
 });
 
 gpuTest("backend contract: WebGPU, and its file-order losses equal the CPU reference's", async (gpu) => {

@@ -145,10 +145,14 @@ class GpuBackend implements Backend {
       inputs: own(gpu.buffer("train inputs", inputs.byteLength, inputs)),
       targets: own(gpu.buffer("train targets", targets.byteLength, targets)),
       order: own(gpu.buffer("train order", count * 4, Int32Array.from({ length: count }, (_, i) => i))),
-      count,
     };
     this.#data = data;
-    this.#training = await this.#model.buildTraining(data);
+    try {
+      this.#training = await this.#model.buildTraining(data);
+    } catch (e) {
+      this.#dropTraining(); // no half-built training state: the next setTrainData starts clean
+      throw e;
+    }
   }
 
   /** Frees the training data and the kernels bound to it. */

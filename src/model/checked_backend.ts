@@ -63,6 +63,7 @@ class CheckedBackend implements Backend {
   async setTrainData(inputs: Int32Array, targets: Int32Array, count: number): Promise<void> {
     this.#live();
     this.#checkPairs("setTrainData", inputs, targets, count);
+    this.#pairs = -1; // until the new pairs are in: a failed upload leaves no pairs, not the old count
     await this.#inner.setTrainData(inputs, targets, count);
     this.#pairs = count;
   }
