@@ -49,6 +49,8 @@ Deno.test("//#if blocks keep the lines of true flags, nest, and refuse what is u
   assertEquals(run(true, false), ["a", "  x", "  notY", "z 3"]);
   assertEquals(run(true, true), ["a", "  x", "  y", "partY", "z 3"]);
   assertEquals(run(false, true), ["a", "notX", "partY", "z 3"]);
+  // An include may be indented like the other directives (else it would stay behind as a plain comment).
+  assertEquals(preprocessShader("i", { i: "x\n  //#include p\ny", p: "q" }).split("\n"), ["x", "q", "y"]);
   const bad = (text: string, values = {}) => () => preprocessShader("bad", { bad: text }, values);
   assertThrows(bad("//#if X\nx", { X: true }), /shaders\/bad\.wgsl: \/\/#if X is never closed/);
   assertThrows(bad("x\n//#endif"), /\/\/#endif without an open \/\/#if/);

@@ -15,7 +15,7 @@
 
 export type ShaderValues = Record<string, string | number | boolean>;
 
-const INCLUDE = /^\/\/#include (\w+)\s*$/;
+const INCLUDE = /^\s*\/\/#include (\w+)\s*$/;
 const IF = /^\s*\/\/#if (!?)(\w+)\s*$/;
 const ELSE = /^\s*\/\/#else\s*$/;
 const ENDIF = /^\s*\/\/#endif\s*$/;
