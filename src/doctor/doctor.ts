@@ -12,7 +12,7 @@
 import { kernelTiming } from "../bench/kernels.ts";
 import { firstLine } from "../errors.ts";
 import { adamWidth } from "../gpu/adam.ts";
-import type { AdapterSummary, Gpu } from "../gpu/device.ts";
+import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
 import { lstmBlocking } from "../gpu/lstm.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { CaseResult } from "./compare.ts";
@@ -249,8 +249,8 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
     {
       op: "softmax cross-entropy, adam",
       shape: "workgroups",
-      kernel: `${gpu.reductionWidth(256)} invocations per workgroup`,
-      reason: `256 wanted; the device allows ${gpu.maxWorkgroupWidth}`,
+      kernel: `${gpu.reductionWidth(WIDE_WORKGROUP)} invocations per workgroup`,
+      reason: `${WIDE_WORKGROUP} wanted; the device allows ${gpu.maxWorkgroupWidth}`,
     },
   );
   return { limits, features, choices };

@@ -5,7 +5,7 @@
  * the step is submitted.
  */
 import type { AdamHyper } from "../model/optimizer.ts";
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice, WIDE_WORKGROUP } from "./device.ts";
 
 export interface AdamKernels {
   kernels: Kernel[];
@@ -13,8 +13,6 @@ export interface AdamKernels {
   setStep(t: number, hyper: AdamHyper): void;
 }
 
-/** Invocations per workgroup, where the device allows that many. */
-const WORKGROUP = 256;
 /** Chunks are whole multiples of this many floats, which keeps them 256-byte aligned (and vec4-sized). */
 const CHUNK_ALIGN_FLOATS = 64;
 
@@ -29,7 +27,7 @@ export async function createAdam(
     if (s.size < count * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${count * 4}`);
   }
   const width = adamWidth(count).width;
-  const wg = gpu.reductionWidth(WORKGROUP);
+  const wg = gpu.reductionWidth(WIDE_WORKGROUP);
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
   const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;

@@ -51,6 +51,12 @@ export function adapterJson(a: AdapterSummary) {
   };
 }
 
+/**
+ * The workgroup width the wide kernels want (Adam, the softmax rows' reductions, the LSTM backward's units):
+ * WebGPU's default limit; a device that allows less gets `Gpu.reductionWidth` of it.
+ */
+export const WIDE_WORKGROUP = 256;
+
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
 export interface BufferSlice {
   buffer: GPUBuffer;
@@ -405,8 +411,9 @@ export class Gpu {
   }
 
   /**
-   * Queues kernels as one compute pass in one submit and returns at once: the only way work reaches the
-   * GPU (runs, training steps, evaluations). Results are read back with `read`.
+   * Queues kernels as one compute pass in one submit and returns at once: the way kernels reach the GPU
+   * (runs, training steps, evaluations; the bench's timed passes encode their own). Results are read back
+   * with `read`.
    */
   submit(kernels: Kernel[]): void {
     const enc = this.device.createCommandEncoder();

@@ -8,7 +8,7 @@
  * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
  * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
  */
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, whole } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, whole, WIDE_WORKGROUP } from "./device.ts";
 import { createColumnSum } from "./linear.ts";
 import { createMatmul } from "./matmul.ts";
 
@@ -86,7 +86,7 @@ export function lstmBlocking(
   const backwardRows = Math.min(BACKWARD_ROWS, Math.floor(workgroupLimit / rowBytes));
   // One invocation per hidden unit, up to what the device allows in a workgroup (a browser's compatibility
   // level may allow only 128).
-  const backwardWorkgroup = Math.min(H, 256, gpu.maxWorkgroupWidth);
+  const backwardWorkgroup = Math.min(H, WIDE_WORKGROUP, gpu.maxWorkgroupWidth);
   const fit = backwardRows < BACKWARD_ROWS
     ? ` (as many rows of ${rowBytes} B as ${workgroupLimit} B of workgroup memory hold)`
     : "";
@@ -109,7 +109,7 @@ export async function createLstmLayer(
 ): Promise<GpuLstmLayer> {
   const { B, T, In, H } = shape;
   const G = 4 * H;
-  const { backwardRows, backwardWorkgroup } = lstmBlocking(gpu, H, label);
+  const { forwardRows, backwardRows, backwardWorkgroup } = lstmBlocking(gpu, H, label);
   const rows = B * T;
   // dh_{t-1} and dc_{t-1} between backward steps, and h shifted one step for dW_hh (see the shader).
   const carry = gpu.buffer(`${label} dh/dc carry`, 2 * B * H * 4);
@@ -118,7 +118,7 @@ export async function createLstmLayer(
   const forward: Kernel[] = [];
   const cellBackward: Kernel[] = [];
   for (let t = 0; t < T; t++) {
-    const cell = await gpu.pipeline("lstm_cell", { B, T, IN: In, H, STEP: t, ROWS: FORWARD_ROWS });
+    const cell = await gpu.pipeline("lstm_cell", { B, T, IN: In, H, STEP: t, ROWS: forwardRows });
     forward.push(
       gpu.kernel(`${label} cell t=${t}`, cell, [
         bufs.x,
@@ -129,7 +129,7 @@ export async function createLstmLayer(
         bufs.h,
         bufs.c,
         bufs.gates,
-      ], [ceilDiv(ceilDiv(B, FORWARD_ROWS) * H, 64)]),
+      ], [ceilDiv(ceilDiv(B, forwardRows) * H, 64)]),
     );
     const back = await gpu.pipeline("lstm_cell_backward", {
       B,

@@ -86,12 +86,7 @@ export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" 
   return chooseMatmulVariant(gpu, spec).variant;
 }
 
-/** A CPU-emulated adapter (lavapipe, SwiftShader, WARP), as its description or fallback flag says. */
-export function isSoftwareAdapter(gpu: Gpu): boolean {
-  return softwareAdapterName(gpu) !== null;
-}
-
-/** How a software adapter shows itself (its fallback flag, or the rasterizer its description names), or null. */
+/** How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer its description names), or null. */
 function softwareAdapterName(gpu: Gpu): string | null {
   if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
   const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
@@ -194,7 +189,7 @@ export async function createMatmul(
     regblock
       ? gpu.pipeline("matmul_regblock", {
         A_STAGED: staged,
-        B_SCALAR: !vec4 && !vec2,
+        B_SCALAR: layout.b === "scalar",
         B_VEC2: vec2,
         B_VEC4: vec4,
         C_VEC4: vec4C,

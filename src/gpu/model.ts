@@ -26,7 +26,6 @@ export interface TrainingData {
   inputs: GPUBuffer;
   targets: GPUBuffer;
   order: GPUBuffer;
-  count: number;
 }
 
 /** The kernels of one optimizer step on one training data set, and the buffers their builders made. */
@@ -247,10 +246,14 @@ export class GpuModel {
     ];
     for (const layer of this.#lstmBackward) backward.push(...layer); // top layer first
     backward.push(...embedding.backward);
-    const all = (b: GPUBuffer) => this.flat(b);
     const adam = await createAdam(
       gpu,
-      { params: all(this.params), grads: all(this.grads), m: all(this.m), v: all(this.v) },
+      {
+        params: this.flat(this.params),
+        grads: this.flat(this.grads),
+        m: this.flat(this.m),
+        v: this.flat(this.v),
+      },
       this.layout.total,
     );
     return { step: [...embedding.forward, ...this.#forwardTail, ...xent, ...backward], adam };

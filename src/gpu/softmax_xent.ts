@@ -3,7 +3,7 @@
  * shaders/softmax_xent.wgsl), then the step's mean loss written to losses[slot] by a one-invocation kernel
  * (shaders/softmax_xent_mean.wgsl). Targets are read through the epoch's order, like the embedding's ids.
  */
-import { type BufferSlice, type Gpu, type Kernel } from "./device.ts";
+import { type BufferSlice, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
 
 export interface SoftmaxXentShape {
   /** Largest batch (rows of logits); rows beyond the step's size get loss 0 and dLogits 0. */
@@ -29,9 +29,6 @@ export interface SoftmaxXentBuffers {
   dLogits?: BufferSlice;
 }
 
-/** Workgroup width of the row kernel: a power of two, 256 where the device allows it. */
-const ROW_WORKGROUP = 256;
-
 /** Kernels for one step; with no bufs.dLogits, only losses are produced. */
 export async function createSoftmaxXent(
   gpu: Gpu,
@@ -40,7 +37,7 @@ export async function createSoftmaxXent(
   label = "softmax xent",
 ): Promise<Kernel[]> {
   const grad = bufs.dLogits !== undefined;
-  const wg = gpu.reductionWidth(ROW_WORKGROUP);
+  const wg = gpu.reductionWidth(WIDE_WORKGROUP);
   const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: wg, GRAD: grad });
   const mean = await gpu.pipeline("softmax_xent_mean");
   // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder.

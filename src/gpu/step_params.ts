@@ -8,8 +8,7 @@
  * steps in one command buffer, copy each step's 16 bytes into `buffer` with copyBufferToBuffer before that
  * step's compute pass (copies and passes run in encoding order).
  *
- * Every shader that binds it declares the same struct:
- *   struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+ * Shaders that bind it take its struct from one include, `//#include step_params` (shaders/step_params.wgsl).
  */
 import type { Gpu } from "./device.ts";
 
