@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { numberFlag, parseFlags } from "./args.ts";
 import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { osReason, statOrNull } from "../deno/fs.ts";
-import { loadCheckpoint } from "../deno/checkpoint_files.ts";
+import { loadCheckpoint, modelCheckpointDir } from "../deno/checkpoint_files.ts";
 import { committedDir } from "../deno/atomic.ts";
 import { CHECKPOINT_DIR, CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "../io/file_names.ts";
 
@@ -77,8 +77,7 @@ async function checkModelDir(dir: string): Promise<string> {
   const info = await statOrNull(dir);
   if (!info) throw new UserError(`--model ${dir}: no such directory`);
   if (!info.isDirectory) throw new UserError(`--model ${dir}: not a directory`);
-  const inner = join(dir, CHECKPOINT_DIR);
-  const checkpoint = (await statOrNull(inner))?.isDirectory ? inner : dir;
+  const checkpoint = await modelCheckpointDir(dir);
   await loadCheckpoint(checkpoint);
   // A save interrupted mid-swap leaves the previous complete checkpoint beside it (loadCheckpoint said so).
   return await committedDir(checkpoint) ?? checkpoint;

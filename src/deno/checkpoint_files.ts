@@ -43,12 +43,17 @@ export async function loadCheckpoint(
 }
 
 /**
- * The model --model DIR names: a run directory's latest checkpoint (its checkpoint/), else DIR itself as a
- * checkpoint (loadCheckpoint then says what is missing if it is not one).
+ * The checkpoint directory --model DIR names: a run directory's latest checkpoint (its checkpoint/), else
+ * DIR itself (loadCheckpoint then says what is missing if it is not one).
  */
-export async function loadModel(dir: string): Promise<Checkpoint> {
+export async function modelCheckpointDir(dir: string): Promise<string> {
   const inner = join(dir, CHECKPOINT_DIR);
-  return await loadCheckpoint((await statOrNull(inner))?.isDirectory ? inner : dir);
+  return (await statOrNull(inner))?.isDirectory ? inner : dir;
+}
+
+/** The model --model DIR names (modelCheckpointDir). */
+export async function loadModel(dir: string): Promise<Checkpoint> {
+  return await loadCheckpoint(await modelCheckpointDir(dir));
 }
 
 /**
