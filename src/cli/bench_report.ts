@@ -4,6 +4,7 @@
  */
 import { adapterJson, type AdapterSummary } from "../gpu/device.ts";
 import type { BenchRow } from "../bench/kernels.ts";
+import { table } from "./table.ts";
 import {
   NOTEBOOK_EPOCHS,
   type Outcome,
@@ -177,22 +178,4 @@ function duration(seconds: number): string {
   if (seconds < 120) return `${seconds.toFixed(1)} s`;
   if (seconds < 7200) return `${(seconds / 60).toFixed(1)} min`;
   return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-/**
- * Rows padded into columns (`align`: one l or r per column). A row shorter than the header is a note that
- * runs on from its first cell, e.g. "cpu  skipped: --no-cpu".
- */
-function table(header: string[], rows: string[][], align: string): string[] {
-  const full = rows.filter((r) => r.length === header.length);
-  const widths = header.map((h, c) => Math.max(h.length, ...full.map((r) => r[c].length)));
-  const line = (cells: string[]) =>
-    cells.map((cell, c) => (align[c] === "r" ? cell.padStart(widths[c]) : cell.padEnd(widths[c])))
-      .join("  ").trimEnd();
-  return [
-    line(header),
-    ...rows.map((r) =>
-      r.length === header.length ? line(r) : `${r[0].padEnd(widths[0])}  ${r.slice(1).join("  ")}`
-    ),
-  ];
 }

@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { numberFlag, parseFlags } from "./args.ts";
 import { UserError } from "../errors.ts";
 import { type Mutation, MUTATIONS } from "./mutations.ts";
+import { table } from "./table.ts";
 
 export const MUTATE_HELP = `Check that the tests catch planted bugs (mutations).
 
@@ -287,15 +288,10 @@ export function formatTable(outcomes: Outcome[]): string {
     o.by,
     `${o.seconds.toFixed(0)} s`,
   ]);
-  const head = ["mutation", "tests run", "result", "caught by", "time"];
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
   const survived = outcomes.filter((o) => !o.caught);
   const total = outcomes.reduce((s, o) => s + o.seconds, 0);
   return [
-    line(head),
-    line(widths.map((w) => "-".repeat(w))),
-    ...rows.map(line),
+    ...table(["mutation", "tests run", "result", "caught by", "time"], rows, "lllll", { rule: true }),
     "",
     `${outcomes.length} mutations: ${outcomes.length - survived.length} caught, ${survived.length} survived` +
     (survived.length ? ` (${survived.map((o) => o.mutation.name).join("; ")})` : "") +
