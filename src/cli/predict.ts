@@ -5,7 +5,7 @@ import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
-import { type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
+import { type EncodedPrompt, encodePrompt, packContexts, promptText, specialIds } from "../sample/prompt.ts";
 import { predictNext } from "../sample/predict.ts";
 import type { Candidates } from "../sample/sampling.ts";
 import { generateHeadlines, GENERATION_DEFAULTS, samplingFlags } from "../sample/generate.ts";
@@ -142,8 +142,7 @@ export async function predictMain(args: string[]): Promise<number> {
       console.error(`note: not in the vocabulary, read as ${UNK_TOKEN}: ${p.unknown.join(", ")}`);
     }
   }
-  const contexts = new Int32Array(prompts.length * config.window);
-  prompts.forEach((p, i) => contexts.set(p.context, i * config.window));
+  const contexts = packContexts(prompts, config.window);
 
   const rows = prompts.length * (beam ?? (generate === undefined ? 1 : count));
   // The backend runs larger requests in chunks of maxBatch rows; a cap keeps its buffers small for V x rows.

@@ -7,7 +7,7 @@ import { Rng } from "../model/rng.ts";
 import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
 import { numberFlag } from "../flag_values.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
-import { type EncodedPrompt, promptText, specialIds } from "./prompt.ts";
+import { type EncodedPrompt, packContexts, promptText, specialIds } from "./prompt.ts";
 
 /** What generation does when not told otherwise (predict --generate's flags, the web page's fields). */
 export const GENERATION_DEFAULTS = { count: 1, temperature: 1, topP: 1 } as const;
@@ -116,8 +116,7 @@ export async function generateHeadlines(
   seed: number,
 ): Promise<string[][]> {
   const T = backend.config.window;
-  const contexts = new Int32Array(prompts.length * T);
-  prompts.forEach((p, i) => contexts.set(p.context, i * T));
+  const contexts = packContexts(prompts, T);
   const special = specialIds(vocab);
   const { stopAtUnk, noUnk, ...sampling } = opts;
   const unk = special.unk >= 0 ? [special.unk] : [];

@@ -49,6 +49,13 @@ export function encodePrompt(text: string, vocab: readonly string[], window: num
   return { words, context, unknown };
 }
 
+/** The prompts' contexts side by side, `window` ids each: the batch the sampling functions take. */
+export function packContexts(prompts: readonly EncodedPrompt[], window: number): Int32Array {
+  const contexts = new Int32Array(prompts.length * window);
+  prompts.forEach((p, i) => contexts.set(p.context, i * window));
+  return contexts;
+}
+
 /** A prompt's words followed by generated ids' words: a sample as it is printed. */
 export function promptText(p: EncodedPrompt, ids: ArrayLike<number>, vocab: readonly string[]): string {
   return [...p.words, ...Array.from(ids, (id) => vocab[id])].join(" ");
