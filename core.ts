@@ -84,12 +84,19 @@ export {
 } from "./src/sample/generate.ts";
 export { beamSearch, type Continuation } from "./src/sample/beam.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
-export { type EncodedPrompt, encodePrompt, promptText, specialIds } from "./src/sample/prompt.ts";
+export {
+  checkTopK,
+  type EncodedPrompt,
+  encodePrompt,
+  packContexts,
+  promptText,
+  specialIds,
+} from "./src/sample/prompt.ts";
 
 // Evaluation: the model's scores on any pairs, and word-count baselines.
 export * from "./src/eval/data.ts";
 export * from "./src/eval/scores.ts";
 
 // Errors and flag values, worded alike for every command and the web page.
-export { firstLine, UserError } from "./src/errors.ts";
+export { errorLine, firstLine, UserError } from "./src/errors.ts";
 export { type NumberCheck, numberFlag } from "./src/flag_values.ts";

@@ -6,11 +6,13 @@
  * Without a seed one is drawn and shown, so the result can be repeated (and linked to).
  */
 import {
+  checkTopK,
   encodePrompt,
   generateHeadlines,
   GENERATION_DEFAULTS,
   numberFlag,
   samplingFlags,
+  specialIds,
   UserError,
 } from "../core.ts";
 import type { BackendKind, ModelRunner } from "./backends.ts";
@@ -67,9 +69,7 @@ export function setupGenerate(deps: GenerateDeps): GenerateView {
         const k = fieldText(topK) === undefined
           ? undefined
           : numberFlag("top-k", fieldText(topK), 0, "positive integer");
-        if (k !== undefined && k > config.vocab) {
-          throw new UserError(`--top-k must be at most the vocabulary size ${config.vocab}, got "${k}"`);
-        }
+        checkTopK(k, config.vocab, specialIds(vocab).banned);
         const drawn = crypto.getRandomValues(new Uint32Array(1))[0];
         const s = numberFlag("seed", fieldText(seed), drawn, "32-bit unsigned integer");
         const p = encodePrompt(prompt.value, vocab, config.window);

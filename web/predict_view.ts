@@ -5,12 +5,21 @@
  * core's predictNext, exactly as `deno task predict --top-k K` gets them; what stops a prediction (a prompt
  * shorter than the model's window, a word the vocabulary lacks) is explained inline under the box.
  */
-import { encodePrompt, numberFlag, predictNext, specialIds, UNK_TOKEN, UserError } from "../core.ts";
+import {
+  checkTopK,
+  encodePrompt,
+  errorLine,
+  numberFlag,
+  predictNext,
+  specialIds,
+  UNK_TOKEN,
+  UserError,
+} from "../core.ts";
 import type { BackendKind, ModelRunner } from "./backends.ts";
 import { byId, el, fieldText } from "./dom.ts";
 import { barChart } from "./bar_chart.ts";
 import type { LinkState } from "./links.ts";
-import { errorText, showError } from "./messages.ts";
+import { showError } from "./messages.ts";
 
 /** The list's length when the page is opened without k=. */
 export const DEFAULT_TOP_K = 5;
@@ -82,11 +91,11 @@ export function setupPredict(deps: PredictDeps): PredictView {
     let unknown: string[];
     try {
       k = numberFlag("top-k", fieldText(topK), DEFAULT_TOP_K, "positive integer");
-      if (k > config.vocab) throw new UserError(`top-k must be at most the vocabulary size ${config.vocab}`);
+      checkTopK(k, config.vocab, specialIds(vocab).banned);
       ({ context, unknown } = encodePrompt(text, vocab, config.window));
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
-      return show("note", errorText(e), text);
+      return show("note", errorLine(e), text);
     }
     section.dataset.state = "busy";
     // A software adapter compiles each kernel on its first use: say so if the first pass takes a while.

@@ -5,7 +5,14 @@ import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
-import { type EncodedPrompt, encodePrompt, packContexts, promptText, specialIds } from "../sample/prompt.ts";
+import {
+  checkTopK,
+  type EncodedPrompt,
+  encodePrompt,
+  packContexts,
+  promptText,
+  specialIds,
+} from "../sample/prompt.ts";
 import { predictNext } from "../sample/predict.ts";
 import type { Candidates } from "../sample/sampling.ts";
 import { generateHeadlines, GENERATION_DEFAULTS, samplingFlags } from "../sample/generate.ts";
@@ -125,14 +132,7 @@ export async function predictMain(args: string[]): Promise<number> {
     throw new UserError(`--no-unk: the model's vocabulary has no ${UNK_TOKEN}`, USAGE_EXIT);
   }
   const banned = [...special.banned, ...(v["no-unk"] ? [special.unk] : [])];
-  // Banned words (<s>, <unk> with --no-unk) are never proposed, so they are not among the words to choose from.
-  const choices = config.vocab - banned.length;
-  if (topK !== undefined && topK > choices) {
-    throw new UserError(
-      `--top-k must be at most ${choices}, the words the model can propose, got "${v["top-k"]}"`,
-      USAGE_EXIT,
-    );
-  }
+  checkTopK(topK, config.vocab, banned);
 
   const texts = positionals.length > 0 ? positionals : await readPrompts(v.file);
   if (texts.length === 0) throw new UserError(`no prompts in ${v.file ?? "stdin"}`);

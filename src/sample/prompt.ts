@@ -5,7 +5,7 @@
  */
 import { cleanHeadline } from "../data/clean.ts";
 import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId } from "../data/vocab.ts";
-import { UserError } from "../errors.ts";
+import { USAGE_EXIT, UserError } from "../errors.ts";
 
 export interface EncodedPrompt {
   /** All cleaned words (what the output shows). */
@@ -59,6 +59,20 @@ export function packContexts(prompts: readonly EncodedPrompt[], window: number):
 /** A prompt's words followed by generated ids' words: a sample as it is printed. */
 export function promptText(p: EncodedPrompt, ids: ArrayLike<number>, vocab: readonly string[]): string {
   return [...p.words, ...Array.from(ids, (id) => vocab[id])].join(" ");
+}
+
+/**
+ * Refuses a top-k larger than the words a model can propose: its vocabulary less the banned words (which
+ * are never proposed or drawn).
+ */
+export function checkTopK(k: number | undefined, vocabSize: number, banned: readonly number[]): void {
+  const choices = vocabSize - banned.length;
+  if (k !== undefined && k > choices) {
+    throw new UserError(
+      `--top-k must be at most ${choices}, the words the model can propose, got "${k}"`,
+      USAGE_EXIT,
+    );
+  }
 }
 
 /** What a vocabulary's special tokens mean to predict and generation. */
