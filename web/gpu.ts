@@ -2,7 +2,7 @@
  * WebGPU in the page: the adapter and device every GPU backend of the page shares, or why there is none
  * (the page then runs on the CPU reference and says so).
  */
-import { firstLine, Gpu, NoAdapterError } from "../core.ts";
+import { errorLine, Gpu, NoAdapterError } from "../core.ts";
 
 export interface PageGpu {
   gpu: Gpu | null;
@@ -27,7 +27,7 @@ export async function openPageGpu(): Promise<PageGpu> {
     if (e instanceof NoAdapterError) {
       return { gpu: null, unavailable: `WebGPU found no adapter: ${CPU_FALLBACK}.` };
     }
-    const why = firstLine(e instanceof Error ? e.message : String(e));
+    const why = errorLine(e);
     return { gpu: null, unavailable: `WebGPU could not open a device (${why}): ${CPU_FALLBACK}.` };
   }
 }

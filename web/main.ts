@@ -8,12 +8,13 @@
  * For tests: `window.__ready` is set once the page is ready (or to { error } if it could not start), and
  * each section carries data-state attributes saying what it shows.
  */
+import { errorLine } from "../core.ts";
 import { byId } from "./dom.ts";
 import { openPageGpu } from "./gpu.ts";
 import type { BackendKind } from "./backends.ts";
 import { ModelRunner } from "./backends.ts";
 import { publishLink, readLink } from "./links.ts";
-import { errorText, showNotice } from "./messages.ts";
+import { showNotice } from "./messages.ts";
 import { setupModel } from "./model_view.ts";
 import { DEFAULT_TOP_K, setupPredict } from "./predict_view.ts";
 import { setupGenerate } from "./generate_view.ts";
@@ -85,6 +86,6 @@ main().then((report) => {
   (globalThis as { __ready?: unknown }).__ready = report;
 }, (e) => {
   // Only a bug gets here (every user error is shown on the error line); say it where a person looks too.
-  showNotice(`the page failed to start: ${errorText(e)}`);
-  (globalThis as { __ready?: unknown }).__ready = { error: errorText(e) };
+  showNotice(`the page failed to start: ${errorLine(e)}`);
+  (globalThis as { __ready?: unknown }).__ready = { error: errorLine(e) };
 });

@@ -4,17 +4,12 @@
  * a failed run; the page keeps working) and the notice line (how the page runs, e.g. on the CPU reference
  * for want of WebGPU).
  */
-import { firstLine } from "../core.ts";
+import { errorLine } from "../core.ts";
 import { byId } from "./dom.ts";
-
-/** An error as the one line a person reads (the core's UserErrors are already worded for people). */
-export function errorText(e: unknown): string {
-  return firstLine(e instanceof Error ? e.message : String(e));
-}
 
 export function showError(e: unknown): void {
   const line = byId("error");
-  line.textContent = errorText(e);
+  line.textContent = errorLine(e);
   line.hidden = false;
   // The whole error, stack included, for whoever opens the console.
   console.error(e);

@@ -10,7 +10,7 @@
  * error's first line, and the others still run. A lost device ends the run with DeviceLostError.
  */
 import { kernelTiming } from "../bench/kernels.ts";
-import { firstLine } from "../errors.ts";
+import { errorLine, firstLine } from "../errors.ts";
 import { adamWidth } from "../gpu/adam.ts";
 import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
 import { lstmBlocking } from "../gpu/lstm.ts";
@@ -207,7 +207,11 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
       value: lim.maxComputeWorkgroupStorageSize,
       need: `${Math.max(8192, 16 * cfg.hidden)} (ids chunk, GEMM tiles, a row of LSTM gate gradients)`,
     },
-    { name: "maxComputeInvocationsPerWorkgroup", value: lim.maxComputeInvocationsPerWorkgroup, need: "256" },
+    {
+      name: "maxComputeInvocationsPerWorkgroup",
+      value: lim.maxComputeInvocationsPerWorkgroup,
+      need: String(WIDE_WORKGROUP),
+    },
     { name: "maxComputeWorkgroupsPerDimension", value: lim.maxComputeWorkgroupsPerDimension, need: "any" },
     {
       name: "minStorageBufferOffsetAlignment",
@@ -294,7 +298,7 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
     try {
       outcome = await check.run(ctx);
     } catch (e) {
-      error = firstLine(e instanceof Error ? e.message : String(e));
+      error = errorLine(e);
     }
     await throwIfLost(gpu, name, error !== undefined);
     if (!errorBefore && gpu.error) error ??= `GPU error: ${gpu.error}`;
@@ -314,7 +318,7 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
       const result = await checkTraining(gpu, shapes, seed);
       training = { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
     } catch (e) {
-      const error = firstLine(e instanceof Error ? e.message : String(e));
+      const error = errorLine(e);
       await throwIfLost(gpu, "training", true);
       training = { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
     }

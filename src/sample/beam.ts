@@ -8,7 +8,7 @@ import { banEndAtStart, banIds, logSoftmax } from "./sampling.ts";
 export interface BeamOptions {
   /** Beams kept per prompt at each step, and continuations returned per prompt. */
   width: number;
-  /** Words to add at most (a continuation that draws `endId` stops earlier). */
+  /** Words to add at most (a continuation that draws `boundaries.end` stops earlier). */
   steps: number;
   /**
    * Headline boundaries: `end` ("</s>") ends a continuation (its log-probability counts, it is not one of

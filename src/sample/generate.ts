@@ -36,7 +36,7 @@ export interface GenerateOptions extends SamplingOptions {
   steps: number;
   /** Samples per prompt. */
   count: number;
-  /** Ids that end a sample when drawn (they are not appended): "</s>", <unk>'s with --stop-at-unk. */
+  /** Ids that end a sample when drawn (they are not appended), e.g. <unk>'s with --stop-at-unk. */
   stopIds?: readonly number[];
   /** Ids never drawn ("<s>"). */
   bannedIds?: readonly number[];
