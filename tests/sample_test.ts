@@ -9,7 +9,7 @@ import type { Backend } from "../src/model/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import { createCpuBackend } from "../src/cpu/backend.ts";
 import { modelForward } from "../src/cpu/model.ts";
-import { encodePrompt, specialIds } from "../src/sample/prompt.ts";
+import { checkTopK, encodePrompt, specialIds } from "../src/sample/prompt.ts";
 import { type BeamOptions, beamSearch, type Continuation } from "../src/sample/beam.ts";
 import { BOS_TOKEN, EOS_TOKEN } from "../src/data/vocab.ts";
 import { predictNext } from "../src/sample/predict.ts";
@@ -394,4 +394,15 @@ Deno.test("beamSearch with an end token and a banned start token equals exhausti
   }
   const all = { width: 84, steps: 3, boundaries, bannedIds: [0] };
   assertSameRanking((await smallBeams([[0, 0]], all)).found[0], exhaustive([0, 0], all), "all 84");
+});
+
+Deno.test("checkTopK: at most the words a model can propose (its vocabulary less the banned ones)", () => {
+  const boundaries = specialIds([BOS_TOKEN, EOS_TOKEN, "a", "b", "c"]);
+  checkTopK(undefined, 5, boundaries.banned);
+  checkTopK(4, 5, boundaries.banned); // </s>, a, b, c: <s> is never proposed
+  assertThrows(
+    () => checkTopK(5, 5, boundaries.banned),
+    /--top-k must be at most 4, the words the model can propose, got "5"$/,
+  );
+  checkTopK(3, 3, specialIds(["a", "b", "c"]).banned);
 });
