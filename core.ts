@@ -84,14 +84,7 @@ export {
 } from "./src/sample/generate.ts";
 export { beamSearch, type Continuation } from "./src/sample/beam.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
-export {
-  checkTopK,
-  type EncodedPrompt,
-  encodePrompt,
-  packContexts,
-  promptText,
-  specialIds,
-} from "./src/sample/prompt.ts";
+export * from "./src/sample/prompt.ts";
 
 // Evaluation: the model's scores on any pairs, and word-count baselines.
 export * from "./src/eval/data.ts";

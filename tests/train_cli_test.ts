@@ -30,6 +30,8 @@ import { type BackendName, backendTests, webgpuTest } from "./gpu_harness.ts";
 const MINI = fileURLToPath(new URL("./fixtures/nyt_mini", import.meta.url));
 const TEXT = fileURLToPath(new URL("./fixtures/text", import.meta.url));
 const TINY = ["--embed", "4", "--hidden", "8", "--layers", "2"];
+/** For what only the CLI decides (data, recording, samples), not the backend: the CPU reference runs anywhere. */
+const TINY_CPU = [...TINY, "--backend", "cpu"];
 // The built-in corpus at window 2 (no split): 2120 pairs, so --batch 100 gives 22 steps an epoch, the last
 // one of 20 pairs.
 const BATCH = 100;
@@ -61,24 +63,13 @@ const ERROR = "train: error: ";
 
 /** A quiet run of `epochs` epochs with a validation split of 0.2 (so it keeps a best/). */
 function okWithValidation(out: string, epochs: number, backend: BackendName): Promise<Run> {
-  const args = ["--epochs", String(epochs), "--batch", String(BATCH), "--val-fraction", "0.2"];
-  return ok([...TINY, ...args, "--backend", backend, "--out", out, "--quiet"]);
+  return okTiny(out, backend, epochs, "--val-fraction", "0.2", "--quiet");
 }
 
-/** A quiet run of one epoch with a checkpoint at its end. */
-function okOneEpoch(out: string, backend: BackendName): Promise<Run> {
-  return ok([
-    ...TINY,
-    "--epochs",
-    "1",
-    "--batch",
-    String(BATCH),
-    "--backend",
-    backend,
-    "--out",
-    out,
-    "--quiet",
-  ]);
+/** A run of `epochs` epochs of the tiny model, batch BATCH, on `backend` into `out`, with `more` flags. */
+function okTiny(out: string, backend: BackendName, epochs: number, ...more: string[]): Promise<Run> {
+  const args = ["--epochs", String(epochs), "--batch", String(BATCH), "--backend", backend, "--out", out];
+  return ok([...TINY, ...args, ...more]);
 }
 
 const steps = (records: MetricRecord[]) => records.filter(isStepRecord);
@@ -254,11 +245,8 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
 
 Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vocabulary starts <s> </s>", async () => {
   const out = join(tmp, "bounded");
-  // The CLI's data and recording are under test, not the backend: the CPU reference runs it anywhere.
   await ok([
-    ...TINY,
-    "--backend",
-    "cpu",
+    ...TINY_CPU,
     "--data",
     TEXT,
     "--column",
@@ -280,20 +268,8 @@ Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vo
 
 Deno.test("--sample-every N: samples printed and appended to samples.jsonl at every N-th epoch", async () => {
   const out = join(tmp, "samples");
-  // What is sampled and written is under test, not the backend: the CPU reference runs it anywhere.
-  const args = [
-    "--backend",
-    "cpu",
-    "--batch",
-    String(BATCH),
-    "--epochs",
-    "4",
-    "--sample-every",
-    "2",
-    "--out",
-    out,
-  ];
-  const r = await ok([...TINY, ...args, "--sample-prompts", "Knicks quietly|one new"]);
+  const args = ["--batch", String(BATCH), "--epochs", "4", "--sample-every", "2", "--out", out];
+  const r = await ok([...TINY_CPU, ...args, "--sample-prompts", "Knicks quietly|one new"]);
   const lines = (await Deno.readTextFile(join(out, "samples.jsonl"))).trimEnd().split("\n").map((l) =>
     JSON.parse(l)
   );
@@ -312,9 +288,7 @@ Deno.test("--sample-every N: samples printed and appended to samples.jsonl at ev
   // Without --sample-prompts the first training context is the prompt.
   const dflt = join(tmp, "samples_default");
   await ok([
-    ...TINY,
-    "--backend",
-    "cpu",
+    ...TINY_CPU,
     "--batch",
     String(BATCH),
     "--max-steps",
@@ -339,18 +313,7 @@ backendTests(
   (backend) => `a short run (${backend}): metrics.jsonl per step and epoch, a checkpoint, loss.svg, --json`,
   async (backend) => {
     const out = join(tmp, `short_${backend}`);
-    const r = await ok([
-      ...TINY,
-      "--epochs",
-      "2",
-      "--batch",
-      String(BATCH),
-      "--backend",
-      backend,
-      "--out",
-      out,
-      "--json",
-    ]);
+    const r = await okTiny(out, backend, 2, "--json");
     const said = backend === "webgpu"
       ? /^backend: webgpu on /m
       : /^backend: cpu \(the plain-TypeScript reference/m;
@@ -539,7 +502,7 @@ backendTests(
   (backend) => `a NaN loss (${backend}) stops the run with one line and keeps the last good checkpoint`,
   async (backend) => {
     const out = join(tmp, `nan_${backend}`);
-    await okOneEpoch(out, backend);
+    await okTiny(out, backend, 1, "--quiet");
     const good = await loadCheckpoint(join(out, "checkpoint"));
     // Adam moves every weight by about lr a step: at 1e30 the second step's logits overflow.
     const r = await train(["--resume", out, "--lr", "1e30", "--epochs", "3", "--quiet"]);
@@ -579,7 +542,7 @@ backendTests(
     // not all 0 then costs log(sum exp) - (-Inf) = +Inf, in float32 (WebGPU) and float64 (CPU) alike, at the
     // first step after the resume.
     const out = join(tmp, `inf_${backend}`);
-    await okOneEpoch(out, backend);
+    await okTiny(out, backend, 1, "--quiet");
     const ck = await loadCheckpoint(join(out, "checkpoint"));
     const layout = paramLayout(ck.config);
     view(ck.params, layout.get("fc1.weight")).fill(0);
@@ -633,9 +596,7 @@ Deno.test("--data on a prepared directory takes its window and min-count when th
   const summary = JSON.parse(prep.stdout.trim().split("\n").at(-1)!);
   const out = join(tmp, "from_prepared");
   const r = await ok([
-    ...TINY,
-    "--backend",
-    "cpu",
+    ...TINY_CPU,
     "--data",
     prepared,
     "--epochs",
