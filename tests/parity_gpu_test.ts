@@ -180,7 +180,7 @@ async function gpuVsCpu(name: string, args: string[], atol: number, lr: number):
   console.log(
     `${name} ${JSON.stringify(gpu.ck.config)}: ${g.length} steps, max rel loss diff ` +
       `${worstRelative(g, c).rel.toExponential(2)}` +
-      (valG.length ? `, val ${worstRelative(valG, valC).rel.toExponential(2)}` : ""),
+      `, val ${worstRelative(valG, valC).rel.toExponential(2)}`,
   );
   assertAllClose(g, c, { atol: 0, rtol: 1e-4, what: `${name}: step losses gpu vs cpu` });
   assertAllClose(valG, valC, { atol: 0, rtol: 1e-4, what: `${name}: val losses gpu vs cpu` });

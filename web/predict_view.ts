@@ -86,12 +86,14 @@ export function setupPredict(deps: PredictDeps): PredictView {
       return show("note", "load a model to predict: open its files above, or train one below", text);
     }
     const { vocab, config } = model.checkpoint;
+    // As predict: "<s>" (a boundaries model's start) is never proposed, nor counted among the top-k's words.
+    const banned = specialIds(vocab).banned;
     let k: number;
     let context: Int32Array;
     let unknown: string[];
     try {
       k = numberFlag("top-k", fieldText(topK), DEFAULT_TOP_K, "positive integer");
-      checkTopK(k, config.vocab, specialIds(vocab).banned);
+      checkTopK(k, config.vocab, banned);
       ({ context, unknown } = encodePrompt(text, vocab, config.window));
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
@@ -107,8 +109,7 @@ export function setupPredict(deps: PredictDeps): PredictView {
     try {
       next = await deps.runner.run(deps.kind(), async (backend) => {
         const t0 = performance.now(); // the pass alone: not the wait for a backend or earlier calls
-        // As predict: "<s>" (a boundaries model's start) is never proposed.
-        const result = await predictNext(backend, context, 1, k, specialIds(vocab).banned);
+        const result = await predictNext(backend, context, 1, k, banned);
         ms = performance.now() - t0;
         return result;
       });

@@ -86,7 +86,10 @@ export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" 
   return chooseMatmulVariant(gpu, spec).variant;
 }
 
-/** How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer its description names), or null. */
+/**
+ * How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer
+ * its description names), or null.
+ */
 function softwareAdapterName(gpu: Gpu): string | null {
   if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
   const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
