@@ -32,7 +32,7 @@ export interface Scores {
 }
 
 /** Sums of per-pair results, turned into Scores at the end. */
-class Tally {
+export class Tally {
   #pairs = 0;
   #nll = 0;
   #hits = TOP_K.map(() => 0);
@@ -66,12 +66,19 @@ export async function scoreModel(backend: Backend, pairs: PairSet): Promise<Scor
     for (let i = 0; i < n; i++) {
       const row = logits.subarray(i * V, (i + 1) * V);
       const t = pairs.targets[first + i];
-      let rank = 0;
-      for (let v = 0; v < V; v++) if (row[v] > row[t] || (row[v] === row[t] && v < t)) rank++;
-      tally.add(logSoftmax(row)[t], rank);
+      tally.add(logSoftmax(row)[t], rankOf(row, t));
     }
   }
   return tally.scores();
+}
+
+/** The target's rank in a row of scores (0: first choice): higher first, ties by lower id, as predict's top-k. */
+export function rankOf(row: ArrayLike<number>, target: number): number {
+  let rank = 0;
+  for (let v = 0; v < row.length; v++) {
+    if (row[v] > row[target] || (row[v] === row[target] && v < target)) rank++;
+  }
+  return rank;
 }
 
 /** Word and (last context word, next word) counts of training pairs: what the baselines know. */
