@@ -86,12 +86,14 @@ export { beamSearch, type Continuation } from "./src/sample/beam.ts";
 export { samplingCandidates, softmax } from "./src/sample/sampling.ts";
 export * from "./src/sample/prompt.ts";
 
-// Evaluation: the model's scores on any pairs, word-count baselines, and the Kneser-Ney count model.
+// Evaluation: the model's scores on any pairs, word-count baselines, the Kneser-Ney count model and its
+// mixture with the model.
 export * from "./src/eval/data.ts";
 export * from "./src/eval/scores.ts";
 export * from "./src/eval/targets.ts";
 export * from "./src/eval/kneser_ney.ts";
 export * from "./src/eval/kneser_ney_scores.ts";
+export * from "./src/eval/mixture.ts";
 export { decodeKneserNey, encodeKneserNey } from "./src/io/kneser_ney.ts";
 
 // Errors and flag values, worded alike for every command and the web page.
