@@ -157,6 +157,7 @@ Deno.test("order 3 by hand, with boundaries: <s> framing, continuation counts, t
   close([3, 2], [5 / 80, 33 / 80, 9 / 80, 33 / 80], "partly seen: after y x");
   close([2, 1], [1 / 8, 13 / 40, 9 / 40, 13 / 40], "unseen: after x </s>");
   close([3], [5 / 80, 53 / 80, 9 / 80, 13 / 80], "a history of one word");
+  close([2, NO_ID, 3], [5 / 80, 53 / 80, 9 / 80, 13 / 80], "a NO_ID cuts the history: after y alone");
   // The model's own framing of a headline's start is <s> <s>.
   assertEquals(kn.history(ids(2, 3), 0), ids(0, 0));
   assertEquals(kn.history(ids(2, 3), 2), ids(2, 3));
@@ -268,6 +269,12 @@ Deno.test("agrees with a plain implementation within 1e-12 for every context and
             assertAllClose(kn.distribution(context), expected, { atol: 1e-12, rtol: 0, what });
             const logs = Array.from({ length: V }, (_, w) => kn.logProb(context, w));
             assertAllClose(logs, expected.map(Math.log), { atol: 1e-12, rtol: 0, what: `log ${what}` });
+            if (length >= 2) {
+              // A NO_ID for its second word: the context is what follows it.
+              const cut = [context[0], NO_ID, ...context.slice(2)];
+              const after = Array.from({ length: V }, (_, w) => plain.p(context.slice(2), w));
+              assertAllClose(kn.distribution(cut), after, { atol: 1e-12, rtol: 0, what: `after [${cut}]` });
+            }
           }
         }
       }

@@ -53,6 +53,10 @@ const T_MATMUL = ["tests/gpu_matmul_test.ts"];
 const T_LSTM = ["tests/gpu_lstm_test.ts"];
 const T_LSTM_CPU = ["tests/gpu_lstm_test.ts", "tests/cpu_ops_test.ts"];
 const T_EMBEDDING = ["tests/gpu_embedding_test.ts"];
+const KN = "src/eval/kneser_ney.ts";
+const MIXTURE = "src/eval/mixture.ts";
+const T_KN = ["tests/eval_kneser_ney_test.ts"];
+const T_MIXTURE = ["tests/eval_mixture_test.ts"];
 /** Bugs made alike in the WGSL and in the CPU reference agree with each other: only PyTorch can tell. */
 const T_PARITY = ["tests/parity_cpu_test.ts", "tests/parity_gpu_test.ts"];
 
@@ -618,6 +622,129 @@ export const MUTATIONS: Mutation[] = [
     'return text.replace(PUNCTUATION_RE, "").toLowerCase()',
     "return text.toLowerCase()",
     ["tests/data_test.ts"],
+  ),
+
+  // ---- evaluation: the Kneser-Ney count model, its bytes, the targets it is scored on, the mixture ----
+  one(
+    "kn: continuation counts replaced by raw counts below the highest order",
+    KN,
+    "const raw = k === order;",
+    "const raw = true;",
+    T_KN,
+  ),
+  one(
+    "kn: an n-gram at a headline's start adds no continuation count",
+    KN,
+    "if (seen[k - 1].has(extended)) continue;",
+    "if (seen[k - 1].has(extended) || j - k < runStart) continue;",
+    T_KN,
+  ),
+  one(
+    "kn: discount bucket off by one (a count of 1 takes D2)",
+    KN,
+    "discounts[3 * depth + Math.min(c, 3) - 1]",
+    "discounts[3 * depth + Math.min(c, 2)]",
+    T_KN,
+  ),
+  one(
+    "kn: gamma from D1 for every word (plain KN's count)",
+    KN,
+    "left += d;",
+    "left += discounts[3 * depth];",
+    T_KN,
+  ),
+  one(
+    "kn: gamma divided by the number of words instead of their total count",
+    KN,
+    "gamma: left / total",
+    "gamma: left / node.words.length",
+    T_KN,
+  ),
+  one("kn: Y from n1 / (n1 + n2)", KN, "const y = n1 / (n1 + 2 * n2);", "const y = n1 / (n1 + n2);", T_KN),
+  one(
+    "kn: headlines framed with one <s> too few",
+    KN,
+    "frame(headline, pad)",
+    "frame(headline, pad - 1)",
+    T_KN,
+  ),
+  one(
+    "kn: a history is not framed with <s>",
+    KN,
+    "i >= position - (this.order - 1) && i >= -pad;",
+    "i >= position - (this.order - 1) && i >= 0;",
+    T_KN,
+  ),
+  one(
+    "kn: a NO_ID in a history skipped instead of cutting it",
+    KN,
+    "if (id === NO_ID) break;\n      if (!(Number.isInteger(id)",
+    "if (id === NO_ID) continue;\n      if (!(Number.isInteger(id)",
+    T_KN,
+  ),
+  one("kn: n-grams counted across a NO_ID", KN, "runStart = j + 1;", "runStart = 0;", T_KN),
+  one(
+    "kn bytes: word steps written one too large",
+    "src/io/kneser_ney.ts",
+    "varints.push(id - previous);",
+    "varints.push(id - previous + 1);",
+    T_KN,
+    { filter: "bytes" },
+  ),
+  one(
+    "kn: a negative discount not sent to the fallback",
+    KN,
+    "d.every((x, r) => x > 0 && x <= r + 1)",
+    "d.every((x, r) => x <= r + 1)",
+    T_KN,
+    { filter: "modifiedDiscounts" },
+  ),
+  one(
+    "kn: a fixed discount above 1 accepted",
+    KN,
+    "!(fixed > 0 && fixed <= 1)",
+    "!(fixed > 0)",
+    T_KN,
+    { filter: "bad input" },
+  ),
+  one(
+    "kn bytes: bytes after the counts accepted",
+    "src/io/kneser_ney.ts",
+    "if (offset !== bytes.length) bad(",
+    "if (offset > bytes.length) bad(",
+    T_KN,
+    { filter: "bytes" },
+  ),
+  one(
+    "eval targets: a NO_ID in the window not skipped",
+    "src/eval/targets.ts",
+    "ids.subarray(Math.max(0, p - window), p + 1)",
+    "ids.subarray(p, p + 1)",
+    T_KN,
+    { filter: "headlineTargets" },
+  ),
+  one(
+    "eval ranks: ties go to the higher id",
+    "src/eval/scores.ts",
+    "(row[v] === row[target] && v < target)",
+    "(row[v] === row[target] && v > target)",
+    T_KN,
+    { filter: "scoreKneserNey" },
+  ),
+  one(
+    "mixture: bisection moves the wrong end",
+    MIXTURE,
+    "if (slope(mid) > 0) lo = mid;",
+    "if (slope(mid) < 0) lo = mid;",
+    T_MIXTURE,
+  ),
+  one("mixture: an optimum at weight 0 not seen", MIXTURE, "if (slope(0) <= 0) return 0;", "", T_MIXTURE),
+  one(
+    "mixture: ranks from the count model alone",
+    MIXTURE,
+    "rankOf(mixed, target)",
+    "rankOf(countProbs, target)",
+    T_MIXTURE,
   ),
 
   // ---- the test harness itself ----

@@ -250,6 +250,11 @@ export class KneserNey {
    * shorter at the start without, and cut after a NO_ID.
    */
   history(headline: Int32Array, position: number): Int32Array {
+    if (!(Number.isInteger(position) && position >= 0 && position <= headline.length)) {
+      throw new UserError(
+        `Kneser-Ney: position ${position} is outside a headline of ${headline.length} words`,
+      );
+    }
     const pad = this.boundaries ? this.order - 1 : 0;
     const out: number[] = [];
     for (let i = position - 1; i >= position - (this.order - 1) && i >= -pad; i--) {
