@@ -12,7 +12,7 @@ import type { PairSet } from "../src/data/types.ts";
 import { BOS_ID, EOS_ID, NO_ID } from "../src/data/vocab.ts";
 import { loadDataset } from "../src/deno/data_files.ts";
 import { UserError } from "../src/errors.ts";
-import { FALLBACK_DISCOUNTS, fitKneserNey, modifiedDiscounts } from "../src/eval/kneser_ney.ts";
+import { FALLBACK_DISCOUNTS, fitKneserNey, KneserNey, modifiedDiscounts } from "../src/eval/kneser_ney.ts";
 import { scoreKneserNey } from "../src/eval/kneser_ney_scores.ts";
 import { headlineTargets } from "../src/eval/targets.ts";
 import { decodeKneserNey, encodeKneserNey } from "../src/io/kneser_ney.ts";
@@ -480,6 +480,9 @@ Deno.test("bad input is a one-line UserError: order, discount, vocabulary, ids, 
   const kn = fitKneserNey(corpus, { order: 2 });
   refused("a history id past the vocabulary", () => kn.distribution([7]));
   refused("a word past the vocabulary", () => kn.logProb([2], 5));
+  refused("a position past the headline", () => kn.history(ids(2, 3), 3));
+  const empty = { words: ids(), counts: ids(), children: new Map() };
+  refused("counts with an empty context", () => new KneserNey({ ...kn.counts, root: empty }));
 });
 
 // ---- the NYT files: the issue's figure ----

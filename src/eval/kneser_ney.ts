@@ -317,6 +317,8 @@ export class KneserNey {
 
 /** The probabilities of a context at depth d (order d + 1) and, recursively, of its longer contexts. */
 function contextNode(node: CountNode, depth: number, discounts: Float64Array): ContextNode {
+  // A context is stored only where a word was seen after it; an empty one would make gamma 0 / 0.
+  if (node.words.length === 0) throw new UserError(`Kneser-Ney: a context at depth ${depth} has no words`);
   let total = 0;
   let left = 0;
   const kept = new Float64Array(node.words.length);
