@@ -160,13 +160,13 @@ class CheckedBackend implements Backend {
    */
   #rowSteps(what: string, inputs: Int32Array, count: number): number {
     const T = this.config.window;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: no rows (count ${count})`);
     if (!isHeadlineModel(this.config)) {
-      if (inputs.length !== count * T) {
+      if (!Number.isInteger(count) || count < 1 || inputs.length !== count * T) {
         throw new Error(`${what}: ${inputs.length} ids for ${count} windows of ${T}`);
       }
       return T;
     }
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: no rows (count ${count})`);
     const steps = inputs.length / count;
     if (!Number.isInteger(steps) || steps < 1) {
       throw new Error(`${what}: ${inputs.length} ids is no whole number of positions for ${count} rows`);
