@@ -7,20 +7,37 @@
 // Data: headlines -> vocabulary and (window -> next word) pairs.
 export { cleanHeadline } from "./src/data/clean.ts";
 export { buildDataset, checkSettings, cleanCorpus, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
-export type { Corpus, Coverage, Dataset, DatasetSettings, PairSet } from "./src/data/types.ts";
+export type { Corpus, Coverage, Dataset, DatasetSettings, PairSet, SequenceSet } from "./src/data/types.ts";
 export { HEADLINE_COLUMN, headlineColumn } from "./src/data/csv.ts";
 export { textLines } from "./src/data/text.ts";
 export { headlinePairs } from "./src/data/pairs.ts";
+export { IGNORE_TARGET, makeSequences } from "./src/data/sequences.ts";
 export { decodePrepared, encodePrepared, summarizeDataset } from "./src/data/prepared.ts";
 export { BOS_TOKEN, encodeWords, EOS_TOKEN, hasBoundaries, UNK_TOKEN } from "./src/data/vocab.ts";
 export { BUILTIN_SOURCE, builtinHeadlines } from "./src/data/builtin.ts";
 
 // The model: config, PyTorch-named parameter layout, initialisation, the Backend contract, the optimizer.
-export { DEFAULT_MODEL, type ModelConfig, validateConfig } from "./src/model/config.ts";
+export {
+  DEFAULT_MODEL,
+  headWidth,
+  isHeadlineModel,
+  MODEL_KINDS,
+  type ModelConfig,
+  type ModelKind,
+  modelKind,
+  validateConfig,
+} from "./src/model/config.ts";
+export {
+  dropoutKey,
+  dropoutMask,
+  type DropoutSettings,
+  dropoutSite,
+  lowbias32,
+} from "./src/model/dropout.ts";
 export { type ParamLayout, paramLayout, type TensorSpec, view } from "./src/model/layout.ts";
 export { initParams } from "./src/model/init.ts";
 export { Rng } from "./src/model/rng.ts";
-export type { Backend } from "./src/model/backend.ts";
+export { type Backend, stateSize } from "./src/model/backend.ts";
 export { ADAM_DEFAULTS, type AdamHyper, type AdamState } from "./src/model/optimizer.ts";
 
 // CPU reference.

@@ -20,16 +20,37 @@ from torch import nn
 
 
 class NextWord(nn.Module):
-    def __init__(self, vocab, embed, hidden, layers, window):
+    """The notebook's window model; `head` is fc1's width (None: the vocabulary, the notebook's)."""
+
+    def __init__(self, vocab, embed, hidden, layers, window, head=None):
         super().__init__()
+        head = head or vocab
         self.embed = nn.Embedding(vocab, embed)
         self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True)
-        self.fc1 = nn.Linear(window * hidden, vocab)
-        self.fc2 = nn.Linear(vocab, vocab)
+        self.fc1 = nn.Linear(window * hidden, head)
+        self.fc2 = nn.Linear(head, vocab)
 
     def forward(self, x):
         h, _ = self.lstm(self.embed(x))
         return self.fc2(torch.relu(self.fc1(h.reshape(h.shape[0], -1))))
+
+
+class HeadlineModel(nn.Module):
+    """The headline model (docs/headline-model.md): the LSTM over a whole headline, the head at every
+    position: logits [B, T, V]. Dropout (rate `dropout`) at the embedding output, between LSTM layers
+    (nn.LSTM's dropout=), before fc1 and before fc2, as nn.Dropout in training mode."""
+
+    def __init__(self, vocab, embed, hidden, layers, head, dropout=0.0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab, embed)
+        self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+        self.fc1 = nn.Linear(hidden, head)
+        self.fc2 = nn.Linear(head, vocab)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, x):
+        h, _ = self.lstm(self.drop(self.embed(x)))
+        return self.fc2(self.drop(torch.relu(self.fc1(self.drop(h)))))
 
 
 def blas_library():

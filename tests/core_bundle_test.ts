@@ -34,8 +34,8 @@ const RUN = `async function run(core, backendName) {
   backend.trainStep(16, 16, core.ADAM_DEFAULTS);
   const losses = await backend.takeLosses();
   const prompts = ["knicks quietly", "three new"].map((t) => core.encodePrompt(t, data.vocab, 2));
-  const contexts = Int32Array.from(prompts.flatMap((p) => [...p.context]));
-  const next = (await core.predictNext(backend, contexts, 2, 3)).map((c) => ({
+  const contexts = prompts.map((p) => p.context);
+  const next = (await core.predictNext(backend, contexts, 3)).map((c) => ({
     words: [...c.ids].map((id) => data.vocab[id]),
     probs: [...c.probs],
   }));

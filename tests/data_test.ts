@@ -362,8 +362,9 @@ Deno.test("prepared directory: boundaries, column and validation coverage record
     delete old.boundaries;
     delete old.column;
     delete old.val_coverage;
+    delete old.headlines_file;
     await Deno.writeTextFile(join(out, "summary.json"), JSON.stringify(old));
-    const { valCoverage: _, ...rest } = plain;
+    const { valCoverage: _, headlineIds: __, ...rest } = plain;
     assertEquals(await loadDataset({ data: out }), rest);
     // A summary that contradicts its vocabulary is refused.
     await Deno.writeTextFile(join(out, "summary.json"), JSON.stringify({ ...old, boundaries: true }));
@@ -371,6 +372,31 @@ Deno.test("prepared directory: boundaries, column and validation coverage record
       loadDataset({ data: out }),
       /says boundaries true, but vocab\.json lacks <s> and <\/s>/,
     );
+  });
+});
+
+Deno.test("prepared directory: the headlines as ids, and a headlines.bin that does not fit is refused", async () => {
+  await withTempDir(async (tmp) => {
+    const out = join(tmp, "prepared");
+    const ds = await loadDataset({
+      data: TEXT,
+      column: "title",
+      boundaries: true,
+      valFraction: 0.5,
+      seed: 1,
+    });
+    await writePrepared(out, ds);
+    const back = await readPrepared(out);
+    assertEquals(back.headlineIds, ds.headlineIds);
+    // Validation words training never saw have no id here (min-count 1: no <unk>).
+    assert(ds.headlineIds!.val.some((ids) => ids.includes(-1)), "a validation word without an id");
+    const bytes = await Deno.readFile(join(out, "headlines.bin"));
+    await Deno.writeFile(join(out, "headlines.bin"), bytes.subarray(0, bytes.length - 4));
+    await assertRejects(readPrepared(out), /headlines\.bin does not hold \d+ headlines/);
+    const ids = new DataView(bytes.buffer);
+    ids.setInt32(bytes.length - 4, ds.vocab.length, true);
+    await Deno.writeFile(join(out, "headlines.bin"), bytes);
+    await assertRejects(readPrepared(out), /headlines\.bin holds an id outside the vocabulary/);
   });
 });
 

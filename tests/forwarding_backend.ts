@@ -1,6 +1,7 @@
 /** A Backend that forwards every call to another: tests extend it to watch or interfere with some calls. */
 import type { Backend } from "../src/model/backend.ts";
 import type { AdamHyper, AdamState } from "../src/model/optimizer.ts";
+import type { DropoutSettings } from "../src/model/dropout.ts";
 
 export class ForwardingBackend implements Backend {
   constructor(readonly inner: Backend) {}
@@ -28,8 +29,8 @@ export class ForwardingBackend implements Backend {
   setOrder(order: Int32Array) {
     return this.inner.setOrder(order);
   }
-  trainStep(start: number, size: number, hyper: AdamHyper) {
-    this.inner.trainStep(start, size, hyper);
+  trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings) {
+    this.inner.trainStep(start, size, hyper, dropout);
   }
   takeLosses() {
     return this.inner.takeLosses();
@@ -39,6 +40,9 @@ export class ForwardingBackend implements Backend {
   }
   logits(inputs: Int32Array, count: number) {
     return this.inner.logits(inputs, count);
+  }
+  advance(state: Float32Array | null, ids: Int32Array, count: number) {
+    return this.inner.advance(state, ids, count);
   }
   memoryBytes() {
     return this.inner.memoryBytes();

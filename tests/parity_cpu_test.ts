@@ -52,6 +52,15 @@ Deno.test("parity, tiny fixture with boundaries: the CPU reference's 375 losses 
   await parity.checkReplay("parity tiny boundaries (cpu)", fx, run, parity.TOLERANCE.tinyBoundaries.cpu);
 });
 
+Deno.test("parity, tiny headline fixture with dropout: the CPU reference's 300 losses and final weights equal PyTorch's", async () => {
+  const fx = await parity.readFixture(parity.TINY_HEADLINE_DIR);
+  const rows = await parity.fixturePairs(fx, parity.TINY_CORPUS);
+  assertEquals([fx.settings.model.kind, fx.settings.dropout?.rate, rows.count], ["headline", 0.2, 47]);
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, rows));
+  console.log(`parity tiny headline: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
+  await parity.checkReplay("parity tiny headline (cpu)", fx, run, parity.TOLERANCE.tinyHeadline.cpu);
+});
+
 async function aprilRun(steps: number) {
   const fx = await parity.readFixture(parity.APRIL_DIR, parity.APRIL_SETTINGS);
   const pairs = await parity.fixturePairs(fx, parity.APRIL_CSV);

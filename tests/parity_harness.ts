@@ -36,11 +36,12 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { AdamHyper } from "../src/model/optimizer.ts";
-import type { PairSet } from "../src/data/types.ts";
+import { type ModelRows, modelRows } from "../src/data/rows.ts";
+import type { DropoutSettings } from "../src/model/dropout.ts";
 import { loadDataset } from "../src/deno/data_files.ts";
 import { readSafetensors } from "../src/deno/checkpoint_files.ts";
 import type { Backend } from "../src/model/backend.ts";
-import type { ModelConfig } from "../src/model/config.ts";
+import { isHeadlineModel, type ModelConfig, modelKind } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { haveFiles, SHARED_DATA } from "./fs_harness.ts";
@@ -56,6 +57,12 @@ export const TINY_CORPUS = join(TINY_DIR, "corpus.csv");
 export const TINY_BOUNDARIES_DIR = fileURLToPath(
   new URL("./fixtures/parity/tiny-boundaries/", import.meta.url),
 );
+
+/**
+ * The same corpus read by a headline model (2 LSTM layers, head 20) with dropout 0.2, the masks fed to
+ * PyTorch (bench/make_headline_fixture.py; tests/fixtures/parity/tiny-headline/README.md).
+ */
+export const TINY_HEADLINE_DIR = fileURLToPath(new URL("./fixtures/parity/tiny-headline/", import.meta.url));
 
 /** The notebook's model trained one epoch on April 2017 by PyTorch (../shared; may be absent). */
 export const APRIL_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
@@ -79,6 +86,8 @@ export interface FixtureSettings {
   optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
   /** SHA-256 of the prepared pairs.bin (absent in fixtures made before the generator recorded it). */
   pairs_sha256?: string;
+  /** Training dropout, its masks from the project's hash (absent: none). */
+  dropout?: DropoutSettings;
 }
 
 /**
@@ -122,6 +131,14 @@ export const TOLERANCE = {
     webgpu: { lossRtol: 1e-6, weightRtol: 1e-5 },
   },
   /**
+   * Tiny headline fixture with dropout 0.2 (tests/fixtures/parity/tiny-headline), all 300 steps. CPU: worst
+   * loss 1.8e-7, weights 1.7e-6 (fc1.bias). Tolerances about 5x and 3x that.
+   */
+  tinyHeadline: {
+    cpu: { lossRtol: 1e-6, weightRtol: 5e-6 },
+    webgpu: { lossRtol: 1e-6, weightRtol: 2e-5 },
+  },
+  /**
    * April 2017 (V = 2482, 6.7 M parameters). CPU: worst loss 8.3e-8 over the first 10 steps (1 unit in
    * the last place of a loss near 7.8), 3.8e-6 over all 63 (training carries rounding forward); WebGPU
    * 4.8e-6 over 63. Final weights: outside the parted fc1 units every weight within 2.8e-4 on both
@@ -153,7 +170,9 @@ export async function readFixture(dir: string, fallback?: FixtureSettings): Prom
   const vocab: string[] = JSON.parse(await Deno.readTextFile(join(dir, "vocab.json")));
   assertEquals(vocab.length, settings.model.vocab, "vocab.json's length is the model's vocabulary");
   assertEquals(steps.losses.length, settings.steps, "steps.json holds one loss per step");
-  assertEquals(settings.data.window, settings.model.window, "the data's window is the model's");
+  if (!isHeadlineModel(settings.model)) {
+    assertEquals(settings.data.window, settings.model.window, "the data's window is the model's");
+  }
   return { dir, settings, vocab, losses: steps.losses };
 }
 
@@ -183,7 +202,7 @@ async function readFlat(fx: Fixture, file: string): Promise<Float32Array> {
  * prepare`, or the prepared directory itself) with the fixture's settings: the vocabulary must be the fixture's, and the pairs hash to the
  * prepared pairs.bin's SHA-256 when the fixture recorded it.
  */
-export async function fixturePairs(fx: Fixture, data: string): Promise<PairSet> {
+export async function fixturePairs(fx: Fixture, data: string): Promise<ModelRows> {
   const d = fx.settings.data;
   const ds = await loadDataset({
     data,
@@ -202,18 +221,18 @@ export async function fixturePairs(fx: Fixture, data: string): Promise<PairSet> 
     }
     assertEquals(hash.digest("hex"), fx.settings.pairs_sha256, "the pairs equal the PyTorch run's");
   }
-  return ds.train;
+  return modelRows(ds, modelKind(fx.settings.model), "train");
 }
 
 /**
- * The fixture's training on `backend` from init.safetensors: pairs in file order, step s on batch
- * s mod steps-per-epoch (the generator's order), for the first `steps` steps. Returns the losses, the
- * weights after the last step and the time taken.
+ * The fixture's training on `backend` from init.safetensors: rows in file order, step s on batch
+ * s mod steps-per-epoch (the generator's order), with the fixture's dropout, for the first `steps` steps.
+ * Returns the losses, the weights after the last step and the time taken.
  */
 export async function replay(
   backend: Backend,
   fx: Fixture,
-  pairs: PairSet,
+  pairs: ModelRows,
   steps = fx.settings.steps,
 ): Promise<{ losses: number[]; params: Float32Array; seconds: number }> {
   const { batch } = fx.settings;
@@ -225,7 +244,7 @@ export async function replay(
   const started = performance.now();
   for (let s = 0; s < steps; s++) {
     const start = (s % perEpoch) * batch;
-    backend.trainStep(start, Math.min(batch, pairs.count - start), hyper);
+    backend.trainStep(start, Math.min(batch, pairs.count - start), hyper, fx.settings.dropout);
   }
   const losses = await backend.takeLosses();
   const params = await backend.getParams();

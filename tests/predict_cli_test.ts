@@ -361,7 +361,7 @@ Deno.test("--beam B: the B best continuations by log-probability, as beamSearch 
   await backend.setParams(B_PARAMS);
   const context = Int32Array.of(B_VOCAB.indexOf("i"), B_VOCAB.indexOf("love"));
   for (const lengthNorm of [false, true]) {
-    const want = (await beamSearch(backend, context, 1, {
+    const want = (await beamSearch(backend, [context], {
       width: 3,
       steps: 4,
       boundaries: { start: 0, end: 1 },

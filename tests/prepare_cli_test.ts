@@ -8,6 +8,7 @@ import { assert, assertEquals } from "./assert.ts";
 import { assertFailed, type Run, runDeno, taskRun } from "./cli_harness.ts";
 import { makeWithTempDir } from "./fs_harness.ts";
 import { exists } from "../src/deno/fs.ts";
+import { readPrepared } from "../src/deno/data_files.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
 const MINI = join(FIXTURES, "nyt_mini");
@@ -50,12 +51,21 @@ Deno.test("prepare writes a prepared directory and prints --json as its last lin
     });
     assertEquals(lines[0], `corpus: 2 files in ${MINI} (ArticlesA.csv, ArticlesB.csv)`);
     assertEquals((await Array.fromAsync(Deno.readDir(out))).map((e) => e.name).sort(), [
+      "headlines.bin",
       "pairs.bin",
       "summary.json",
       "vocab.json",
     ]);
     // 7 pairs of 3 inputs + 1 target, 4 bytes each.
     assertEquals((await Deno.stat(join(out, "pairs.bin"))).size, 7 * 4 * 4);
+    // The headlines a headline model reads: each one's length, then its word ids.
+    const prepared = await readPrepared(out);
+    const words = prepared.headlineIds!.train.reduce((n, ids) => n + ids.length, 0);
+    assertEquals(prepared.headlineIds!.val, []);
+    assertEquals(
+      (await Deno.stat(join(out, "headlines.bin"))).size,
+      4 * (prepared.headlineIds!.train.length + words),
+    );
   });
 });
 

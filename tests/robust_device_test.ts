@@ -6,6 +6,7 @@
  * no adapter at all (DENO_WEBGPU_BACKEND naming a backend this OS lacks), the train and predict CLIs print
  * one error line pointing to `--backend cpu` and exit non-zero, and `--backend cpu` then works.
  */
+import type { DropoutSettings } from "../src/model/dropout.ts";
 import { fileURLToPath } from "node:url";
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
@@ -77,9 +78,9 @@ class HookedBackend extends ForwardingBackend {
     await this.hook("setOrder", this.#count("setOrder"));
     return super.setOrder(order);
   }
-  override trainStep(start: number, size: number, hyper: AdamHyper) {
+  override trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings) {
     this.hook("trainStep", this.#count("trainStep"));
-    super.trainStep(start, size, hyper);
+    super.trainStep(start, size, hyper, dropout);
   }
   override async takeLosses() {
     await this.hook("takeLosses", this.#count("takeLosses"));

@@ -186,7 +186,7 @@ async function spiedBackend(cfg = TINY, params = PARAMS): Promise<{ backend: Bac
 Deno.test("predictNext: top-k of each row with softmax probabilities of the reference logits", async () => {
   const { backend, calls } = await spiedBackend();
   const contexts = [[1, 2], [3, 4], [0, 0]];
-  const next = await predictNext(backend, Int32Array.from(contexts.flat()), 3, 4);
+  const next = await predictNext(backend, contexts.map((c) => Int32Array.from(c)), 4);
   assertEquals(calls, [3]);
   contexts.forEach((ctx, r) => {
     const logits = Array.from(referenceLogits(ctx));
@@ -202,7 +202,7 @@ Deno.test("predictNext: top-k of each row with softmax probabilities of the refe
 Deno.test("generateIds greedy: the window slides over generated words, one batched call per step", async () => {
   const { backend, calls } = await spiedBackend();
   const prompts = [[1, 2], [5, 6]];
-  const out = await generateIds(backend, Int32Array.from(prompts.flat()), 2, {
+  const out = await generateIds(backend, prompts.map((p) => Int32Array.from(p)), {
     steps: 4,
     count: 3,
     temperature: 0,
@@ -221,8 +221,7 @@ Deno.test("generateIds sampling: seeded, samples differ, a stop word ends a samp
   const run = (seed: number, stopId?: number) =>
     generateIds(
       backend,
-      Int32Array.of(1, 2),
-      1,
+      [Int32Array.of(1, 2)],
       { steps: 6, count: 8, temperature: 5, stopIds: stopId === undefined ? [] : [stopId] },
       new Rng(seed),
     );
@@ -250,12 +249,12 @@ Deno.test("generateIds sampling: seeded, samples differ, a stop word ends a samp
 
 Deno.test("predictNext and generateIds never propose or draw a banned id", async () => {
   const { backend } = await spiedBackend();
-  const [next] = await predictNext(backend, Int32Array.of(1, 2), 1, VOCAB.length - 1, [5]);
+  const [next] = await predictNext(backend, [Int32Array.of(1, 2)], VOCAB.length - 1, [5]);
   assert(!Array.from(next.ids).includes(5), "banned id 5 proposed");
   const logits = Array.from(referenceLogits([1, 2])).map((l, i) => (i === 5 ? -Infinity : l));
   const probs = softmax(logits);
   assertAllClose(next.probs, Array.from(next.ids, (id) => probs[id]), { atol: 1e-6 });
-  const samples = await generateIds(backend, Int32Array.of(1, 2), 1, {
+  const samples = await generateIds(backend, [Int32Array.of(1, 2)], {
     steps: 8,
     count: 30,
     temperature: 50,
@@ -277,7 +276,12 @@ Deno.test("generateIds with boundaries: </s> ends a sample, but never one that h
     return Promise.resolve(out);
   };
   const opts = { steps: 5, count: 4, temperature: 1, bannedIds: [0], boundaries: { start: 0, end: 1 } };
-  const [a, b, c, d, ...rest] = await generateIds(backend, Int32Array.of(0, 0, 3, 4), 2, opts, new Rng(1));
+  const [a, b, c, d, ...rest] = await generateIds(
+    backend,
+    [Int32Array.of(0, 0), Int32Array.of(3, 4)],
+    opts,
+    new Rng(1),
+  );
   // From <s> <s>: one word (neither <s> nor </s>), then the end; from a headline's middle: the end at once.
   for (const ids of [a, b, c, d]) assert(ids.length === 1 && ids[0] > 1, `${ids}`);
   assertEquals(rest.map((ids) => ids.length), [0, 0, 0, 0]);
@@ -333,7 +337,7 @@ async function smallBeams(
   opts: BeamOptions,
 ): Promise<{ found: Continuation[][]; calls: number[] }> {
   const { backend, calls } = await spiedBackend(SMALL, SMALL_PARAMS);
-  const found = await beamSearch(backend, Int32Array.from(contexts.flat()), contexts.length, opts);
+  const found = await beamSearch(backend, contexts.map((c) => Int32Array.from(c)), opts);
   backend.destroy();
   return { found, calls };
 }

@@ -65,7 +65,7 @@ async function denoPredictMs(backend: Backend, vocab: string[]): Promise<number>
   for (let i = 0; i < REPEATS + 3; i++) {
     const { context } = encodePrompt(PROMPTS[i % PROMPTS.length], vocab, backend.config.window);
     const t0 = performance.now();
-    await predictNext(backend, context, 1, 5);
+    await predictNext(backend, [context], 5);
     if (i >= 3) times.push(performance.now() - t0);
   }
   return median(times);

@@ -10,6 +10,7 @@ import {
   encodePrompt,
   generateHeadlines,
   GENERATION_DEFAULTS,
+  modelKind,
   numberFlag,
   samplingFlags,
   specialIds,
@@ -72,7 +73,7 @@ export function setupGenerate(deps: GenerateDeps): GenerateView {
         checkTopK(k, config.vocab, specialIds(vocab).banned);
         const drawn = crypto.getRandomValues(new Uint32Array(1))[0];
         const s = numberFlag("seed", fieldText(seed), drawn, "32-bit unsigned integer");
-        const p = encodePrompt(prompt.value, vocab, config.window);
+        const p = encodePrompt(prompt.value, vocab, config.window, modelKind(config));
         const texts = await deps.runner.run(deps.kind(), (backend) =>
           generateHeadlines(backend, [p], vocab, {
             steps,

@@ -9,6 +9,7 @@ import {
   checkTopK,
   encodePrompt,
   errorLine,
+  modelKind,
   numberFlag,
   predictNext,
   specialIds,
@@ -94,7 +95,7 @@ export function setupPredict(deps: PredictDeps): PredictView {
     try {
       k = numberFlag("top-k", fieldText(topK), DEFAULT_TOP_K, "positive integer");
       checkTopK(k, config.vocab, banned);
-      ({ context, unknown } = encodePrompt(text, vocab, config.window));
+      ({ context, unknown } = encodePrompt(text, vocab, config.window, modelKind(config)));
     } catch (e) {
       if (!(e instanceof UserError)) throw e;
       return show("note", errorLine(e), text);
@@ -109,7 +110,7 @@ export function setupPredict(deps: PredictDeps): PredictView {
     try {
       next = await deps.runner.run(deps.kind(), async (backend) => {
         const t0 = performance.now(); // the pass alone: not the wait for a backend or earlier calls
-        const result = await predictNext(backend, context, 1, k, banned);
+        const result = await predictNext(backend, [context], k, banned);
         ms = performance.now() - t0;
         return result;
       });

@@ -7,6 +7,7 @@ import { USAGE_EXIT, UserError } from "../errors.ts";
 import { HEADLINE_COLUMN } from "../data/csv.ts";
 import { hasBoundaries, UNK_TOKEN } from "../data/vocab.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
+import { isHeadlineModel } from "../model/config.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { locateData, readCorpus, readPrepared } from "../deno/data_files.ts";
@@ -79,7 +80,7 @@ export async function evalMain(args: string[]): Promise<number> {
   const train = v["train-data"] !== undefined
     ? await readScored(v["train-data"], { column: v.column }, model, "train")
     : scored.prepared
-    ? preparedPairs(scored.prepared, v.data, "train", model.vocab, model.config.window)
+    ? preparedPairs(scored.prepared, v.data, "train", model.vocab, model.config)
     : undefined;
   if (train && train.pairs.count === 0) {
     throw new UserError(`--train-data ${train.source}: ${noPairs(train, model)}`);
@@ -89,17 +90,17 @@ export async function evalMain(args: string[]): Promise<number> {
   let modelScores: Scores;
   try {
     await backend.setParams(model.params);
-    modelScores = await scoreModel(backend, scored.pairs);
+    modelScores = await scoreModel(backend, scored);
   } finally {
     backend.destroy();
   }
-  const counts = train && countNgrams(train.pairs, model.config.vocab, model.config.window);
+  const counts = train && countNgrams(train.pairs, model.config.vocab, train.window);
   const baselines = counts && {
     k,
     source: train!.source,
     pairs: counts.pairs,
     unigram: scoreUnigram(counts, scored.pairs, k),
-    bigram: scoreBigram(counts, scored.pairs, k),
+    bigram: scoreBigram(counts, scored.pairs, k, scored.window),
   };
   const report = {
     model: v.model,
@@ -129,12 +130,12 @@ async function readScored(
   split: "train" | "val",
 ): Promise<ScoredSet & { prepared?: Dataset }> {
   const input = await locateData({ data: path, ...source });
-  const { vocab, config: { window } } = model;
+  const { vocab, config } = model;
   if (input.kind === "prepared") {
     const prepared = await readPrepared(input.dir);
-    return { ...preparedPairs(prepared, input.dir, split, vocab, window), prepared };
+    return { ...preparedPairs(prepared, input.dir, split, vocab, config), prepared };
   }
-  return corpusPairs(await readCorpus(input), vocab, window);
+  return corpusPairs(await readCorpus(input), vocab, config.window);
 }
 
 /** Why a set has no pair the model can score. */
@@ -164,7 +165,8 @@ function coverageOf(set: ScoredSet) {
 function printReport(r: Report, model: Checkpoint): void {
   const { config, vocab } = model;
   const boundaries = hasBoundaries(vocab) ? ", headline boundaries" : "";
-  console.log(`model: ${r.model} (vocab ${config.vocab}, window ${config.window}${boundaries})`);
+  const reads = isHeadlineModel(config) ? "headline model" : `window ${config.window}`;
+  console.log(`model: ${r.model} (vocab ${config.vocab}, ${reads}${boundaries})`);
   console.log(`data: ${r.data}: ${r.scores.pairs} pairs scored`);
   const w = r.words;
   if (!w) console.log("words: unknown words not recorded (a directory prepared before they were counted)");

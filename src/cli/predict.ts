@@ -5,18 +5,12 @@ import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
-import {
-  checkTopK,
-  type EncodedPrompt,
-  encodePrompt,
-  packContexts,
-  promptText,
-  specialIds,
-} from "../sample/prompt.ts";
+import { checkTopK, type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
 import { predictNext } from "../sample/predict.ts";
 import type { Candidates } from "../sample/sampling.ts";
 import { generateHeadlines, GENERATION_DEFAULTS, samplingFlags } from "../sample/generate.ts";
 import { beamSearch, type Continuation } from "../sample/beam.ts";
+import { modelKind } from "../model/config.ts";
 
 /** Most windows one forward pass holds; more prompts or samples run in several passes. */
 const MAX_BATCH = 256;
@@ -136,13 +130,13 @@ export async function predictMain(args: string[]): Promise<number> {
 
   const texts = positionals.length > 0 ? positionals : await readPrompts(v.file);
   if (texts.length === 0) throw new UserError(`no prompts in ${v.file ?? "stdin"}`);
-  const prompts = texts.map((text) => encodePrompt(text, vocab, config.window));
+  const prompts = texts.map((text) => encodePrompt(text, vocab, config.window, modelKind(config)));
   for (const p of prompts) {
     if (p.unknown.length > 0) {
       console.error(`note: not in the vocabulary, read as ${UNK_TOKEN}: ${p.unknown.join(", ")}`);
     }
   }
-  const contexts = packContexts(prompts, config.window);
+  const contexts = prompts.map((p) => p.context);
 
   const rows = prompts.length * (beam ?? (generate === undefined ? 1 : count));
   // The backend runs larger requests in chunks of maxBatch rows; a cap keeps its buffers small for V x rows.
@@ -150,7 +144,7 @@ export async function predictMain(args: string[]): Promise<number> {
   try {
     await backend.setParams(model.params);
     if (generate === undefined) {
-      const next = await predictNext(backend, contexts, prompts.length, topK ?? 1, banned);
+      const next = await predictNext(backend, contexts, topK ?? 1, banned);
       prompts.forEach((p, i) =>
         printNextWords(p, next[i], vocab, { json: v.json, list: topK !== undefined })
       );
@@ -158,7 +152,7 @@ export async function predictMain(args: string[]): Promise<number> {
     }
     const text = (p: EncodedPrompt, ids: ArrayLike<number>) => promptText(p, ids, vocab);
     if (beam !== undefined) {
-      const found = await beamSearch(backend, contexts, prompts.length, {
+      const found = await beamSearch(backend, contexts, {
         width: beam,
         steps: generate,
         boundaries: special.boundaries,

@@ -46,6 +46,11 @@ data:
   --val-fraction F     hold out this fraction of headlines for validation (default ${DEFAULT_VAL_FRACTION})
 model:
   --embed ${DEFAULT_MODEL.embed} --hidden ${DEFAULT_MODEL.hidden} --layers ${DEFAULT_MODEL.layers} --window ${DEFAULT_MODEL.window}
+  --model-kind window|headline  window (default, the notebook's): predict from the last --window words;
+                       headline: read the whole headline from <s> and predict every next word (implies --boundaries)
+  --head N             the head's middle width (fc1's outputs; default: the vocabulary size, the notebook's)
+  --dropout P          drop activations with probability P while training (embedding output, between LSTM layers,
+                       before each Linear; default 0)
   --init FILE          start from these weights (.safetensors, PyTorch state_dict names)
 training:
   --epochs ${defaults.DEFAULT_EPOCHS} --batch ${defaults.DEFAULT_BATCH} --lr ${ADAM_DEFAULTS.lr} --seed ${defaults.DEFAULT_SEED}   (--epochs defaults to ${defaults.BUILTIN_EPOCHS} on the built-in corpus)
@@ -78,6 +83,9 @@ const TRAIN_FLAGS = {
   hidden: { type: "string" },
   layers: { type: "string" },
   window: { type: "string" },
+  "model-kind": { type: "string" },
+  head: { type: "string" },
+  dropout: { type: "string" },
   init: { type: "string" },
   epochs: { type: "string" },
   batch: { type: "string" },

@@ -9,7 +9,7 @@ import { BUILTIN_SOURCE } from "../data/builtin.ts";
 import type { Dataset } from "../data/types.ts";
 import type { DataOptions } from "../deno/data_files.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
-import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
+import { DEFAULT_MODEL, MODEL_KINDS, type ModelConfig, type ModelKind } from "../model/config.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { type BackendKind, parseBackendKind } from "../deno/backends.ts";
 import type { TrainOptions } from "../train/loop.ts";
@@ -90,7 +90,7 @@ export function planData(flags: TrainFlags, recorded: Record<string, unknown>): 
     column: get("column"),
     // A boolean flag: given now, or recorded true by the resumed run; left undefined otherwise, so a
     // prepared directory supplies its own.
-    boundaries: get("boundaries") === "true" ? true : undefined,
+    boundaries: get("boundaries") === "true" || get("model-kind") === "headline" ? true : undefined,
     window: given("window", "positive integer"),
     minCount: given("min-count", "positive integer"),
     valFraction: given("val-fraction", "fraction"),
@@ -119,13 +119,17 @@ export function planTraining(
 ): TrainPlan {
   const recorded = recordedFlags(resume);
   const get = lookup(flags, recorded);
+  const kind = parseModelKind(get("model-kind"));
   let config: ModelConfig = {
+    ...(kind === "headline" ? { kind } : {}),
     vocab: data.vocab.length,
     embed: numberFlag("embed", get("embed"), DEFAULT_MODEL.embed, "positive integer"),
     hidden: numberFlag("hidden", get("hidden"), DEFAULT_MODEL.hidden, "positive integer"),
     layers: numberFlag("layers", get("layers"), DEFAULT_MODEL.layers, "positive integer"),
-    window: data.window,
+    window: kind === "headline" ? 1 : data.window,
+    ...(get("head") === undefined ? {} : { head: numberFlag("head", get("head"), 0, "positive integer") }),
   };
+  const dropout = numberFlag("dropout", get("dropout"), 0, "fraction");
   // The notebook's 200 epochs; the small built-in corpus is learnt in far fewer (about half a minute).
   const defaultEpochs = data.source === BUILTIN_SOURCE ? BUILTIN_EPOCHS : DEFAULT_EPOCHS;
   const epochs = numberFlag("epochs", get("epochs"), defaultEpochs, "non-negative integer");
@@ -144,7 +148,7 @@ export function planTraining(
     ? true
     : Boolean(recorded.shuffle);
   const backend = parseBackendKind(get("backend"));
-  const samples = planSamples(get("sample-every"), get("sample-prompts"), data);
+  const samples = planSamples(get("sample-every"), get("sample-prompts"), data, config);
 
   let init: TrainPlan["init"] = { kind: "seed" };
   if (resume) {
@@ -154,7 +158,7 @@ export function planTraining(
       );
     }
     // The model is the checkpoint's: a model flag given now that differs from it cannot be honoured.
-    for (const key of ["embed", "hidden", "layers", "window"] as const) {
+    for (const key of ["embed", "hidden", "layers", "window", "head"] as const) {
       const now = flags[key];
       const had = resume.config[key];
       if (now !== undefined && Number(now) !== had) {
@@ -188,6 +192,7 @@ export function planTraining(
     shuffle,
     maxSteps,
     samples,
+    ...(dropout > 0 ? { dropout } : {}),
     saveEvery: numberFlag("save-every", str(flags["save-every"]), DEFAULT_SAVE_EVERY, "positive integer"),
     logEvery: numberFlag("log-every", str(flags["log-every"]), DEFAULT_LOG_EVERY, "positive integer"),
     init,
@@ -199,9 +204,12 @@ export function planTraining(
       "min-count": data.minCount,
       "val-fraction": data.valFraction,
       window: data.window,
+      "model-kind": config.kind,
       embed: config.embed,
       hidden: config.hidden,
       layers: config.layers,
+      head: config.head,
+      dropout: dropout > 0 ? dropout : undefined,
       epochs,
       batch,
       lr,
@@ -222,6 +230,7 @@ export function planSamples(
   every: string | undefined,
   prompts: string | undefined,
   data: Dataset,
+  config: Pick<ModelConfig, "window" | "kind">,
 ): SampleSettings | undefined {
   if (every === undefined) {
     if (prompts !== undefined) {
@@ -233,7 +242,7 @@ export function planSamples(
   try {
     return {
       every: numberFlag("sample-every", every, 0, "positive integer"),
-      prompts: encodeSamplePrompts(texts, data.vocab, data.window),
+      prompts: encodeSamplePrompts(texts, data.vocab, config),
     };
   } catch (e) {
     if (e instanceof UserError && e.exitCode !== USAGE_EXIT) {
@@ -241,4 +250,13 @@ export function planSamples(
     }
     throw e;
   }
+}
+
+/** --model-kind: window (the notebook's, the default) or headline. */
+export function parseModelKind(text: string | undefined): ModelKind {
+  if (text === undefined) return "window";
+  if (!MODEL_KINDS.includes(text as ModelKind)) {
+    throw new UserError(`--model-kind must be one of ${MODEL_KINDS.join(", ")}, got "${text}"`, USAGE_EXIT);
+  }
+  return text as ModelKind;
 }

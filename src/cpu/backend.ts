@@ -2,11 +2,13 @@
  * The Backend contract run by the CPU reference ops: slow, but the yardstick the WebGPU backend is
  * compared against, and a fallback where there is no adapter. Arguments are checked by checkedBackend.
  */
-import type { Backend } from "../model/backend.ts";
+import { type Backend, stateSize } from "../model/backend.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
 import { checkedBackend } from "../model/checked_backend.ts";
-import { type ModelConfig, validateConfig } from "../model/config.ts";
+import { isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
+import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
+import { rowLengths, trimRows } from "../data/sequences.ts";
 import { adamStep } from "./adam.ts";
 import { modelForward, modelLossAndGrads } from "./model.ts";
 import { softmaxCrossEntropy } from "./softmax_xent.ts";
@@ -30,6 +32,10 @@ class CpuBackend implements Backend {
   #adamStep = 0;
   #trainInputs = new Int32Array(0);
   #trainTargets = new Int32Array(0);
+  /** Positions per training row: the window, or the longest headline's. */
+  #trainSteps = 0;
+  /** Each training row's positions with a target (headline models; the window for window models). */
+  #trainLengths: Int32Array = new Int32Array(0);
   #order = new Int32Array(0);
   #losses: number[] = [];
 
@@ -66,6 +72,10 @@ class CpuBackend implements Backend {
   setTrainData(inputs: Int32Array, targets: Int32Array, count: number): Promise<void> {
     this.#trainInputs = inputs.slice();
     this.#trainTargets = targets.slice();
+    this.#trainSteps = inputs.length / count;
+    this.#trainLengths = isHeadlineModel(this.config)
+      ? rowLengths(targets, count)
+      : new Int32Array(count).fill(this.config.window);
     this.#order = Int32Array.from({ length: count }, (_, i) => i);
     return Promise.resolve();
   }
@@ -75,16 +85,31 @@ class CpuBackend implements Backend {
     return Promise.resolve();
   }
 
-  trainStep(start: number, size: number, hyper: AdamHyper): void {
-    const T = this.config.window;
-    const inputs = new Int32Array(size * T);
-    const targets = new Int32Array(size);
-    for (let n = 0; n < size; n++) {
-      const pair = this.#order[start + n];
-      inputs.set(this.#trainInputs.subarray(pair * T, pair * T + T), n * T);
-      targets[n] = this.#trainTargets[pair];
-    }
-    const loss = modelLossAndGrads(this.config, this.#params, inputs, targets, size, this.#grads);
+  /** A headline batch runs as many positions as its longest row; a window batch its window. */
+  trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings): void {
+    const S = this.#trainSteps;
+    const rows = Array.from({ length: size }, (_, n) => this.#order[start + n]);
+    const T = Math.max(...rows.map((r) => this.#trainLengths[r]));
+    const perRow = isHeadlineModel(this.config) ? S : 1;
+    const inputs = new Int32Array(size * S);
+    const targets = new Int32Array(size * perRow);
+    rows.forEach((r, n) => {
+      inputs.set(this.#trainInputs.subarray(r * S, (r + 1) * S), n * S);
+      targets.set(this.#trainTargets.subarray(r * perRow, (r + 1) * perRow), n * perRow);
+    });
+    const batch = perRow === 1 ? { inputs, targets } : trimRows(inputs, targets, size, S, T);
+    const loss = modelLossAndGrads(
+      this.config,
+      this.#params,
+      batch.inputs,
+      batch.targets,
+      size,
+      this.#grads,
+      {
+        steps: T,
+        dropout: dropout && { settings: dropout, step: this.#adamStep + 1 },
+      },
+    );
     this.#adamStep++;
     adamStep(this.#params, this.#grads, this.#m, this.#v, this.#adamStep, hyper);
     this.#losses.push(loss);
@@ -98,28 +123,63 @@ class CpuBackend implements Backend {
 
   evalLoss(inputs: Int32Array, targets: Int32Array, count: number): Promise<number> {
     const V = this.config.vocab;
+    const perRow = isHeadlineModel(this.config) ? inputs.length / count : 1;
     let total = 0;
+    let scored = 0;
     this.#forwardInChunks(inputs, count, (logits, start, n) => {
+      const chunk = targets.subarray(start * perRow, (start + n) * perRow);
+      const valid = chunk.reduce((sum, t) => sum + (t >= 0 ? 1 : 0), 0);
       // softmaxCrossEntropy returns the chunk's mean; weight it back to a sum.
-      total += n * softmaxCrossEntropy(logits, targets.subarray(start, start + n), n, V, null);
+      total += valid * softmaxCrossEntropy(logits, chunk, n * perRow, V, null);
+      scored += valid;
     });
-    return Promise.resolve(total / count);
+    return Promise.resolve(total / scored);
   }
 
   logits(inputs: Int32Array, count: number): Promise<Float32Array> {
     const V = this.config.vocab;
-    const out = new Float32Array(count * V);
-    this.#forwardInChunks(inputs, count, (logits, start) => out.set(logits, start * V));
+    const perRow = isHeadlineModel(this.config) ? inputs.length / count : 1;
+    const out = new Float32Array(count * perRow * V);
+    this.#forwardInChunks(inputs, count, (logits, start) => out.set(logits, start * perRow * V));
     return Promise.resolve(out);
   }
 
-  /** The forward pass over `count` windows, EVAL_CHUNK at a time; `use` gets each chunk's logits. */
+  advance(
+    state: Float32Array | null,
+    ids: Int32Array,
+    count: number,
+  ): Promise<{ logits: Float32Array; state: Float32Array }> {
+    const { layers: L, hidden: H } = this.config;
+    const S = stateSize(this.config);
+    // Per layer, the rows' h and c side by side as the LSTM reads them ([count, H] each).
+    const initial = state === null ? undefined : Array.from({ length: L }, (_, k) => {
+      const h = new Float32Array(count * H);
+      const c = new Float32Array(count * H);
+      for (let r = 0; r < count; r++) {
+        const at = r * S + k * 2 * H;
+        h.set(state.subarray(at, at + H), r * H);
+        c.set(state.subarray(at + H, at + 2 * H), r * H);
+      }
+      return { h, c };
+    });
+    const { logits, cache } = modelForward(this.config, this.#params, ids, count, { steps: 1, initial });
+    const next = new Float32Array(count * S);
+    cache.lstm.forEach((layer, k) => {
+      for (let r = 0; r < count; r++) {
+        next.set(layer.h.subarray(r * H, (r + 1) * H), r * S + k * 2 * H);
+        next.set(layer.c.subarray(r * H, (r + 1) * H), r * S + k * 2 * H + H);
+      }
+    });
+    return Promise.resolve({ logits, state: next });
+  }
+
+  /** The forward pass over `count` rows, EVAL_CHUNK at a time; `use` gets each chunk's logits. */
   #forwardInChunks(
     inputs: Int32Array,
     count: number,
     use: (logits: Float32Array, start: number, n: number) => void,
   ): void {
-    const T = this.config.window;
+    const T = inputs.length / count;
     for (let start = 0; start < count; start += EVAL_CHUNK) {
       const n = Math.min(EVAL_CHUNK, count - start);
       const { logits } = modelForward(
@@ -127,6 +187,7 @@ class CpuBackend implements Backend {
         this.#params,
         inputs.subarray(start * T, (start + n) * T),
         n,
+        { steps: T },
       );
       use(logits, start, n);
     }

@@ -110,6 +110,10 @@ function stepSlice(
   }
 }
 
+/**
+ * The layer over T steps. `initial` holds h_{-1} and c_{-1} [B,H] (a carried state, for generation);
+ * absent, they are zeros, as in training (lstmLayerBackward assumes zeros).
+ */
 export function lstmLayerForward(
   x: Float32Array,
   wih: Float32Array,
@@ -120,6 +124,7 @@ export function lstmLayerForward(
   T: number,
   In: number,
   H: number,
+  initial?: { h: Float32Array; c: Float32Array },
 ): LstmCache {
   const cache: LstmCache = {
     h: new Float32Array(B * T * H),
@@ -129,8 +134,8 @@ export function lstmLayerForward(
   const xt = new Float32Array(B * In);
   const pre = new Float32Array(B * 4 * H);
   const gates = new Float32Array(B * 4 * H);
-  let hPrev: Float32Array | null = null;
-  let cPrev: Float32Array | null = null;
+  let hPrev: Float32Array | null = initial?.h ?? null;
+  let cPrev: Float32Array | null = initial?.c ?? null;
   for (let t = 0; t < T; t++) {
     stepSlice(x, xt, B, T, In, t);
     matmul(xt, wih, pre, B, In, 4 * H, { transB: true });

@@ -1,27 +1,50 @@
 /**
  * The whole model on the CPU, assembled from the reference ops in the notebook's order:
- *   x = embed[ids] [B,T,E] -> LSTM layers (batch-first, layer k reads layer k-1's h) -> flatten h [B,T*H]
- *   -> fc1 -> ReLU -> fc2 -> logits [B,V].
+ *   x = embed[ids] [B,T,E] -> LSTM layers (batch-first, layer k reads layer k-1's h) -> head input
+ *   -> fc1 -> ReLU -> fc2 -> logits.
+ * A window model's head input is the flattened window, [B, T*H]: one row of logits per window. A headline
+ * model (window 1) runs T = the batch's positions and its head input is every position's h, [B*T, H]: one
+ * row of logits per position. Both are the same arithmetic on `rows = B*T / window` rows of `window*H`.
+ * Training may drop activations at PyTorch's places (src/model/dropout.ts); evaluation never does.
  * Parameters and gradients are one flat array each, addressed through paramLayout.
  */
-import type { ModelConfig } from "../model/config.ts";
+import { headWidth, isHeadlineModel, type ModelConfig } from "../model/config.ts";
 import { lstmInputSize, type ParamLayout, paramLayout, view } from "../model/layout.ts";
+import { dropoutMask, type DropoutSettings, dropoutSite } from "../model/dropout.ts";
 import { embeddingBackward, embeddingForward } from "./embedding.ts";
 import { linearBackward, linearForward, reluBackward } from "./linear.ts";
 import { type LstmCache, lstmLayerBackward, lstmLayerForward } from "./lstm.ts";
 import { softmaxCrossEntropy } from "./softmax_xent.ts";
 
+/** How a forward pass runs beyond its ids. */
+export interface ForwardOptions {
+  /** Positions per row: the window (the default), or a headline batch's longest row. */
+  steps?: number;
+  /** Training dropout at optimizer step `step` (1-based); absent or rate 0: none. */
+  dropout?: { settings: DropoutSettings; step: number };
+  /** A carried LSTM state per layer (h and c, [B,H] each) instead of zeros: generation's next word. */
+  initial?: Array<{ h: Float32Array; c: Float32Array }>;
+}
+
 /** The activations backward reads; everything else is recomputable from params. */
 export interface ForwardCache {
   B: number;
+  /** Positions per row. */
+  T: number;
   /** The B*T input word ids (the embedding rows to scatter gradients into). */
   ids: Int32Array;
-  /** Embedded inputs [B,T,E], layer 0's input. */
-  embedded: Float32Array;
-  /** Per layer h, c and activated gates; layer k's h [B,T,H] is layer k+1's input, the last one fc1's. */
+  /** Per layer its input as the layer read it (after dropout): layer 0's is the embedded words [B,T,E]. */
+  layerInputs: Float32Array[];
+  /** Per layer h, c and activated gates. */
   lstm: LstmCache[];
-  /** fc1's output after ReLU [B,V]; fc2's input and the ReLU mask. */
+  /** fc1's input as it read it: the top layer's h after dropout, [rows, window*H]. */
+  headInput: Float32Array;
+  /** fc1's output after ReLU [rows, M]; the ReLU mask. */
   hidden: Float32Array;
+  /** fc2's input as it read it: `hidden` after dropout. */
+  fc2Input: Float32Array;
+  /** Each site's mask (0 or the keep scale), by site; empty without dropout. */
+  masks: Map<number, Float32Array>;
 }
 
 /** The weight views of one LSTM layer, named as PyTorch names them. */
@@ -34,36 +57,76 @@ function lstmWeights(flat: Float32Array, layout: ParamLayout, k: number) {
   };
 }
 
+/** Rows of logits for B rows of T positions: one per window, or one per position of a headline model. */
+export function headRows(cfg: ModelConfig, B: number, T: number): number {
+  return isHeadlineModel(cfg) ? B * T : B;
+}
+
+/** `x` times the site's mask (a copy), recording the mask; `x` itself without dropout. */
+function drop(
+  x: Float32Array,
+  site: number,
+  opts: ForwardOptions,
+  masks: Map<number, Float32Array>,
+): Float32Array {
+  const d = opts.dropout;
+  if (!d || d.settings.rate === 0) return x;
+  const mask = dropoutMask(d.settings, d.step, site, x.length);
+  masks.set(site, mask);
+  return x.map((v, i) => v * mask[i]);
+}
+
+/** `dy` times the site's mask in place (the mask's backward); nothing without one. */
+function undrop(dy: Float32Array, site: number, masks: Map<number, Float32Array>): void {
+  const mask = masks.get(site);
+  if (!mask) return;
+  for (let i = 0; i < dy.length; i++) dy[i] *= mask[i];
+}
+
 export function modelForward(
   cfg: ModelConfig,
   params: Float32Array,
   inputs: Int32Array,
   B: number,
+  opts: ForwardOptions = {},
 ): { logits: Float32Array; cache: ForwardCache } {
-  const { vocab: V, embed: E, hidden: H, layers: L, window: T } = cfg;
-  if (inputs.length !== B * T) throw new Error(`modelForward: ${inputs.length} ids for ${B} windows of ${T}`);
+  const { vocab: V, embed: E, hidden: H, layers: L, window } = cfg;
+  const T = opts.steps ?? window;
+  if (!isHeadlineModel(cfg) && T !== window) {
+    throw new Error(`modelForward: a window model reads ${window} positions, not ${T}`);
+  }
+  if (inputs.length !== B * T) throw new Error(`modelForward: ${inputs.length} ids for ${B} rows of ${T}`);
   const layout = paramLayout(cfg);
   const p = (name: string) => view(params, layout.get(name));
+  const M = headWidth(cfg);
+  const rows = headRows(cfg, B, T);
+  const masks = new Map<number, Float32Array>();
 
   const embedded = new Float32Array(B * T * E);
   embeddingForward(p("embed.weight"), inputs, E, embedded);
 
+  const layerInputs: Float32Array[] = [];
   const lstm: LstmCache[] = [];
-  let x: Float32Array = embedded;
+  let x = drop(embedded, dropoutSite.embedding, opts, masks);
   for (let k = 0; k < L; k++) {
+    if (k > 0) x = drop(x, dropoutSite.lstmInput(k), opts, masks);
+    layerInputs.push(x);
     const w = lstmWeights(params, layout, k);
-    const layer = lstmLayerForward(x, w.wih, w.whh, w.bih, w.bhh, B, T, lstmInputSize(cfg, k), H);
+    const In = lstmInputSize(cfg, k);
+    const layer = lstmLayerForward(x, w.wih, w.whh, w.bih, w.bhh, B, T, In, H, opts.initial?.[k]);
     lstm.push(layer);
     x = layer.h;
   }
 
-  // [B,T,H] is row-major, so the last layer's h already is the flattened [B,T*H].
-  const hidden = new Float32Array(B * V);
-  linearForward(x, p("fc1.weight"), p("fc1.bias"), hidden, B, T * H, V, true);
-  const logits = new Float32Array(B * V);
-  linearForward(hidden, p("fc2.weight"), p("fc2.bias"), logits, B, V, V, false);
+  // [B,T,H] is row-major: the window model's flattened [B, T*H] and the headline model's [B*T, H] alike.
+  const headInput = drop(x, dropoutSite.fc1Input(L), opts, masks);
+  const hidden = new Float32Array(rows * M);
+  linearForward(headInput, p("fc1.weight"), p("fc1.bias"), hidden, rows, window * H, M, true);
+  const fc2Input = drop(hidden, dropoutSite.fc2Input(L), opts, masks);
+  const logits = new Float32Array(rows * V);
+  linearForward(fc2Input, p("fc2.weight"), p("fc2.bias"), logits, rows, M, V, false);
 
-  return { logits, cache: { B, ids: inputs, embedded, lstm, hidden } };
+  return { logits, cache: { B, T, ids: inputs, layerInputs, lstm, headInput, hidden, fc2Input, masks } };
 }
 
 /**
@@ -77,40 +140,66 @@ export function modelBackward(
   dLogits: Float32Array,
   grads: Float32Array,
 ): void {
-  const { vocab: V, embed: E, hidden: H, layers: L, window: T } = cfg;
-  const { B, lstm, hidden } = cache;
+  const { vocab: V, embed: E, hidden: H, layers: L, window } = cfg;
+  const { B, T, lstm, hidden, masks } = cache;
   const layout = paramLayout(cfg);
   if (grads.length !== layout.total) throw new Error(`modelBackward: grads has ${grads.length} floats`);
   const p = (name: string) => view(params, layout.get(name));
   const g = (name: string) => view(grads, layout.get(name));
+  const M = headWidth(cfg);
+  const rows = headRows(cfg, B, T);
   grads.fill(0);
 
-  const dHidden = new Float32Array(B * V);
-  linearBackward(hidden, p("fc2.weight"), dLogits, dHidden, g("fc2.weight"), g("fc2.bias"), B, V, V);
+  const dHidden = new Float32Array(rows * M);
+  linearBackward(
+    cache.fc2Input,
+    p("fc2.weight"),
+    dLogits,
+    dHidden,
+    g("fc2.weight"),
+    g("fc2.bias"),
+    rows,
+    M,
+    V,
+  );
+  undrop(dHidden, dropoutSite.fc2Input(L), masks);
   reluBackward(hidden, dHidden);
   let dh: Float32Array = new Float32Array(B * T * H);
-  const top = lstm[L - 1].h;
-  linearBackward(top, p("fc1.weight"), dHidden, dh, g("fc1.weight"), g("fc1.bias"), B, T * H, V);
+  linearBackward(
+    cache.headInput,
+    p("fc1.weight"),
+    dHidden,
+    dh,
+    g("fc1.weight"),
+    g("fc1.bias"),
+    rows,
+    window * H,
+    M,
+  );
+  undrop(dh, dropoutSite.fc1Input(L), masks);
 
   for (let k = L - 1; k >= 0; k--) {
     const In = lstmInputSize(cfg, k);
-    const x = k === 0 ? cache.embedded : lstm[k - 1].h;
     const w = lstmWeights(params, layout, k);
     const dw = lstmWeights(grads, layout, k);
     const dx = new Float32Array(B * T * In);
-    lstmLayerBackward(x, w.wih, w.whh, lstm[k], dh, B, T, In, H, {
+    lstmLayerBackward(cache.layerInputs[k], w.wih, w.whh, lstm[k], dh, B, T, In, H, {
       dx,
       dWih: dw.wih,
       dWhh: dw.whh,
       dbih: dw.bih,
       dbhh: dw.bhh,
     });
+    undrop(dx, k > 0 ? dropoutSite.lstmInput(k) : dropoutSite.embedding, masks);
     dh = dx;
   }
   embeddingBackward(dh, cache.ids, E, g("embed.weight"));
 }
 
-/** Mean cross-entropy of B windows; `grads` (flat layout) receives its gradient. */
+/**
+ * Mean cross-entropy over the batch's targets (one per head row; -1 = none, for a headline model's
+ * padding); `grads` (flat layout) receives its gradient.
+ */
 export function modelLossAndGrads(
   cfg: ModelConfig,
   params: Float32Array,
@@ -118,10 +207,15 @@ export function modelLossAndGrads(
   targets: Int32Array,
   B: number,
   grads: Float32Array,
+  opts: ForwardOptions = {},
 ): number {
-  const { logits, cache } = modelForward(cfg, params, inputs, B);
-  const dLogits = new Float32Array(B * cfg.vocab);
-  const loss = softmaxCrossEntropy(logits, targets, B, cfg.vocab, dLogits);
+  const { logits, cache } = modelForward(cfg, params, inputs, B, opts);
+  const rows = headRows(cfg, B, cache.T);
+  if (targets.length !== rows) {
+    throw new Error(`modelLossAndGrads: ${targets.length} targets for ${rows} rows`);
+  }
+  const dLogits = new Float32Array(rows * cfg.vocab);
+  const loss = softmaxCrossEntropy(logits, targets, rows, cfg.vocab, dLogits);
   modelBackward(cfg, params, cache, dLogits, grads);
   return loss;
 }

@@ -44,7 +44,8 @@ export function buildDataset(corpus: Corpus, settings: DatasetSettings): Dataset
   const trainWords = cleaned.filter((_, i) => !isVal[i]);
   const valWords = cleaned.filter((_, i) => isVal[i]);
   const { vocab, unk } = buildVocab(trainWords, minCount, boundaries);
-  const train = headlinePairs(trainWords, vocab, unk, window, boundaries).pairs;
+  const trained = headlinePairs(trainWords, vocab, unk, window, boundaries);
+  const train = trained.pairs;
   const val = headlinePairs(valWords, vocab, unk, window, boundaries);
   if (train.count === 0) {
     throw new UserError(
@@ -64,6 +65,7 @@ export function buildDataset(corpus: Corpus, settings: DatasetSettings): Dataset
     train,
     val: val.pairs,
     valCoverage: val.coverage,
+    headlineIds: { train: trained.ids, val: val.ids },
     minCount,
     valFraction,
     seed,

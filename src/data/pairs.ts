@@ -50,8 +50,8 @@ export function makePairs(
 }
 
 /**
- * Cleaned headlines -> the pairs a model with this vocabulary, window and boundaries reads, and how the
- * words met the vocabulary: words not in it become `unk` where there is one (unk >= 0), else NO_ID, whose
+ * Cleaned headlines -> the pairs a model with this vocabulary, window and boundaries reads, the headlines
+ * as ids (what a headline model's rows are made from), and how the words met the vocabulary: words not in it become `unk` where there is one (unk >= 0), else NO_ID, whose
  * pairs are skipped. `unknown` counts each such word's occurrences, in order of first appearance.
  */
 export function headlinePairs(
@@ -60,7 +60,7 @@ export function headlinePairs(
   unk: number,
   window: number,
   boundaries: boolean,
-): { pairs: PairSet; coverage: Coverage; unknown: Map<string, number> } {
+): { pairs: PairSet; coverage: Coverage; unknown: Map<string, number>; ids: Int32Array[] } {
   const known = new Set(vocab);
   const unknown = new Map<string, number>();
   let tokens = 0;
@@ -73,10 +73,12 @@ export function headlinePairs(
       unknown.set(w, (unknown.get(w) ?? 0) + 1);
     }
   }
-  const { pairs, skipped } = makePairs(headlines.map((w) => wordIds(w, vocab, unk)), window, boundaries);
+  const ids = headlines.map((w) => wordIds(w, vocab, unk));
+  const { pairs, skipped } = makePairs(ids, window, boundaries);
   return {
     pairs,
     coverage: { tokens, unknownTokens, unknownWords: unknown.size, skippedPairs: skipped },
     unknown,
+    ids,
   };
 }

@@ -3,10 +3,13 @@
  * src/deno/data_files.ts): the dataset written once so training starts without re-reading CSVs.
  *   vocab.json    JSON array of words in id order
  *   pairs.bin     int32 little-endian: train inputs, train targets, val inputs, val targets, back to back
+ *   headlines.bin int32 little-endian: the word count of each training headline, then of each validation
+ *                 headline, then all their word ids in order (-1: a validation word without an id); what a
+ *                 headline model reads. Directories prepared before it existed lack it (window models only).
  *   summary.json  counts and settings (its presence is what marks a prepared directory)
  */
 import { UserError } from "../errors.ts";
-import { PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
+import { HEADLINES_FILE, PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
 import { HEADLINE_COLUMN } from "./csv.ts";
 import type { Coverage, Dataset, PairSet } from "./types.ts";
 import { hasBoundaries } from "./vocab.ts";
@@ -39,6 +42,8 @@ export interface DatasetSummary {
 interface SummaryFile extends DatasetSummary {
   format: string;
   pairs_file: { name: string; dtype: "int32le"; layout: string[] };
+  /** Absent in directories prepared before headline models. */
+  headlines_file?: { name: string; dtype: "int32le"; layout: string[]; train: number; val: number };
 }
 
 export function summarizeDataset(ds: Dataset): DatasetSummary {
@@ -77,17 +82,36 @@ export function encodePrepared(ds: Dataset): Array<[string, Uint8Array]> {
     format: PREPARED_FORMAT,
     ...summarizeDataset(ds),
     pairs_file: { name: PAIRS_FILE, dtype: "int32le", layout: PAIRS_LAYOUT },
+    ...(ds.headlineIds
+      ? {
+        headlines_file: {
+          name: HEADLINES_FILE,
+          dtype: "int32le" as const,
+          layout: HEADLINES_LAYOUT,
+          train: ds.headlineIds.train.length,
+          val: ds.headlineIds.val.length,
+        },
+      }
+      : {}),
   };
   const text = (t: string) => new TextEncoder().encode(t);
   return [
     [VOCAB_FILE, text(JSON.stringify(ds.vocab) + "\n")],
-    [PAIRS_FILE, encodePairs(ds)],
+    [PAIRS_FILE, encodeInts([ds.train.inputs, ds.train.targets, ds.val.inputs, ds.val.targets])],
+    ...(ds.headlineIds ? [[HEADLINES_FILE, encodeHeadlines(ds.headlineIds)] as [string, Uint8Array]] : []),
     [SUMMARY_FILE, text(JSON.stringify(summary, null, 2) + "\n")],
   ];
 }
 
-function encodePairs(ds: Dataset): Uint8Array {
-  const parts = [ds.train.inputs, ds.train.targets, ds.val.inputs, ds.val.targets];
+const HEADLINES_LAYOUT = ["train_lengths", "val_lengths", "train_ids", "val_ids"];
+
+function encodeHeadlines(h: { train: Int32Array[]; val: Int32Array[] }): Uint8Array {
+  const all = [...h.train, ...h.val];
+  return encodeInts([Int32Array.from(all, (ids) => ids.length), ...all]);
+}
+
+/** Int32 arrays back to back, little-endian. */
+function encodeInts(parts: Int32Array[]): Uint8Array {
   const bytes = new Uint8Array(4 * parts.reduce((n, p) => n + p.length, 0));
   const view = new DataView(bytes.buffer);
   let offset = 0;
@@ -179,6 +203,9 @@ export async function decodePrepared(
   });
   const train = pairSet(s.pairs);
   const val = pairSet(s.val_pairs);
+  const headlineIds = s.headlines_file === undefined
+    ? undefined
+    : decodeHeadlines(await read(HEADLINES_FILE), s.headlines_file, s.vocab, bad);
   return {
     source: s.source,
     files: s.files,
@@ -191,8 +218,40 @@ export async function decodePrepared(
     train,
     val,
     ...(valCoverage ? { valCoverage } : {}),
+    ...(headlineIds ? { headlineIds } : {}),
     minCount: s.min_count,
     valFraction: s.val_fraction,
     seed: s.seed,
   };
+}
+
+/** headlines.bin's headlines, checked against the counts summary.json gives and the vocabulary. */
+function decodeHeadlines(
+  bytes: Uint8Array,
+  file: NonNullable<SummaryFile["headlines_file"]>,
+  V: number,
+  bad: (why: string) => never,
+): { train: Int32Array[]; val: Int32Array[] } {
+  if (!Number.isInteger(file.train) || !Number.isInteger(file.val) || file.train < 0 || file.val < 0) {
+    bad(`${SUMMARY_FILE}: headlines_file is missing counts`);
+  }
+  const ints = new Int32Array(bytes.length >> 2);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < ints.length; i++) ints[i] = view.getInt32(4 * i, true);
+  const n = file.train + file.val;
+  const lengths = ints.subarray(0, Math.min(n, ints.length));
+  const words = lengths.reduce((sum, l) => sum + l, 0);
+  if (bytes.length % 4 !== 0 || ints.length < n || lengths.some((l) => l < 0) || ints.length !== n + words) {
+    bad(`${HEADLINES_FILE} does not hold ${n} headlines`);
+  }
+  const out: Int32Array[] = [];
+  let at = n;
+  for (const length of lengths) {
+    const ids = ints.slice(at, at + length);
+    // -1: a validation word the vocabulary has no id for (there is no <unk>).
+    if (ids.some((id) => id < -1 || id >= V)) bad(`${HEADLINES_FILE} holds an id outside the vocabulary`);
+    out.push(ids);
+    at += length;
+  }
+  return { train: out.slice(0, file.train), val: out.slice(file.train) };
 }

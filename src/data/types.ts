@@ -7,6 +7,18 @@ export interface PairSet {
   count: number;
 }
 
+/**
+ * Headline rows of a headline model (src/data/sequences.ts): count rows of `steps` positions, inputs `<s>`
+ * and the words, targets the next words and `</s>`, padded after each row's end (inputs `<s>`, targets -1).
+ */
+export interface SequenceSet {
+  inputs: Int32Array;
+  targets: Int32Array;
+  count: number;
+  /** Positions per row: the longest row's. */
+  steps: number;
+}
+
 /** How a dataset is cut from its headlines. */
 export interface DatasetSettings {
   window: number;
@@ -48,6 +60,11 @@ export interface Dataset extends DatasetSettings {
   val: PairSet;
   /** How the validation headlines met the training vocabulary (absent in directories prepared before it was recorded). */
   valCoverage?: Coverage;
+  /**
+   * The training and validation headlines as word ids, in order (a validation word with no id is -1):
+   * what a headline model's rows are made from. Absent in directories prepared before they were kept.
+   */
+  headlineIds?: { train: Int32Array[]; val: Int32Array[] };
 }
 
 /** Raw headlines (fields or lines as read, "Unknown" included) and where they came from. */

@@ -8,6 +8,8 @@
 import type { PairSet } from "../data/types.ts";
 import type { Backend } from "../model/backend.ts";
 import { logSoftmax } from "../sample/sampling.ts";
+import { isHeadlineModel } from "../model/config.ts";
+import { IGNORE_TARGET, makeSequences } from "../data/sequences.ts";
 
 /**
  * The baselines' add-k smoothing by default. Near the best k for the bigram on held-out NYT headlines
@@ -53,20 +55,41 @@ export class Tally {
   }
 }
 
-/** Windows per logits call: bounds the [rows, V] block held at once. */
+/** Rows per logits call: bounds the block of logits held at once. */
 const CHUNK = 256;
 
-/** The model's scores on `pairs` (count >= 1), from its logits (float64 log-softmax on the host). */
-export async function scoreModel(backend: Backend, pairs: PairSet): Promise<Scores> {
-  const { vocab: V, window: T } = backend.config;
+/**
+ * The model's scores on a scored set (at least one target), from its logits (float64 log-softmax on the
+ * host): a window model's on the pairs, a headline model's on every target of every headline.
+ */
+export async function scoreModel(
+  backend: Backend,
+  set: { pairs: PairSet; headlines?: Int32Array[] },
+): Promise<Scores> {
+  const V = backend.config.vocab;
   const tally = new Tally();
-  for (let first = 0; first < pairs.count; first += CHUNK) {
-    const n = Math.min(CHUNK, pairs.count - first);
-    const logits = await backend.logits(pairs.inputs.subarray(first * T, (first + n) * T), n);
-    for (let i = 0; i < n; i++) {
-      const row = logits.subarray(i * V, (i + 1) * V);
-      const t = pairs.targets[first + i];
-      tally.add(logSoftmax(row)[t], rankOf(row, t));
+  const add = (row: Float32Array, t: number) => tally.add(logSoftmax(row)[t], rankOf(row, t));
+  if (!isHeadlineModel(backend.config)) {
+    const T = backend.config.window;
+    const { pairs } = set;
+    for (let first = 0; first < pairs.count; first += CHUNK) {
+      const n = Math.min(CHUNK, pairs.count - first);
+      const logits = await backend.logits(pairs.inputs.subarray(first * T, (first + n) * T), n);
+      for (let i = 0; i < n; i++) add(logits.subarray(i * V, (i + 1) * V), pairs.targets[first + i]);
+    }
+    return tally.scores();
+  }
+  if (!set.headlines) throw new Error("scoreModel: a headline model is scored on headlines");
+  const rows = makeSequences(set.headlines).set;
+  const S = rows.steps;
+  // Rows per call so that a call's logits stay near CHUNK windows' worth.
+  const chunk = Math.max(1, Math.floor(CHUNK / S));
+  for (let first = 0; first < rows.count; first += chunk) {
+    const n = Math.min(chunk, rows.count - first);
+    const logits = await backend.logits(rows.inputs.subarray(first * S, (first + n) * S), n);
+    for (let i = 0; i < n * S; i++) {
+      const t = rows.targets[first * S + i];
+      if (t !== IGNORE_TARGET) add(logits.subarray(i * V, (i + 1) * V), t);
     }
   }
   return tally.scores();
@@ -126,10 +149,11 @@ export function scoreUnigram(counts: NgramCounts, pairs: PairSet, k: number): Sc
 
 /**
  * The bigram baseline: P(w | p) = (count(p, w) + k) / (count(p) + k V), p the last word of the context
- * (uniform after a p training never had as last word).
+ * (uniform after a p training never had as last word); the scored pairs' window T may differ from the
+ * counted ones'.
  */
-export function scoreBigram(counts: NgramCounts, pairs: PairSet, k: number): Scores {
-  const { vocab: V, window: T } = counts;
+export function scoreBigram(counts: NgramCounts, pairs: PairSet, k: number, T = counts.window): Scores {
+  const { vocab: V } = counts;
   const tally = new Tally();
   for (let i = 0; i < pairs.count; i++) {
     const t = pairs.targets[i];

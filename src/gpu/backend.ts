@@ -7,7 +7,8 @@
  */
 import type { Backend } from "../model/backend.ts";
 import { checkedBackend } from "../model/checked_backend.ts";
-import { type ModelConfig, validateConfig } from "../model/config.ts";
+import { isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
+import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
 import { type BufferSlice, type Gpu, subSlice, whole } from "./device.ts";
@@ -28,6 +29,9 @@ export async function createGpuBackend(
   opts: GpuBackendOptions,
 ): Promise<Backend> {
   validateConfig(cfg);
+  if (isHeadlineModel(cfg)) {
+    throw new UserError("headline models do not run on WebGPU yet: use --backend cpu");
+  }
   const layout = paramLayout(cfg);
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const flatBytes = layout.total * 4;
@@ -172,7 +176,10 @@ class GpuBackend implements Backend {
     return Promise.resolve();
   }
 
-  trainStep(start: number, size: number, hyper: AdamHyper): void {
+  trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings): void {
+    if (dropout && dropout.rate > 0) {
+      throw new UserError("dropout does not run on WebGPU yet: use --backend cpu");
+    }
     this.#checkDevice();
     const maxB = this.#model.maxBatch;
     if (size > maxB) throw new Error(`trainStep: ${size} pairs, more than the batch ${maxB} built for`);
@@ -244,6 +251,10 @@ class GpuBackend implements Backend {
     }
     this.#checkDevice();
     return out;
+  }
+
+  advance(): Promise<{ logits: Float32Array; state: Float32Array }> {
+    return Promise.reject(new Error("advance: a window model carries no state"));
   }
 
   /** Writes windows first .. first+size (and their targets) into the evaluation input buffers. */

@@ -8,7 +8,7 @@
  * Training kernels bind the training data, so they are built per data set; evaluation has its own small
  * input buffers and uniform, written before each chunk.
  */
-import type { ModelConfig } from "../model/config.ts";
+import { headWidth, type ModelConfig } from "../model/config.ts";
 import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts";
 import { type BufferSlice, type Gpu, type Kernel, whole } from "./device.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
@@ -46,7 +46,7 @@ interface Activations {
   gates: BufferSlice[];
   dh: BufferSlice[]; // gradient w.r.t. each layer's output
   dPre: BufferSlice;
-  a1: BufferSlice; // relu(fc1) [B,V]
+  a1: BufferSlice; // relu(fc1) [B,M]
   dz1: BufferSlice;
   logits: BufferSlice; // [B,V]
   dLogits: BufferSlice;
@@ -110,8 +110,8 @@ export class GpuModel {
       gates: [],
       dh: [],
       dPre: buf("dPre", B * T * 4 * H),
-      a1: buf("a1", B * V),
-      dz1: buf("dz1", B * V),
+      a1: buf("a1", B * headWidth(cfg)),
+      dz1: buf("dz1", B * headWidth(cfg)),
       logits: buf("logits", B * V),
       dLogits: buf("dLogits", B * V),
       rowLoss: buf("row loss", B),
@@ -129,6 +129,7 @@ export class GpuModel {
     const gpu = this.#gpu;
     const { vocab: V, embed: E, hidden: H, layers: L, window: T } = this.config;
     const B = this.maxBatch;
+    const M = headWidth(this.config);
     const act = this.#act;
     const tail: Kernel[] = [];
     for (let k = 0; k < L; k++) {
@@ -137,13 +138,13 @@ export class GpuModel {
       this.#lstmBackward.unshift(layer.backward);
     }
     tail.push(
-      ...await createLinearForward(gpu, { rows: B, inF: T * H, outF: V, relu: true }, {
+      ...await createLinearForward(gpu, { rows: B, inF: T * H, outF: M, relu: true }, {
         x: act.h[L - 1],
         w: this.param("fc1.weight"),
         b: this.param("fc1.bias"),
         y: act.a1,
       }, "fc1"),
-      ...await createLinearForward(gpu, { rows: B, inF: V, outF: V, relu: false }, {
+      ...await createLinearForward(gpu, { rows: B, inF: M, outF: V, relu: false }, {
         x: act.a1,
         w: this.param("fc2.weight"),
         b: this.param("fc2.bias"),
@@ -207,6 +208,7 @@ export class GpuModel {
     const gpu = this.#gpu;
     const { vocab: V, embed: E, hidden: H, layers: L, window: T } = this.config;
     const B = this.maxBatch;
+    const M = headWidth(this.config);
     const act = this.#act;
     const embedding = await createEmbedding(gpu, { V, E, T, maxB: B }, {
       step: this.step.buffer,
@@ -227,7 +229,7 @@ export class GpuModel {
       dLogits: act.dLogits,
     }, "xent");
     const backward: Kernel[] = [
-      ...await createLinearBackward(gpu, { rows: B, inF: V, outF: V, reluMask: true }, {
+      ...await createLinearBackward(gpu, { rows: B, inF: M, outF: V, reluMask: true }, {
         x: act.a1,
         w: this.param("fc2.weight"),
         dy: act.dLogits,
@@ -235,7 +237,7 @@ export class GpuModel {
         dw: this.grad("fc2.weight"),
         db: this.grad("fc2.bias"),
       }, "fc2"),
-      ...await createLinearBackward(gpu, { rows: B, inF: T * H, outF: V }, {
+      ...await createLinearBackward(gpu, { rows: B, inF: T * H, outF: M }, {
         x: act.h[L - 1],
         w: this.param("fc1.weight"),
         dy: act.dz1,

@@ -5,6 +5,7 @@
  */
 import adam from "../../shaders/adam.wgsl" with { type: "text" };
 import colsum from "../../shaders/colsum.wgsl" with { type: "text" };
+import dropout from "../../shaders/dropout.wgsl" with { type: "text" };
 import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { type: "text" };
 import lstmCell from "../../shaders/lstm_cell.wgsl" with { type: "text" };
@@ -21,6 +22,7 @@ import stepParams from "../../shaders/step_params.wgsl" with { type: "text" };
 export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   adam,
   colsum,
+  dropout,
   embedding,
   embedding_backward: embeddingBackward,
   lstm_cell: lstmCell,

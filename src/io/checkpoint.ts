@@ -14,7 +14,7 @@
  * model.safetensors + vocab.json alone (as exported from PyTorch) is a valid model: the config is inferred
  * from the tensor shapes. Decoding validates everything and fails with one line naming the file and tensor.
  */
-import { type ModelConfig, validateConfig } from "../model/config.ts";
+import { headWidth, MODEL_KINDS, type ModelConfig, type ModelKind, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
 import type { AdamState } from "../model/optimizer.ts";
 import { UserError } from "../errors.ts";
@@ -58,8 +58,10 @@ const shapeText = (s: number[]) => `[${s.join(",")}]`;
 
 /**
  * The model config implied by state_dict shapes: V and E from embed.weight, H from lstm.weight_hh_l0,
- * layers = the number of lstm.weight_ih_l*, window = fc1 input width / H. Only these tensors are read; the
- * caller checks every shape against paramLayout of the result.
+ * layers = the number of lstm.weight_ih_l*, window = fc1 input width / H, the head's width = fc1's outputs
+ * (left out when it is V, the notebook's). Only these tensors are read; the caller checks every shape
+ * against paramLayout of the result. Shapes cannot tell a headline model from a window model of window 1:
+ * the kind is the recorded config's (decodeCheckpoint), else a window model.
  */
 export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
   const need = (name: string, rank: number): number[] => {
@@ -70,12 +72,13 @@ export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
   };
   const [vocab, embed] = need("embed.weight", 2);
   const [, hidden] = need("lstm.weight_hh_l0", 2);
-  const [, fc1In] = need("fc1.weight", 2);
+  const [head, fc1In] = need("fc1.weight", 2);
   const layers = [...shapes.keys()].filter((n) => /^lstm\.weight_ih_l\d+$/.test(n)).length;
   if (hidden === 0 || fc1In % hidden !== 0) {
     throw new UserError(`fc1.weight has ${fc1In} inputs, not a multiple of the LSTM hidden size ${hidden}`);
   }
-  const cfg = { vocab, embed, hidden, layers, window: fc1In / hidden };
+  const cfg: ModelConfig = { vocab, embed, hidden, layers, window: fc1In / hidden };
+  if (head !== vocab) cfg.head = head;
   try {
     return validateConfig(cfg);
   } catch (e) {
@@ -267,8 +270,34 @@ function parseVocab(path: string, bytes: Uint8Array): string[] {
 const isObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === "object" && x !== null && !Array.isArray(x);
 
-function sameConfig(a: ModelConfig, b: ModelConfig): boolean {
-  return (["vocab", "embed", "hidden", "layers", "window"] as const).every((k) => a[k] === b[k]);
+/** Whether a recorded config describes the shapes' model (its kind aside: shapes cannot tell it). */
+function sameShapes(a: ModelConfig, b: ModelConfig): boolean {
+  return (["vocab", "embed", "hidden", "layers", "window"] as const).every((k) => a[k] === b[k]) &&
+    headWidth(a) === headWidth(b);
+}
+
+/**
+ * The config the shapes imply with the kind a recorded config (from the safetensors metadata or config.json)
+ * gives; `where` names the record in errors.
+ */
+function withRecordedKind(
+  config: ModelConfig,
+  recorded: Record<string, unknown>,
+  where: string,
+): ModelConfig {
+  const kind = recorded.kind ?? "window";
+  if (!MODEL_KINDS.includes(kind as ModelKind)) {
+    throw new UserError(`${where}: unknown model kind ${JSON.stringify(kind)}`);
+  }
+  if (config.kind !== undefined && config.kind !== kind) {
+    throw new UserError(`${where}: model kind ${kind} differs from ${config.kind} recorded beside it`);
+  }
+  if (kind === "window") return config;
+  try {
+    return validateConfig({ kind: kind as ModelKind, ...config });
+  } catch (e) {
+    throw new UserError(`${where}: ${(e as Error).message}`);
+  }
 }
 
 /** Reads an I64 scalar tensor as a non-negative safe integer. */
@@ -349,7 +378,7 @@ export async function decodeCheckpoint(
   if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
-  const config = inferFrom(at(MODEL_FILE), model);
+  let config = inferFrom(at(MODEL_FILE), model);
   const layout = paramLayout(config);
   const params = flatten(at(MODEL_FILE), model, layout);
   const vocab = parseVocab(at(VOCAB_FILE), vocabBytes);
@@ -371,12 +400,13 @@ export async function decodeCheckpoint(
     } catch {
       throw new UserError(`${at(MODEL_FILE)}: __metadata__.config is not JSON`);
     }
-    if (!isObject(recorded) || !sameConfig(recorded as unknown as ModelConfig, config)) {
+    if (!isObject(recorded) || !sameShapes(recorded as unknown as ModelConfig, config)) {
       throw new UserError(
         `${at(MODEL_FILE)}: __metadata__.config ${meta.config} does not match the tensor shapes ` +
           `(${JSON.stringify(config)})`,
       );
     }
+    config = withRecordedKind(config, recorded, `${at(MODEL_FILE)}: __metadata__.config`);
   }
 
   const ck: Checkpoint = { config, vocab, params };
@@ -385,12 +415,13 @@ export async function decodeCheckpoint(
   if (configBytes) {
     const c = parseJson(at(CONFIG_FILE), configBytes);
     if (!isObject(c)) throw new UserError(`${at(CONFIG_FILE)}: not a JSON object`);
-    if (!isObject(c.model) || !sameConfig(c.model as unknown as ModelConfig, config)) {
+    if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
       throw new UserError(
         `${at(CONFIG_FILE)}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
           `in ${MODEL_FILE} (${JSON.stringify(config)})`,
       );
     }
+    ck.config = config = withRecordedKind(config, c.model, `${at(CONFIG_FILE)}: model`);
     if (c.vocab_sha256 !== hash) {
       throw new UserError(
         `${at(CONFIG_FILE)}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,

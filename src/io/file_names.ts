@@ -17,6 +17,8 @@ export const OPTIMIZER_FILE = "optimizer.safetensors";
 export const SUMMARY_FILE = "summary.json";
 /** Prepared directory: the pairs' word ids, int32 little-endian. */
 export const PAIRS_FILE = "pairs.bin";
+/** Prepared directory: the headlines as word ids (what a headline model reads), int32 little-endian. */
+export const HEADLINES_FILE = "headlines.bin";
 
 /** Run directory: the latest checkpoint (what --resume and predict read). */
 export const CHECKPOINT_DIR = "checkpoint";

@@ -5,8 +5,9 @@
  * reference and WebGPU fail alike on bad input, and an implementation only checks what is its own (such
  * as the largest batch its buffers were built for).
  */
-import type { Backend } from "./backend.ts";
-import type { ModelConfig } from "./config.ts";
+import { type Backend, stateSize } from "./backend.ts";
+import { isHeadlineModel, type ModelConfig } from "./config.ts";
+import type { DropoutSettings } from "./dropout.ts";
 import { paramLayout } from "./layout.ts";
 import type { AdamHyper, AdamState } from "./optimizer.ts";
 
@@ -83,7 +84,7 @@ class CheckedBackend implements Backend {
     return this.#inner.setOrder(order);
   }
 
-  trainStep(start: number, size: number, hyper: AdamHyper): void {
+  trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings): void {
     this.#live();
     if (this.#pairs < 0) throw new Error("trainStep before setTrainData");
     if (!(Number.isInteger(start) && Number.isInteger(size) && start >= 0 && size >= 1)) {
@@ -93,7 +94,8 @@ class CheckedBackend implements Backend {
       throw new Error(`trainStep: pairs ${start}..${start + size} past the order's ${this.#pairs}`);
     }
     checkHyper(hyper);
-    this.#inner.trainStep(start, size, hyper);
+    if (dropout) checkDropout(dropout);
+    this.#inner.trainStep(start, size, hyper, dropout);
   }
 
   takeLosses(): Promise<number[]> {
@@ -109,12 +111,27 @@ class CheckedBackend implements Backend {
 
   logits(inputs: Int32Array, count: number): Promise<Float32Array> {
     this.#live();
-    const T = this.config.window;
-    if (!Number.isInteger(count) || count < 1 || inputs.length !== count * T) {
-      throw new Error(`logits: ${inputs.length} ids for ${count} windows of ${T}`);
-    }
+    this.#rowSteps("logits", inputs, count);
     this.#checkIds("logits", inputs);
     return this.#inner.logits(inputs, count);
+  }
+
+  advance(
+    state: Float32Array | null,
+    ids: Int32Array,
+    count: number,
+  ): Promise<{ logits: Float32Array; state: Float32Array }> {
+    this.#live();
+    if (!isHeadlineModel(this.config)) throw new Error("advance: a window model carries no state");
+    if (!Number.isInteger(count) || count < 1 || ids.length !== count) {
+      throw new Error(`advance: ${ids.length} ids for ${count} rows`);
+    }
+    const floats = count * stateSize(this.config);
+    if (state !== null && state.length !== floats) {
+      throw new Error(`advance: a state of ${state.length} floats for ${count} rows of ${floats / count}`);
+    }
+    this.#checkIds("advance", ids);
+    return this.#inner.advance(state, ids, count);
   }
 
   memoryBytes(): number {
@@ -137,15 +154,64 @@ class CheckedBackend implements Backend {
     }
   }
 
-  /** At least one pair, the sizes agree, and every id is a word of the vocabulary. */
-  #checkPairs(what: string, inputs: Int32Array, targets: Int32Array, count: number): void {
+  /**
+   * Positions per row of `count` rows: a window model's window; a headline model's inputs.length / count
+   * (at least 1).
+   */
+  #rowSteps(what: string, inputs: Int32Array, count: number): number {
     const T = this.config.window;
-    if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: no pairs (count ${count})`);
-    if (inputs.length !== count * T || targets.length !== count) {
-      throw new Error(`${what}: ${inputs.length} ids and ${targets.length} targets for ${count} pairs`);
+    if (!isHeadlineModel(this.config)) {
+      if (!Number.isInteger(count) || count < 1 || inputs.length !== count * T) {
+        throw new Error(`${what}: ${inputs.length} ids for ${count} windows of ${T}`);
+      }
+      return T;
+    }
+    if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: no rows (count ${count})`);
+    const steps = inputs.length / count;
+    if (!Number.isInteger(steps) || steps < 1) {
+      throw new Error(`${what}: ${inputs.length} ids is no whole number of positions for ${count} rows`);
+    }
+    return steps;
+  }
+
+  /**
+   * At least one row, the sizes agree, every id is a word of the vocabulary; a headline row's targets are
+   * words up to its end and -1 after it, and it has at least one.
+   */
+  #checkPairs(what: string, inputs: Int32Array, targets: Int32Array, count: number): void {
+    if (!isHeadlineModel(this.config)) {
+      const T = this.config.window;
+      if (!Number.isInteger(count) || count < 1) throw new Error(`${what}: no pairs (count ${count})`);
+      if (inputs.length !== count * T || targets.length !== count) {
+        throw new Error(`${what}: ${inputs.length} ids and ${targets.length} targets for ${count} pairs`);
+      }
+      this.#checkIds(what, inputs);
+      this.#checkIds(what, targets);
+      return;
+    }
+    const steps = this.#rowSteps(what, inputs, count);
+    if (targets.length !== count * steps) {
+      throw new Error(`${what}: ${inputs.length} ids and ${targets.length} targets for ${count} rows`);
     }
     this.#checkIds(what, inputs);
-    this.#checkIds(what, targets);
+    const V = this.config.vocab;
+    for (let r = 0; r < count; r++) {
+      const row = targets.subarray(r * steps, (r + 1) * steps);
+      const end = row.indexOf(-1);
+      const length = end < 0 ? steps : end;
+      if (length === 0) throw new Error(`${what}: row ${r} has no target`);
+      for (let t = 0; t < steps; t++) {
+        const id = row[t];
+        const ok = t < length ? id >= 0 && id < V : id === -1;
+        if (!ok) {
+          throw new Error(
+            `${what}: row ${r} position ${t}: target ${id} (${
+              t < length ? `not in 0..${V - 1}` : "after the row's end, not -1"
+            })`,
+          );
+        }
+      }
+    }
   }
 
   /** An id outside the vocabulary would read past the embedding or score a missing class. */
@@ -154,6 +220,13 @@ class CheckedBackend implements Backend {
     for (const id of ids) {
       if (!(id >= 0 && id < V)) throw new Error(`${what}: word id ${id} not in 0..${V - 1}`);
     }
+  }
+}
+
+/** A rate in [0, 1) (1 would drop everything) and a u32 seed. */
+function checkDropout(d: DropoutSettings): void {
+  if (!(d.rate >= 0 && d.rate < 1) || !(Number.isInteger(d.seed) && d.seed >= 0 && d.seed < 2 ** 32)) {
+    throw new Error(`trainStep: invalid dropout ${JSON.stringify(d)}`);
   }
 }
 

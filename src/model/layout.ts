@@ -1,4 +1,4 @@
-import type { ModelConfig } from "./config.ts";
+import { headWidth, type ModelConfig } from "./config.ts";
 
 /**
  * Where each parameter tensor lives in the one flat Float32Array (and GPU buffer) that holds them all.
@@ -46,11 +46,13 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     specs.push({ name: `lstm.bias_ih_l${k}`, shape: [4 * H], init: u });
     specs.push({ name: `lstm.bias_hh_l${k}`, shape: [4 * H], init: u });
   }
+  // The head: fc1 reads the flattened window (one position's h for a headline model, whose window is 1).
+  const M = headWidth(cfg);
   const fc1 = { kind: "uniform" as const, bound: 1 / Math.sqrt(T * H) };
-  specs.push({ name: "fc1.weight", shape: [V, T * H], init: fc1 });
-  specs.push({ name: "fc1.bias", shape: [V], init: fc1 });
-  const fc2 = { kind: "uniform" as const, bound: 1 / Math.sqrt(V) };
-  specs.push({ name: "fc2.weight", shape: [V, V], init: fc2 });
+  specs.push({ name: "fc1.weight", shape: [M, T * H], init: fc1 });
+  specs.push({ name: "fc1.bias", shape: [M], init: fc1 });
+  const fc2 = { kind: "uniform" as const, bound: 1 / Math.sqrt(M) };
+  specs.push({ name: "fc2.weight", shape: [V, M], init: fc2 });
   specs.push({ name: "fc2.bias", shape: [V], init: fc2 });
 
   let offset = 0;

@@ -1,8 +1,9 @@
 /**
  * Beam search: the most probable continuations of each prompt, by total log-probability (or, optionally,
- * per token). All beams of all prompts go through one backend.logits call per step.
+ * per token). All beams of all prompts go through one backend call per step (src/sample/contexts.ts).
  */
 import type { Backend } from "../model/backend.ts";
+import { contextRows } from "./contexts.ts";
 import { banEndAtStart, banIds, logSoftmax } from "./sampling.ts";
 
 export interface BeamOptions {
@@ -36,7 +37,7 @@ export interface Continuation {
 }
 
 /**
- * The `width` best continuations of each prompt (contexts: prompts * window ids), best first. A
+ * The `width` best continuations of each prompt (contexts: EncodedPrompt.context each), best first. A
  * continuation is either `steps` words, or fewer words followed by the end token. At each step every live beam is
  * extended by every word; the `width` best that did not end stay live, and the `width` best that ended are
  * kept as finished (no later continuation of the same length can displace more than those). Live beams of
@@ -47,38 +48,29 @@ export interface Continuation {
  */
 export async function beamSearch(
   backend: Backend,
-  contexts: Int32Array,
-  prompts: number,
+  contexts: readonly Int32Array[],
   opts: BeamOptions,
 ): Promise<Continuation[][]> {
-  const { vocab: V, window: T } = backend.config;
-  if (contexts.length !== prompts * T) {
-    throw new Error(`beamSearch: ${contexts.length} context ids for ${prompts} prompts of ${T}`);
-  }
+  const V = backend.config.vocab;
   if (!Number.isInteger(opts.width) || opts.width < 1) {
     throw new Error(`beamSearch: width must be a positive integer, got ${opts.width}`);
   }
   const score = (ids: number[], logProb: number, ended: boolean) =>
     opts.lengthNorm ? logProb / (ids.length + (ended ? 1 : 0)) : logProb;
-  type Live = { ids: number[]; logProb: number; window: Int32Array };
-  let live: Live[][] = Array.from({ length: prompts }, (_, p) => [
-    { ids: [], logProb: 0, window: contexts.slice(p * T, (p + 1) * T) },
-  ]);
-  const finished: Continuation[][] = Array.from({ length: prompts }, () => []);
+  // A beam's `row` is its context's row in `rows` this step.
+  type Live = { ids: number[]; logProb: number; row: number };
+  const rows = await contextRows(backend, contexts);
+  let live: Live[][] = contexts.map((_, p) => [{ ids: [], logProb: 0, row: p }]);
+  const finished: Continuation[][] = contexts.map(() => []);
   for (let step = 0; step < opts.steps; step++) {
-    const rows = live.flat();
-    if (rows.length === 0) break;
-    const inputs = new Int32Array(rows.length * T);
-    rows.forEach((b, i) => inputs.set(b.window, i * T));
-    const logits = banIds(await backend.logits(inputs, rows.length), V, opts.bannedIds ?? []);
-    if (opts.boundaries) banEndAtStart(logits, inputs, T, opts.boundaries.start, opts.boundaries.end);
+    if (live.every((beams) => beams.length === 0)) break;
+    const logits = banIds(await rows.logits(), V, opts.bannedIds ?? []);
+    if (opts.boundaries) banEndAtStart(logits, rows, opts.boundaries.end);
     const endId = opts.boundaries?.end;
-    let row = 0;
-    live = live.map((beams, p) => {
+    const kept: Array<Array<{ parent: Live; id: number; logProb: number }>> = live.map((beams, p) => {
       const extended: Array<{ parent: Live; id: number; logProb: number }> = [];
       for (const parent of beams) {
-        const lp = logSoftmax(logits.subarray(row * V, (row + 1) * V));
-        row++;
+        const lp = logSoftmax(logits.subarray(parent.row * V, (parent.row + 1) * V));
         for (let id = 0; id < V; id++) {
           if (lp[id] > -Infinity) extended.push({ parent, id, logProb: parent.logProb + lp[id] });
         }
@@ -89,12 +81,17 @@ export async function beamSearch(
       for (const { parent: { ids }, logProb } of ends) {
         finished[p].push({ ids, logProb, ended: true, score: score(ids, logProb, true) });
       }
-      return extended.filter((c) => c.id !== endId).slice(0, opts.width).map((c) => {
-        const window = c.parent.window.slice().copyWithin(0, 1);
-        window[T - 1] = c.id;
-        return { ids: [...c.parent.ids, c.id], logProb: c.logProb, window };
-      });
+      return extended.filter((c) => c.id !== endId).slice(0, opts.width);
     });
+    let row = 0;
+    live = kept.map((beams) =>
+      beams.map((c) => ({ ids: [...c.parent.ids, c.id], logProb: c.logProb, row: row++ }))
+    );
+    const next = kept.flat();
+    // The last step's beams need no logits after them.
+    if (step + 1 < opts.steps && next.length > 0) {
+      await rows.extend(next.map((c) => c.parent.row), next.map((c) => c.id));
+    }
   }
   return finished.map((done, p) => {
     const unended = live[p].map(({ ids, logProb }) => ({

@@ -1,13 +1,15 @@
 /**
- * Autoregressive generation: every sample extends its own window by one sampled word per step, all samples
- * of all prompts together in one backend.logits call per step.
+ * Autoregressive generation: every sample extends its own context by one sampled word per step (a window
+ * model's window slides, a headline model carries its state), all samples of all prompts together in one
+ * backend call per step (src/sample/contexts.ts).
  */
 import type { Backend } from "../model/backend.ts";
 import { Rng } from "../model/rng.ts";
 import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampling.ts";
 import { numberFlag } from "../flag_values.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
-import { type EncodedPrompt, packContexts, promptText, specialIds } from "./prompt.ts";
+import { type EncodedPrompt, promptText, specialIds } from "./prompt.ts";
+import { contextRows } from "./contexts.ts";
 
 /** What generation does when not told otherwise (predict --generate's flags, the web page's fields). */
 export const GENERATION_DEFAULTS = { count: 1, temperature: 1, topP: 1 } as const;
@@ -45,48 +47,42 @@ export interface GenerateOptions extends SamplingOptions {
 }
 
 /**
- * Generated ids for each of prompts * count samples; sample s of prompt p is row p * count + s.
- * contexts holds each prompt's last `window` ids. Each row draws from its own stream, seeded from `rng` in
- * row order, so a seed fixes every sample and a row that stops (leaving the batch) changes no other row.
+ * Generated ids for each of prompts * count samples; sample s of prompt p is row p * count + s. contexts
+ * holds each prompt's context (EncodedPrompt.context). Each row draws from its own stream, seeded from `rng`
+ * in row order, so a seed fixes every sample and a row that stops (leaving the batch) changes no other row.
  */
 export async function generateIds(
   backend: Backend,
-  contexts: Int32Array,
-  prompts: number,
+  contexts: readonly Int32Array[],
   opts: GenerateOptions,
   rng: Rng,
 ): Promise<Int32Array[]> {
-  const { vocab: V, window: T } = backend.config;
-  if (contexts.length !== prompts * T) {
-    throw new Error(`generateIds: ${contexts.length} context ids for ${prompts} prompts of ${T}`);
-  }
-  const rows = prompts * opts.count;
-  // Each row's sliding window of its last T words.
-  const windows = new Int32Array(rows * T);
-  for (let r = 0; r < rows; r++) {
-    const p = Math.floor(r / opts.count);
-    windows.set(contexts.subarray(p * T, (p + 1) * T), r * T);
-  }
-  const rowRngs = Array.from({ length: rows }, () => new Rng(rng.nextU32()));
-  const generated: number[][] = Array.from({ length: rows }, () => []);
-  let active = Array.from({ length: rows }, (_, r) => r);
+  const V = backend.config.vocab;
+  const count = contexts.length * opts.count;
+  const rows = await contextRows(
+    backend,
+    Array.from({ length: count }, (_, r) => contexts[Math.floor(r / opts.count)]),
+  );
+  const rowRngs = Array.from({ length: count }, () => new Rng(rng.nextU32()));
+  const generated: number[][] = Array.from({ length: count }, () => []);
+  // The sample each of the rows (in order) belongs to.
+  let active = Array.from({ length: count }, (_, r) => r);
   for (let step = 0; step < opts.steps && active.length > 0; step++) {
-    const inputs = new Int32Array(active.length * T);
-    active.forEach((r, i) => inputs.set(windows.subarray(r * T, (r + 1) * T), i * T));
-    const logits = banIds(await backend.logits(inputs, active.length), V, opts.bannedIds ?? []);
+    const logits = banIds(await rows.logits(), V, opts.bannedIds ?? []);
     const b = opts.boundaries;
-    if (b) banEndAtStart(logits, inputs, T, b.start, b.end);
-    const still: number[] = [];
+    if (b) banEndAtStart(logits, rows, b.end);
+    const keep: number[] = [];
+    const ids: number[] = [];
     active.forEach((r, i) => {
       const id = sampleNext(logits.subarray(i * V, (i + 1) * V), opts, rowRngs[r]);
       if (opts.stopIds?.includes(id) || id === b?.end) return;
       generated[r].push(id);
-      const w = windows.subarray(r * T, (r + 1) * T);
-      w.copyWithin(0, 1);
-      w[T - 1] = id;
-      still.push(r);
+      keep.push(i);
+      ids.push(id);
     });
-    active = still;
+    active = keep.map((i) => active[i]);
+    // The last step's words need no logits after them.
+    if (step + 1 < opts.steps && active.length > 0) await rows.extend(keep, ids);
   }
   return generated.map((ids) => Int32Array.from(ids));
 }
@@ -115,12 +111,10 @@ export async function generateHeadlines(
   opts: HeadlineOptions,
   seed: number,
 ): Promise<string[][]> {
-  const T = backend.config.window;
-  const contexts = packContexts(prompts, T);
   const special = specialIds(vocab);
   const { stopAtUnk, noUnk, ...sampling } = opts;
   const unk = special.unk >= 0 ? [special.unk] : [];
-  const samples = await generateIds(backend, contexts, prompts.length, {
+  const samples = await generateIds(backend, prompts.map((p) => p.context), {
     ...sampling,
     stopIds: stopAtUnk ? unk : [],
     bannedIds: [...special.banned, ...(noUnk ? unk : [])],

@@ -1,16 +1,20 @@
 /**
- * A prompt as the model reads it: cleaned like the training headlines, then its last `window` word ids,
- * left-padded with "<s>" when the model knows headline boundaries; and how the vocabulary's special tokens
- * act in prediction.
+ * A prompt as the model reads it: cleaned like the training headlines, then a window model's last `window`
+ * word ids, left-padded with "<s>" when the model knows headline boundaries, or a headline model's "<s>" and
+ * all the words; and how the vocabulary's special tokens act in prediction.
  */
 import { cleanHeadline } from "../data/clean.ts";
 import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId } from "../data/vocab.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
+import type { ModelKind } from "../model/config.ts";
 
 export interface EncodedPrompt {
   /** All cleaned words (what the output shows). */
   words: string[];
-  /** The ids of the last `window` words (after "<s>" padding, for a boundaries model): the model's context. */
+  /**
+   * The model's context: a window model's last `window` ids (after "<s>" padding, for a boundaries model), a
+   * headline model's "<s>" and every word's id.
+   */
   context: Int32Array;
   /** Context words not in the vocabulary, read as <unk> (only possible when the vocabulary has one). */
   unknown: string[];
@@ -22,11 +26,18 @@ export interface EncodedPrompt {
  * ones become <unk> where the vocabulary has it and are an error (naming them) where it does not. A model
  * with headline boundaries reads a prompt as the start of a headline: one shorter than the window (even an
  * empty one) is left-padded with "<s>", as training framed every headline. Without boundaries the model
- * never saw a window holding fewer words, so such a prompt is an error.
+ * never saw a window holding fewer words, so such a prompt is an error. A headline model (`kind`) reads all
+ * the words, so all must be known or <unk>.
  */
-export function encodePrompt(text: string, vocab: readonly string[], window: number): EncodedPrompt {
+export function encodePrompt(
+  text: string,
+  vocab: readonly string[],
+  window: number,
+  kind: ModelKind = "window",
+): EncodedPrompt {
   const words = cleanHeadline(text);
   const quoted = JSON.stringify(text.length > 60 ? `${text.slice(0, 57)}...` : text);
+  if (kind === "headline") return encodeHeadlinePrompt(words, vocab, quoted);
   const boundaries = hasBoundaries(vocab);
   if (!boundaries && words.length === 0) {
     throw new UserError(`prompt ${quoted} is empty (no words left after cleaning)`);
@@ -37,23 +48,34 @@ export function encodePrompt(text: string, vocab: readonly string[], window: num
         `the model reads ${window} (its window)`,
     );
   }
-  const unk = unkId(vocab);
-  const { ids, unknown } = encodeWords(words.slice(-window), vocab, unk);
-  if (unknown.length > 0 && unk < 0) {
-    throw new UserError(
-      `prompt ${quoted}: not in the model's vocabulary: ${unknown.map((w) => JSON.stringify(w)).join(", ")}`,
-    );
-  }
+  const { ids, unknown } = knownIds(words.slice(-window), vocab, quoted);
   const context = new Int32Array(window).fill(BOS_ID);
   context.set(ids, window - ids.length);
   return { words, context, unknown };
 }
 
-/** The prompts' contexts side by side, `window` ids each: the batch the sampling functions take. */
-export function packContexts(prompts: readonly EncodedPrompt[], window: number): Int32Array {
-  const contexts = new Int32Array(prompts.length * window);
-  prompts.forEach((p, i) => contexts.set(p.context, i * window));
-  return contexts;
+/**
+ * A headline model reads a prompt as the start of a headline, all of it: "<s>" and every word (the empty
+ * prompt asks for a whole headline).
+ */
+function encodeHeadlinePrompt(words: string[], vocab: readonly string[], quoted: string): EncodedPrompt {
+  const { ids, unknown } = knownIds(words, vocab, quoted);
+  const context = new Int32Array(ids.length + 1);
+  context[0] = BOS_ID;
+  context.set(ids, 1);
+  return { words, context, unknown };
+}
+
+/** The words' ids, unknown ones as <unk>; a UserError naming them when the vocabulary has no <unk>. */
+function knownIds(words: string[], vocab: readonly string[], quoted: string) {
+  const unk = unkId(vocab);
+  const { ids, unknown } = encodeWords(words, vocab, unk);
+  if (unknown.length > 0 && unk < 0) {
+    throw new UserError(
+      `prompt ${quoted}: not in the model's vocabulary: ${unknown.map((w) => JSON.stringify(w)).join(", ")}`,
+    );
+  }
+  return { ids, unknown };
 }
 
 /** A prompt's words followed by generated ids' words: a sample as it is printed. */

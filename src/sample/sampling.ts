@@ -4,6 +4,7 @@
  * hand-computed distributions and shared by every backend.
  */
 import type { Rng } from "../model/rng.ts";
+import type { ContextRows } from "./contexts.ts";
 
 /**
  * softmax(logits / temperature) in float64. The max is subtracted first so exp never overflows, whatever
@@ -33,21 +34,13 @@ export function banIds(logits: Float32Array, V: number, ids: readonly number[]):
 }
 
 /**
- * Bans `endId` in each row whose window (rows * T ids) holds nothing but `startId`: ending there would make
- * a headline with no words, which training never shows (it frames only headlines that have one), and which
+ * Bans `endId` in each row that has read nothing but the start of a headline: ending there would make a
+ * headline with no words, which training never shows (it frames only headlines that have one), and which
  * would otherwise win a beam search by being short.
  */
-export function banEndAtStart(
-  logits: Float32Array,
-  windows: Int32Array,
-  T: number,
-  startId: number,
-  endId: number,
-): Float32Array {
-  const V = logits.length / (windows.length / T);
-  for (let r = 0; r * T < windows.length; r++) {
-    if (windows.subarray(r * T, (r + 1) * T).every((id) => id === startId)) logits[r * V + endId] = -Infinity;
-  }
+export function banEndAtStart(logits: Float32Array, rows: ContextRows, endId: number): Float32Array {
+  const V = logits.length / rows.count;
+  for (let r = 0; r < rows.count; r++) if (rows.atStart(r)) logits[r * V + endId] = -Infinity;
   return logits;
 }
 

@@ -7,6 +7,8 @@
  */
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/types.ts";
+import { modelRows } from "../data/rows.ts";
+import { modelKind } from "../model/config.ts";
 import { Rng } from "../model/rng.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
 import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
@@ -32,6 +34,8 @@ export interface TrainOptions {
   flags: Record<string, unknown>;
   /** Generate sample headlines at every samples.every-th epoch end (absent: never). */
   samples?: SampleSettings;
+  /** Dropout rate of training steps (src/model/dropout.ts; absent or 0: none), masks seeded by `seed`. */
+  dropout?: number;
 }
 
 /** Which checkpoint a save writes: the latest, or the one with the lowest validation loss. */
@@ -84,7 +88,12 @@ export async function train(
 ): Promise<TrainResult> {
   const progress = hooks.progress;
   const hyper: AdamHyper = { ...ADAM_DEFAULTS, lr: opts.lr };
-  const P = data.train.count;
+  const dropout = opts.dropout ? { rate: opts.dropout, seed: opts.seed } : undefined;
+  const kind = modelKind(backend.config);
+  const rows = modelRows(data, kind, "train");
+  const valRows = data.val.count > 0 ? modelRows(data, kind, "val") : null;
+  const val = valRows && valRows.count > 0 ? valRows : null;
+  const P = rows.count;
   const stepsPerEpoch = Math.ceil(P / opts.batch);
 
   await backend.setParams(start.params);
@@ -92,7 +101,7 @@ export async function train(
   if (start.resume?.checkpoint.optimizer) await backend.setAdamState(start.resume.checkpoint.optimizer);
   progress.status("preparing the backend (compiling shaders)");
   const prepareStart = performance.now();
-  await backend.setTrainData(data.train.inputs, data.train.targets, P);
+  await backend.setTrainData(rows.inputs, rows.targets, P);
   const prepareSeconds = (performance.now() - prepareStart) / 1000;
   if (prepareSeconds >= 1) {
     progress.line(`backend ready in ${prepareSeconds.toFixed(1)} s (shader compilation)`);
@@ -105,17 +114,14 @@ export async function train(
   // The Rng state at the start of the current epoch: the epoch's shuffle is redrawn from it on resume.
   let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;
 
+  // An epoch's mean loss weighs each step's mean by its targets (a pair has one, a headline row several).
   let epochLossSum = 0;
   let epochPairs = 0;
-  if (batchInEpoch > 0) {
-    // Resumed mid-epoch: the epoch's mean loss also covers the steps taken before the interruption.
-    for (const r of start.resume?.history ?? []) {
-      if (r.epoch === epoch + 1 && r.loss !== undefined) {
-        epochLossSum += r.loss * opts.batch;
-        epochPairs += opts.batch;
-      }
-    }
-  }
+  // Resumed mid-epoch: the epoch's mean also covers the steps taken before the interruption, in order.
+  let resumedLosses = batchInEpoch === 0
+    ? []
+    : (start.resume?.history ?? []).filter((r) => r.epoch === epoch + 1 && r.loss !== undefined)
+      .map((r) => r.loss!);
 
   const checkpointAt = (): Promise<Checkpoint> =>
     snapshot(backend, data, opts, {
@@ -149,7 +155,7 @@ export async function train(
   let valLoss: number | undefined;
   let stopped: TrainResult["stopped"] = "done";
 
-  // Losses of queued steps, with the epoch, step and batch size each belongs to.
+  // Losses of queued steps, with the epoch and step each belongs to and its targets.
   let pending: Array<{ epoch: number; step: number; size: number }> = [];
   const flush = async () => {
     if (!pending.length) return;
@@ -195,20 +201,34 @@ export async function train(
       const order = new Int32Array(P).map((_, i) => i);
       if (opts.shuffle) rng.shuffle(order);
       await backend.setOrder(order);
+      // The targets of the epoch's batch b.
+      const batchTargets = (b: number) => {
+        let n = 0;
+        for (let i = b * opts.batch; i < Math.min(P, (b + 1) * opts.batch); i++) {
+          n += rows.targetsPerRow[order[i]];
+        }
+        return n;
+      };
       if (batchInEpoch === 0) {
         epochLossSum = 0;
         epochPairs = 0;
       }
+      resumedLosses.forEach((loss, b) => {
+        epochLossSum += loss * batchTargets(b);
+        epochPairs += batchTargets(b);
+      });
+      resumedLosses = [];
       let epochPairsThisRun = 0;
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
         if (hooks.stopRequested() || (opts.maxSteps !== undefined && step >= opts.maxSteps)) break;
         const first = batchInEpoch * opts.batch;
         const size = Math.min(opts.batch, P - first);
-        backend.trainStep(first, size, hyper);
+        backend.trainStep(first, size, hyper, dropout);
         step++;
-        pairsThisRun += size;
-        epochPairsThisRun += size;
-        pending.push({ epoch: epoch + 1, step, size });
+        const targets = batchTargets(batchInEpoch);
+        pairsThisRun += targets;
+        epochPairsThisRun += targets;
+        pending.push({ epoch: epoch + 1, step, size: targets });
         if (pending.length >= opts.logEvery) await flush();
       }
       await flush();
@@ -228,8 +248,8 @@ export async function train(
         pairs_per_s: epochPairsThisRun / seconds,
         seconds,
       };
-      if (data.val.count > 0) {
-        valLoss = await backend.evalLoss(data.val.inputs, data.val.targets, data.val.count);
+      if (val) {
+        valLoss = await backend.evalLoss(val.inputs, val.targets, val.count);
         rec.val_loss = valLoss;
         rec.val_ppl = Math.exp(valLoss);
       }

@@ -7,6 +7,7 @@ import type { Dataset } from "../data/types.ts";
 import { UNK_TOKEN } from "../data/vocab.ts";
 import type { SampleRecord } from "../io/samples.ts";
 import type { Backend } from "../model/backend.ts";
+import { type ModelConfig, modelKind } from "../model/config.ts";
 import { generateHeadlines } from "../sample/generate.ts";
 import { type EncodedPrompt, encodePrompt } from "../sample/prompt.ts";
 
@@ -40,13 +41,13 @@ export function defaultSamplePrompts(data: Dataset): string[] {
   return [];
 }
 
-/** Encodes the prompts for this vocabulary and window: a prompt the model cannot read is a UserError now. */
+/** Encodes the prompts for this model: a prompt the model cannot read is a UserError now. */
 export function encodeSamplePrompts(
   prompts: string[],
   vocab: readonly string[],
-  window: number,
+  config: Pick<ModelConfig, "window" | "kind">,
 ): EncodedPrompt[] {
-  return prompts.map((text) => encodePrompt(text, vocab, window));
+  return prompts.map((text) => encodePrompt(text, vocab, config.window, modelKind(config as ModelConfig)));
 }
 
 /** The seed of an epoch's samples: the training seed and the epoch mixed (the Rng spreads nearby seeds). */

@@ -1,0 +1,43 @@
+/**
+ * The rows a model of each kind trains and is validated on, from a dataset: a window model's (window ->
+ * next word) pairs, or a headline model's headline rows (src/data/sequences.ts); and how many targets each
+ * row holds, which weighs a step's mean loss in an epoch's mean.
+ */
+import { UserError } from "../errors.ts";
+import type { ModelKind } from "../model/config.ts";
+import { makeSequences, rowLengths } from "./sequences.ts";
+import type { Dataset } from "./types.ts";
+
+/** Rows as the Backend contract takes them (src/model/backend.ts). */
+export interface ModelRows {
+  inputs: Int32Array;
+  targets: Int32Array;
+  count: number;
+  /** Targets in each row: 1 for a pair, a headline's positions for a headline row. */
+  targetsPerRow: Int32Array;
+}
+
+/** The rows of one split of `data` for a model of `kind`; a headline model needs the headlines as ids. */
+export function modelRows(data: Dataset, kind: ModelKind, split: "train" | "val"): ModelRows {
+  if (kind === "window") {
+    const pairs = data[split];
+    return { ...pairs, targetsPerRow: new Int32Array(pairs.count).fill(1) };
+  }
+  if (!data.headlineIds) {
+    throw new UserError(
+      `${data.source} was prepared before headline models existed (it keeps no headlines): prepare it again`,
+    );
+  }
+  if (!data.boundaries) {
+    throw new UserError(
+      `a headline model needs headline boundaries: prepare ${data.source} with --boundaries`,
+    );
+  }
+  const { set } = makeSequences(data.headlineIds[split]);
+  return {
+    inputs: set.inputs,
+    targets: set.targets,
+    count: set.count,
+    targetsPerRow: rowLengths(set.targets, set.count),
+  };
+}

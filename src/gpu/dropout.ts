@@ -1,0 +1,70 @@
+/**
+ * Training dropout on WebGPU (shaders/dropout.wgsl): one pass multiplies a batch activation by its site's
+ * mask, computed from the same counter hash as the CPU reference (src/model/dropout.ts), so the two agree
+ * bit for bit; the same pass on the gradient is the mask's backward. The step's seed, optimizer step and
+ * rate live in one uniform every dropout pass of the model shares, written once per step.
+ */
+import { type DropoutSettings, dropThreshold, keepScale } from "../model/dropout.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
+
+/** The uniform of a step's dropout (seed, step, threshold, scale), shared by every dropout pass. */
+export interface DropoutParams {
+  buffer: GPUBuffer;
+  /** Queues the masks of optimizer step `step` (1-based) at these settings for the next submit. */
+  set(settings: DropoutSettings, step: number): void;
+}
+
+export function createDropoutParams(gpu: Gpu, label = "dropout"): DropoutParams {
+  const buffer = gpu.uniform(label, new Uint32Array(4));
+  return {
+    buffer,
+    set(settings: DropoutSettings, step: number): void {
+      const words = new Uint32Array(4);
+      words.set([settings.seed >>> 0, step >>> 0, dropThreshold(settings.rate)]);
+      new Float32Array(words.buffer, 12, 1)[0] = keepScale(settings.rate);
+      gpu.write(buffer, 0, words);
+    },
+  };
+}
+
+export interface DropoutShape {
+  /** Rows the kernels compute (the largest batch). */
+  rows: number;
+  /** The longest positions per row a step may have (the buffers' size); the step uniform gives each step's. */
+  maxSteps: number;
+  /** Floats per position. */
+  width: number;
+  /** The site (src/model/dropout.ts dropoutSite). */
+  site: number;
+}
+
+/**
+ * One dropout pass: `x` times the mask into `y`, or in place without `y`. `step` is the StepParams uniform
+ * (its `steps` bounds the elements), `params` the shared DropoutParams.
+ */
+export async function createDropout(
+  gpu: Gpu,
+  shape: DropoutShape,
+  bufs: { step: GPUBuffer; params: GPUBuffer; x: BufferSlice; y?: BufferSlice },
+  label = "dropout",
+): Promise<Kernel> {
+  const { rows, maxSteps, width, site } = shape;
+  const n = rows * maxSteps * width;
+  for (const [name, s] of [["x", bufs.x], ["y", bufs.y]] as const) {
+    if (s && s.size < n * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${n * 4}`);
+  }
+  const wg = gpu.reductionWidth(WIDE_WORKGROUP);
+  const pipeline = await gpu.pipeline("dropout", {
+    ROWS: rows,
+    WIDTH: width,
+    SITE: site,
+    WG: wg,
+    IN_PLACE: bufs.y === undefined,
+  });
+  const groups = ceilDiv(n, wg);
+  const x = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
+  return gpu.kernel(label, pipeline, [bufs.step, bufs.params, bufs.x, ...(bufs.y ? [bufs.y] : [])], [
+    x,
+    ceilDiv(groups, x),
+  ]);
+}
