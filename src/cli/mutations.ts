@@ -165,9 +165,9 @@ export const MUTATIONS: Mutation[] = [
     tests: T_SOFTMAX_CPU,
   },
   one(
-    "softmax cpu: gradient without 1/B on the softmax term",
+    "softmax cpu: gradient without 1/N on the softmax term",
     SOFTMAX_CPU,
-    "Math.exp(logits[row + v] - logSum) / B;",
+    "Math.exp(logits[row + v] - logSum) / N;",
     "Math.exp(logits[row + v] - logSum);",
     T_SOFTMAX_CPU,
   ),
@@ -337,8 +337,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "colsum wgsl: first row dropped",
     "shaders/colsum.wgsl",
-    "for (var i = 0u; i < p.rows; i++) {",
-    "for (var i = 1u; i < p.rows; i++) {",
+    "for (var i = 0u; i < rows; i++) {",
+    "for (var i = 1u; i < rows; i++) {",
     [
       "tests/gpu_linear_test.ts",
     ],
