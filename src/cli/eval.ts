@@ -13,6 +13,9 @@ import { loadModel } from "../deno/checkpoint_files.ts";
 import { locateData, readCorpus, readPrepared } from "../deno/data_files.ts";
 import { openBackend, parseBackendKind } from "../deno/backends.ts";
 import { corpusPairs, preparedPairs, type ScoredSet } from "../eval/data.ts";
+import { DEFAULT_KN_ORDER } from "../eval/kneser_ney.ts";
+import { scoreKneserNey } from "../eval/kneser_ney_scores.ts";
+import { fitCountModel, modelTargets, scorePartner } from "../eval/partner.ts";
 import {
   countNgrams,
   DEFAULT_ADD_K,
@@ -40,6 +43,10 @@ usage: deno task eval --model DIR --data PATH [flags]
                        split) or CSV/.txt files (all of them); default: the training split of a prepared
                        --data; without either, no baselines
   --k K                add-k smoothing of the baselines, K > 0 (default ${DEFAULT_ADD_K})
+  --kn-order N         the Kneser-Ney baseline's order: contexts of N-1 words (default ${DEFAULT_KN_ORDER}; 0: no such row)
+  --kn-discount D      one discount D in (0, 1] for every count and order (default: modified Kneser-Ney,
+                       three discounts per order from the counts of counts)
+  --partner            also score the model mixed with the Kneser-Ney partner stored with it (deno task partner)
   --backend webgpu|cpu (default webgpu; cpu is the slow reference)
   --json               one JSON object on stdout
   -h, --help           this text
@@ -49,7 +56,9 @@ with them. Words the model does not know are counted and reported: read as ${UNK
 it, otherwise the pairs touching them are left out (and counted). Loss is the mean cross-entropy in nats
 of the model's full softmax, as training's validation loss; perplexity is exp(loss). The unigram baseline
 is P(w) = (count(w) + k) / (pairs + k V) over training targets, the bigram one
-P(w | p) = (count(p, w) + k) / (count(p) + k V) with p the last word of the window.`;
+P(w | p) = (count(p, w) + k) / (count(p) + k V) with p the last word of the window; the Kneser-Ney one is
+interpolated Kneser-Ney over the training headlines (framed with <s> and </s> as the model's), each target
+read with up to N-1 words before it, scored on the model's targets.`;
 
 const FLAGS = {
   model: { type: "string" },
@@ -58,6 +67,9 @@ const FLAGS = {
   column: { type: "string" },
   "train-data": { type: "string" },
   k: { type: "string" },
+  "kn-order": { type: "string" },
+  "kn-discount": { type: "string" },
+  partner: { type: "boolean" },
   backend: { type: "string" },
   json: { type: "boolean" },
   help: { type: "boolean", short: "h" },
@@ -73,8 +85,18 @@ export async function evalMain(args: string[]): Promise<number> {
   if (v.data === undefined) throw new UserError("--data PATH is required (see --help)", USAGE_EXIT);
   const backendKind = parseBackendKind(v.backend);
   const k = numberFlag("k", v.k, DEFAULT_ADD_K, "positive number");
+  const knOrder = numberFlag("kn-order", v["kn-order"], DEFAULT_KN_ORDER, "non-negative integer");
+  const knDiscount = v["kn-discount"] === undefined
+    ? undefined
+    : numberFlag("kn-discount", v["kn-discount"], 0, "positive number");
+  if (knDiscount !== undefined && knDiscount > 1) {
+    throw new UserError(`--kn-discount must be in (0, 1], got ${knDiscount}`, USAGE_EXIT);
+  }
 
   const model = await loadModel(v.model);
+  if (v.partner && !model.partner) {
+    throw new UserError(`--partner: ${v.model} has no partner (deno task partner tunes one)`, USAGE_EXIT);
+  }
   const scored = await readScored(v.data, { files: v.files, column: v.column }, model, "val");
   if (scored.pairs.count === 0) throw new UserError(`${scored.source}: ${noPairs(scored, model)}`);
   const train = v["train-data"] !== undefined
@@ -86,14 +108,40 @@ export async function evalMain(args: string[]): Promise<number> {
     throw new UserError(`--train-data ${train.source}: ${noPairs(train, model)}`);
   }
 
+  const headlines = scored.headlines;
+  if (v.partner && !headlines) {
+    throw new UserError(`--partner: ${scored.source} keeps no headlines (prepared before they were kept)`);
+  }
   const backend = await openBackend(backendKind, model.config, { maxBatch: 256 });
   let modelScores: Scores;
+  let partner: Report["partner"];
   try {
     await backend.setParams(model.params);
     modelScores = await scoreModel(backend, scored);
+    if (v.partner) {
+      const { weight, model: count } = model.partner!;
+      const scores = await scorePartner(
+        backend,
+        model.vocab,
+        { ...scored, headlines: headlines! },
+        model.partner!,
+      );
+      partner = { weight, order: count.order, scores };
+    }
   } finally {
     backend.destroy();
   }
+  const knRow = knOrder > 0 && train?.headlines && headlines
+    ? {
+      order: knOrder,
+      discount: knDiscount ?? "modified" as const,
+      scores: scoreKneserNey(
+        fitCountModel(train.headlines, model.vocab, { order: knOrder, discount: knDiscount }),
+        headlines,
+        modelTargets(headlines, model.config, model.vocab),
+      ),
+    }
+    : undefined;
   const counts = train && countNgrams(train.pairs, model.config.vocab, train.window);
   const baselines = counts && {
     k,
@@ -101,12 +149,14 @@ export async function evalMain(args: string[]): Promise<number> {
     pairs: counts.pairs,
     unigram: scoreUnigram(counts, scored.pairs, k),
     bigram: scoreBigram(counts, scored.pairs, k, scored.window),
+    ...(knRow ? { kneser_ney: knRow } : {}),
   };
-  const report = {
+  const report: Report = {
     model: v.model,
     data: scored.source,
     words: coverageOf(scored),
     scores: modelScores,
+    ...(partner ? { partner } : {}),
     baselines,
   };
   if (v.json) console.log(JSON.stringify(report));
@@ -119,7 +169,16 @@ type Report = {
   data: string;
   words: ReturnType<typeof coverageOf>;
   scores: Scores;
-  baselines?: { k: number; source: string; pairs: number; unigram: Scores; bigram: Scores };
+  /** The model mixed with its stored partner (--partner). */
+  partner?: { weight: number; order: number; scores: Scores };
+  baselines?: {
+    k: number;
+    source: string;
+    pairs: number;
+    unigram: Scores;
+    bigram: Scores;
+    kneser_ney?: { order: number; discount: number | "modified"; scores: Scores };
+  };
 };
 
 /** Pairs of `path` for `model`: a prepared directory's split, or all headlines of CSV/.txt files. */
@@ -183,6 +242,17 @@ function printReport(r: Report, model: Checkpoint): void {
     );
   }
   const rows: Array<[string, Scores]> = [["model", r.scores]];
+  if (r.partner) {
+    rows.push([
+      `model + Kneser-Ney ${r.partner.order}-gram (weight ${r.partner.weight.toFixed(3)})`,
+      r.partner.scores,
+    ]);
+  }
+  const kn = r.baselines?.kneser_ney;
+  if (kn) {
+    const discount = kn.discount === "modified" ? "modified" : `D ${kn.discount}`;
+    rows.push([`Kneser-Ney ${kn.order}-gram, ${discount}`, kn.scores]);
+  }
   if (r.baselines) {
     rows.push([`unigram, k ${r.baselines.k}`, r.baselines.unigram], [
       `bigram, k ${r.baselines.k}`,
@@ -199,6 +269,9 @@ function printReport(r: Report, model: Checkpoint): void {
     );
   }
   if (r.baselines) {
-    console.log(`baselines: add-k counts of ${r.baselines.pairs} training pairs of ${r.baselines.source}`);
+    console.log(
+      `baselines: counts of ${r.baselines.pairs} training pairs of ${r.baselines.source}` +
+        (kn ? "" : " (no Kneser-Ney row: the training data keeps no headlines, or --kn-order 0)"),
+    );
   } else console.log("baselines: none (give --train-data, or a prepared --data, to count them)");
 }

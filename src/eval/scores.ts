@@ -48,6 +48,11 @@ export class Tally {
     });
   }
 
+  /** Pairs added so far. */
+  get count(): number {
+    return this.#pairs;
+  }
+
   scores(): Scores {
     const n = this.#pairs;
     const loss = this.#nll / n;
@@ -66,18 +71,31 @@ export async function scoreModel(
   backend: Backend,
   set: { pairs: PairSet; headlines?: Int32Array[] },
 ): Promise<Scores> {
-  const V = backend.config.vocab;
   const tally = new Tally();
-  const add = (row: Float32Array, t: number) => tally.add(logSoftmax(row)[t], rankOf(row, t));
+  await scoreModelRows(backend, set, (row, t) => tally.add(logSoftmax(row)[t], rankOf(row, t)));
+  return tally.scores();
+}
+
+/**
+ * The model's logits for each target of a scored set, in order (src/eval/partner.ts modelTargets): a
+ * window model's pairs, a headline model's rows position by position. `use` gets the row over the
+ * vocabulary (valid until it returns) and the target.
+ */
+export async function scoreModelRows(
+  backend: Backend,
+  set: { pairs: PairSet; headlines?: Int32Array[] },
+  use: (logits: Float32Array, target: number) => void,
+): Promise<void> {
+  const V = backend.config.vocab;
   if (!isHeadlineModel(backend.config)) {
     const T = backend.config.window;
     const { pairs } = set;
     for (let first = 0; first < pairs.count; first += CHUNK) {
       const n = Math.min(CHUNK, pairs.count - first);
       const logits = await backend.logits(pairs.inputs.subarray(first * T, (first + n) * T), n);
-      for (let i = 0; i < n; i++) add(logits.subarray(i * V, (i + 1) * V), pairs.targets[first + i]);
+      for (let i = 0; i < n; i++) use(logits.subarray(i * V, (i + 1) * V), pairs.targets[first + i]);
     }
-    return tally.scores();
+    return;
   }
   if (!set.headlines) throw new Error("scoreModel: a headline model is scored on headlines");
   const rows = makeSequences(set.headlines).set;
@@ -89,10 +107,9 @@ export async function scoreModel(
     const logits = await backend.logits(rows.inputs.subarray(first * S, (first + n) * S), n);
     for (let i = 0; i < n * S; i++) {
       const t = rows.targets[first * S + i];
-      if (t !== IGNORE_TARGET) add(logits.subarray(i * V, (i + 1) * V), t);
+      if (t !== IGNORE_TARGET) use(logits.subarray(i * V, (i + 1) * V), t);
     }
   }
-  return tally.scores();
 }
 
 /** The target's rank in a row of scores (0: first choice): higher first, ties by lower id, as predict's top-k. */

@@ -10,6 +10,8 @@
  *   optimizer.safetensors  what an exact resume needs: Adam moments `m.NAME`/`v.NAME` (F32, the parameter
  *                          shapes) and `adam_step` (I64 scalar); the position `step`, `epoch`,
  *                          `batch_in_epoch` (I64 scalars) and `rng_state` (U32 [4])
+ *   kneser_ney.bin         with a partner (deno task partner): the count model (src/io/kneser_ney.ts); its
+ *                          weight is config.json's partner.weight
  *
  * model.safetensors + vocab.json alone (as exported from PyTorch) is a valid model: the config is inferred
  * from the tensor shapes. Decoding validates everything and fails with one line naming the file and tensor.
@@ -20,7 +22,9 @@ import type { AdamState } from "../model/optimizer.ts";
 import { UserError } from "../errors.ts";
 import { hasBoundaries } from "../data/vocab.ts";
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
-import { CONFIG_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
+import { CONFIG_FILE, COUNT_MODEL_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
+import { decodeKneserNey, encodeKneserNey } from "./kneser_ney.ts";
+import type { Partner } from "../eval/partner.ts";
 
 export interface TrainProgress {
   /** Optimizer steps taken so far. */
@@ -44,6 +48,8 @@ export interface Checkpoint {
   progress?: TrainProgress;
   /** The training flags used, recorded so a resume can reuse them. */
   train?: Record<string, unknown>;
+  /** The count model tuned as this model's partner (deno task partner), if any. */
+  partner?: Partner;
 }
 
 const SCALAR_NAMES = ["step", "epoch", "batch_in_epoch"] as const;
@@ -235,6 +241,9 @@ export async function encodeCheckpoint(ck: Checkpoint): Promise<Array<[string, U
       : {}),
     ...(ck.optimizer ? { adamStep: ck.optimizer.adamStep } : {}),
     ...(ck.train ? { train: ck.train } : {}),
+    ...(ck.partner
+      ? { partner: { weight: ck.partner.weight, order: ck.partner.model.order, file: COUNT_MODEL_FILE } }
+      : {}),
   };
   const text = (s: string) => new TextEncoder().encode(s);
   const files: Array<[string, Uint8Array]> = [
@@ -243,6 +252,7 @@ export async function encodeCheckpoint(ck: Checkpoint): Promise<Array<[string, U
     [CONFIG_FILE, text(JSON.stringify(config, null, 2) + "\n")],
   ];
   if (ck.optimizer || ck.progress) files.push([OPTIMIZER_FILE, encodeOptimizer(ck, layout)]);
+  if (ck.partner) files.push([COUNT_MODEL_FILE, encodeKneserNey(ck.partner.model.counts)]);
   return files;
 }
 
@@ -443,6 +453,7 @@ export async function decodeCheckpoint(
       if (!isObject(c.progress)) throw new UserError(`${at(CONFIG_FILE)}: progress is not an object`);
       recordedProgress = c.progress;
     }
+    if (c.partner !== undefined) ck.partner = await readPartner(files, c.partner, vocab);
   }
 
   const optBytes = await read(OPTIMIZER_FILE);
@@ -482,4 +493,29 @@ export async function decodeCheckpoint(
     );
   }
   return ck;
+}
+
+/** The partner config.json names: its count model from COUNT_MODEL_FILE, fitted for this vocabulary. */
+async function readPartner(files: CheckpointFiles, recorded: unknown, vocab: string[]): Promise<Partner> {
+  const at = files.path(CONFIG_FILE);
+  if (
+    !isObject(recorded) || typeof recorded.weight !== "number" ||
+    !(recorded.weight >= 0 && recorded.weight <= 1)
+  ) {
+    throw new UserError(`${at}: partner.weight is not a weight in [0, 1]`);
+  }
+  const bytes = await files.read(COUNT_MODEL_FILE);
+  if (!bytes) {
+    throw new UserError(`checkpoint ${files.where}: config.json has a partner but no ${COUNT_MODEL_FILE}`);
+  }
+  const model = decodeKneserNey(bytes, files.path(COUNT_MODEL_FILE));
+  if (model.vocab !== vocab.length || model.boundaries !== hasBoundaries(vocab)) {
+    throw new UserError(
+      `${files.path(COUNT_MODEL_FILE)}: a count model of ${model.vocab} words` +
+        `${
+          model.boundaries ? " with" : " without"
+        } boundaries does not fit ${VOCAB_FILE} (${vocab.length} words)`,
+    );
+  }
+  return { model, weight: recorded.weight };
 }

@@ -12,6 +12,8 @@ export const VOCAB_FILE = "vocab.json";
 export const CONFIG_FILE = "config.json";
 /** Checkpoint: Adam's moments and the position in training. */
 export const OPTIMIZER_FILE = "optimizer.safetensors";
+/** Checkpoint, when it has a partner (deno task partner): the Kneser-Ney count model's bytes. */
+export const COUNT_MODEL_FILE = "kneser_ney.bin";
 
 /** Prepared directory: counts and settings (its presence marks a prepared directory). */
 export const SUMMARY_FILE = "summary.json";
