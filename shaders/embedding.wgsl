@@ -1,9 +1,12 @@
-// Embedding gather for one step: x[b,t,:] = table[inputs[order[start + b] * T + t], :] for b < size.
+// Embedding gather for one step: x[b,t,:] = table[inputs[order[start + b] * T + t], :] for b < size and
+// t < step.steps, packed with the step's positions as the row stride (position t of row b at b * steps + t).
 // Rows b >= size (a short last batch) get x = 0 and id -1, so everything downstream of them is finite
-// and their gradients are zero. The resolved ids are kept for embedding_backward.wgsl, which then needs
-// neither the order nor the data buffers.
+// and their gradients are zero; so do the positions past the step's (up to POSITIONS), which the backward
+// walks. The resolved ids are kept for embedding_backward.wgsl, which then needs neither the order nor the
+// data buffers.
 //#include step_params
 
+// Ids per row of the data (a window model's window, a headline model's longest row): the inputs' stride.
 const T = {{T}}u;
 const E = {{E}}u;
 // maxB * T: positions the kernels are built for.
@@ -25,8 +28,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   }
   let p = n / E;
   let e = n % E;
-  let b = p / T;
-  let t = p % T;
+  let b = p / step.steps;
+  let t = p % step.steps;
+  // Past the step's positions b >= maxB >= size: those are zeroed with the short batch's rows.
   if (b >= step.size) {
     x[n] = 0.0;
     if (e == 0u) {

@@ -32,7 +32,7 @@ async function checkEmbedding(
   gpu: Gpu,
   shape: { V: number; E: number; T: number; maxB: number },
   pairs: number,
-  steps: Array<[number, number]>,
+  steps: Array<[number, number, number?]>,
   distinct: number,
 ): Promise<void> {
   const { V, E, T, maxB } = shape;
@@ -40,7 +40,7 @@ async function checkEmbedding(
   const order = permutation(pairs, 12);
   const table = randomArray(V * E, 13);
   const dxHost = randomArray(maxB * T * E, 14); // nonzero beyond size too: those rows must be ignored
-  const step = createStepParams(gpu);
+  const step = createStepParams(gpu, "test step", T);
   const bufs = {
     step: step.buffer,
     inputs: upload(gpu, inputs),
@@ -51,22 +51,24 @@ async function checkEmbedding(
     dTable: output(gpu, V * E, NaN), // every row is overwritten, rows of absent words with 0
   };
   const emb = await createEmbedding(gpu, shape, bufs);
-  for (const [start, size] of steps) {
-    step.set(start, size);
+  for (const [start, size, tb = T] of steps) {
+    // A batch of tb <= T positions per row (a headline batch shorter than the data's longest row) is
+    // packed with tb as the row stride.
+    step.set(start, size, 0, tb);
     await gpu.run([...emb.forward, ...emb.backward]);
-    const ids = new Int32Array(size * T);
+    const ids = new Int32Array(size * tb);
     for (let b = 0; b < size; b++) {
-      for (let t = 0; t < T; t++) ids[b * T + t] = inputs[order[start + b] * T + t];
+      for (let t = 0; t < tb; t++) ids[b * tb + t] = inputs[order[start + b] * T + t];
     }
     const xExpected = new Float32Array(maxB * T * E);
     embeddingForward(table, ids, E, xExpected);
-    const what = `V=${V} E=${E} T=${T} start=${start} size=${size}`;
+    const what = `V=${V} E=${E} T=${T} start=${start} size=${size} positions ${tb}`;
     const x = await readFloats(gpu, bufs.x, maxB * T * E);
     assertAllClose(x, xExpected, { atol: 0, rtol: 0, what: `x ${what}` });
     const gpuIds = await readInts(gpu, whole(emb.ids), maxB * T);
-    assertEquals(Array.from(gpuIds), [...ids, ...new Array((maxB - size) * T).fill(-1)]);
+    assertEquals(Array.from(gpuIds), [...ids, ...new Array(maxB * T - size * tb).fill(-1)]);
     const dTableExpected = new Float32Array(V * E);
-    embeddingBackward(dxHost.subarray(0, size * T * E), ids, E, dTableExpected);
+    embeddingBackward(dxHost.subarray(0, size * tb * E), ids, E, dTableExpected);
     const dTable = await readFloats(gpu, bufs.dTable, V * E);
     assertAllClose(dTable, dTableExpected, { atol: 1e-6, rtol: 1e-6, what: `dTable ${what}` });
   }
@@ -76,6 +78,19 @@ gpuTest("embedding: odd shape, repeated words, full and short batches", async (g
   // 4 distinct words over 15 positions: every word repeats within a batch.
   await checkEmbedding(gpu, { V: 37, E: 7, T: 3, maxB: 5 }, 11, [[0, 5], [5, 5], [10, 1], [3, 2]], 4);
 });
+
+gpuTest(
+  "embedding: a step's positions fewer than the data's rows hold, packed with its own stride",
+  async (gpu) => {
+    await checkEmbedding(
+      gpu,
+      { V: 23, E: 5, T: 7, maxB: 4 },
+      9,
+      [[0, 4, 3], [4, 3, 7], [6, 3, 1], [1, 4, 5]],
+      6,
+    );
+  },
+);
 
 gpuTest(
   "embedding: a batch with more ids than the backward holds in workgroup memory at once",

@@ -233,7 +233,7 @@ function embeddingCases(cfg: ModelConfig, B: number): BenchCase[] {
   const ids = spreadIds(positions, V);
   const build = (backward: boolean) => async (gpu: Gpu) => {
     const alloc = allocator(gpu);
-    const step = createStepParams(gpu, "bench step");
+    const step = createStepParams(gpu, "bench step", T);
     alloc.own(step.buffer);
     step.set(0, B, 0);
     const emb = await createEmbedding(gpu, { V, E, T, maxB: B }, {

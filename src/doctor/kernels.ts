@@ -330,7 +330,7 @@ async function embeddingCheck(
     const d = embeddingData(ctx, c);
     const positions = c.maxB * c.T;
     await ctx.scratch(async (s) => {
-      const step = createStepParams(ctx.gpu, "doctor step");
+      const step = createStepParams(ctx.gpu, "doctor step", c.T);
       const bufs = {
         step: step.buffer,
         inputs: s.alloc("inputs", d.inputs),

@@ -96,8 +96,8 @@ export class GpuModel {
     this.v = gpu.buffer("adam v", bytes);
     this.losses = gpu.buffer("losses", LOSS_SLOTS * 4);
     this.evalLosses = gpu.buffer("eval losses", LOSS_SLOTS * 4);
-    this.step = createStepParams(gpu, "train step");
-    this.evalStep = createStepParams(gpu, "eval step");
+    this.step = createStepParams(gpu, "train step", T);
+    this.evalStep = createStepParams(gpu, "eval step", T);
     this.evalInputs = gpu.buffer("eval inputs", B * T * 4);
     this.evalTargets = gpu.buffer("eval targets", B * 4);
     this.#evalOrder = gpu.buffer("eval order", B * 4, Int32Array.from({ length: B }, (_, i) => i));
