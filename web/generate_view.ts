@@ -6,6 +6,7 @@
  * Without a seed one is drawn and shown, so the result can be repeated (and linked to).
  */
 import {
+  type BackendKind,
   checkTopK,
   encodePrompt,
   generateHeadlines,
@@ -15,7 +16,7 @@ import {
   specialIds,
   UserError,
 } from "../core.ts";
-import type { BackendKind, ModelRunner } from "./backends.ts";
+import type { ModelRunner } from "./backends.ts";
 import { byId, el, fieldText } from "./dom.ts";
 import type { LinkState } from "./links.ts";
 import { reporting } from "./messages.ts";

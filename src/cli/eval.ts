@@ -10,7 +10,8 @@ import type { Checkpoint } from "../io/checkpoint.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { locateData, readCorpus, readPrepared } from "../deno/data_files.ts";
-import { openBackend, parseBackendKind } from "../deno/backends.ts";
+import { openBackend } from "../deno/backends.ts";
+import { parseBackendKind } from "../model/backend_kind.ts";
 import { corpusPairs, preparedPairs, type ScoredSet } from "../eval/data.ts";
 import {
   countNgrams,

@@ -4,7 +4,8 @@ import { USAGE_EXIT, UserError } from "../errors.ts";
 import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
-import { openBackend, parseBackendKind } from "../deno/backends.ts";
+import { openBackend } from "../deno/backends.ts";
+import { parseBackendKind } from "../model/backend_kind.ts";
 import {
   checkTopK,
   type EncodedPrompt,
