@@ -118,6 +118,7 @@ export { configFileValues } from "./src/plan/config_file.ts";
 export { type FormField, formFields, formValues } from "./src/plan/form_fields.ts";
 export { DEFAULT_OUT, TRAIN_FLAGS, TRAIN_GROUPS, type TrainFlagName } from "./src/plan/train_flags.ts";
 export * from "./src/plan/train_plan.ts";
+export * from "./src/plan/predict_plan.ts";
 
 // Errors and flag values, worded alike for every command and the web page.
 export { errorLine, firstLine, UserError } from "./src/errors.ts";
