@@ -28,7 +28,7 @@ import { createCpuBackend } from "../src/cpu/backend.ts";
 import type { Backend } from "../src/model/backend.ts";
 import { initParams } from "../src/model/init.ts";
 import { train } from "../src/train/loop.ts";
-import type { ProgressState } from "../src/train/progress.ts";
+import { formatProgress, type ProgressState } from "../src/train/progress.ts";
 import { ForwardingBackend } from "./forwarding_backend.ts";
 
 const SETTINGS = { window: 2, minCount: 1, valFraction: 0, seed: 0 };
@@ -343,48 +343,94 @@ class SlowBackend extends ForwardingBackend {
   }
 }
 
-Deno.test("train progress: only read-back figures, no NaN loss, ETA without the backend's preparation", async () => {
-  const config = { vocab: builtin.vocab.length, embed: 4, hidden: 6, layers: 1, window: 2 };
-  const backend = new SlowBackend(await createCpuBackend(config), 1200);
-  const updates: ProgressState[] = [];
+/** What a short run on `backend` reported, with when each update came (seconds since the run began). */
+async function reported(backend: Backend, maxSteps: number, batch: number, logEvery: number) {
+  const updates: Array<ProgressState & { at: number }> = [];
   const events: string[] = [];
-  const result = await train(backend, builtin, { params: initParams(config, 0) }, {
+  const began = performance.now();
+  const result = await train(backend, builtin, { params: initParams(backend.config, 0) }, {
     epochs: 1,
-    batch: 64,
+    batch,
     lr: 1e-3,
     seed: 0,
     shuffle: false,
-    maxSteps: 12,
+    maxSteps,
     saveEvery: 1,
-    logEvery: 5,
+    logEvery,
     flags: {},
   }, {
     save: () => Promise.resolve("memory"),
     record: () => Promise.resolve(),
     stopRequested: () => false,
     progress: {
-      update: (s) => (updates.push(s), events.push("update")),
+      update: (s) => (updates.push({ ...s, at: (performance.now() - began) / 1000 }), events.push("update")),
       status: (t) => events.push(`status ${t}`),
       line: (t) => events.push(`line ${t}`),
       done: () => events.push("done"),
     },
   });
   backend.destroy();
+  return { updates, events, result, seconds: (performance.now() - began) / 1000 };
+}
+
+const TINY_CONFIG = { vocab: builtin.vocab.length, embed: 4, hidden: 6, layers: 1, window: 2 };
+
+Deno.test("train progress: only read-back figures, no NaN loss, ETA without the backend's preparation", async () => {
+  const backend = new SlowBackend(await createCpuBackend(TINY_CONFIG), 1200);
+  const { updates, events, result } = await reported(backend, 12, 64, 5);
   assertEquals(events[0], "status preparing the backend (compiling shaders)");
   assert(/^line backend ready in 1\.\d s/.test(events[1]), events[1]);
   // Losses are read every 5 steps and at the end: 5, 10, 12.
   assertEquals(updates.map((u) => u.step), [5, 10, 12]);
   for (const u of updates) {
     assert(Number.isFinite(u.loss), `loss ${u.loss} at step ${u.step}`);
-    assert(Number.isFinite(u.etaSeconds) && u.etaSeconds >= 0, `ETA ${u.etaSeconds}`);
     assertEquals(u.totalSteps, 12);
   }
+  // The pace is known from the second readback on (see the next test).
+  assert(Number.isNaN(updates[0].etaSeconds), `first ETA ${updates[0].etaSeconds}`);
+  assert(
+    Number.isFinite(updates[1].etaSeconds) && updates[1].etaSeconds >= 0,
+    `ETA ${updates[1].etaSeconds}`,
+  );
   assertEquals(updates.at(-1)!.etaSeconds, 0);
   // The 1.2 s of preparation is not in the run's time, so not in its rate.
   assert(result.seconds < 1.2 + 10 && result.steps === 12, `${result.seconds} s`);
   const perStep = result.seconds / 12;
   assert(
-    updates[0].etaSeconds < perStep * 7 + 0.5,
-    `first ETA ${updates[0].etaSeconds} s counts preparation`,
+    updates[1].etaSeconds < perStep * 2 * 3 + 0.5,
+    `ETA ${updates[1].etaSeconds} s counts preparation`,
   );
+});
+
+/** A backend whose first loss readback waits `slowMs`: its first steps compile kernels (a software adapter). */
+class SlowFirstSteps extends ForwardingBackend {
+  #first = true;
+  constructor(inner: Backend, readonly slowMs: number) {
+    super(inner);
+  }
+  override async takeLosses() {
+    if (this.#first) await new Promise((r) => setTimeout(r, this.slowMs));
+    this.#first = false;
+    return super.takeLosses();
+  }
+}
+
+Deno.test("train progress: slow first steps (shader compilation) do not make a seconds-long run show minutes", async () => {
+  const slow = 2;
+  const backend = new SlowFirstSteps(await createCpuBackend(TINY_CONFIG), slow * 1000);
+  const { updates, seconds } = await reported(backend, 60, 16, 5);
+  assertEquals(updates.map((u) => u.step), Array.from({ length: 12 }, (_, i) => 5 * (i + 1)));
+  // The first readback carries the slow steps: no pace is known yet, and none is made up ("ETA ?").
+  assert(formatProgress(updates[0]).endsWith("ETA ?"), formatProgress(updates[0]));
+  for (const u of updates.slice(1)) {
+    // Spread over the run, the slow start would say 2 s * 50/10 = 10 s at step 10; the steps after it take
+    // milliseconds each.
+    const left = seconds - u.at;
+    assert(
+      u.etaSeconds <= 3 * left + 0.5,
+      `step ${u.step}: ETA ${u.etaSeconds.toFixed(2)} s, ${left.toFixed(2)} s left`,
+    );
+    assert(!/ETA \d+m/.test(formatProgress(u)), formatProgress(u));
+  }
+  assert(seconds > slow, `the run took ${seconds} s`);
 });
