@@ -209,6 +209,8 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "1",
         "--sample-prompts",
         "|the mayor",
+        "--column",
+        "title",
         "--backend",
         "cpu",
       ],
@@ -230,9 +232,13 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "log-every": "3",
         "sample-every": "1",
         "sample-prompts": "|the mayor",
+        column: "title",
       },
     ],
   ];
+  for (const field of formFields(TRAIN_FLAGS)) {
+    assert(field.name in cases[1][2], `the page has a field for --${field.name}: change it in this test`);
+  }
   for (const [what, args, typed] of cases) {
     const cli = commandLine(args);
     const page = pageValues(typed, String(cli.backend ?? "webgpu"));
