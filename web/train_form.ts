@@ -32,10 +32,11 @@ import { byId, el } from "./dom.ts";
 const FIELDS = formFields(TRAIN_FLAGS);
 const input = (field: FormField) => byId<HTMLInputElement>(`train-${field.name}`);
 
-/** Fills #train-fields: a text box per flag with a value, a check box per on/off flag. */
+/** Fills #train-fields: a text box per flag with a value, then a check box per on/off flag. */
 export function buildTrainFields(): void {
+  const ordered = [...FIELDS.filter((f) => !f.checkbox), ...FIELDS.filter((f) => f.checkbox)];
   byId("train-fields").replaceChildren(
-    ...FIELDS.map((f) =>
+    ...ordered.map((f) =>
       f.checkbox
         ? el(
           "label",
@@ -46,7 +47,8 @@ export function buildTrainFields(): void {
         )
         : el(
           "label",
-          {},
+          // A box wide enough to show what leaving it empty means.
+          { class: f.placeholder.length > 20 ? "span2" : undefined },
           f.label,
           el("small", {}, `--${f.name}`),
           el("input", {
