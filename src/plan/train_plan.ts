@@ -146,8 +146,12 @@ export function planTraining(
   if (epochs === 0) throw new UserError("--epochs 0 trains nothing: give at least 1", USAGE_EXIT);
   const samples = planSamples(s["sample-every"], s["sample-prompts"], data);
 
+  // A model flag without a default and not given leaves its config field absent (the config's own default).
   const fresh: Record<string, unknown> = { vocab: data.vocab.length };
-  for (const [name, spec] of MODEL_FLAGS) fresh[spec.model!] = s[name as keyof TrainSettings];
+  for (const [name, spec] of MODEL_FLAGS) {
+    const value = s[name as keyof TrainSettings];
+    if (value !== undefined) fresh[spec.model!] = value;
+  }
   let config = { ...fresh, window: data.window } as unknown as ModelConfig;
   let init: InitFrom = s.init === undefined ? { kind: "seed" } : { kind: "file", path: s.init };
   if (resume) {
