@@ -6,8 +6,24 @@
 
 // Data: headlines -> vocabulary and (window -> next word) pairs.
 export { cleanHeadline } from "./src/data/clean.ts";
-export { buildDataset, checkSettings, cleanCorpus, DEFAULT_SETTINGS } from "./src/data/dataset.ts";
-export type { Corpus, Coverage, Dataset, DatasetSettings, PairSet, SequenceSet } from "./src/data/types.ts";
+export {
+  buildDataset,
+  checkSettings,
+  cleanCorpus,
+  completeSettings,
+  DEFAULT_SETTINGS,
+  givenSettings,
+} from "./src/data/dataset.ts";
+export type {
+  Corpus,
+  Coverage,
+  DataOptions,
+  Dataset,
+  DatasetSettings,
+  PairSet,
+  SequenceSet,
+  SourceOptions,
+} from "./src/data/types.ts";
 export { HEADLINE_COLUMN, headlineColumn } from "./src/data/csv.ts";
 export { textLines } from "./src/data/text.ts";
 export { headlinePairs } from "./src/data/pairs.ts";
@@ -39,6 +55,12 @@ export { initParams } from "./src/model/init.ts";
 export { Rng } from "./src/model/rng.ts";
 export { type Backend, stateSize } from "./src/model/backend.ts";
 export { ADAM_DEFAULTS, type AdamHyper, type AdamState } from "./src/model/optimizer.ts";
+export {
+  BACKEND_KINDS,
+  type BackendKind,
+  DEFAULT_BACKEND,
+  parseBackendKind,
+} from "./src/model/backend_kind.ts";
 
 // CPU reference.
 export { createCpuBackend } from "./src/cpu/backend.ts";
@@ -113,6 +135,15 @@ export * from "./src/eval/kneser_ney_scores.ts";
 export * from "./src/eval/mixture.ts";
 export { decodeKneserNey, encodeKneserNey } from "./src/io/kneser_ney.ts";
 
+// Flags as tables, and the plans of a run from their values: the CLIs' and the web page's.
+export * from "./src/plan/flags.ts";
+export { flagHelp } from "./src/plan/flag_help.ts";
+export { configFileValues } from "./src/plan/config_file.ts";
+export { type FormField, formFields, formValues } from "./src/plan/form_fields.ts";
+export { DEFAULT_OUT, TRAIN_FLAGS, TRAIN_GROUPS, type TrainFlagName } from "./src/plan/train_flags.ts";
+export * from "./src/plan/train_plan.ts";
+export * from "./src/plan/predict_plan.ts";
+
 // Errors and flag values, worded alike for every command and the web page.
 export { errorLine, firstLine, UserError } from "./src/errors.ts";
-export { type NumberCheck, numberFlag } from "./src/flag_values.ts";
+export { choiceFlag, type NumberCheck, numberFlag } from "./src/flag_values.ts";

@@ -19,5 +19,5 @@ export {
   readSafetensors,
   saveCheckpoint,
 } from "./src/deno/checkpoint_files.ts";
-export { type BackendKind, openBackend, openGpu } from "./src/deno/backends.ts";
+export { openBackend, openGpu } from "./src/deno/backends.ts";
 export { trainInDir } from "./src/deno/train_run.ts";

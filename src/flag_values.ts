@@ -1,6 +1,6 @@
 /**
- * Numeric flag values: one parser and one wording ("--batch must be a positive integer, got ...") for every
- * CLI and for the web page's fields, which carry the CLI flags' names.
+ * Flag values: one parser and one wording ("--batch must be a positive integer, got ...") for every CLI, for
+ * config files and for the web page's fields, which carry the CLI flags' names.
  */
 import { USAGE_EXIT, UserError } from "./errors.ts";
 
@@ -33,4 +33,17 @@ export function numberFlag(
   }[check];
   if (!ok) throw new UserError(`--${name} must be a ${check}, got "${value}"`, USAGE_EXIT);
   return n;
+}
+
+/** Parses a flag that takes one of a few words ("--backend must be webgpu or cpu, got ..."). */
+export function choiceFlag<C extends string>(
+  name: string,
+  value: string | undefined,
+  fallback: C,
+  choices: readonly C[],
+): C {
+  if (value === undefined) return fallback;
+  if ((choices as readonly string[]).includes(value)) return value as C;
+  const said = choices.length > 1 ? `${choices.slice(0, -1).join(", ")} or ${choices.at(-1)}` : choices[0];
+  throw new UserError(`--${name} must be ${said}, got "${value}"`, USAGE_EXIT);
 }

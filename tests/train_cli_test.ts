@@ -127,6 +127,13 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
   const binaryTxt = join(cases, "binary.txt");
   await Deno.writeFile(binaryTxt, Uint8Array.of(0x50, 0x4b, 0x03, 0x04, 0x00, 0x00, 0x0a));
   const runMetrics = await Deno.readFile(join(RUN, "metrics.jsonl"));
+  // --config files, outside `cases` (which must hold only what is listed at the end).
+  const configs = join(tmp, "configs");
+  await Deno.mkdir(configs, { recursive: true });
+  const config = async (name: string, text: string) => {
+    await Deno.writeTextFile(join(configs, name), text);
+    return join(configs, name);
+  };
 
   // [case, arguments, exit code, what the line must say]. Cases without --out/--resume get their own --out
   // under `cases`, which must not exist afterwards.
@@ -192,6 +199,37 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
     ],
     ["empty .txt", ["--data", emptyTxt], 1, /empty\.txt is empty$/],
     ["binary .txt", ["--data", binaryTxt], 1, /binary\.txt line 1: a NUL byte: binary data, not text$/],
+    [
+      "config missing",
+      ["--config", join(cases, "nope.json")],
+      1,
+      /cannot read --config .*nope\.json: no such file/,
+    ],
+    ["config not JSON", ["--config", await config("yaml.json", "epochs: 5\n")], 2, /yaml\.json: not JSON: /],
+    [
+      "config not an object",
+      ["--config", await config("list.json", "[5]")],
+      2,
+      /list\.json: not a JSON object/,
+    ],
+    [
+      "config names an unknown flag",
+      ["--config", await config("typo.json", '{"epoch": 5}')],
+      2,
+      /typo\.json: unknown flag "epoch" \(keys are flag names without dashes\)$/,
+    ],
+    [
+      "config value of the wrong type",
+      ["--config", await config("type.json", '{"boundaries": "yes"}')],
+      2,
+      /type\.json: "boundaries" must be true or false, got "yes"$/,
+    ],
+    [
+      "config value out of range",
+      ["--config", await config("range.json", '{"batch": 0}')],
+      2,
+      /range\.json: --batch must be a positive integer, got "0"$/,
+    ],
     ["sample-every 0", ["--sample-every", "0"], 2, /--sample-every must be a positive integer, got "0"/],
     [
       "sample prompts alone",
@@ -264,6 +302,57 @@ Deno.test("--boundaries, .txt data and --column: recorded in config.json; the vo
   // --resume reads the same files the same way (the vocabulary check would refuse anything else).
   await ok(["--resume", out, "--epochs", "2", "--quiet"]);
   assertEquals((await loadCheckpoint(join(out, "checkpoint"))).progress!.epoch, 2);
+});
+
+Deno.test("--config FILE: its flags, the command line's over them, recorded so that --resume needs no file", async () => {
+  const file = join(tmp, "recipe.json");
+  await Deno.writeTextFile(
+    file,
+    JSON.stringify({
+      embed: 4,
+      hidden: 8,
+      layers: 2,
+      batch: BATCH,
+      epochs: 1,
+      "no-shuffle": true,
+      lr: "0.002",
+    }),
+  );
+  const out = join(tmp, "configured");
+  await ok([
+    "--config",
+    file,
+    "--epochs",
+    "2",
+    "--backend",
+    "cpu",
+    "--max-steps",
+    "3",
+    "--out",
+    out,
+    "--quiet",
+  ]);
+  const recorded = async () => (await loadCheckpoint(join(out, "checkpoint"))).train!;
+  const first = await recorded();
+  assertEquals(
+    [
+      first.embed,
+      first.hidden,
+      first.layers,
+      first.batch,
+      first.shuffle,
+      first.lr,
+      first.epochs,
+      first.backend,
+    ],
+    [4, 8, 2, BATCH, false, 0.002, 2, "cpu"],
+  );
+  assert(!("config" in first), "the file itself is not recorded");
+  await Deno.remove(file);
+  await ok(["--resume", out, "--max-steps", "5", "--quiet"]);
+  const ck = await loadCheckpoint(join(out, "checkpoint"));
+  assertEquals(ck.progress!.step, 5);
+  assertEquals(ck.train, first);
 });
 
 Deno.test("--sample-every N: samples printed and appended to samples.jsonl at every N-th epoch", async () => {

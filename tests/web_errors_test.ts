@@ -2,8 +2,8 @@
  * The page in headless Chromium when things are missing or wrong: without WebGPU (no navigator.gpu, or no
  * adapter) one line says so and the page predicts on the CPU reference; each bad input (corrupt or
  * truncated safetensors, a vocabulary that does not fit the weights, a CSV without a headline column, a
- * file that is not CSV, a prompt too short or with unknown words) is one visible line, and the page and the
- * loaded model keep working.
+ * file that is not CSV, a --column without a CSV, a bad field, a prompt too short or with unknown words) is
+ * one visible line, and the page and the loaded model keep working.
  */
 import { join } from "node:path";
 import { assert, assertEquals } from "./assert.ts";
@@ -158,6 +158,12 @@ browserTest(
         "idle",
       );
     }
+    // A --column field for the built-in corpus is refused as the CLI refuses it without CSV data.
+    await setField(page, "train-data", "builtin");
+    await setField(page, "train-column", "title");
+    await page.click("#train-start");
+    await expectError("a column without a CSV", /--column applies to a picked CSV file/);
+    await setField(page, "train-column", "");
     await setField(page, "train-batch", "lots");
     await page.click("#train-start");
     await expectError("a bad field", /--batch must be a positive integer, got "lots"/);

@@ -3,10 +3,15 @@
  * loaded model with a backend per kind for prediction, one call at a time (a backend's buffers serve one
  * pass at a time).
  */
-import { type Backend, createCpuBackend, createGpuBackend, type Gpu, type ModelConfig } from "../core.ts";
+import {
+  type Backend,
+  type BackendKind,
+  createCpuBackend,
+  createGpuBackend,
+  type Gpu,
+  type ModelConfig,
+} from "../core.ts";
 import type { LoadedModel } from "./model_files.ts";
-
-export type BackendKind = "webgpu" | "cpu";
 
 /** Rows one prediction pass holds: generation runs all its samples together, in passes of this many. */
 const PREDICT_BATCH = 64;

@@ -6,17 +6,17 @@
  * Without a seed one is drawn and shown, so the result can be repeated (and linked to).
  */
 import {
+  type BackendKind,
   checkTopK,
   encodePrompt,
   generateHeadlines,
   GENERATION_DEFAULTS,
   modelKind,
-  numberFlag,
-  samplingFlags,
+  planSampling,
   specialIds,
   UserError,
 } from "../core.ts";
-import type { BackendKind, ModelRunner } from "./backends.ts";
+import type { ModelRunner } from "./backends.ts";
 import { byId, el, fieldText } from "./dom.ts";
 import type { LinkState } from "./links.ts";
 import { reporting } from "./messages.ts";
@@ -64,34 +64,33 @@ export function setupGenerate(deps: GenerateDeps): GenerateView {
         const model = deps.runner.model;
         if (!model) throw new UserError("no model loaded: open model files, or train one");
         const { vocab, config } = model.checkpoint;
-        const steps = numberFlag("generate", fieldText(words), PAGE_DEFAULTS.words, "positive integer");
-        const samples = numberFlag("count", fieldText(count), GENERATION_DEFAULTS.count, "positive integer");
-        const sampling = samplingFlags(fieldText(temperature), fieldText(topP));
-        const k = fieldText(topK) === undefined
-          ? undefined
-          : numberFlag("top-k", fieldText(topK), 0, "positive integer");
-        checkTopK(k, config.vocab, specialIds(vocab).banned);
-        const drawn = crypto.getRandomValues(new Uint32Array(1))[0];
-        const s = numberFlag("seed", fieldText(seed), drawn, "32-bit unsigned integer");
+        // The fields as predict's flags: the same checks and messages (an empty field: the flag's default).
+        const task = planSampling({
+          generate: fieldText(words) ?? String(PAGE_DEFAULTS.words),
+          count: fieldText(count),
+          temperature: fieldText(temperature),
+          "top-p": fieldText(topP),
+          "top-k": fieldText(topK),
+          seed: fieldText(seed),
+          "stop-at-unk": stopAtUnk.checked,
+        });
+        checkTopK(task.topK, config.vocab, specialIds(vocab).banned);
+        const s = task.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
         const p = encodePrompt(prompt.value, vocab, config.window, modelKind(config));
         const texts = await deps.runner.run(deps.kind(), (backend) =>
-          generateHeadlines(backend, [p], vocab, {
-            steps,
-            count: samples,
-            ...sampling,
-            topK: k,
-            stopAtUnk: stopAtUnk.checked,
-          }, s));
+          generateHeadlines(backend, [p], vocab, task, s));
         seed.value = String(s); // a drawn seed is shown, so the result can be repeated
-        output.replaceChildren(...texts[0].map((t) => el("li", {}, t)));
+        output.replaceChildren(...texts[0].map((t) =>
+          el("li", {}, t)
+        ));
         Object.assign(deps.link, {
-          generate: String(steps),
-          count: String(samples),
-          temperature: String(sampling.temperature),
-          "top-p": String(sampling.topP),
-          "top-k": k === undefined ? undefined : String(k),
+          generate: String(task.steps),
+          count: String(task.count),
+          temperature: String(task.temperature),
+          "top-p": String(task.topP),
+          "top-k": task.topK === undefined ? undefined : String(task.topK),
           seed: String(s),
-          "stop-at-unk": stopAtUnk.checked ? "1" : undefined,
+          "stop-at-unk": task.stopAtUnk ? "1" : undefined,
         });
         deps.publish();
         section.dataset.state = "done";

@@ -8,10 +8,9 @@
  * For tests: `window.__ready` is set once the page is ready (or to { error } if it could not start), and
  * each section carries data-state attributes saying what it shows.
  */
-import { errorLine } from "../core.ts";
+import { type BackendKind, errorLine } from "../core.ts";
 import { byId } from "./dom.ts";
 import { openPageGpu } from "./gpu.ts";
-import type { BackendKind } from "./backends.ts";
 import { ModelRunner } from "./backends.ts";
 import { publishLink, readLink } from "./links.ts";
 import { showNotice } from "./messages.ts";

@@ -6,6 +6,7 @@
  * shorter than the model's window, a word the vocabulary lacks) is explained inline under the box.
  */
 import {
+  type BackendKind,
   checkTopK,
   encodePrompt,
   errorLine,
@@ -16,7 +17,7 @@ import {
   UNK_TOKEN,
   UserError,
 } from "../core.ts";
-import type { BackendKind, ModelRunner } from "./backends.ts";
+import type { ModelRunner } from "./backends.ts";
 import { byId, el, fieldText } from "./dom.ts";
 import { barChart } from "./bar_chart.ts";
 import type { LinkState } from "./links.ts";

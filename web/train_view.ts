@@ -5,14 +5,21 @@
  * it at a step boundary with a checkpoint saved, resume continues from that checkpoint, and the latest
  * checkpoint's files (and metrics.jsonl) can be downloaded or loaded into Predict.
  */
-import { type CheckpointKind, formatProgress, type Gpu, metricLine, type TrainResult } from "../core.ts";
-import { type BackendKind, openBackend } from "./backends.ts";
+import {
+  type BackendKind,
+  type CheckpointKind,
+  formatProgress,
+  type Gpu,
+  metricLine,
+  type TrainResult,
+} from "../core.ts";
+import { openBackend } from "./backends.ts";
 import { byId, el } from "./dom.ts";
 import { downloadAll, downloadLinks } from "./downloads.ts";
 import { liveLossChart } from "./loss_chart.ts";
 import { reporting } from "./messages.ts";
 import type { LoadedModel } from "./model_files.ts";
-import { readTrainPlan } from "./train_form.ts";
+import { readTrainRun } from "./train_form.ts";
 import { type CheckpointFileList, TrainingRun } from "./training.ts";
 import { yieldingBackend } from "./yielding_backend.ts";
 
@@ -88,14 +95,15 @@ export function setupTrain(deps: TrainDeps): void {
     void reporting(async () => {
       if (run?.state === "running") return;
       const kind = deps.kind();
-      const plan = await readTrainPlan(kind);
-      const backend = yieldingBackend(await openBackend(kind, deps.gpu, plan.config, plan.options.batch));
+      const setup = await readTrainRun(kind);
+      const { config, options } = setup.plan;
+      const backend = yieldingBackend(await openBackend(kind, deps.gpu, config, options.batch));
       run?.destroy();
       latest = null;
       downloads.hidden = true;
       log.replaceChildren();
       progress.textContent = "starting";
-      run = new TrainingRun(plan, backend, {
+      run = new TrainingRun(setup, backend, {
         progress: (s) => {
           progress.textContent = formatProgress(s);
           progress.dataset.step = String(s.step);
@@ -109,7 +117,7 @@ export function setupTrain(deps: TrainDeps): void {
           showLinks();
         },
       });
-      const d = plan.data;
+      const d = setup.data;
       log.append(el(
         "li",
         {},

@@ -17,7 +17,7 @@ import {
   type TrainResult,
   UserError,
 } from "../core.ts";
-import type { TrainPlan } from "./train_form.ts";
+import type { TrainSetup } from "./train_form.ts";
 
 /** A checkpoint as the files `deno task predict` and `train --resume` read (name, bytes). */
 export type CheckpointFileList = Array<[string, Uint8Array]>;
@@ -34,7 +34,7 @@ export interface TrainingListener {
 export type RunState = "running" | "paused" | "done" | "failed";
 
 export class TrainingRun {
-  readonly plan: TrainPlan;
+  readonly setup: TrainSetup;
   readonly records: MetricRecord[] = [];
   readonly saved = new Map<CheckpointKind, CheckpointFileList>();
   state: RunState = "running";
@@ -42,15 +42,15 @@ export class TrainingRun {
   #listener: TrainingListener;
   #pauseRequested = false;
 
-  constructor(plan: TrainPlan, backend: Backend, listener: TrainingListener) {
-    this.plan = plan;
+  constructor(setup: TrainSetup, backend: Backend, listener: TrainingListener) {
+    this.setup = setup;
     this.#backend = backend;
     this.#listener = listener;
   }
 
-  /** Trains from the plan's initial weights. */
+  /** Trains from the setup's initial weights. */
   start(): Promise<TrainResult> {
-    return this.#run({ params: this.plan.params });
+    return this.#run({ params: this.setup.params });
   }
 
   /** Asks the loop to stop after the current step; it saves a checkpoint and start/resume resolves. */
@@ -96,7 +96,7 @@ export class TrainingRun {
     this.state = "running";
     const l = this.#listener;
     try {
-      const result = await train(this.#backend, this.plan.data, start, this.plan.options, {
+      const result = await train(this.#backend, this.setup.data, start, this.setup.plan.options, {
         save: async (ck, kind) => {
           const files = await encodeCheckpoint(ck);
           this.saved.set(kind, files);

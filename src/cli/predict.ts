@@ -1,16 +1,20 @@
-/** `deno task predict`: flags -> model -> prompts -> backend -> next words or generated headlines. */
-import { numberFlag, parseFlags } from "./args.ts";
-import { USAGE_EXIT, UserError } from "../errors.ts";
+/**
+ * `deno task predict`: flags -> plan (src/plan/predict_plan.ts, pure) -> model -> prompts -> backend ->
+ * next words, generated headlines or beam search.
+ */
+import { parseFlags } from "./args.ts";
+import { UserError } from "../errors.ts";
 import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
-import { openBackend, parseBackendKind } from "../deno/backends.ts";
-import { checkTopK, type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
+import { openBackend } from "../deno/backends.ts";
+import { type EncodedPrompt, encodePrompt, promptText, specialIds } from "../sample/prompt.ts";
+import { modelKind } from "../model/config.ts";
 import { predictNext } from "../sample/predict.ts";
 import type { Candidates } from "../sample/sampling.ts";
-import { generateHeadlines, GENERATION_DEFAULTS, samplingFlags } from "../sample/generate.ts";
+import { generateHeadlines } from "../sample/generate.ts";
 import { beamSearch, type Continuation } from "../sample/beam.ts";
-import { modelKind } from "../model/config.ts";
+import { bannedIds, planPredict, PREDICT_OPTIONS } from "../plan/predict_plan.ts";
 
 /** Most windows one forward pass holds; more prompts or samples run in several passes. */
 const MAX_BATCH = 256;
@@ -52,84 +56,19 @@ beam search (with --generate N, instead of sampling):
   --length-norm        rank by log-probability per word (${EOS_TOKEN} counting as one) instead of the total
   -h, --help           this text`;
 
-const FLAGS = {
-  model: { type: "string" },
-  file: { type: "string" },
-  backend: { type: "string" },
-  json: { type: "boolean" },
-  "top-k": { type: "string" },
-  generate: { type: "string" },
-  count: { type: "string" },
-  temperature: { type: "string" },
-  "top-p": { type: "string" },
-  seed: { type: "string" },
-  "stop-at-unk": { type: "boolean" },
-  "no-unk": { type: "boolean" },
-  beam: { type: "string" },
-  "length-norm": { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
-
-/** Flags that only mean something with --generate. */
-const GENERATION_ONLY = [
-  "count",
-  "temperature",
-  "top-p",
-  "seed",
-  "stop-at-unk",
-  "beam",
-  "length-norm",
-] as const;
-/** Flags of sampling that a beam search (deterministic, over every word) has no use for. */
-const SAMPLING_ONLY = ["count", "temperature", "top-k", "top-p", "seed", "stop-at-unk"] as const;
-
 export async function predictMain(args: string[]): Promise<number> {
-  const { values: v, positionals } = parseFlags(args, FLAGS, true);
-  if (v.help) {
+  const { values, positionals } = parseFlags(args, PREDICT_OPTIONS, true);
+  if (values.help) {
     console.log(PREDICT_HELP);
     return 0;
   }
-  if (v.model === undefined) throw new UserError("--model DIR is required (see --help)", USAGE_EXIT);
-  const backendKind = parseBackendKind(v.backend);
-  const generate = v.generate === undefined
-    ? undefined
-    : numberFlag("generate", v.generate, 0, "positive integer");
-  if (generate === undefined) {
-    const stray = GENERATION_ONLY.find((name) => v[name] !== undefined);
-    if (stray) throw new UserError(`--${stray} only applies with --generate N`, USAGE_EXIT);
-  }
-  const beam = v.beam === undefined ? undefined : numberFlag("beam", v.beam, 0, "positive integer");
-  if (beam !== undefined) {
-    const stray = SAMPLING_ONLY.find((name) => v[name] !== undefined);
-    if (stray) throw new UserError(`--${stray} is for sampling; --beam searches instead`, USAGE_EXIT);
-  } else if (v["length-norm"]) throw new UserError("--length-norm only applies with --beam B", USAGE_EXIT);
-  const { temperature, topP } = samplingFlags(v.temperature, v["top-p"]);
-  const topK = v["top-k"] === undefined ? undefined : numberFlag("top-k", v["top-k"], 1, "positive integer");
-  const count = numberFlag("count", v.count, GENERATION_DEFAULTS.count, "positive integer");
-  const seed = numberFlag(
-    "seed",
-    v.seed,
-    crypto.getRandomValues(new Uint32Array(1))[0],
-    "32-bit unsigned integer",
-  );
-  if (positionals.length > 0 && v.file !== undefined) {
-    throw new UserError("give prompts as arguments or with --file, not both", USAGE_EXIT);
-  }
-  if (v["no-unk"] && v["stop-at-unk"]) {
-    throw new UserError("--no-unk and --stop-at-unk contradict", USAGE_EXIT);
-  }
-
-  const model = await loadModel(v.model);
+  const plan = planPredict(values, positionals);
+  const model = await loadModel(plan.model);
   const { config, vocab } = model;
-  const special = specialIds(vocab);
-  if (v["no-unk"] && special.unk < 0) {
-    throw new UserError(`--no-unk: the model's vocabulary has no ${UNK_TOKEN}`, USAGE_EXIT);
-  }
-  const banned = [...special.banned, ...(v["no-unk"] ? [special.unk] : [])];
-  checkTopK(topK, config.vocab, banned);
+  const banned = bannedIds(plan, vocab, config);
 
-  const texts = positionals.length > 0 ? positionals : await readPrompts(v.file);
-  if (texts.length === 0) throw new UserError(`no prompts in ${v.file ?? "stdin"}`);
+  const texts = plan.prompts.length > 0 ? plan.prompts : await readPrompts(plan.file);
+  if (texts.length === 0) throw new UserError(`no prompts in ${plan.file ?? "stdin"}`);
   const prompts = texts.map((text) => encodePrompt(text, vocab, config.window, modelKind(config)));
   for (const p of prompts) {
     if (p.unknown.length > 0) {
@@ -138,44 +77,44 @@ export async function predictMain(args: string[]): Promise<number> {
   }
   const contexts = prompts.map((p) => p.context);
 
-  const rows = prompts.length * (beam ?? (generate === undefined ? 1 : count));
+  const task = plan.task;
+  const rows = prompts.length * (task.kind === "beam" ? task.width : task.kind === "sample" ? task.count : 1);
   // The backend runs larger requests in chunks of maxBatch rows; a cap keeps its buffers small for V x rows.
-  const backend = await openBackend(backendKind, config, { maxBatch: Math.min(rows, MAX_BATCH) });
+  const backend = await openBackend(plan.backend, config, { maxBatch: Math.min(rows, MAX_BATCH) });
   try {
     await backend.setParams(model.params);
-    if (generate === undefined) {
-      const next = await predictNext(backend, contexts, topK ?? 1, banned);
-      prompts.forEach((p, i) =>
-        printNextWords(p, next[i], vocab, { json: v.json, list: topK !== undefined })
-      );
+    if (task.kind === "next") {
+      const next = await predictNext(backend, contexts, task.topK, banned);
+      prompts.forEach((p, i) => printNextWords(p, next[i], vocab, { json: plan.json, list: task.list }));
       return 0;
     }
     const text = (p: EncodedPrompt, ids: ArrayLike<number>) => promptText(p, ids, vocab);
-    if (beam !== undefined) {
+    if (task.kind === "beam") {
       const found = await beamSearch(backend, contexts, {
-        width: beam,
-        steps: generate,
-        boundaries: special.boundaries,
+        width: task.width,
+        steps: task.steps,
+        boundaries: specialIds(vocab).boundaries,
         bannedIds: banned,
-        lengthNorm: Boolean(v["length-norm"]),
+        lengthNorm: task.lengthNorm,
       });
-      prompts.forEach((p, i) => printBeams(p, found[i], (ids) => text(p, ids), Boolean(v.json)));
+      prompts.forEach((p, i) => printBeams(p, found[i], (ids) => text(p, ids), plan.json));
       return 0;
     }
-    if (v.seed === undefined && temperature > 0 && !v.json) {
+    const seed = task.seed ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    if (task.seed === undefined && task.temperature > 0 && !plan.json) {
       console.error(`seed: ${seed} (pass --seed ${seed} to repeat)`);
     }
     const generated = await generateHeadlines(backend, prompts, vocab, {
-      steps: generate,
-      count,
-      temperature,
-      topK,
-      topP,
-      stopAtUnk: v["stop-at-unk"],
-      noUnk: v["no-unk"],
+      steps: task.steps,
+      count: task.count,
+      temperature: task.temperature,
+      topK: task.topK,
+      topP: task.topP,
+      stopAtUnk: task.stopAtUnk,
+      noUnk: plan.noUnk,
     }, seed);
     prompts.forEach((p, i) => {
-      if (v.json) console.log(JSON.stringify({ ...describe(p), generated: generated[i], seed }));
+      if (plan.json) console.log(JSON.stringify({ ...describe(p), generated: generated[i], seed }));
       else for (const line of generated[i]) console.log(line);
     });
     return 0;

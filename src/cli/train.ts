@@ -1,140 +1,71 @@
 /**
- * `deno task train`: parse the flags, read what they name (the resumed checkpoint, the data), plan the run
- * (src/cli/train_plan.ts, pure), then run it: backend, run directory and lock, training, summary.
+ * `deno task train`: read the flags (the command line over a --config file's), read what they name (the
+ * resumed checkpoint, the data), plan the run (src/plan/train_plan.ts, pure and shared with the web page),
+ * then run it: backend, run directory and lock, training, summary. The flags themselves are declared in
+ * src/plan/train_flags.ts.
  */
 import { join, resolve } from "node:path";
 import { parseFlags } from "./args.ts";
 import { firstLine, UserError } from "../errors.ts";
 import { loadDataset } from "../deno/data_files.ts";
-import { HEADLINE_COLUMN } from "../data/csv.ts";
-import { DEFAULT_MIN_COUNT, DEFAULT_VAL_FRACTION } from "../data/dataset.ts";
-import { BOS_TOKEN, EOS_TOKEN } from "../data/vocab.ts";
 import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE, SAMPLES_FILE } from "../io/file_names.ts";
-import { PROMPT_SEPARATOR, SAMPLE_TEMPERATURE, SAMPLE_WORDS, SAMPLES_PER_PROMPT } from "../train/samples.ts";
 import { initParams } from "../model/init.ts";
-import { DEFAULT_MODEL } from "../model/config.ts";
-import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
 import { loadCheckpoint, loadModelFile } from "../deno/checkpoint_files.ts";
-import { exists } from "../deno/fs.ts";
+import { exists, osReason } from "../deno/fs.ts";
 import { committedDir } from "../deno/atomic.ts";
 import { acquireLock } from "../deno/lock.ts";
 import { openBackend } from "../deno/backends.ts";
 import { trainInDir } from "../deno/train_run.ts";
 import type { TrainResult } from "../train/loop.ts";
+import { commandLineValues, type FlagValues, parseArgsOptions } from "../plan/flags.ts";
+import { flagHelp } from "../plan/flag_help.ts";
+import { configFileValues } from "../plan/config_file.ts";
+import { TRAIN_FLAGS, TRAIN_GROUPS } from "../plan/train_flags.ts";
 import {
   checkTrainFlags,
-  DEFAULT_OUT,
   planData,
   planTraining,
   recordedFlags,
   type TrainPlan,
-} from "./train_plan.ts";
-import * as defaults from "../train/defaults.ts";
+} from "../plan/train_plan.ts";
 
 export const TRAIN_HELP = `Train the LSTM next-word model.
 
 usage: deno task train [--data PATH] [--out DIR] [flags]
 
-data:
-  --data PATH          CSV or .txt file, directory of *Articles*.csv and .txt files, or a prepared
-                       directory (default: data/ if it holds such files, else the built-in corpus)
-  --files GLOB         with a directory: only files matching GLOB
-  --column NAME        the CSV column holding the text (default "${HEADLINE_COLUMN}"), see deno task prepare --help
-  --boundaries         frame headlines with ${BOS_TOKEN} and ${EOS_TOKEN}: the model also learns how headlines start and end
-  --min-count N        words seen fewer than N times become <unk> (default ${DEFAULT_MIN_COUNT}: keep all)
-  --val-fraction F     hold out this fraction of headlines for validation (default ${DEFAULT_VAL_FRACTION})
-model:
-  --embed ${DEFAULT_MODEL.embed} --hidden ${DEFAULT_MODEL.hidden} --layers ${DEFAULT_MODEL.layers} --window ${DEFAULT_MODEL.window}
-  --model-kind window|headline  window (default, the notebook's): predict from the last --window words;
-                       headline: read the whole headline from <s> and predict every next word (implies --boundaries)
-  --head N             the head's middle width (fc1's outputs; default: the vocabulary size, the notebook's)
-  --dropout P          drop activations with probability P while training (embedding output, between LSTM layers,
-                       before each Linear; default 0)
-  --init FILE          start from these weights (.safetensors, PyTorch state_dict names)
-training:
-  --epochs ${defaults.DEFAULT_EPOCHS} --batch ${defaults.DEFAULT_BATCH} --lr ${ADAM_DEFAULTS.lr} --seed ${defaults.DEFAULT_SEED}   (--epochs defaults to ${defaults.BUILTIN_EPOCHS} on the built-in corpus)
-  --shuffle / --no-shuffle   shuffle pairs each epoch (default) / keep file order (the notebook's)
-  --max-steps N        stop after N optimizer steps in total
-  --backend webgpu|cpu (default webgpu; cpu is the slow reference)
-output:
-  --out DIR            run directory (default ${DEFAULT_OUT}): ${CHECKPOINT_DIR}/, ${BEST_DIR}/, ${METRICS_FILE}, ${LOSS_PLOT_FILE}
-  --force              reuse an --out that holds another run (its files are replaced)
-  --resume DIR         continue the run in DIR exactly where it stopped
-  --save-every N       checkpoint every N epochs (default ${defaults.DEFAULT_SAVE_EVERY}; always at the end and on Ctrl-C)
-  --log-every N        read the loss back every N steps (default ${defaults.DEFAULT_LOG_EVERY}, at most ${defaults.MAX_LOG_EVERY})
-  --sample-every N     every N epochs, generate ${SAMPLES_PER_PROMPT} headlines per prompt (temperature ${SAMPLE_TEMPERATURE}, at most
-                       ${SAMPLE_WORDS} words), print them and append them to ${SAMPLES_FILE}; seeded by --seed and the
-                       epoch, so a resumed run writes what an uninterrupted one would
-  --sample-prompts "P${PROMPT_SEPARATOR}Q"  their prompts (default: "" with --boundaries: whole headlines; else the
-                       context of the first training pair)
-  --quiet              no progress output
-  --json               print a JSON summary as the last line of stdout
-  -h, --help           this text`;
-
-const TRAIN_FLAGS = {
-  data: { type: "string" },
-  files: { type: "string" },
-  column: { type: "string" },
-  boundaries: { type: "boolean" },
-  "min-count": { type: "string" },
-  "val-fraction": { type: "string" },
-  embed: { type: "string" },
-  hidden: { type: "string" },
-  layers: { type: "string" },
-  window: { type: "string" },
-  "model-kind": { type: "string" },
-  head: { type: "string" },
-  dropout: { type: "string" },
-  init: { type: "string" },
-  epochs: { type: "string" },
-  batch: { type: "string" },
-  lr: { type: "string" },
-  seed: { type: "string" },
-  shuffle: { type: "boolean" },
-  "no-shuffle": { type: "boolean" },
-  "max-steps": { type: "string" },
-  backend: { type: "string" },
-  out: { type: "string" },
-  force: { type: "boolean" },
-  resume: { type: "string" },
-  "save-every": { type: "string" },
-  "log-every": { type: "string" },
-  "sample-every": { type: "string" },
-  "sample-prompts": { type: "string" },
-  quiet: { type: "boolean" },
-  json: { type: "boolean" },
-  help: { type: "boolean", short: "h" },
-} as const;
+${flagHelp(TRAIN_FLAGS, TRAIN_GROUPS)}`;
 
 export async function trainMain(args: string[]): Promise<number> {
-  const { values: flags } = parseFlags(args, TRAIN_FLAGS);
-  if (flags.help) {
+  const { values: parsed } = parseFlags(args, parseArgsOptions(TRAIN_FLAGS));
+  if (parsed.help) {
     console.log(TRAIN_HELP);
     return 0;
   }
+  const flags = await givenFlags(commandLineValues(TRAIN_FLAGS, parsed));
   // Every flag is checked before anything is written (a bad value must not cost an --out its old run).
   checkTrainFlags(flags, resolve);
+  const quiet = flags.quiet === true;
   const say = (line: string) => {
-    if (!flags.quiet) console.error(line);
+    if (!quiet) console.error(line);
   };
-  const resume = flags.resume === undefined ? undefined : await readResumed(flags.resume);
+  const resume = flags.resume === undefined ? undefined : await readResumed(String(flags.resume));
   const data = await loadDataset(planData(flags, recordedFlags(resume)));
-  const plan = planTraining(flags, resume, data, resolve);
+  const plan = planTraining(flags, resume, data, { resolve });
   const params = plan.init.kind === "resume"
     ? resume!.params
     : plan.init.kind === "file"
     ? (await loadModelFile(plan.init.path, plan.config)).params
-    : initParams(plan.config, plan.seed);
+    : initParams(plan.config, plan.options.seed);
 
   // The backend first: without an adapter nothing is printed or written but the one error line.
   let backendLine = "";
   const backend = await openBackend(plan.backend, plan.config, {
-    maxBatch: plan.batch,
+    maxBatch: plan.options.batch,
     say: (l) => backendLine = l,
   });
   try {
-    const lock = await prepareOutDir(plan.out, Boolean(flags.force), resume !== undefined);
+    const lock = await prepareOutDir(plan.out, flags.force === true, resume !== undefined);
     say(
       `data: ${data.source}: ${data.headlines} headlines, vocab ${data.vocab.length}, ` +
         `${data.train.count} training pairs` + (data.val.count ? `, ${data.val.count} validation pairs` : ""),
@@ -142,14 +73,15 @@ export async function trainMain(args: string[]): Promise<number> {
     say(backendLine);
     try {
       const result = await trainInDir(backend, data, { params, resume }, {
-        ...plan,
-        quiet: Boolean(flags.quiet),
+        ...plan.options,
+        out: plan.out,
+        quiet,
       });
       const summary = summarize(result, plan, resume);
       if (flags.json) {
         console.log(JSON.stringify({ ...result, backend: backend.name, params: plan.config }));
       } else console.log(summary);
-      if (flags.json && !flags.quiet) console.error(summary);
+      if (flags.json && !quiet) console.error(summary);
       return result.stopped === "interrupted" ? 130 : 0;
     } finally {
       await lock.release();
@@ -157,6 +89,19 @@ export async function trainMain(args: string[]): Promise<number> {
   } finally {
     backend.destroy();
   }
+}
+
+/** The flags given: those of the command line over those of its --config file. */
+async function givenFlags(commandLine: FlagValues): Promise<FlagValues> {
+  const file = commandLine.config;
+  if (typeof file !== "string") return commandLine;
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    throw new UserError(`cannot read --config ${file}: ${osReason(e)}`);
+  }
+  return { ...configFileValues(text, file, TRAIN_FLAGS), ...commandLine };
 }
 
 /** The checkpoint a --resume continues, refusing a run that never saved one or holds no training state. */
@@ -180,7 +125,7 @@ function summarize(result: TrainResult, plan: TrainPlan, resume: Checkpoint | un
   const where = `checkpoint ${result.checkpoint}`;
   const trained = result.steps - (resume?.progress?.step ?? 0);
   if (trained === 0 && result.stopped === "done") {
-    return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.epochs} epochs ` +
+    return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.options.epochs} epochs ` +
       `(give a larger --epochs to continue); ${where}`;
   }
   return `${result.stopped === "interrupted" ? "interrupted" : "done"}: ${result.steps} steps, ` +

@@ -86,6 +86,28 @@ export function checkSettings(opts: Partial<DatasetSettings>): void {
   check("seed", opts.seed, (v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32, "an integer in [0, 2^32)");
 }
 
+/** The dataset settings among `opts` (undefined where not given), checked. */
+export function givenSettings(opts: Partial<DatasetSettings>): Partial<DatasetSettings> {
+  const settings: Partial<DatasetSettings> = {
+    window: opts.window,
+    minCount: opts.minCount,
+    valFraction: opts.valFraction,
+    seed: opts.seed,
+    boundaries: opts.boundaries,
+  };
+  checkSettings(settings);
+  return settings;
+}
+
+/** Given settings, the notebook's (DEFAULT_SETTINGS) where not given. */
+export function completeSettings(given: Partial<DatasetSettings>): DatasetSettings {
+  const full = { ...DEFAULT_SETTINGS };
+  for (const [key, value] of Object.entries(givenSettings(given)) as Array<[keyof DatasetSettings, never]>) {
+    if (value !== undefined) full[key] = value;
+  }
+  return full;
+}
+
 /** The prepared dataset, unless a setting given explicitly disagrees with how it was prepared. */
 export function matchPrepared(ds: Dataset, dir: string, opts: Partial<DatasetSettings>): Dataset {
   const wanted: [string, number | undefined, number][] = [

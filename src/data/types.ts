@@ -75,3 +75,21 @@ export interface Corpus {
   /** The CSV column they were read from (absent: "headline"). */
   column?: string;
 }
+
+/** Where the text is: which files, and the CSV column (undefined: "headline"). */
+export interface SourceOptions {
+  /** A CSV or .txt file, a directory of them, or a prepared directory (absent: ./data or the built-in corpus). */
+  data?: string;
+  /** Narrows a directory's files by a glob on names. */
+  files?: string;
+  /** The CSV column holding the text (a --column given for data with no CSV is an error). */
+  column?: string;
+}
+
+/**
+ * What to load (src/deno/data_files.ts loadDataset; a web page builds it from a picked file). Settings left
+ * undefined take the notebook's (window 2, minCount 1, no validation, seed 0, no boundaries), or, for a
+ * prepared directory, the directory's; a given one that differs from a prepared directory's is an error,
+ * never silently ignored.
+ */
+export interface DataOptions extends Partial<DatasetSettings>, SourceOptions {}

@@ -6,18 +6,11 @@ import { createGpuBackend } from "../gpu/backend.ts";
 import { Gpu, type GpuOptions, NoAdapterError } from "../gpu/device.ts";
 import { firstLine, UserError } from "../errors.ts";
 import { webgpuBackendLabel } from "./gpu_env.ts";
-
-export type BackendKind = "webgpu" | "cpu";
+import type { BackendKind } from "../model/backend_kind.ts";
 
 /** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
 export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
   return Gpu.open({ backend: webgpuBackendLabel() ?? "default", ...options });
-}
-
-export function parseBackendKind(value: string | undefined): BackendKind {
-  const v = value ?? "webgpu";
-  if (v !== "webgpu" && v !== "cpu") throw new UserError(`--backend must be webgpu or cpu, got "${v}"`, 2);
-  return v;
 }
 
 export interface BackendOptions {

@@ -9,47 +9,22 @@ import { UserError } from "../errors.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../data/builtin.ts";
 import { HEADLINE_COLUMN, headlineColumn } from "../data/csv.ts";
 import { textLines } from "../data/text.ts";
-import { buildDataset, checkSettings, DEFAULT_SETTINGS, matchPrepared } from "../data/dataset.ts";
+import { buildDataset, completeSettings, givenSettings, matchPrepared } from "../data/dataset.ts";
 import { matchesGlob } from "../data/glob.ts";
 import { decodePrepared, encodePrepared } from "../data/prepared.ts";
-import type { Corpus, Dataset, DatasetSettings } from "../data/types.ts";
+import type { Corpus, DataOptions, Dataset, SourceOptions } from "../data/types.ts";
+
+export type { DataOptions, SourceOptions };
 import { SUMMARY_FILE } from "../io/file_names.ts";
 import { committedDir, replaceDirAtomic, swapPaths, writeFileDurable } from "./atomic.ts";
 import { osReason, statOrNull } from "./fs.ts";
 
-/** Where the text is: which files, and the CSV column (undefined: "headline"). */
-export interface SourceOptions {
-  /** A CSV or .txt file, a directory of them, or a prepared directory (absent: ./data or the built-in corpus). */
-  data?: string;
-  /** Narrows a directory's files by a glob on names. */
-  files?: string;
-  /** The CSV column holding the text (a --column given for data with no CSV is an error). */
-  column?: string;
-}
-
-/**
- * What to load: see SourceOptions and locateData. Settings left undefined take the notebook's (window 2,
- * minCount 1, no validation, seed 0, no boundaries), or, for a prepared directory, the directory's; a given
- * one that differs from a prepared directory's is an error, never silently ignored.
- */
-export interface DataOptions extends Partial<DatasetSettings>, SourceOptions {}
-
+/** The dataset `opts` names (see DataOptions). */
 export async function loadDataset(opts: DataOptions): Promise<Dataset> {
-  const settings: Partial<DatasetSettings> = {
-    window: opts.window,
-    minCount: opts.minCount,
-    valFraction: opts.valFraction,
-    seed: opts.seed,
-    boundaries: opts.boundaries,
-  };
-  checkSettings(settings);
+  const settings = givenSettings(opts);
   const input = await locateData(opts);
   if (input.kind === "prepared") return matchPrepared(await readPrepared(input.dir), input.dir, settings);
-  const full = { ...DEFAULT_SETTINGS };
-  for (const [key, value] of Object.entries(settings) as Array<[keyof DatasetSettings, never]>) {
-    if (value !== undefined) full[key] = value;
-  }
-  return buildDataset(await readCorpus(input), full);
+  return buildDataset(await readCorpus(input), completeSettings(settings));
 }
 
 /** The raw headlines of located files (or of the built-in corpus), in order. */

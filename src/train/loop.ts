@@ -14,7 +14,7 @@ import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
 import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
 import type { MetricRecord } from "../io/metrics.ts";
 import type { SampleRecord } from "../io/samples.ts";
-import type { ProgressSink } from "./progress.ts";
+import { type ProgressSink, StepPace } from "./progress.ts";
 import { drawSamples, type SampleSettings } from "./samples.ts";
 import { firstLine, UserError } from "../errors.ts";
 
@@ -144,10 +144,10 @@ export async function train(
     }
   };
 
-  const stepsAtStart = step;
   const totalSteps = Math.min(opts.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
   // The clock starts once the backend is ready: shader compilation is not training time.
   const runStart = performance.now();
+  const pace = new StepPace(step, 0);
   let pairsThisRun = 0;
   let pairsRead = 0; // pairs of the steps whose losses have been read back
   let lastLoss = NaN;
@@ -178,7 +178,7 @@ export async function train(
     // Figures from steps that are known to be done, never from steps merely queued.
     const last = pending[pending.length - 1];
     const elapsed = (performance.now() - runStart) / 1000;
-    const done = last.step - stepsAtStart;
+    pace.mark(last.step, elapsed);
     progress.update({
       epoch: last.epoch,
       epochs: opts.epochs,
@@ -186,7 +186,7 @@ export async function train(
       totalSteps,
       loss: lastLoss,
       pairsPerSecond: pairsRead / Math.max(elapsed, 1e-9),
-      etaSeconds: (elapsed / done) * (totalSteps - last.step),
+      etaSeconds: pace.etaSeconds(totalSteps - last.step),
     });
     pending = [];
   };

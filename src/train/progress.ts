@@ -9,6 +9,7 @@ export interface ProgressState {
   totalSteps: number;
   loss: number;
   pairsPerSecond: number;
+  /** Time left at the pace of the recent steps; NaN until that pace is known (shown as "?"). */
   etaSeconds: number;
 }
 
@@ -34,4 +35,41 @@ export function formatDuration(seconds: number): string {
   if (s < 60) return `${s}s`;
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
+}
+
+/**
+ * The pace of recent steps, for the time left: the steps and seconds between the last few loss readbacks.
+ * The first interval of a run (or of a resumed run) is left out as soon as a later one is known: its steps
+ * carry the adapter's first-use shader compilation and warm-up, seconds each on a software adapter, so an
+ * estimate from them said minutes for a run that took seconds. Until a second readback, the pace is unknown.
+ */
+export class StepPace {
+  /** (step, seconds) at the start and at each readback since, the oldest dropped past `window` intervals. */
+  readonly #marks: Array<{ step: number; seconds: number }>;
+  readonly #window: number;
+  #warm = false;
+
+  constructor(step: number, seconds: number, window = 8) {
+    this.#marks = [{ step, seconds }];
+    this.#window = window;
+  }
+
+  /** The steps up to `step` have been read back at `seconds`. */
+  mark(step: number, seconds: number): void {
+    this.#marks.push({ step, seconds });
+    // The first interval (start to first readback) is dropped once a second one exists.
+    if (!this.#warm && this.#marks.length === 3) {
+      this.#marks.shift();
+      this.#warm = true;
+    }
+    if (this.#marks.length > this.#window + 1) this.#marks.shift();
+  }
+
+  /** Seconds for `remaining` more steps at the recent pace: 0 when none remain, NaN while unknown. */
+  etaSeconds(remaining: number): number {
+    if (remaining <= 0) return 0;
+    if (!this.#warm) return NaN;
+    const first = this.#marks[0], last = this.#marks[this.#marks.length - 1];
+    return (last.seconds - first.seconds) / (last.step - first.step) * remaining;
+  }
 }
