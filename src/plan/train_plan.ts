@@ -173,6 +173,8 @@ export function planTraining(
     epochs,
   };
   for (const [name, spec] of MODEL_FLAGS) settings[name] = config[spec.model!] ?? spec.default;
+  // --window is the data's too (its pairs): a headline model (window 1) records the data's.
+  settings.window = data.window;
   const flags = recordedSettings(TRAIN_FLAGS, settings);
   if (s.data === undefined && naming.picked !== undefined) flags.picked = naming.picked;
 
