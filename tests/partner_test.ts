@@ -131,6 +131,28 @@ for (const [kind, cfg] of Object.entries(MODELS)) {
     assertEquals(mixed.partner.weight, w);
     assertAllClose([mixed.partner.scores.loss], [meanLoss(rows, count, w)], { atol: 1e-12, rtol: 1e-12 });
     assertAllClose([tuned.scores.mixture.loss], [meanLoss(rows, count, w)], { atol: 1e-12, rtol: 1e-12 });
+    // predict --partner: each word's probability is the mixture's, the count model reading the whole
+    // prompt (<s>-framed) whatever the model's window, "<s>" never proposed (the rest renormalised).
+    const prompt = DS.vocab.slice(3, 6).join(" ");
+    const [line] =
+      (await run("predict", [...CPU, "--model", dir, "--partner", "--top-k", "5", "--json", prompt]))
+        .trim().split("\n");
+    const shown = JSON.parse(line);
+    const ids = Int32Array.from([3, 4, 5]);
+    const backend = await createCpuBackend(cfg);
+    await backend.setParams(params);
+    const context = kind === "window" ? ids.slice(-cfg.window) : Int32Array.of(0, ...ids);
+    const logits = await backend.logits(context, 1);
+    const last = logits.subarray(logits.length - V);
+    backend.destroy();
+    const lp = logSoftmax(last);
+    const pc = ck.partner!.model.distribution(ck.partner!.model.history(ids, 3));
+    const next = Array.from(lp, (l, v) => (v === 0 ? 0 : w * Math.exp(l) + (1 - w) * pc[v]));
+    const total = next.reduce((a, b) => a + b, 0);
+    const probs = shown.words.map((word: string) => next[DS.vocab.indexOf(word)] / total);
+    assertAllClose(shown.probabilities, probs, { atol: 1e-6, rtol: 1e-5, what: "predict --partner" });
+    const best = next.map((p, v) => [p, v]).sort((a, b) => b[0] - a[0] || a[1] - b[1]).slice(0, 5);
+    assertEquals(shown.words, best.map(([, v]) => DS.vocab[v]));
     // Training on saves the checkpoint anew: the partner, tuned for the old weights, is gone.
     await saveCheckpoint(dir, { config: cfg, vocab: DS.vocab, params });
     assertEquals((await loadCheckpoint(dir)).partner, undefined);
@@ -148,6 +170,7 @@ Deno.test("partner and eval --partner: bad input is one line", async () => {
     [...CPU, "--model", dir, "--data", PREPARED, "--partner"],
     /has no partner \(deno task partner/,
   );
+  await fails("predict", [...CPU, "--model", dir, "--partner", "x"], /has no partner \(deno task partner/);
   await fails(
     "partner",
     [...CPU, "--model", dir, "--data", CORPUS],

@@ -3,7 +3,7 @@
  * next words, generated headlines or beam search.
  */
 import { parseFlags } from "./args.ts";
-import { UserError } from "../errors.ts";
+import { USAGE_EXIT, UserError } from "../errors.ts";
 import { osReason } from "../deno/fs.ts";
 import { BOS_TOKEN, EOS_TOKEN, UNK_TOKEN } from "../data/vocab.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
@@ -66,6 +66,10 @@ export async function predictMain(args: string[]): Promise<number> {
   const model = await loadModel(plan.model);
   const { config, vocab } = model;
   const banned = bannedIds(plan, vocab, config);
+  if (plan.partner && !model.partner) {
+    throw new UserError(`--partner: ${plan.model} has no partner (deno task partner tunes one)`, USAGE_EXIT);
+  }
+  const partner = plan.partner ? model.partner : undefined;
 
   const texts = plan.prompts.length > 0 ? plan.prompts : await readPrompts(plan.file);
   if (texts.length === 0) throw new UserError(`no prompts in ${plan.file ?? "stdin"}`);
@@ -83,8 +87,10 @@ export async function predictMain(args: string[]): Promise<number> {
   const backend = await openBackend(plan.backend, config, { maxBatch: Math.min(rows, MAX_BATCH) });
   try {
     await backend.setParams(model.params);
+    // The count model reads each prompt's words whole, whatever the model's window.
+    const rowsPartner = partner && { partner, histories: prompts.map((p) => p.ids) };
     if (task.kind === "next") {
-      const next = await predictNext(backend, contexts, task.topK, banned);
+      const next = await predictNext(backend, contexts, task.topK, banned, rowsPartner);
       prompts.forEach((p, i) => printNextWords(p, next[i], vocab, { json: plan.json, list: task.list }));
       return 0;
     }
@@ -96,7 +102,7 @@ export async function predictMain(args: string[]): Promise<number> {
         boundaries: specialIds(vocab).boundaries,
         bannedIds: banned,
         lengthNorm: task.lengthNorm,
-      });
+      }, rowsPartner);
       prompts.forEach((p, i) => printBeams(p, found[i], (ids) => text(p, ids), plan.json));
       return 0;
     }
@@ -104,15 +110,22 @@ export async function predictMain(args: string[]): Promise<number> {
     if (task.seed === undefined && task.temperature > 0 && !plan.json) {
       console.error(`seed: ${seed} (pass --seed ${seed} to repeat)`);
     }
-    const generated = await generateHeadlines(backend, prompts, vocab, {
-      steps: task.steps,
-      count: task.count,
-      temperature: task.temperature,
-      topK: task.topK,
-      topP: task.topP,
-      stopAtUnk: task.stopAtUnk,
-      noUnk: plan.noUnk,
-    }, seed);
+    const generated = await generateHeadlines(
+      backend,
+      prompts,
+      vocab,
+      {
+        steps: task.steps,
+        count: task.count,
+        temperature: task.temperature,
+        topK: task.topK,
+        topP: task.topP,
+        stopAtUnk: task.stopAtUnk,
+        noUnk: plan.noUnk,
+      },
+      seed,
+      partner,
+    );
     prompts.forEach((p, i) => {
       if (plan.json) console.log(JSON.stringify({ ...describe(p), generated: generated[i], seed }));
       else for (const line of generated[i]) console.log(line);

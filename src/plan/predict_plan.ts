@@ -29,6 +29,7 @@ export const PREDICT_OPTIONS = {
   "no-unk": { type: "boolean" },
   beam: { type: "string" },
   "length-norm": { type: "boolean" },
+  partner: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -74,6 +75,8 @@ export interface PredictPlan {
   json: boolean;
   /** Never propose or generate <unk>. */
   noUnk: boolean;
+  /** Mix the model with its stored Kneser-Ney partner (deno task partner). */
+  partner: boolean;
   /** The prompts given as arguments; none: --file's lines, else stdin's. */
   prompts: string[];
   file?: string;
@@ -111,7 +114,16 @@ export function planPredict(v: FlagValues, prompts: string[]): PredictPlan {
   if (v["no-unk"] && v["stop-at-unk"]) {
     throw new UserError("--no-unk and --stop-at-unk contradict", USAGE_EXIT);
   }
-  return { model, backend, json: v.json === true, noUnk: v["no-unk"] === true, prompts, file, task };
+  return {
+    model,
+    backend,
+    json: v.json === true,
+    noUnk: v["no-unk"] === true,
+    partner: v.partner === true,
+    prompts,
+    file,
+    task,
+  };
 }
 
 /** Sampling settings from --generate, --count, --temperature, --top-p, --top-k, --seed and --stop-at-unk. */

@@ -3,7 +3,7 @@
  * per token). All beams of all prompts go through one backend call per step (src/sample/contexts.ts).
  */
 import type { Backend } from "../model/backend.ts";
-import { contextRows } from "./contexts.ts";
+import { contextRows, type RowsPartner } from "./contexts.ts";
 import { banEndAtStart, banIds, logSoftmax } from "./sampling.ts";
 
 export interface BeamOptions {
@@ -50,6 +50,7 @@ export async function beamSearch(
   backend: Backend,
   contexts: readonly Int32Array[],
   opts: BeamOptions,
+  partner?: RowsPartner,
 ): Promise<Continuation[][]> {
   const V = backend.config.vocab;
   if (!Number.isInteger(opts.width) || opts.width < 1) {
@@ -59,7 +60,7 @@ export async function beamSearch(
     opts.lengthNorm ? logProb / (ids.length + (ended ? 1 : 0)) : logProb;
   // A beam's `row` is its context's row in `rows` this step.
   type Live = { ids: number[]; logProb: number; row: number };
-  const rows = await contextRows(backend, contexts);
+  const rows = await contextRows(backend, contexts, partner);
   let live: Live[][] = contexts.map((_, p) => [{ ids: [], logProb: 0, row: p }]);
   const finished: Continuation[][] = contexts.map(() => []);
   for (let step = 0; step < opts.steps; step++) {

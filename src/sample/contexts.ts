@@ -7,6 +7,9 @@
 import { type Backend, stateSize } from "../model/backend.ts";
 import { isHeadlineModel } from "../model/config.ts";
 import { BOS_ID } from "../data/vocab.ts";
+import type { Partner } from "../eval/partner.ts";
+import { mixDistribution } from "../eval/mixture.ts";
+import { logSoftmax } from "./sampling.ts";
 
 export interface ContextRows {
   readonly count: number;
@@ -21,14 +24,27 @@ export interface ContextRows {
   extend(keep: readonly number[], ids: readonly number[]): Promise<void>;
 }
 
+/** The count model to mix in (src/eval/partner.ts) and what it reads: each row's words so far. */
+export interface RowsPartner {
+  partner: Partner;
+  /** Per row, its words' ids (EncodedPrompt.ids), unframed: the count model frames them itself. */
+  histories: readonly Int32Array[];
+}
+
 /**
  * The rows for these contexts: a window model's `window` ids each; a headline model's prefix each, "<s>"
- * first (src/sample/prompt.ts encodes both).
+ * first (src/sample/prompt.ts encodes both). With `partner`, each row's next-word distribution is the
+ * mixture w P_model + (1 - w) P_count, as logits (its logarithm).
  */
-export function contextRows(backend: Backend, contexts: readonly Int32Array[]): Promise<ContextRows> {
-  return isHeadlineModel(backend.config)
-    ? HeadlineRows.open(backend, contexts)
-    : Promise.resolve(new WindowRows(backend, contexts));
+export async function contextRows(
+  backend: Backend,
+  contexts: readonly Int32Array[],
+  partner?: RowsPartner,
+): Promise<ContextRows> {
+  const rows = isHeadlineModel(backend.config)
+    ? await HeadlineRows.open(backend, contexts)
+    : new WindowRows(backend, contexts);
+  return partner ? new PartnerRows(rows, partner) : rows;
 }
 
 class WindowRows implements ContextRows {
@@ -154,4 +170,49 @@ async function advanceRows(
     states: Array.from({ length: n }, (_, i) => out.state.slice(i * S, (i + 1) * S)),
     logits: Array.from({ length: n }, (_, i) => out.logits.slice(i * V, (i + 1) * V)),
   };
+}
+
+/** Rows whose logits are the log of the model's distribution mixed with the count model's. */
+class PartnerRows implements ContextRows {
+  readonly #inner: ContextRows;
+  readonly #partner: Partner;
+  #histories: Int32Array[];
+
+  constructor(inner: ContextRows, { partner, histories }: RowsPartner) {
+    if (histories.length !== inner.count) {
+      throw new Error(`contextRows: ${histories.length} histories for ${inner.count} rows`);
+    }
+    this.#inner = inner;
+    this.#partner = partner;
+    this.#histories = histories.map((h) => h.slice());
+  }
+
+  get count(): number {
+    return this.#inner.count;
+  }
+
+  async logits(): Promise<Float32Array> {
+    const logits = await this.#inner.logits();
+    const { model, weight } = this.#partner;
+    const V = model.vocab;
+    const count = new Float64Array(V);
+    let mixed: Float64Array | undefined;
+    for (let r = 0; r < this.count; r++) {
+      const row = logits.subarray(r * V, (r + 1) * V);
+      const h = this.#histories[r];
+      model.distribution(model.history(h, h.length), count);
+      mixed = mixDistribution(logSoftmax(row), count, weight, mixed);
+      for (let v = 0; v < V; v++) row[v] = Math.log(mixed[v]);
+    }
+    return logits;
+  }
+
+  atStart(r: number): boolean {
+    return this.#inner.atStart(r);
+  }
+
+  async extend(keep: readonly number[], ids: readonly number[]): Promise<void> {
+    await this.#inner.extend(keep, ids);
+    this.#histories = keep.map((r, i) => Int32Array.of(...this.#histories[r], ids[i]));
+  }
 }

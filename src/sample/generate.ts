@@ -9,7 +9,8 @@ import { banEndAtStart, banIds, sampleNext, type SamplingOptions } from "./sampl
 import { numberFlag } from "../flag_values.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import { type EncodedPrompt, promptText, specialIds } from "./prompt.ts";
-import { contextRows } from "./contexts.ts";
+import { contextRows, type RowsPartner } from "./contexts.ts";
+import type { Partner } from "../eval/partner.ts";
 
 /** What generation does when not told otherwise (predict --generate's flags, the web page's fields). */
 export const GENERATION_DEFAULTS = { count: 1, temperature: 1, topP: 1 } as const;
@@ -56,12 +57,17 @@ export async function generateIds(
   contexts: readonly Int32Array[],
   opts: GenerateOptions,
   rng: Rng,
+  partner?: RowsPartner,
 ): Promise<Int32Array[]> {
   const V = backend.config.vocab;
   const count = contexts.length * opts.count;
+  // Sample s of prompt p is row p * count + s.
+  const copies = <T>(perPrompt: readonly T[]) =>
+    Array.from({ length: count }, (_, r) => perPrompt[Math.floor(r / opts.count)]);
   const rows = await contextRows(
     backend,
-    Array.from({ length: count }, (_, r) => contexts[Math.floor(r / opts.count)]),
+    copies(contexts),
+    partner && { partner: partner.partner, histories: copies(partner.histories) },
   );
   const rowRngs = Array.from({ length: count }, () => new Rng(rng.nextU32()));
   const generated: number[][] = Array.from({ length: count }, () => []);
@@ -102,7 +108,7 @@ export interface HeadlineOptions extends SamplingOptions {
  * by the sampled ones (promptText). All prompts' samples are drawn together (generateIds) from `seed`, so a
  * seed gives the same texts wherever this runs. The model's special words decide the rest: "<s>" is never
  * drawn, "</s>" ends a sample (boundaries models), and <unk> ends it or is never drawn when asked (and the
- * vocabulary has one).
+ * vocabulary has one). With `partner`, words are drawn from the model mixed with the count model.
  */
 export async function generateHeadlines(
   backend: Backend,
@@ -110,16 +116,23 @@ export async function generateHeadlines(
   vocab: readonly string[],
   opts: HeadlineOptions,
   seed: number,
+  partner?: Partner,
 ): Promise<string[][]> {
   const special = specialIds(vocab);
   const { stopAtUnk, noUnk, ...sampling } = opts;
   const unk = special.unk >= 0 ? [special.unk] : [];
-  const samples = await generateIds(backend, prompts.map((p) => p.context), {
-    ...sampling,
-    stopIds: stopAtUnk ? unk : [],
-    bannedIds: [...special.banned, ...(noUnk ? unk : [])],
-    boundaries: special.boundaries,
-  }, new Rng(seed));
+  const samples = await generateIds(
+    backend,
+    prompts.map((p) => p.context),
+    {
+      ...sampling,
+      stopIds: stopAtUnk ? unk : [],
+      bannedIds: [...special.banned, ...(noUnk ? unk : [])],
+      boundaries: special.boundaries,
+    },
+    new Rng(seed),
+    partner && { partner, histories: prompts.map((p) => p.ids) },
+  );
   return prompts.map((p, i) =>
     samples.slice(i * opts.count, (i + 1) * opts.count).map((ids) => promptText(p, ids, vocab))
   );

@@ -4,7 +4,7 @@
  * all the words; and how the vocabulary's special tokens act in prediction.
  */
 import { cleanHeadline } from "../data/clean.ts";
-import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId } from "../data/vocab.ts";
+import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId, wordIds } from "../data/vocab.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import type { ModelKind } from "../model/config.ts";
 
@@ -16,6 +16,8 @@ export interface EncodedPrompt {
    * headline model's "<s>" and every word's id.
    */
   context: Int32Array;
+  /** Every word's id (<unk>, or -1 where the vocabulary has no <unk>): what a count model reads. */
+  ids: Int32Array;
   /** Context words not in the vocabulary, read as <unk> (only possible when the vocabulary has one). */
   unknown: string[];
 }
@@ -51,7 +53,7 @@ export function encodePrompt(
   const { ids, unknown } = knownIds(words.slice(-window), vocab, quoted);
   const context = new Int32Array(window).fill(BOS_ID);
   context.set(ids, window - ids.length);
-  return { words, context, unknown };
+  return { words, context, ids: wordIds(words, vocab, unkId(vocab)), unknown };
 }
 
 /**
@@ -63,7 +65,7 @@ function encodeHeadlinePrompt(words: string[], vocab: readonly string[], quoted:
   const context = new Int32Array(ids.length + 1);
   context[0] = BOS_ID;
   context.set(ids, 1);
-  return { words, context, unknown };
+  return { words, context, ids: Int32Array.from(ids), unknown };
 }
 
 /** The words' ids, unknown ones as <unk>; a UserError naming them when the vocabulary has no <unk>. */
