@@ -35,6 +35,7 @@ export { BUILTIN_SOURCE, builtinHeadlines } from "./src/data/builtin.ts";
 // The model: config, PyTorch-named parameter layout, initialisation, the Backend contract, the optimizer.
 export {
   DEFAULT_MODEL,
+  describeConfig,
   headWidth,
   isHeadlineModel,
   MODEL_KINDS,

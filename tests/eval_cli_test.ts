@@ -137,7 +137,9 @@ Deno.test("a prepared directory: its validation split scored, baselines from its
   }
   const text = await ok(["--model", MODEL, "--data", PREPARED, ...CPU]);
   assert(
-    text.startsWith(`model: ${MODEL} (vocab ${DS.vocab.length}, window 2, headline boundaries)\n`),
+    text.startsWith(
+      `model: ${MODEL} (window 2, vocabulary ${DS.vocab.length}, embed 4, hidden 6, 2 layers, headline boundaries)\n`,
+    ),
     text,
   );
   assert(/^model +\d+\.\d{4} +\d+\.\d{2} +\d+\.\d%/m.test(text), text);

@@ -4,7 +4,7 @@
  * files or from a served path. A file that fails to load (corrupt, truncated, a vocabulary that does not fit
  * the weights) is one line on the error line, and the loaded model stays.
  */
-import { MODEL_FILE, paramLayout } from "../core.ts";
+import { describeConfig, MODEL_FILE, paramLayout } from "../core.ts";
 import { byId } from "./dom.ts";
 import { reporting } from "./messages.ts";
 import { type LoadedModel, loadModel, pickedFiles, servedFiles } from "./model_files.ts";
@@ -28,8 +28,7 @@ export function setupModel(onLoaded: (model: LoadedModel) => Promise<void>): Mod
   const show = (model: LoadedModel) => {
     const c = model.checkpoint.config;
     const progress = model.checkpoint.progress;
-    summary.textContent = `${model.source}: vocabulary ${c.vocab}, embed ${c.embed}, hidden ${c.hidden}, ` +
-      `${c.layers} layer${c.layers === 1 ? "" : "s"}, window ${c.window}; ` +
+    summary.textContent = `${model.source}: ${describeConfig(c)}; ` +
       `${paramLayout(c).count.toLocaleString("en")} parameters` +
       (progress ? `; trained ${progress.step} steps (${progress.epoch} epochs)` : "");
     summary.classList.remove("muted");

@@ -7,7 +7,7 @@ import { USAGE_EXIT, UserError } from "../errors.ts";
 import { HEADLINE_COLUMN } from "../data/csv.ts";
 import { hasBoundaries, UNK_TOKEN } from "../data/vocab.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
-import { isHeadlineModel } from "../model/config.ts";
+import { describeConfig } from "../model/config.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadModel } from "../deno/checkpoint_files.ts";
 import { locateData, readCorpus, readPrepared } from "../deno/data_files.ts";
@@ -225,8 +225,7 @@ function coverageOf(set: ScoredSet) {
 function printReport(r: Report, model: Checkpoint): void {
   const { config, vocab } = model;
   const boundaries = hasBoundaries(vocab) ? ", headline boundaries" : "";
-  const reads = isHeadlineModel(config) ? "headline model" : `window ${config.window}`;
-  console.log(`model: ${r.model} (vocab ${config.vocab}, ${reads}${boundaries})`);
+  console.log(`model: ${r.model} (${describeConfig(config)}${boundaries})`);
   console.log(`data: ${r.data}: ${r.scores.pairs} pairs scored`);
   const w = r.words;
   if (!w) console.log("words: unknown words not recorded (a directory prepared before they were counted)");

@@ -65,3 +65,14 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   }
   return cfg;
 }
+
+/**
+ * The model in words, as the page and the CLIs show it: "headline model" or "window N", the sizes, and the
+ * head's width when it is not the vocabulary's.
+ */
+export function describeConfig(cfg: ModelConfig): string {
+  const reads = isHeadlineModel(cfg) ? "headline model" : `window ${cfg.window}`;
+  const head = cfg.head === undefined ? "" : `, head ${cfg.head}`;
+  return `${reads}, vocabulary ${cfg.vocab}, embed ${cfg.embed}, hidden ${cfg.hidden}, ` +
+    `${cfg.layers} layer${cfg.layers === 1 ? "" : "s"}${head}`;
+}
