@@ -1,12 +1,19 @@
-// Softmax cross-entropy, one workgroup per batch row: an online max/sum-of-exp pass reduced as a tree
+// Softmax cross-entropy, one workgroup per logits row: an online max/sum-of-exp pass reduced as a tree
 // (numerically stable log-sum-exp for logits of any size), the row's loss log(sum exp) - logit[target],
-// and, when GRAD, dLogits = (softmax - onehot(target)) / size, the gradient of the step's mean loss.
-// Rows b >= size (a short last batch) get loss 0 and dLogits 0, so they add nothing to any gradient.
+// and, when GRAD, dLogits = (softmax - onehot(target)) / N, the gradient of the step's mean loss over its N
+// targets. A window model's row b is batch row b (N = size); with PER_POSITION (a headline model) row r is
+// position t = r % steps of batch row b = r / steps, its target targets[order[start + b] * STRIDE + t], and
+// a target of -1 (the padding after a headline's end) counts for nothing (N from softmax_xent_count.wgsl).
+// Rows without a target (b >= size, a short last batch, or padding) get loss 0 and dLogits 0, so they add
+// nothing to any gradient.
 //#include step_params
 
 const V = {{V}}u;
 const WG = {{WG}}u; // a power of two, for the tree reduction
 const GRAD = {{GRAD}};
+const PER_POSITION = {{PER_POSITION}};
+// Targets per data row (PER_POSITION: the data's longest row; else 1).
+const STRIDE = {{STRIDE}}u;
 // Keeps exp's argument finite when an invocation saw no elements (its max is -FLT_MAX).
 const MIN_EXP_ARG = -80.0;
 
@@ -17,6 +24,18 @@ const MIN_EXP_ARG = -80.0;
 @group(0) @binding(4) var<storage, read_write> rowLoss: array<f32>;
 // Without GRAD this is a never-written placeholder (a binding referenced in code stays in the layout).
 @group(0) @binding(5) var<storage, read_write> dLogits: array<f32>;
+// The step's number of targets N (PER_POSITION; a placeholder otherwise).
+@group(0) @binding(6) var<storage, read> targetCount: array<u32>;
+
+// The row's target, or -1 when it has none.
+fn rowTarget(r: u32) -> i32 {
+  let b = select(r, r / step.steps, PER_POSITION);
+  let t = select(0u, r % step.steps, PER_POSITION);
+  if (b >= step.size) {
+    return -1;
+  }
+  return targets[u32(order[step.start + b]) * STRIDE + t];
+}
 
 var<workgroup> partMax: array<f32, WG>;
 var<workgroup> partSum: array<f32, WG>;
@@ -25,7 +44,8 @@ var<workgroup> partSum: array<f32, WG>;
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.x;
   let row = b * V;
-  if (b >= step.size) {
+  let rowTargetId = rowTarget(b);
+  if (rowTargetId < 0) {
     if (GRAD) {
       for (var v = lid; v < V; v += WG) {
         dLogits[row + v] = 0.0;
@@ -63,12 +83,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
   workgroupBarrier();
   let logSum = partMax[0] + log(partSum[0]);
-  let targetId = u32(targets[u32(order[step.start + b])]);
+  let targetId = u32(rowTargetId);
   if (lid == 0u) {
     rowLoss[b] = logSum - logits[row + targetId];
   }
   if (GRAD) {
-    let invSize = 1.0 / f32(step.size);
+    let invSize = 1.0 / f32(select(step.size, targetCount[0], PER_POSITION));
     for (var v = lid; v < V; v += WG) {
       let p = exp(min(logits[row + v] - logSum, 0.0));
       dLogits[row + v] = (p - select(0.0, 1.0, v == targetId)) * invSize;

@@ -168,3 +168,55 @@ gpuTest("softmax xent: forward-only variant (no dLogits buffer) writes only its 
     what: "losses",
   });
 });
+
+/**
+ * A headline batch: a row of logits per position, the step's positions (fewer than the data's rows hold)
+ * as the stride, padding targets (-1) counting for nothing, the mean over the step's targets; against the
+ * CPU reference on the same rows (its -1 targets ignored alike).
+ */
+gpuTest(
+  "softmax xent per position: padding ignored, the mean over the step's targets, short steps",
+  async (gpu) => {
+    const maxB = 4, maxSteps = 6, stride = 6, V = 29, rowsOfData = 7;
+    // Row r of the data has 1 + (r * 5) % stride targets, then -1.
+    const targets = new Int32Array(rowsOfData * stride).fill(-1);
+    for (let r = 0; r < rowsOfData; r++) {
+      const length = 1 + (r * 5) % stride;
+      for (let t = 0; t < length; t++) targets[r * stride + t] = (r * 11 + t * 7) % V;
+    }
+    const order = Int32Array.of(3, 6, 0, 5, 1, 4, 2);
+    const step = createStepParams(gpu, "test step", maxSteps);
+    const rows = maxB * maxSteps;
+    const bufs = {
+      step: step.buffer,
+      logits: output(gpu, rows * V),
+      targets: upload(gpu, targets),
+      order: upload(gpu, order),
+      rowLoss: output(gpu, rows),
+      losses: output(gpu, 4),
+      dLogits: output(gpu, rows * V),
+    };
+    const kernels = await createSoftmaxXent(gpu, { maxB, V, perPosition: { maxSteps, stride } }, bufs);
+    const expected: number[] = [];
+    for (
+      const [k, [start, size, steps]] of ([[0, 4, 6], [4, 3, 4], [1, 2, 2], [2, 4, 1]] as const).entries()
+    ) {
+      const used = size * steps;
+      const stepTargets = new Int32Array(used);
+      for (let b = 0; b < size; b++) {
+        for (let t = 0; t < steps; t++) stepTargets[b * steps + t] = targets[order[start + b] * stride + t];
+      }
+      const logits = randomArray(rows * V, 300 + k, -4, 4);
+      gpu.write(bufs.logits.buffer, 0, logits);
+      gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
+      step.set(start, size, k, steps);
+      await gpu.run(kernels);
+      const dExpected = new Float32Array(rows * V);
+      expected.push(softmaxCrossEntropy(logits, stepTargets, used, V, dExpected));
+      const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
+      assertAllClose(dLogits, dExpected, { ...ORDINARY.dLogits, what: `dLogits step ${k}` });
+      if (steps > 1) assert(stepTargets.some((t) => t < 0), `step ${k} has padding`);
+    }
+    assertAllClose(await readFloats(gpu, bufs.losses, 4), expected, { ...ORDINARY.loss, what: "losses" });
+  },
+);

@@ -15,6 +15,7 @@ import matmulRegblock from "../../shaders/matmul_regblock.wgsl" with { type: "te
 import matmulStageA from "../../shaders/matmul_stage_a.wgsl" with { type: "text" };
 import matmulTiled from "../../shaders/matmul_tiled.wgsl" with { type: "text" };
 import softmaxXent from "../../shaders/softmax_xent.wgsl" with { type: "text" };
+import softmaxXentCount from "../../shaders/softmax_xent_count.wgsl" with { type: "text" };
 import softmaxXentMean from "../../shaders/softmax_xent_mean.wgsl" with { type: "text" };
 import stepParams from "../../shaders/step_params.wgsl" with { type: "text" };
 
@@ -32,6 +33,7 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   matmul_stage_a: matmulStageA,
   matmul_tiled: matmulTiled,
   softmax_xent: softmaxXent,
+  softmax_xent_count: softmaxXentCount,
   softmax_xent_mean: softmaxXentMean,
   step_params: stepParams,
 });

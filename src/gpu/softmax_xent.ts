@@ -1,7 +1,9 @@
 /**
  * Fused softmax cross-entropy on the GPU: per-row loss and dLogits in one kernel (one workgroup per row,
  * shaders/softmax_xent.wgsl), then the step's mean loss written to losses[slot] by a one-invocation kernel
- * (shaders/softmax_xent_mean.wgsl). Targets are read through the epoch's order, like the embedding's ids.
+ * (shaders/softmax_xent_mean.wgsl). Targets are read through the epoch's order, like the embedding's ids. A
+ * headline model's logits have a row per position (`perPosition`): its padding's targets (-1) count for
+ * nothing, and a first one-invocation kernel counts the step's targets (shaders/softmax_xent_count.wgsl).
  */
 import { type BufferSlice, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
 
@@ -10,18 +12,23 @@ export interface SoftmaxXentShape {
   maxB: number;
   /** Classes per row. */
   V: number;
+  /**
+   * A headline model's rows: every position of each batch row, packed with the step's positions
+   * (StepParams.steps) as the stride, up to `maxSteps`; the data holds `stride` targets per row.
+   */
+  perPosition?: { maxSteps: number; stride: number };
 }
 
 export interface SoftmaxXentBuffers {
   /** StepParams uniform (src/gpu/step_params.ts): rows are order[start .. start+size), loss to losses[slot]. */
   step: GPUBuffer;
-  /** [maxB, V]. */
+  /** [rows, V]: maxB rows, or maxB * perPosition.maxSteps. */
   logits: BufferSlice;
-  /** All pairs' target ids, i32 [pairs]. */
+  /** All rows' target ids, i32 [rows of data, perPosition.stride or 1]. */
   targets: BufferSlice;
   /** The epoch's order of pair indices, i32. */
   order: BufferSlice;
-  /** Per-row losses [maxB] (scratch; 0 beyond the step's size). */
+  /** Per-row losses [rows] (scratch; 0 for rows without a target). */
   rowLoss: BufferSlice;
   /** Mean loss per step at index slot; the caller sizes it for the slots it uses. */
   losses: BufferSlice;
@@ -37,15 +44,31 @@ export async function createSoftmaxXent(
   label = "softmax xent",
 ): Promise<Kernel[]> {
   const grad = bufs.dLogits !== undefined;
+  const per = shape.perPosition;
   const wg = gpu.reductionWidth(WIDE_WORKGROUP);
-  const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: wg, GRAD: grad });
-  const mean = await gpu.pipeline("softmax_xent_mean");
-  // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder.
+  const flags = { PER_POSITION: per !== undefined, STRIDE: per?.stride ?? 1 };
+  const rows = await gpu.pipeline("softmax_xent", { V: shape.V, WG: wg, GRAD: grad, ...flags });
+  const mean = await gpu.pipeline("softmax_xent_mean", { PER_POSITION: per !== undefined });
+  // The forward-only shader never writes dLogits but still declares it, so it gets a placeholder. The
+  // target count has a buffer of its own even where unused: binding the placeholder (read_write as
+  // dLogits) read-only too would be a usage conflict.
   const dLogits = bufs.dLogits ?? gpu.placeholder();
+  const count = gpu.buffer(`${label} targets`, 16);
+  const counting = per
+    ? [
+      gpu.kernel(`${label} count`, await gpu.pipeline("softmax_xent_count", { STRIDE: per.stride }), [
+        bufs.step,
+        bufs.targets,
+        bufs.order,
+        count,
+      ], [1]),
+    ]
+    : [];
   return [
-    gpu.kernel(label, rows, [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits], [
-      shape.maxB,
+    ...counting,
+    gpu.kernel(label, rows, [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits, count], [
+      shape.maxB * (per?.maxSteps ?? 1),
     ]),
-    gpu.kernel(`${label} mean`, mean, [bufs.step, bufs.rowLoss, bufs.losses], [1]),
+    gpu.kernel(`${label} mean`, mean, [bufs.step, bufs.rowLoss, bufs.losses, count], [1]),
   ];
 }
