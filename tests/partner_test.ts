@@ -133,12 +133,13 @@ for (const [kind, cfg] of Object.entries(MODELS)) {
     assertAllClose([tuned.scores.mixture.loss], [meanLoss(rows, count, w)], { atol: 1e-12, rtol: 1e-12 });
     // predict --partner: each word's probability is the mixture's, the count model reading the whole
     // prompt (<s>-framed) whatever the model's window, "<s>" never proposed (the rest renormalised).
-    const prompt = DS.vocab.slice(3, 6).join(" ");
+    // A training headline's first words: contexts the count model has seen at every order.
+    const ids = DS.headlineIds!.train.find((h) => h.length > 3 && !h.includes(2))!.slice(0, 3);
+    const prompt = Array.from(ids, (id) => DS.vocab[id]).join(" ");
     const [line] =
       (await run("predict", [...CPU, "--model", dir, "--partner", "--top-k", "5", "--json", prompt]))
         .trim().split("\n");
     const shown = JSON.parse(line);
-    const ids = Int32Array.from([3, 4, 5]);
     const backend = await createCpuBackend(cfg);
     await backend.setParams(params);
     const context = kind === "window" ? ids.slice(-cfg.window) : Int32Array.of(0, ...ids);

@@ -66,9 +66,14 @@ export async function createSoftmaxXent(
     : [];
   return [
     ...counting,
-    gpu.kernel(label, rows, [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits, count], [
-      shape.maxB * (per?.maxSteps ?? 1),
-    ]),
+    gpu.kernel(
+      label,
+      rows,
+      [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits, count],
+      [
+        shape.maxB * (per?.maxSteps ?? 1),
+      ],
+    ),
     gpu.kernel(`${label} mean`, mean, [bufs.step, bufs.rowLoss, bufs.losses, count], [1]),
   ];
 }
