@@ -7,7 +7,8 @@
  * 1. PyTorch parity of the WebGPU Backend on tests/fixtures/parity/tiny, in the repository, so it runs on
  *    every clean clone: 3 LSTM layers of 12 over a 3-word window, 390 steps. A 0.1% error in any gate of
  *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts). The same
- *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps).
+ *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps) and
+ *    tests/fixtures/parity/tiny-clip (the tiny run with clip_grad_norm_ 1.0: the GPU's norm reduction).
  * 2. Both fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
  *    the fixture's sizes, batch, lr and step count (and --boundaries); the training loop's batches,
  *    metrics.jsonl and checkpoint must give what the Backend alone gives.
@@ -35,6 +36,7 @@ import {
   readFixture,
   replay,
   TINY_BOUNDARIES_DIR,
+  TINY_CLIP_DIR,
   TINY_CORPUS,
   TINY_DIR,
   TOLERANCE,
@@ -58,6 +60,7 @@ for (
   const [name, dir, tolerance] of [
     ["tiny fixture", TINY_DIR, TOLERANCE.tiny.webgpu],
     ["tiny fixture with boundaries", TINY_BOUNDARIES_DIR, TOLERANCE.tinyBoundaries.webgpu],
+    ["tiny fixture with clip_grad_norm_", TINY_CLIP_DIR, TOLERANCE.tinyClip.webgpu],
   ] as const
 ) {
   gpuTest(`parity, ${name}: the WebGPU Backend's losses and final weights equal PyTorch's`, async (gpu) => {

@@ -8,6 +8,7 @@ import { checkedBackend } from "../model/checked_backend.ts";
 import { type ModelConfig, validateConfig } from "../model/config.ts";
 import { paramLayout } from "../model/layout.ts";
 import { adamStep } from "./adam.ts";
+import { clipGradNorm } from "./grad_norm.ts";
 import { modelForward, modelLossAndGrads } from "./model.ts";
 import { softmaxCrossEntropy } from "./softmax_xent.ts";
 
@@ -85,6 +86,7 @@ class CpuBackend implements Backend {
       targets[n] = this.#trainTargets[pair];
     }
     const loss = modelLossAndGrads(this.config, this.#params, inputs, targets, size, this.#grads);
+    if (hyper.clip !== undefined) clipGradNorm(this.#grads, hyper.clip);
     this.#adamStep++;
     adamStep(this.#params, this.#grads, this.#m, this.#v, this.#adamStep, hyper);
     this.#losses.push(loss);

@@ -3,13 +3,21 @@
  * the state an exact resume needs (the checkpoint's optimizer.safetensors).
  */
 
-/** Adam's hyper-parameters, named as torch.optim.Adam's. */
+/**
+ * Adam's hyper-parameters, named as torch.optim.Adam's, and the gradient clipping that precedes its step
+ * (part of the optimizer step here, so that the GPU clips without reading the norm back).
+ */
 export interface AdamHyper {
   lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
+  /**
+   * Clip the gradients first as torch.nn.utils.clip_grad_norm_(params, clip): scaled by
+   * min(clip / (norm + 1e-6), 1), norm = the 2-norm of all gradients together. Absent: no clipping.
+   */
+  clip?: number;
 }
 
 export const ADAM_DEFAULTS: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
