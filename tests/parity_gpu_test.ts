@@ -9,8 +9,8 @@
  *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts). The same
  *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps) and
  *    tests/fixtures/parity/tiny-clip (the tiny run with clip_grad_norm_ 1.0: the GPU's norm reduction).
- * 2. Both fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
- *    the fixture's sizes, batch, lr and step count (and --boundaries); the training loop's batches,
+ * 2. The fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
+ *    the fixture's sizes, batch, lr and step count (and --boundaries, --clip); the training loop's batches,
  *    metrics.jsonl and checkpoint must give what the Backend alone gives.
  * 3. PyTorch parity of the notebook's model on April 2017 (../shared/data/parity/apr2017-seed0) through
  *    trainMain: 63 steps' losses and the final weights. Skips visibly without the shared data.
@@ -120,6 +120,7 @@ async function trainFixture(name: string, fx: Fixture, data: string) {
     ...(s.data.boundaries ? ["--boundaries"] : []),
     ...["--window", `${s.model.window}`, "--embed", `${s.model.embed}`, "--hidden", `${s.model.hidden}`],
     ...["--layers", `${s.model.layers}`, "--batch", `${s.batch}`, "--lr", `${s.optimizer.lr}`],
+    ...(s.optimizer.clip_grad_norm !== undefined ? ["--clip", `${s.optimizer.clip_grad_norm}`] : []),
     // One checkpoint, at the end: the epochs' own would only cost time.
     ...["--epochs", `${epochs}`, "--max-steps", `${s.steps}`, "--save-every", `${epochs}`],
   ]);
@@ -143,6 +144,16 @@ trainMainTest(
     const fx = await readFixture(TINY_BOUNDARIES_DIR);
     const run = await trainFixture("tiny-boundaries", fx, TINY_CORPUS);
     await checkReplay("parity tiny boundaries (trainMain, webgpu)", fx, run, TOLERANCE.tinyBoundaries.webgpu);
+  },
+);
+
+trainMainTest(
+  "parity, tiny fixture with clip_grad_norm_, through trainMain (--clip 1) on WebGPU",
+  false,
+  async () => {
+    const fx = await readFixture(TINY_CLIP_DIR);
+    const run = await trainFixture("tiny-clip", fx, TINY_CORPUS);
+    await checkReplay("parity tiny clip (trainMain, webgpu)", fx, run, TOLERANCE.tinyClip.webgpu);
   },
 );
 

@@ -192,6 +192,42 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
     ],
     ["empty .txt", ["--data", emptyTxt], 1, /empty\.txt is empty$/],
     ["binary .txt", ["--data", binaryTxt], 1, /binary\.txt line 1: a NUL byte: binary data, not text$/],
+    ["clip 0", ["--clip", "0"], 2, /--clip must be a positive number, got "0"$/],
+    ["clip -1", ["--clip=-1"], 2, /--clip must be a positive number, got "-1"$/],
+    ["lr-step-every 0", ["--lr-step-every", "0"], 2, /--lr-step-every must be a positive integer, got "0"$/],
+    [
+      "lr-step-factor 1",
+      ["--lr-step-every", "2", "--lr-step-factor", "1"],
+      2,
+      /--lr-step-factor must be a number in \(0, 1\), got "1"$/,
+    ],
+    [
+      "lr-step-factor alone",
+      ["--lr-step-factor", "0.5"],
+      2,
+      /--lr-step-factor only applies with --lr-step-every N$/,
+    ],
+    ["lr-plateau 1.5", ["--lr-plateau", "1.5"], 2, /--lr-plateau must be a positive integer, got "1.5"$/],
+    [
+      "lr-plateau-factor 0",
+      ["--lr-plateau", "2", "--lr-plateau-factor", "0", "--val-fraction", "0.2"],
+      2,
+      /--lr-plateau-factor must be a number in \(0, 1\), got "0"$/,
+    ],
+    [
+      "two schedules",
+      ["--lr-step-every", "2", "--lr-plateau", "2", "--val-fraction", "0.2"],
+      2,
+      /--lr-step-every and --lr-plateau are two schedules: give one of them$/,
+    ],
+    ["early-stop 0", ["--early-stop", "0"], 2, /--early-stop must be a positive integer, got "0"$/],
+    [
+      "plateau without validation",
+      ["--lr-plateau", "2"],
+      2,
+      /--lr-plateau needs validation data, and this data has no validation split: give --val-fraction F$/,
+    ],
+    ["early stop without validation", ["--early-stop", "3"], 2, /--early-stop needs validation data/],
     ["sample-every 0", ["--sample-every", "0"], 2, /--sample-every must be a positive integer, got "0"/],
     [
       "sample prompts alone",
@@ -347,6 +383,7 @@ backendTests(
       assertAllClose([e.train_loss!], [mean], { atol: 0, rtol: 1e-12, what: `epoch ${e.epoch} train_loss` });
       assert(e.seconds! > 0 && e.pairs_per_s! > 0, JSON.stringify(e));
       assertEquals([e.val_loss, e.val_ppl], [undefined, undefined], "no validation split, no val_*");
+      assertEquals(e.lr, 1e-3, "the epoch's learning rate");
     }
 
     const ck = await loadCheckpoint(join(out, "checkpoint"));
@@ -357,6 +394,8 @@ backendTests(
       epoch: 2,
       batchInEpoch: 0,
       rng: undefined,
+      // The learning rate and the counters of a schedule and early stopping (neither on here).
+      schedule: { lr: 1e-3, plateauBest: Infinity, badEpochs: 0, sinceBest: 0 },
     });
     assertEquals(ck.optimizer!.adamStep, total);
     assertEquals([ck.train!.source, ck.train!.data, ck.train!.shuffle], [BUILTIN_SOURCE, undefined, true]);

@@ -31,6 +31,7 @@ import {
   type TrainPlan,
 } from "./train_plan.ts";
 import * as defaults from "../train/defaults.ts";
+import { OPTIM_FLAGS, OPTIM_HELP } from "../train/optim_flags.ts";
 
 export const TRAIN_HELP = `Train the LSTM next-word model.
 
@@ -51,6 +52,7 @@ training:
   --epochs ${defaults.DEFAULT_EPOCHS} --batch ${defaults.DEFAULT_BATCH} --lr ${ADAM_DEFAULTS.lr} --seed ${defaults.DEFAULT_SEED}   (--epochs defaults to ${defaults.BUILTIN_EPOCHS} on the built-in corpus)
   --shuffle / --no-shuffle   shuffle pairs each epoch (default) / keep file order (the notebook's)
   --max-steps N        stop after N optimizer steps in total
+${OPTIM_HELP}
   --backend webgpu|cpu (default webgpu; cpu is the slow reference)
 output:
   --out DIR            run directory (default ${DEFAULT_OUT}): ${CHECKPOINT_DIR}/, ${BEST_DIR}/, ${METRICS_FILE}, ${LOSS_PLOT_FILE}
@@ -86,6 +88,7 @@ const TRAIN_FLAGS = {
   shuffle: { type: "boolean" },
   "no-shuffle": { type: "boolean" },
   "max-steps": { type: "string" },
+  ...OPTIM_FLAGS,
   backend: { type: "string" },
   out: { type: "string" },
   force: { type: "boolean" },
@@ -175,11 +178,17 @@ function summarize(result: TrainResult, plan: TrainPlan, resume: Checkpoint | un
     return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.epochs} epochs ` +
       `(give a larger --epochs to continue); ${where}`;
   }
+  const early = result.earlyStop;
+  if (trained === 0 && early) {
+    return `nothing to train: early stopping ended ${plan.out} after epoch ${result.epochs} (best: epoch ` +
+      `${early.bestEpoch}; give a larger --early-stop to go on); ${where}`;
+  }
   return `${result.stopped === "interrupted" ? "interrupted" : "done"}: ${result.steps} steps, ` +
     `${result.epochs} epochs` +
     (Number.isFinite(result.lastLoss) ? `, last loss ${result.lastLoss.toFixed(4)}` : "") +
     (result.valLoss !== undefined ? `, val loss ${result.valLoss.toFixed(4)}` : "") +
-    `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${result.seconds.toFixed(1)} s; ${where}`;
+    `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${result.seconds.toFixed(1)} s` +
+    (early ? `; stopped early, best/ holds epoch ${early.bestEpoch}` : "") + `; ${where}`;
 }
 
 /** Creates the run directory; refuses one that holds another run unless --force or --resume. */

@@ -13,6 +13,7 @@ import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { type BackendKind, parseBackendKind } from "../deno/backends.ts";
 import type { TrainOptions } from "../train/loop.ts";
+import { checkResumedLr, optimFlagValues, optimOptions, requireValidation } from "../train/optim_flags.ts";
 import { type NumberCheck, numberFlag } from "./args.ts";
 import {
   defaultSamplePrompts,
@@ -61,6 +62,8 @@ export function checkTrainFlags(flags: TrainFlags, resolve: (path: string) => st
   if (logEvery > MAX_LOG_EVERY) {
     throw new UserError(`--log-every must be at most ${MAX_LOG_EVERY}, got ${logEvery}`, USAGE_EXIT);
   }
+  // A resumed run's schedule flags are recorded ones: planTraining checks them with those.
+  if (!flags.resume) optimOptions((name) => str(flags[name]));
 }
 
 const str = (v: string | boolean | undefined) => (v === undefined ? undefined : String(v));
@@ -132,6 +135,8 @@ export function planTraining(
   if (epochs === 0) throw new UserError("--epochs 0 trains nothing: give at least 1", USAGE_EXIT);
   const batch = numberFlag("batch", get("batch"), DEFAULT_BATCH, "positive integer");
   const lr = numberFlag("lr", get("lr"), ADAM_DEFAULTS.lr, "positive number");
+  const optim = optimOptions(get);
+  requireValidation(optim, data.val.count > 0);
   const seed = numberFlag("seed", get("seed"), DEFAULT_SEED, "32-bit unsigned integer");
   const maxSteps = get("max-steps") === undefined
     ? undefined
@@ -171,6 +176,7 @@ export function planTraining(
           "(a new batch size can start with the next run)",
       );
     }
+    checkResumedLr(optim, str(flags.lr), recorded.lr);
     config = resume.config;
     init = { kind: "resume" };
   } else if (flags.init !== undefined) {
@@ -184,6 +190,7 @@ export function planTraining(
     epochs,
     batch,
     lr,
+    ...optim,
     seed,
     shuffle,
     maxSteps,
@@ -210,6 +217,7 @@ export function planTraining(
       backend,
       "sample-every": samples?.every,
       "sample-prompts": get("sample-prompts"),
+      ...optimFlagValues(optim),
     },
   };
 }

@@ -1,6 +1,7 @@
 /**
  * The optimizer as the model defines it, whichever backend runs it: torch.optim.Adam's hyperparameters and
- * the state an exact resume needs (the checkpoint's optimizer.safetensors).
+ * the state an exact resume needs (Adam's in the checkpoint's optimizer.safetensors; the learning-rate
+ * schedule's in its config.json).
  */
 
 /**
@@ -27,4 +28,19 @@ export interface AdamState {
   m: Float32Array;
   v: Float32Array;
   adamStep: number;
+}
+
+/**
+ * Where the learning-rate schedule and early stopping (src/train/schedule.ts) stand after an epoch end: what
+ * a resumed run needs to continue them exactly.
+ */
+export interface ScheduleState {
+  /** The learning rate the next optimizer step takes. */
+  lr: number;
+  /** ReduceLROnPlateau's best validation loss (Infinity before the first one). */
+  plateauBest: number;
+  /** ReduceLROnPlateau's count of epochs since plateauBest last improved by more than its threshold. */
+  badEpochs: number;
+  /** Epochs since the validation loss was last below every earlier one (early stopping). */
+  sinceBest: number;
 }
