@@ -407,6 +407,34 @@ backendTests(
   },
 );
 
+Deno.test("--lr-plateau and --early-stop: the lr in each epoch line, one early-stop line, done with best/", async () => {
+  // The parity corpus with 30% held out overfits within a few epochs (tests/train_resume_test.ts uses it too).
+  const out = join(tmp, "early_stop");
+  const r = await ok([
+    ...TINY_CPU,
+    ...["--data", fileURLToPath(new URL("./fixtures/parity/tiny/corpus.csv", import.meta.url))],
+    ...["--batch", "16", "--val-fraction", "0.3", "--lr", "0.02", "--epochs", "30", "--out", out],
+    ...["--lr-plateau", "1", "--lr-plateau-factor", "0.5", "--early-stop", "4"],
+  ]);
+  const epochLines = r.stderr.split("\n").filter((l) => /^epoch \d+\/30: /.test(l));
+  assert(epochLines.every((l) => /, lr [\d.e-]+( -> [\d.e-]+)?, /.test(l)), epochLines.join("\n"));
+  assert(epochLines.some((l) => / -> /.test(l)), `the plateau halved the lr:\n${epochLines.join("\n")}`);
+  const stops = r.stderr.split("\n").filter((l) => l.startsWith("early stop: "));
+  assertEquals(stops.length, 1, r.stderr);
+  const [, bestEpoch] = /\(epoch (\d+)\) for 4 epochs; best\/ holds that epoch's model$/.exec(stops[0]) ?? [];
+  assert(bestEpoch, stops[0]);
+  const records = epochs(await readMetrics(join(out, "metrics.jsonl")));
+  assertEquals(records.length, Number(bestEpoch) + 4, "the run ended 4 epochs after its best");
+  assert(r.stdout.includes(`; stopped early, best/ holds epoch ${bestEpoch}; checkpoint `), r.stdout);
+  const best = await loadCheckpoint(join(out, "best"));
+  assertEquals(best.progress!.epoch, Number(bestEpoch));
+  const vals = records.map((e) => e.val_loss!);
+  assertEquals(best.progress!.bestVal, Math.min(...vals));
+  // Resumed, it stays stopped and says why.
+  const again = await ok(["--resume", out]);
+  assert(again.stdout.startsWith(`nothing to train: early stopping ended ${out} after epoch `), again.stdout);
+});
+
 const FIVE_STEPS = [...TINY, "--epochs", "3", "--batch", String(BATCH), "--max-steps", "5", "--json"];
 
 Deno.test("--backend cpu says so; --max-steps stops mid-epoch", async () => {

@@ -282,10 +282,12 @@ async function scriptedRun(val: number[], opts: Partial<TrainOptions>, resume?: 
 Deno.test("train loop: plateau and early stopping on scripted validation losses; each step's lr and clip", async () => {
   // Best at epoch 2; epochs 3 and 4 are worse, so patience 1 halves the lr after epoch 4; epoch 5 is the third
   // epoch without a new best: early stopping ends the run there.
+  // Checkpoints every 2 epochs: the early stop at epoch 5 saves one of its own.
   const run = await scriptedRun([5, 4, 4.5, 4.6, 4.7, 1, 1], {
     clip: 0.7,
     schedule: { kind: "plateau", patience: 1, factor: 0.5 },
     earlyStop: 3,
+    saveEvery: 2,
   });
   const epochLrs = [0.01, 0.01, 0.01, 0.01, 0.005];
   assertEquals(run.hypers.map((h) => h.lr), epochLrs.flatMap((lr) => new Array(STEPS).fill(lr)));
@@ -320,6 +322,16 @@ Deno.test("train loop: plateau and early stopping on scripted validation losses;
     bestEpoch: 2,
     bestVal: 4,
   }]);
+});
+
+Deno.test("train loop: early stopping alone (no schedule) resumes its count of epochs since the best", async () => {
+  // Stopped after epoch 4, two epochs past the best; resumed, epoch 5 is the third: it ends there.
+  const first = await scriptedRun([5, 4, 4.5, 4.6], { epochs: 4, earlyStop: 3 });
+  const at = first.saved.at(-1)![1];
+  assertEquals([at.progress!.epoch, at.progress!.schedule!.sinceBest], [4, 2]);
+  const resumed = await scriptedRun([4.7, 1, 1, 1, 1, 1], { earlyStop: 3 }, at);
+  assertEquals(resumed.hypers.length, STEPS, "one epoch, then early stopping");
+  assertEquals(resumed.result.earlyStop, { bestEpoch: 2, bestVal: 4 });
 });
 
 Deno.test("train loop: step decay moves the lr at the end of every N-th epoch", async () => {

@@ -174,14 +174,14 @@ async function readResumed(dir: string): Promise<Checkpoint> {
 function summarize(result: TrainResult, plan: TrainPlan, resume: Checkpoint | undefined): string {
   const where = `checkpoint ${result.checkpoint}`;
   const trained = result.steps - (resume?.progress?.step ?? 0);
-  if (trained === 0 && result.stopped === "done") {
-    return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.epochs} epochs ` +
-      `(give a larger --epochs to continue); ${where}`;
-  }
   const early = result.earlyStop;
   if (trained === 0 && early) {
     return `nothing to train: early stopping ended ${plan.out} after epoch ${result.epochs} (best: epoch ` +
       `${early.bestEpoch}; give a larger --early-stop to go on); ${where}`;
+  }
+  if (trained === 0 && result.stopped === "done") {
+    return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.epochs} epochs ` +
+      `(give a larger --epochs to continue); ${where}`;
   }
   return `${result.stopped === "interrupted" ? "interrupted" : "done"}: ${result.steps} steps, ` +
     `${result.epochs} epochs` +
