@@ -5,14 +5,16 @@ Reads a prepared directory (`deno task prepare`: summary.json, vocab.json, pairs
 train inputs, train targets, val inputs, val targets) and trains the model of bench/torch_reference.py
 (NextWord, the same class the bench measures) on its training pairs in file order: no shuffle, step s takes
 batch (s mod steps_per_epoch) of the epoch, the last batch of an epoch shorter; nn.CrossEntropyLoss (mean),
-torch.optim.Adam(lr=1e-3) with its defaults, float32 on the CPU, torch.manual_seed(SEED) just before the
-model is built. Everything about the data (window, vocabulary, pairs) comes from the prepared directory, so
-any other prepared directory (another corpus, --min-count, a validation split) makes a fixture unchanged.
+torch.optim.Adam(lr=1e-3) with its defaults (with --clip MAX_NORM, torch.nn.utils.clip_grad_norm_ between
+backward and the step), float32 on the CPU, torch.manual_seed(SEED) just before the model is built.
+Everything about the data (window, vocabulary, pairs) comes from the prepared directory, so any other
+prepared directory (another corpus, --min-count, a validation split) makes a fixture unchanged.
 
 Writes into OUT (created if needed; these four files are overwritten):
   init.safetensors   the weights before step 1 (PyTorch state_dict names and order, F32)
   final.safetensors  the weights after the last step
-  steps.json         {"losses": [one per step], "settings": {model sizes, batch, steps, seed, optimizer,
+  steps.json         {"losses": [one per step], "grad_norms": [with --clip: clip_grad_norm_'s total norm
+                     of each step, before clipping], "settings": {model sizes, batch, steps, seed, optimizer,
                      loss, order, the prepared directory's summary and the SHA-256 of its pairs.bin,
                      torch version, threads, the command}}
   vocab.json         the prepared directory's vocabulary, copied
@@ -148,7 +150,10 @@ def main():
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed before the model is built")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--corpus", help="the CSV the directory was prepared from: rebuild its pairs and compare")
+    ap.add_argument("--clip", type=float, help="clip_grad_norm_(params, CLIP) before each step")
     args = ap.parse_args()
+    if args.clip is not None and not args.clip > 0:
+        ap.error("--clip must be a positive number")
     for name in ("embed", "hidden", "layers", "batch", "steps", "threads"):
         if getattr(args, name) < 1:
             ap.error(f"--{name} must be a positive integer")
@@ -167,13 +172,15 @@ def main():
     write_safetensors(os.path.join(args.out, "init.safetensors"), model.state_dict())
     opt = torch.optim.Adam(model.parameters(), lr=LR)
     loss_fn = nn.CrossEntropyLoss()
-    losses = []
+    losses, grad_norms = [], []
     for s in range(args.steps):
         start = (s % steps_per_epoch) * args.batch
         xb, yb = inputs[start : start + args.batch], targets[start : start + args.batch]
         opt.zero_grad()
         loss = loss_fn(model(xb), yb)
         loss.backward()
+        if args.clip is not None:
+            grad_norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip).item())
         opt.step()
         losses.append(loss.item())
     write_safetensors(os.path.join(args.out, "final.safetensors"), model.state_dict())
@@ -193,6 +200,7 @@ def main():
             "betas": list(defaults["betas"]),
             "eps": defaults["eps"],
             "weight_decay": defaults["weight_decay"],
+            **({"clip_grad_norm": args.clip} if args.clip is not None else {}),
         },
         "data": {k: v for k, v in summary.items() if k not in ("format", "pairs_file")},
         "pairs_sha256": pairs_sha256,
@@ -201,12 +209,19 @@ def main():
         "threads": torch.get_num_threads(),
         "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
     }
-    write_json(os.path.join(args.out, "steps.json"), {"losses": losses, "settings": settings})
+    steps = {"losses": losses, "settings": settings}
+    if args.clip is not None:
+        steps = {"losses": losses, "grad_norms": grad_norms, "settings": settings}
+    write_json(os.path.join(args.out, "steps.json"), steps)
     write_json(os.path.join(args.out, "vocab.json"), vocab)
     print(
         f"{args.out}: {args.steps} steps ({steps_per_epoch} an epoch) of V={V} E={args.embed} H={args.hidden} "
         f"L={args.layers} T={T} batch {args.batch}: loss {losses[0]:.6f} -> {losses[-1]:.6f}"
     )
+    if args.clip is not None:
+        clipped = sum(1 for n in grad_norms if args.clip / (n + 1e-6) < 1)
+        span = f"norms {min(grad_norms):.4g} to {max(grad_norms):.4g}"
+        print(f"clip {args.clip}: {clipped} of {args.steps} steps clipped ({span})")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,11 @@
 // One step of torch.optim.Adam over a flat range of parameters (one chunk of at most one binding):
-//   g = grad + weightDecay * p;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²
+//   g = grad * clipScale + weightDecay * p;  m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g²
 //   p -= stepSize * m / (sqrt(v) / bc2Sqrt + eps)
 // where stepSize = lr / (1 - beta1^t) and bc2Sqrt = sqrt(1 - beta2^t).
 // The bias corrections depend only on t and are computed on the host (in float64) each step.
+// clipScale is torch.nn.utils.clip_grad_norm_'s min(maxNorm / (norm + 1e-6), 1), from the norm of all the
+// gradients that grad_norm*.wgsl left in gradNorm[0] just before; maxNorm 0 means no clipping (gradNorm is
+// then not read, and every gradient is used as it is).
 // T is vec4f when the count allows (measured on Mesa 25 lavapipe: 27-33 ms over 6.68 M parameters, against
 // 50 ms as f32); the math is written once for both.
 
@@ -17,6 +20,7 @@ struct Step {
   oneMinusBeta2: f32,
   eps: f32,
   weightDecay: f32,
+  maxNorm: f32,
 }
 
 @group(0) @binding(0) var<uniform> h: Step;
@@ -24,6 +28,7 @@ struct Step {
 @group(0) @binding(2) var<storage, read> grads: array<T>;
 @group(0) @binding(3) var<storage, read_write> m: array<T>;
 @group(0) @binding(4) var<storage, read_write> v: array<T>;
+@group(0) @binding(5) var<storage, read> gradNorm: array<f32>;
 
 const WORKGROUP = {{WG}}u; // 256 where the device allows it (src/gpu/adam.ts)
 
@@ -40,6 +45,9 @@ fn main(
   }
   let p = params[i];
   var g = grads[i];
+  if (h.maxNorm > 0.0) {
+    g *= min(h.maxNorm / (gradNorm[0] + 1e-6), 1.0);
+  }
   if (h.weightDecay != 0.0) {
     g += h.weightDecay * p;
   }

@@ -11,6 +11,7 @@ export type NumberCheck =
   | "32-bit unsigned integer"
   | "positive number"
   | "fraction"
+  | "number in (0, 1)"
   | "number";
 
 /** Parses a numeric flag; `check` says what values are allowed (e.g. "a positive integer"). */
@@ -29,6 +30,7 @@ export function numberFlag(
     "32-bit unsigned integer": Number.isInteger(n) && n >= 0 && n < 2 ** 32,
     "positive number": n > 0,
     "fraction": n >= 0 && n < 1,
+    "number in (0, 1)": n > 0 && n < 1,
     "number": true,
   }[check];
   if (!ok) throw new UserError(`--${name} must be a ${check}, got "${value}"`, USAGE_EXIT);

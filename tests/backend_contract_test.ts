@@ -68,6 +68,9 @@ async function contract(b: Backend): Promise<void> {
   await fails("size 0", () => b.trainStep(0, 0, ADAM_DEFAULTS), /bad range/);
   await fails("lr 0", () => b.trainStep(0, 1, { ...ADAM_DEFAULTS, lr: 0 }), /invalid Adam hyperparameters/);
   await fails("beta1 1", () => b.trainStep(0, 1, { ...ADAM_DEFAULTS, beta1: 1 }), /invalid Adam/);
+  for (const clip of [0, -1, NaN, Infinity]) {
+    await fails(`clip ${clip}`, () => b.trainStep(0, 1, { ...ADAM_DEFAULTS, clip }), /invalid Adam/);
+  }
   await fails("eval none", () => b.evalLoss(new Int32Array(0), new Int32Array(0), 0), /evalLoss: no pairs/);
   await fails("eval id", () => b.evalLoss(bad, targets, PAIRS), /evalLoss: word id 11/);
   await fails("logits none", () => b.logits(new Int32Array(0), 0), /logits: 0 ids for 0 windows/);

@@ -12,6 +12,7 @@ import { linearBackward, linearForward, reluBackward } from "../src/cpu/linear.t
 import { lstmCellBackward, lstmCellForward, lstmLayerBackward, lstmLayerForward } from "../src/cpu/lstm.ts";
 import { matmul } from "../src/cpu/matmul.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
+import { CLIP_EPS, clipGradNorm, gradNorm } from "../src/cpu/grad_norm.ts";
 import { assert, assertAllClose, randomArray } from "./assert.ts";
 import { allIndices, centralDifferences, weightedSum } from "./finite_diff.ts";
 
@@ -236,4 +237,27 @@ Deno.test("softmaxCrossEntropy: logits of ±1e4 give the finite loss of the shif
     [0, 2e4],
     { atol: 1e-9, rtol: 1e-12, what: "extreme row" },
   );
+});
+
+Deno.test("clipGradNorm: torch's clip_grad_norm_ worked by hand (one norm over all gradients, 1e-6 added)", () => {
+  // Two "tensors" [3, 4] and [12] in one flat buffer: the global norm is sqrt(9 + 16 + 144) = 13.
+  const grads = () => Float32Array.of(3, 4, 12);
+  assert(gradNorm(grads()) === 13, "the norm of 3, 4, 12");
+  for (
+    const [maxNorm, scale] of [
+      [6.5, 6.5 / (13 + CLIP_EPS)], // active: about half
+      [13, 13 / (13 + CLIP_EPS)], // at the norm: torch's 1e-6 still scales by 1 - 7.7e-8
+      [20, 1], // below the limit: unchanged (torch multiplies by the clamped coefficient, 1)
+    ]
+  ) {
+    const g = grads();
+    assert(clipGradNorm(g, maxNorm) === 13, "returns the norm before clipping, as torch does");
+    assertAllClose(g, Float32Array.of(3 * scale, 4 * scale, 12 * scale), {
+      atol: 0,
+      rtol: 0,
+      what: `max norm ${maxNorm}`,
+    });
+  }
+  const zero = new Float32Array(4);
+  assert(clipGradNorm(zero, 1) === 0 && zero.every((x) => x === 0), "zero gradients stay zero (no 0/0)");
 });

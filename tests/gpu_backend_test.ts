@@ -116,6 +116,45 @@ gpuTest("Adam hyperparameters changed between steps apply from the next step, as
 });
 
 gpuTest(
+  "gradient clipping in training steps: active as on the CPU reference; a limit above the norm changes no bit",
+  async (gpu) => {
+    // The first step's gradient norm is 0.41 (CPU reference): 0.05 clips every step to about an eighth, 1e6
+    // clips none. fc2.weight spans three bindings, so the norm is taken over split chunks; the flat count
+    // (97,664) is not a multiple of the reduction's 1024 floats per workgroup.
+    const lr = { ...ADAM_DEFAULTS, lr: 1e-2 };
+    const run = async (backend: Backend, clip?: number) => {
+      try {
+        const losses = await trainSteps(backend, 6, () => (clip === undefined ? lr : { ...lr, clip }));
+        return { losses, params: await backend.getParams() };
+      } finally {
+        backend.destroy();
+      }
+    };
+    const onGpu = (clip?: number) =>
+      createGpuBackend(gpu, CFG, { maxBatch: BATCH }).then((b) => run(b, clip));
+    const onCpu = (clip?: number) => createCpuBackend(CFG).then((b) => run(b, clip));
+    const [gpuClipped, cpuClipped] = [await onGpu(0.05), await onCpu(0.05)];
+    // Tolerances as in the first test (fp32 sums in another order, Adam-normalised steps of about lr).
+    assertAllClose(gpuClipped.losses, cpuClipped.losses, { atol: 1e-5, rtol: 1e-4, what: "clipped losses" });
+    assertAllClose(gpuClipped.params, cpuClipped.params, { atol: 2e-5, rtol: 1e-3, what: "clipped params" });
+    for (const [name, backendRun] of [["webgpu", onGpu], ["cpu", onCpu]] as const) {
+      const plain = await backendRun();
+      const inactive = await backendRun(1e6);
+      const i = inactive.params.findIndex((x, j) => !Object.is(x, plain.params[j]));
+      assert(i === -1, `${name}: clip 1e6 changed params[${i}]: ${inactive.params[i]} != ${plain.params[i]}`);
+      let moved = 0;
+      const clipped = name === "webgpu" ? gpuClipped : cpuClipped;
+      for (let j = 0; j < plain.params.length; j++) {
+        moved = Math.max(moved, Math.abs(clipped.params[j] - plain.params[j]));
+      }
+      // Adam undoes a constant scale of the gradients but not one that changes from step to step.
+      assert(moved > 1e-4, `${name}: clipping changed no parameter by more than 1e-4 (${moved})`);
+    }
+  },
+  { maxStorageBindingBytes: BINDING_LIMIT },
+);
+
+gpuTest(
   "destroy frees every buffer the backend and its kernel builders made, rebuilds included",
   async (gpu) => {
     gpu.placeholder(); // made once per Gpu and kept: make it before measuring

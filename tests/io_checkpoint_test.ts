@@ -585,3 +585,40 @@ Deno.test({
     });
   },
 });
+
+Deno.test("checkpoint: the learning-rate schedule's state round-trips through config.json; bad ones are refused", async () => {
+  await withTempDir(async (root) => {
+    const dir = join(root, "checkpoint");
+    for (
+      const schedule of [
+        { lr: 1.0000000000000002e-6, plateauBest: 4.125, badEpochs: 2, sinceBest: 3 },
+        { lr: 0.001, plateauBest: Infinity, badEpochs: 0, sinceBest: 0 }, // before the first validation loss
+      ]
+    ) {
+      const ck = makeCheckpoint();
+      ck.progress!.schedule = schedule;
+      await saveCheckpoint(dir, ck);
+      assertSameCheckpoint(await loadCheckpoint(dir), ck);
+    }
+    const config = JSON.parse(await Deno.readTextFile(join(dir, "config.json")));
+    assertEquals(config.progress.schedule, { lr: 0.001, badEpochs: 0, sinceBest: 0 }, "Infinity left out");
+    for (
+      const [bad, re] of [
+        [{ lr: 0, badEpochs: 0, sinceBest: 0 }, /progress\.schedule: lr 0 is not a positive number$/],
+        [{ lr: 1e-3, badEpochs: -1, sinceBest: 0 }, /badEpochs -1 is not a non-negative integer$/],
+        [{ lr: 1e-3, badEpochs: 0, sinceBest: 1.5 }, /sinceBest 1\.5 is not a non-negative integer$/],
+        [{ lr: 1e-3, plateauBest: "x", badEpochs: 0, sinceBest: 0 }, /plateauBest "x" is not a number$/],
+        ["fast", /progress\.schedule is not an object$/],
+      ] as const
+    ) {
+      await Deno.writeTextFile(
+        join(dir, "config.json"),
+        JSON.stringify({ ...config, progress: { ...config.progress, schedule: bad } }),
+      );
+      await rejectsUser(loadCheckpoint(dir), /config\.json: /, re);
+    }
+    const nan = makeCheckpoint();
+    nan.progress!.schedule = { lr: 1e-3, plateauBest: NaN, badEpochs: 0, sinceBest: 0 };
+    await rejectsNot(saveCheckpoint(join(root, "nan"), nan), /schedule plateauBest null is not a number/);
+  });
+});

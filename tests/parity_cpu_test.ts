@@ -9,6 +9,8 @@
  *    of the reference LSTM fails it (the mutation table in tests/parity_harness.ts).
  *    tests/fixtures/parity/tiny-boundaries: the same corpus with headline boundaries (--boundaries: <s>
  *    and </s>, 390 pairs), 375 steps; the generator rebuilt its pairs in Python before training.
+ *    tests/fixtures/parity/tiny-clip: the tiny run with torch.nn.utils.clip_grad_norm_(params, 1.0) before
+ *    each step (306 of the 390 steps clipped): the replay passes AdamHyper.clip.
  * 2. The notebook's model on April 2017 (../shared/data/parity/apr2017-seed0): the first 10 steps' losses;
  *    PARITY_FULL=1 runs all 63 (about 3 minutes) and compares the final weights. Skips visibly when the
  *    shared data is absent.
@@ -59,6 +61,15 @@ Deno.test("parity, tiny headline fixture with dropout: the CPU reference's 300 l
   const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, rows));
   console.log(`parity tiny headline: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
   await parity.checkReplay("parity tiny headline (cpu)", fx, run, parity.TOLERANCE.tinyHeadline.cpu);
+});
+
+Deno.test("parity, tiny fixture with clip_grad_norm_: the CPU reference's 390 losses and final weights equal PyTorch's", async () => {
+  const fx = await parity.readFixture(parity.TINY_CLIP_DIR);
+  assertEquals(fx.settings.optimizer.clip_grad_norm, 1);
+  const pairs = await parity.fixturePairs(fx, parity.TINY_CORPUS);
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, pairs));
+  console.log(`parity tiny clip: ${fx.settings.steps} CPU steps in ${run.seconds.toFixed(1)} s`);
+  await parity.checkReplay("parity tiny clip (cpu)", fx, run, parity.TOLERANCE.tinyClip.cpu);
 });
 
 async function aprilRun(steps: number) {

@@ -7,9 +7,10 @@
  * 1. PyTorch parity of the WebGPU Backend on tests/fixtures/parity/tiny, in the repository, so it runs on
  *    every clean clone: 3 LSTM layers of 12 over a 3-word window, 390 steps. A 0.1% error in any gate of
  *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts). The same
- *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps).
- * 2. Both fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
- *    the fixture's sizes, batch, lr and step count (and --boundaries); the training loop's batches,
+ *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps) and
+ *    tests/fixtures/parity/tiny-clip (the tiny run with clip_grad_norm_ 1.0: the GPU's norm reduction).
+ * 2. The fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
+ *    the fixture's sizes, batch, lr and step count (and --boundaries, --clip); the training loop's batches,
  *    metrics.jsonl and checkpoint must give what the Backend alone gives.
  * 3. PyTorch parity of the notebook's model on April 2017 (../shared/data/parity/apr2017-seed0) through
  *    trainMain: 63 steps' losses and the final weights. Skips visibly without the shared data.
@@ -35,6 +36,7 @@ import {
   readFixture,
   replay,
   TINY_BOUNDARIES_DIR,
+  TINY_CLIP_DIR,
   TINY_CORPUS,
   TINY_DIR,
   TOLERANCE,
@@ -58,6 +60,7 @@ for (
   const [name, dir, tolerance] of [
     ["tiny fixture", TINY_DIR, TOLERANCE.tiny.webgpu],
     ["tiny fixture with boundaries", TINY_BOUNDARIES_DIR, TOLERANCE.tinyBoundaries.webgpu],
+    ["tiny fixture with clip_grad_norm_", TINY_CLIP_DIR, TOLERANCE.tinyClip.webgpu],
   ] as const
 ) {
   gpuTest(`parity, ${name}: the WebGPU Backend's losses and final weights equal PyTorch's`, async (gpu) => {
@@ -117,6 +120,7 @@ async function trainFixture(name: string, fx: Fixture, data: string) {
     ...(s.data.boundaries ? ["--boundaries"] : []),
     ...["--window", `${s.model.window}`, "--embed", `${s.model.embed}`, "--hidden", `${s.model.hidden}`],
     ...["--layers", `${s.model.layers}`, "--batch", `${s.batch}`, "--lr", `${s.optimizer.lr}`],
+    ...(s.optimizer.clip_grad_norm !== undefined ? ["--clip", `${s.optimizer.clip_grad_norm}`] : []),
     // One checkpoint, at the end: the epochs' own would only cost time.
     ...["--epochs", `${epochs}`, "--max-steps", `${s.steps}`, "--save-every", `${epochs}`],
   ]);
@@ -140,6 +144,16 @@ trainMainTest(
     const fx = await readFixture(TINY_BOUNDARIES_DIR);
     const run = await trainFixture("tiny-boundaries", fx, TINY_CORPUS);
     await checkReplay("parity tiny boundaries (trainMain, webgpu)", fx, run, TOLERANCE.tinyBoundaries.webgpu);
+  },
+);
+
+trainMainTest(
+  "parity, tiny fixture with clip_grad_norm_, through trainMain (--clip 1) on WebGPU",
+  false,
+  async () => {
+    const fx = await readFixture(TINY_CLIP_DIR);
+    const run = await trainFixture("tiny-clip", fx, TINY_CORPUS);
+    await checkReplay("parity tiny clip (trainMain, webgpu)", fx, run, TOLERANCE.tinyClip.webgpu);
   },
 );
 

@@ -64,6 +64,12 @@ export const TINY_BOUNDARIES_DIR = fileURLToPath(
  */
 export const TINY_HEADLINE_DIR = fileURLToPath(new URL("./fixtures/parity/tiny-headline/", import.meta.url));
 
+/**
+ * The tiny fixture's run with torch.nn.utils.clip_grad_norm_(params, 1.0) before each step (306 of its 390
+ * steps clipped): tests/fixtures/parity/tiny-clip/README.md.
+ */
+export const TINY_CLIP_DIR = fileURLToPath(new URL("./fixtures/parity/tiny-clip/", import.meta.url));
+
 /** The notebook's model trained one epoch on April 2017 by PyTorch (../shared; may be absent). */
 export const APRIL_DIR = join(SHARED_DATA, "parity/apr2017-seed0");
 export const APRIL_CSV = join(SHARED_DATA, "nyt/ArticlesApril2017.csv");
@@ -83,7 +89,14 @@ export interface FixtureSettings {
   steps: number;
   /** The prepared directory's settings: loadDataset with these rebuilds its pairs. */
   data: { window: number; min_count: number; val_fraction: number; seed: number; boundaries?: boolean };
-  optimizer: { lr: number; betas: [number, number]; eps: number; weight_decay: number };
+  optimizer: {
+    lr: number;
+    betas: [number, number];
+    eps: number;
+    weight_decay: number;
+    /** clip_grad_norm_'s max_norm before each step (absent: no clipping). */
+    clip_grad_norm?: number;
+  };
   /** SHA-256 of the prepared pairs.bin (absent in fixtures made before the generator recorded it). */
   pairs_sha256?: string;
   /** Training dropout, its masks from the project's hash (absent: none). */
@@ -139,6 +152,15 @@ export const TOLERANCE = {
     webgpu: { lossRtol: 1e-6, weightRtol: 2e-5 },
   },
   /**
+   * Tiny fixture with clip_grad_norm_ (tests/fixtures/parity/tiny-clip), all 390 steps. CPU (float64 norm):
+   * worst loss 2.7e-7, weights 2.6e-6 (embed.weight). WebGPU (float32 two-stage norm): 4.5e-7 and 1.8e-6
+   * (lstm.weight_hh_l1). Tolerances as the tiny fixture's, 2-4x (losses) and 3-4x (weights) that.
+   */
+  tinyClip: {
+    cpu: { lossRtol: 1e-6, weightRtol: 1e-5 },
+    webgpu: { lossRtol: 1e-6, weightRtol: 5e-6 },
+  },
+  /**
    * April 2017 (V = 2482, 6.7 M parameters). CPU: worst loss 8.3e-8 over the first 10 steps (1 unit in
    * the last place of a loss near 7.8), 3.8e-6 over all 63 (training carries rounding forward); WebGPU
    * 4.8e-6 over 63. Final weights: outside the parted fc1 units every weight within 2.8e-4 on both
@@ -179,7 +201,14 @@ export async function readFixture(dir: string, fallback?: FixtureSettings): Prom
 /** The fixture's torch.optim.Adam settings as our AdamHyper. */
 function adamHyper(fx: Fixture): AdamHyper {
   const o = fx.settings.optimizer;
-  return { lr: o.lr, beta1: o.betas[0], beta2: o.betas[1], eps: o.eps, weightDecay: o.weight_decay };
+  return {
+    lr: o.lr,
+    beta1: o.betas[0],
+    beta2: o.betas[1],
+    eps: o.eps,
+    weightDecay: o.weight_decay,
+    ...(o.clip_grad_norm !== undefined ? { clip: o.clip_grad_norm } : {}),
+  };
 }
 
 /** PyTorch state_dict tensors of `file` placed into the flat layout (names, dtypes and shapes checked). */

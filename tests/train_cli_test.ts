@@ -230,6 +230,42 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
       2,
       /range\.json: --batch must be a positive integer, got "0"$/,
     ],
+    ["clip 0", ["--clip", "0"], 2, /--clip must be a positive number, got "0"$/],
+    ["clip -1", ["--clip=-1"], 2, /--clip must be a positive number, got "-1"$/],
+    ["lr-step-every 0", ["--lr-step-every", "0"], 2, /--lr-step-every must be a positive integer, got "0"$/],
+    [
+      "lr-step-factor 1",
+      ["--lr-step-every", "2", "--lr-step-factor", "1"],
+      2,
+      /--lr-step-factor must be a number in \(0, 1\), got "1"$/,
+    ],
+    [
+      "lr-step-factor alone",
+      ["--lr-step-factor", "0.5"],
+      2,
+      /--lr-step-factor only applies with --lr-step-every N$/,
+    ],
+    ["lr-plateau 1.5", ["--lr-plateau", "1.5"], 2, /--lr-plateau must be a positive integer, got "1.5"$/],
+    [
+      "lr-plateau-factor 0",
+      ["--lr-plateau", "2", "--lr-plateau-factor", "0", "--val-fraction", "0.2"],
+      2,
+      /--lr-plateau-factor must be a number in \(0, 1\), got "0"$/,
+    ],
+    [
+      "two schedules",
+      ["--lr-step-every", "2", "--lr-plateau", "2", "--val-fraction", "0.2"],
+      2,
+      /--lr-step-every and --lr-plateau are two schedules: give one of them$/,
+    ],
+    ["early-stop 0", ["--early-stop", "0"], 2, /--early-stop must be a positive integer, got "0"$/],
+    [
+      "plateau without validation",
+      ["--lr-plateau", "2"],
+      2,
+      /--lr-plateau needs validation data, and this data has no validation split: give --val-fraction F$/,
+    ],
+    ["early stop without validation", ["--early-stop", "3"], 2, /--early-stop needs validation data/],
     ["sample-every 0", ["--sample-every", "0"], 2, /--sample-every must be a positive integer, got "0"/],
     [
       "sample prompts alone",
@@ -436,6 +472,7 @@ backendTests(
       assertAllClose([e.train_loss!], [mean], { atol: 0, rtol: 1e-12, what: `epoch ${e.epoch} train_loss` });
       assert(e.seconds! > 0 && e.pairs_per_s! > 0, JSON.stringify(e));
       assertEquals([e.val_loss, e.val_ppl], [undefined, undefined], "no validation split, no val_*");
+      assertEquals(e.lr, 1e-3, "the epoch's learning rate");
     }
 
     const ck = await loadCheckpoint(join(out, "checkpoint"));
@@ -446,6 +483,8 @@ backendTests(
       epoch: 2,
       batchInEpoch: 0,
       rng: undefined,
+      // The learning rate and the counters of a schedule and early stopping (neither on here).
+      schedule: { lr: 1e-3, plateauBest: Infinity, badEpochs: 0, sinceBest: 0 },
     });
     assertEquals(ck.optimizer!.adamStep, total);
     assertEquals([ck.train!.source, ck.train!.data, ck.train!.shuffle], [BUILTIN_SOURCE, undefined, true]);
@@ -456,6 +495,34 @@ backendTests(
     assert(!(await exists(join(out, ".lock"))), "the lock is released");
   },
 );
+
+Deno.test("--lr-plateau and --early-stop: the lr in each epoch line, one early-stop line, done with best/", async () => {
+  // The parity corpus with 30% held out overfits within a few epochs (tests/train_resume_test.ts uses it too).
+  const out = join(tmp, "early_stop");
+  const r = await ok([
+    ...TINY_CPU,
+    ...["--data", fileURLToPath(new URL("./fixtures/parity/tiny/corpus.csv", import.meta.url))],
+    ...["--batch", "16", "--val-fraction", "0.3", "--lr", "0.02", "--epochs", "30", "--out", out],
+    ...["--lr-plateau", "1", "--lr-plateau-factor", "0.5", "--early-stop", "4"],
+  ]);
+  const epochLines = r.stderr.split("\n").filter((l) => /^epoch \d+\/30: /.test(l));
+  assert(epochLines.every((l) => /, lr [\d.e-]+( -> [\d.e-]+)?, /.test(l)), epochLines.join("\n"));
+  assert(epochLines.some((l) => / -> /.test(l)), `the plateau halved the lr:\n${epochLines.join("\n")}`);
+  const stops = r.stderr.split("\n").filter((l) => l.startsWith("early stop: "));
+  assertEquals(stops.length, 1, r.stderr);
+  const [, bestEpoch] = /\(epoch (\d+)\) for 4 epochs; best\/ holds that epoch's model$/.exec(stops[0]) ?? [];
+  assert(bestEpoch, stops[0]);
+  const records = epochs(await readMetrics(join(out, "metrics.jsonl")));
+  assertEquals(records.length, Number(bestEpoch) + 4, "the run ended 4 epochs after its best");
+  assert(r.stdout.includes(`; stopped early, best/ holds epoch ${bestEpoch}; checkpoint `), r.stdout);
+  const best = await loadCheckpoint(join(out, "best"));
+  assertEquals(best.progress!.epoch, Number(bestEpoch));
+  const vals = records.map((e) => e.val_loss!);
+  assertEquals(best.progress!.bestVal, Math.min(...vals));
+  // Resumed, it stays stopped and says why.
+  const again = await ok(["--resume", out]);
+  assert(again.stdout.startsWith(`nothing to train: early stopping ended ${out} after epoch `), again.stdout);
+});
 
 const FIVE_STEPS = [...TINY, "--epochs", "3", "--batch", String(BATCH), "--max-steps", "5", "--json"];
 

@@ -130,6 +130,10 @@ const EVERY_RECORDED: FlagValues = {
   layers: "3",
   head: "11",
   dropout: "0.25",
+  clip: "5",
+  "lr-plateau": "2",
+  "lr-plateau-factor": "0.5",
+  "early-stop": "3",
   epochs: "4",
   batch: "24",
   lr: "0.004",
@@ -140,26 +144,35 @@ const EVERY_RECORDED: FlagValues = {
   "sample-prompts": "|knicks quietly",
 };
 
+/** The other learning-rate schedule (one run takes one): step decay instead of reduce-on-plateau. */
+const { "lr-plateau": _plateau, "lr-plateau-factor": _factor, ...WITHOUT_PLATEAU } = EVERY_RECORDED;
+const STEP_DECAY: FlagValues = { ...WITHOUT_PLATEAU, "lr-step-every": "2", "lr-step-factor": "0.5" };
+
 Deno.test("train plan: --resume with no flags plans what the recorded run planned, for every recorded flag", () => {
   const recorded = Object.keys(TABLE).filter((name) => TABLE[name].recorded);
   for (const name of recorded) {
-    assert(EVERY_RECORDED[name] !== undefined, `--${name} is recorded: give it a value in EVERY_RECORDED`);
+    assert(
+      EVERY_RECORDED[name] !== undefined || STEP_DECAY[name] !== undefined,
+      `--${name} is recorded: give it a value in EVERY_RECORDED`,
+    );
   }
-  const data = buildDataset(BUILTIN, completeSettings(planData(EVERY_RECORDED, {})));
-  const first = planTraining(EVERY_RECORDED, undefined, data, CLI);
-  const checkpoint: Checkpoint = {
-    config: first.config,
-    vocab: data.vocab,
-    params: initParams(first.config, 0),
-    progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
-    train: { source: data.source, ...first.options.flags },
-  };
-  const again = planData({ resume: "runs/x" }, recordedFlags(checkpoint));
-  assertEquals(again, planData(EVERY_RECORDED, {}), "the data");
-  const resumed = planTraining({ resume: "runs/x" }, checkpoint, data, CLI);
-  const without = (p: TrainPlan) => ({ ...p, out: undefined, init: undefined });
-  assertEquals(without(resumed), without(first));
-  assertEquals(resumed.options.flags.data, "/data/d.csv");
+  for (const values of [EVERY_RECORDED, STEP_DECAY]) {
+    const data = buildDataset(BUILTIN, completeSettings(planData(values, {})));
+    const first = planTraining(values, undefined, data, CLI);
+    const checkpoint: Checkpoint = {
+      config: first.config,
+      vocab: data.vocab,
+      params: initParams(first.config, 0),
+      progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
+      train: { source: data.source, ...first.options.flags },
+    };
+    const again = planData({ resume: "runs/x" }, recordedFlags(checkpoint));
+    assertEquals(again, planData(values, {}), "the data");
+    const resumed = planTraining({ resume: "runs/x" }, checkpoint, data, CLI);
+    const without = (p: TrainPlan) => ({ ...p, out: undefined, init: undefined });
+    assertEquals(without(resumed), without(first));
+    assertEquals(resumed.options.flags.data, "/data/d.csv");
+  }
 });
 
 /**
@@ -199,6 +212,14 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "9",
         "--dropout",
         "0.1",
+        "--clip",
+        "4",
+        "--lr-plateau",
+        "1",
+        "--lr-plateau-factor",
+        "0.3",
+        "--early-stop",
+        "2",
         "--epochs",
         "3",
         "--batch",
@@ -234,6 +255,10 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "model-kind": "headline",
         head: "9",
         dropout: "0.1",
+        clip: "4",
+        "lr-plateau": "1",
+        "lr-plateau-factor": "0.3",
+        "early-stop": "2",
         epochs: "3",
         batch: "32",
         lr: "0.01",
@@ -248,8 +273,17 @@ Deno.test("train plan: the page's fields give the command line's model, options 
       },
     ],
   ];
+  // The other schedule (a run takes one of the two).
+  cases.push([
+    "step decay",
+    ["--lr-step-every", "2", "--lr-step-factor", "0.5"],
+    { "lr-step-every": "2", "lr-step-factor": "0.5" },
+  ]);
   for (const field of formFields(TRAIN_FLAGS)) {
-    assert(field.name in cases[1][2], `the page has a field for --${field.name}: change it in this test`);
+    assert(
+      cases.some(([, , typed]) => field.name in typed),
+      `the page has a field for --${field.name}: change it in this test`,
+    );
   }
   for (const [what, args, typed] of cases) {
     const cli = commandLine(args);

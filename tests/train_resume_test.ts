@@ -206,3 +206,77 @@ Deno.test("--sample-every: a run stopped and resumed writes the samples.jsonl an
   assertEquals(await samples("stopped"), want);
   assertEquals(await samples("killed"), want);
 });
+
+/** The epoch records' learning rates and validation losses, and best/'s weights, beside result(dir)'s. */
+async function scheduled(dir: string) {
+  const epochs = (await readMetrics(join(dir, "metrics.jsonl"))).filter((r) => !isStepRecord(r));
+  return {
+    run: await result(dir),
+    epochs: epochs.map((r) => [r.epoch, r.lr, r.val_loss]),
+    best: await loadCheckpoint(join(dir, "best")).then((ck) => ck.params, () => null), // none without validation
+  };
+}
+
+backendTests(
+  (backend) =>
+    `${backend}: reduce-on-plateau, early stopping and clipping resume exactly (epoch end, mid-epoch), ` +
+    "as does step decay",
+  async (backend) => {
+    const dir = (name: string) => join(tmp, `${backend}_sched_${name}`);
+    // The parity corpus with 30% held out overfits within a few epochs: the lr halves after epochs 5 and 7,
+    // and early stopping ends the run after epoch 7 (on the CPU reference; WebGPU rounds alike). 11 steps
+    // an epoch.
+    const corpus = fileURLToPath(new URL("./fixtures/parity/tiny/corpus.csv", import.meta.url));
+    const plateau = [
+      ...["--data", corpus, "--embed", "4", "--hidden", "8", "--layers", "2", "--batch", "16", "--quiet"],
+      ...["--val-fraction", "0.3", "--lr", "0.02", "--lr-plateau", "1", "--lr-plateau-factor", "0.5"],
+      ...["--early-stop", "4", "--clip", "1", "--backend", backend],
+    ];
+    const step = [
+      ...TINY,
+      "--backend",
+      backend,
+      "--lr",
+      "0.01",
+      "--lr-step-every",
+      "1",
+      "--lr-step-factor",
+      "0.5",
+    ];
+    await Promise.all([
+      ok([...plateau, "--epochs", "30", "--out", dir("straight")]),
+      ok([...plateau, "--epochs", "5", "--out", dir("epoch")]), // stops after the first halving
+      ok([...plateau, "--epochs", "30", "--max-steps", "60", "--out", dir("steps")]), // in epoch 6
+      ok([...step, "--epochs", "3", "--out", dir("step_straight")]),
+      ok([
+        ...step,
+        "--epochs",
+        "3",
+        "--max-steps",
+        String(STEPS_PER_EPOCH + 5),
+        "--out",
+        dir("step_stopped"),
+      ]),
+    ]);
+    const straight = await scheduled(dir("straight"));
+    const lrs = straight.epochs.map(([, lr]) => lr);
+    assert(straight.epochs.length < 30, `early stopping ended the run (${straight.epochs.length} epochs)`);
+    assert(new Set(lrs).size > 1, `the plateau moved the lr: ${lrs}`);
+    await ok(["--resume", dir("epoch"), "--epochs", "30", "--quiet"]);
+    await ok(["--resume", dir("steps"), "--quiet"]);
+    for (const name of ["epoch", "steps"]) {
+      const resumed = await scheduled(dir(name));
+      assertSameRun(resumed.run, straight.run, `${name} resume`);
+      assertEquals(resumed.epochs, straight.epochs, `${name} resume: each epoch's lr and validation loss`);
+      assertEquals(resumed.best, straight.best, `${name} resume: best/`);
+    }
+    await ok(["--resume", dir("step_stopped"), "--quiet"]);
+    const [stepStraight, stepResumed] = [
+      await scheduled(dir("step_straight")),
+      await scheduled(dir("step_stopped")),
+    ];
+    assertEquals(stepStraight.epochs.map(([, lr]) => lr), [0.01, 0.005, 0.0025]);
+    assertSameRun(stepResumed.run, stepStraight.run, "step decay, mid-epoch resume");
+    assertEquals(stepResumed.epochs, stepStraight.epochs, "step decay: each epoch's lr");
+  },
+);

@@ -44,6 +44,9 @@ const MATMUL_COMMON = "shaders/matmul_common.wgsl";
 const LSTM_WGSL = "shaders/lstm_cell.wgsl";
 const LSTM_BACK_WGSL = "shaders/lstm_cell_backward.wgsl";
 const LSTM_CPU = "src/cpu/lstm.ts";
+const GRAD_NORM_WGSL = "shaders/grad_norm.wgsl";
+const GRAD_NORM_FINAL_WGSL = "shaders/grad_norm_final.wgsl";
+const SCHEDULE = "src/train/schedule.ts";
 
 const T_ADAM = ["tests/gpu_adam_test.ts"];
 const T_ADAM_CPU = ["tests/gpu_adam_test.ts", "tests/cpu_model_test.ts"];
@@ -57,6 +60,8 @@ const KN = "src/eval/kneser_ney.ts";
 const MIXTURE = "src/eval/mixture.ts";
 const T_KN = ["tests/eval_kneser_ney_test.ts"];
 const T_MIXTURE = ["tests/eval_mixture_test.ts"];
+const T_GRAD_NORM = ["tests/gpu_grad_norm_test.ts"];
+const T_SCHEDULE = ["tests/train_schedule_test.ts"];
 /** Bugs made alike in the WGSL and in the CPU reference agree with each other: only PyTorch can tell. */
 const T_PARITY = ["tests/parity_cpu_test.ts", "tests/parity_gpu_test.ts"];
 
@@ -117,6 +122,186 @@ export const MUTATIONS: Mutation[] = [
     "grads[i] + h.weightDecay * params[i]",
     "grads[i]",
     T_ADAM_CPU,
+  ),
+
+  // ---- gradient-norm clipping: the reduction's partials, the scale in Adam, the CPU reference ----
+  one(
+    "clip wgsl: the scale not applied (gradients used unclipped)",
+    ADAM_WGSL,
+    "g *= min(h.maxNorm / (gradNorm[0] + 1e-6), 1.0);",
+    "g *= 1.0;",
+    T_GRAD_NORM,
+    { filter: "active", quick: true },
+  ),
+  one(
+    "clip wgsl: the scale applied when not needed (no min with 1: small gradients scaled up)",
+    ADAM_WGSL,
+    "g *= min(h.maxNorm / (gradNorm[0] + 1e-6), 1.0);",
+    "g *= h.maxNorm / (gradNorm[0] + 1e-6);",
+    T_GRAD_NORM,
+    { filter: "changes nothing" },
+  ),
+  one(
+    "grad norm wgsl: the final sum misses the last partial",
+    GRAD_NORM_FINAL_WGSL,
+    "for (var i = lid; i < n; i += WG) {",
+    "for (var i = lid; i + 1u < n; i += WG) {",
+    T_GRAD_NORM,
+    { filter: "reduction" },
+  ),
+  one(
+    "grad norm wgsl: every chunk writes its partials over the first chunk's",
+    GRAD_NORM_WGSL,
+    "partials[chunk.base + wid.x] = total;",
+    "partials[wid.x] = total;",
+    T_GRAD_NORM,
+    { filter: "reduction" },
+  ),
+  one(
+    "grad norm wgsl: a workgroup's sum misses its last row of invocations",
+    GRAD_NORM_WGSL,
+    "for (var r = 0u; r < WG / SPAN; r++) {",
+    "for (var r = 0u; r + 1u < WG / SPAN; r++) {",
+    T_GRAD_NORM,
+    { filter: "reduction" },
+  ),
+  one(
+    "clip host: the limit never reaches the uniform (clipping off)",
+    "src/gpu/adam.ts",
+    "h.clip ?? 0, // 0: no clipping",
+    "0,",
+    T_GRAD_NORM,
+    { filter: "active" },
+  ),
+  one(
+    "clip host: the norm's reduction not submitted (Adam reads a stale norm)",
+    "src/gpu/adam.ts",
+    "return hyper.clip === undefined ? kernels : [...norm.kernels, ...kernels];",
+    "return kernels;",
+    ["tests/gpu_backend_test.ts"],
+    { filter: "gradient clipping" },
+  ),
+  one(
+    "clip cpu: the scale not applied",
+    "src/cpu/grad_norm.ts",
+    "for (let i = 0; i < grads.length; i++) grads[i] *= scale;",
+    "",
+    ["tests/cpu_ops_test.ts", "tests/parity_cpu_test.ts"],
+    { filter: "clip", quick: true },
+  ),
+  one(
+    "clip cpu: torch's 1e-6 left out of the divisor",
+    "src/cpu/grad_norm.ts",
+    "return Math.min(maxNorm / (norm + CLIP_EPS), 1);",
+    "return Math.min(maxNorm / norm, 1);",
+    ["tests/cpu_ops_test.ts"],
+    { filter: "clipGradNorm" },
+  ),
+  one(
+    "clip cpu backend: hyper.clip ignored",
+    "src/cpu/backend.ts",
+    "if (hyper.clip !== undefined) clipGradNorm(this.#grads, hyper.clip);",
+    "",
+    ["tests/parity_cpu_test.ts"],
+    { filter: "clip_grad_norm_" },
+  ),
+
+  // ---- learning-rate schedules and early stopping ----
+  one(
+    "plateau: patience off by one (reduces one epoch early)",
+    SCHEDULE,
+    "if (next.badEpochs > schedule.patience) {",
+    "if (next.badEpochs >= schedule.patience) {",
+    T_SCHEDULE,
+    { filter: "torch's StepLR", quick: true },
+  ),
+  one(
+    "plateau: the 1e-4 relative threshold ignored",
+    SCHEDULE,
+    "if (valLoss < state.plateauBest * (1 - PLATEAU_THRESHOLD)) {",
+    "if (valLoss < state.plateauBest) {",
+    T_SCHEDULE,
+    { filter: "torch's StepLR" },
+  ),
+  one(
+    "plateau: torch's eps ignored (reductions below 1e-8 still made)",
+    SCHEDULE,
+    "if (state.lr - reduced > PLATEAU_EPS) next.lr = reduced;",
+    "next.lr = reduced;",
+    T_SCHEDULE,
+    { filter: "torch's StepLR" },
+  ),
+  one(
+    "step decay: at the wrong epoch (one early)",
+    SCHEDULE,
+    "if (epoch % schedule.every === 0) next.lr = state.lr * schedule.factor;",
+    "if ((epoch + 1) % schedule.every === 0) next.lr = state.lr * schedule.factor;",
+    T_SCHEDULE,
+    { filter: "torch's StepLR" },
+  ),
+  one(
+    "early stop: one epoch late",
+    SCHEDULE,
+    "return earlyStop !== undefined && state.sinceBest >= earlyStop;",
+    "return earlyStop !== undefined && state.sinceBest > earlyStop;",
+    T_SCHEDULE,
+    { filter: "early stopping" },
+  ),
+  one(
+    "train loop: the schedule's lr not used by the steps",
+    "src/train/loop.ts",
+    "lr: schedule.lr,",
+    "lr: opts.lr,",
+    T_SCHEDULE,
+    { filter: "scripted" },
+  ),
+  one(
+    "train loop: schedule state not restored on resume",
+    "src/train/loop.ts",
+    "? resumed.schedule",
+    "? initialSchedule(opts.lr)",
+    ["tests/train_resume_test.ts"],
+    { filter: "cpu: reduce-on-plateau" },
+  ),
+  one(
+    "train loop: early stopping's count not restored on resume (without a schedule)",
+    "src/train/loop.ts",
+    ": { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr };",
+    ": initialSchedule(opts.lr);",
+    T_SCHEDULE,
+    { filter: "early stopping alone" },
+  ),
+  one(
+    "train loop: no checkpoint at an early stop between --save-every epochs",
+    "src/train/loop.ts",
+    'if (epoch % opts.saveEvery === 0 || epoch === opts.epochs || stopping) kinds.push("checkpoint");',
+    'if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) kinds.push("checkpoint");',
+    T_SCHEDULE,
+    { filter: "scripted" },
+  ),
+  one(
+    "cli: an early-stopped run, resumed, says it has epochs left",
+    "src/cli/train.ts",
+    "if (trained === 0 && early) {",
+    "if (trained < 0 && early) {",
+    ["tests/train_cli_test.ts"],
+    { filter: "--early-stop" },
+  ),
+  one(
+    "checkpoint: the schedule's state not written to config.json",
+    "src/io/checkpoint.ts",
+    "...(ck.progress.schedule ? { schedule: scheduleJson(ck.progress.schedule) } : {}),",
+    "",
+    ["tests/io_checkpoint_test.ts"],
+    { filter: "learning-rate schedule" },
+  ),
+  one(
+    "flags: --clip 0 accepted",
+    "src/train/optim_flags.ts",
+    'numberFlag("clip", clip, 0, "positive number")',
+    'numberFlag("clip", clip, 0, "number")',
+    T_SCHEDULE,
+    { filter: "bad value" },
   ),
 
   // ---- softmax cross-entropy: stability, the gradient's 1/B, the mean, rows past the batch ----

@@ -10,6 +10,7 @@ import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
 import { rowLengths, trimRows } from "../data/sequences.ts";
 import { adamStep } from "./adam.ts";
+import { clipGradNorm } from "./grad_norm.ts";
 import { modelForward, modelLossAndGrads } from "./model.ts";
 import { softmaxCrossEntropy } from "./softmax_xent.ts";
 
@@ -110,6 +111,7 @@ class CpuBackend implements Backend {
         dropout: dropout && { settings: dropout, step: this.#adamStep + 1 },
       },
     );
+    if (hyper.clip !== undefined) clipGradNorm(this.#grads, hyper.clip);
     this.#adamStep++;
     adamStep(this.#params, this.#grads, this.#m, this.#v, this.#adamStep, hyper);
     this.#losses.push(loss);

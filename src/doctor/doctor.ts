@@ -35,6 +35,7 @@ import {
   checkColumnSum,
   checkEmbeddingBackward,
   checkEmbeddingForward,
+  checkGradNorm,
   checkLstmBackward,
   checkLstmForward,
   checkSoftmaxXent,
@@ -430,6 +431,16 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
         usedBy: w === width ? [`all ${params} parameters`] : [],
         tolerance: TOLERANCE_TEXT.adam,
         run: (ctx: CheckContext) => checkAdam(ctx, shapes, w),
+      }
+    ),
+    ...([4, 1] as const).map((w) =>
+      (w === width || all) && {
+        kernel: "grad norm",
+        variant: w === 4 ? "vec4" : "scalar",
+        used: w === width,
+        usedBy: w === width ? ["gradient clipping (--clip)"] : [],
+        tolerance: TOLERANCE_TEXT.gradNorm,
+        run: (ctx: CheckContext) => checkGradNorm(ctx, shapes, w),
       }
     ),
   ];

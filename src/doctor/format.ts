@@ -155,6 +155,7 @@ export function formatSummary(report: DoctorReport): string {
     `  embedding forward: ${TOLERANCE_TEXT.embeddingForward}; backward: ${TOLERANCE_TEXT.embeddingBackward}`,
     `  softmax xent: ${TOLERANCE_TEXT.xent}`,
     `  colsum: ${TOLERANCE_TEXT.columnSum}; adam: ${TOLERANCE_TEXT.adam}`,
+    `  grad norm: ${TOLERANCE_TEXT.gradNorm} (a float32 sum of squares against float64)`,
     ...(training ? [`  training: ${training.tolerance}`] : []),
     "",
     `${verdict} (${report.seconds.toFixed(1)} s${report.reduced ? ", smaller shapes" : ""})`,

@@ -1,17 +1,19 @@
 /**
  * The checks of every kernel but the GEMM against the CPU reference: the LSTM cell forward, the LSTM layer
  * backward, the embedding gather and scatter, softmax cross-entropy (with and without dLogits), column sums
- * (with and without a twin output) and Adam. Each runs seeded random odd shapes, then the model's own shapes
+ * (with and without a twin output), Adam, and the gradient norm with clipping. Each runs seeded random odd shapes, then the model's own shapes
  * (the batch and a short last batch). A backward check starts from the reference's forward results, so a
  * faulty forward kernel fails only its own check.
  */
 import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
 import { adamStep } from "../cpu/adam.ts";
+import { clipGradNorm, gradNorm } from "../cpu/grad_norm.ts";
+import { createGradNorm } from "../gpu/grad_norm.ts";
 import { embeddingBackward, embeddingForward } from "../cpu/embedding.ts";
 import { columnSum } from "../cpu/linear.ts";
 import { type LstmGrads, lstmLayerBackward, lstmLayerForward } from "../cpu/lstm.ts";
 import { softmaxCrossEntropy } from "../cpu/softmax_xent.ts";
-import { createAdam } from "../gpu/adam.ts";
+import { createAdam, flatChunkFloats } from "../gpu/adam.ts";
 import { whole } from "../gpu/device.ts";
 import { createEmbedding } from "../gpu/embedding.ts";
 import { createColumnSum } from "../gpu/linear.ts";
@@ -53,6 +55,8 @@ export const TOLERANCES = {
   adamParams: { atol: 1e-6, rtol: 1e-6 },
   adamM: { atol: 1e-7, rtol: 1e-5 },
   adamV: { atol: 1e-9, rtol: 1e-5 },
+  /** A float32 sum of squares against float64: no cancellation (measured 7.8e-8 on lavapipe). */
+  gradNorm: { atol: 0, rtol: 1e-6 },
 } as const;
 
 /** 2e-5, not 0.00002. */
@@ -71,6 +75,7 @@ export const TOLERANCE_TEXT = {
   adam: `params ${tolText(TOLERANCES.adamParams)}; m ${tolText(TOLERANCES.adamM)}; v ${
     tolText(TOLERANCES.adamV)
   }`,
+  gradNorm: `norm ${tolText(TOLERANCES.gradNorm)}`,
 };
 
 /** A seeded permutation of 0..n-1: an epoch's order. */
@@ -516,6 +521,9 @@ export async function checkColumnSum(
 /**
  * adam.wgsl over three steps with fresh gradients: parameters and both moments. `width` 4 needs a count that
  * is a multiple of 4 (the model's flat buffer is one); the model-sized case is the model's parameter count.
+ * The odd case clips (AdamHyper.clip) by the reference's norm, written where grad_norm_final.wgsl leaves its
+ * own, so that a fault in the reduction fails the grad norm row only: the limit is a third of the norm in
+ * steps 1 and 2 (every gradient scaled) and twice it in step 3 (none).
  */
 export async function checkAdam(
   ctx: CheckContext,
@@ -526,7 +534,11 @@ export async function checkAdam(
   const odd = rng.int(1000, 30000, (n) => (width === 4 ? n % 4 === 0 : n % 4 !== 0));
   const total = paramLayout(shapes.model).total; // a multiple of 64
   const all: Array<{ count: number; hyper: AdamHyper; label: string }> = [
-    { count: odd, hyper: { ...ADAM_DEFAULTS, lr: 1e-2, weightDecay: 0.01 }, label: "weight decay 0.01" },
+    {
+      count: odd,
+      hyper: { ...ADAM_DEFAULTS, lr: 1e-2, weightDecay: 0.01, clip: 1 },
+      label: "weight decay 0.01, clipped",
+    },
     // The scalar form never sees the model's count: one short of it stands in.
     {
       count: width === 4 ? total : total - 1,
@@ -553,9 +565,17 @@ export async function checkAdam(
       for (let t = 1; t <= 3; t++) {
         const grads = randomFloats(count, seed + t);
         ctx.gpu.write(bufs.grads.buffer, 0, grads);
-        adam.setStep(t, hyper);
+        let stepHyper = hyper;
+        if (hyper.clip !== undefined) {
+          const norm = gradNorm(grads);
+          const clip = (t < 3 ? 1 / 3 : 2) * norm;
+          stepHyper = { ...hyper, clip };
+          ctx.gpu.write(adam.norm.norm.buffer, 0, Float32Array.of(norm));
+          clipGradNorm(grads, clip);
+        }
+        adam.setStep(t, stepHyper);
         await ctx.gpu.run(adam.kernels);
-        adamStep(params, grads, m, v, t, hyper);
+        adamStep(params, grads, m, v, t, stepHyper);
       }
       const label = `${count} params, ${c.label}, 3 steps`;
       cases.push(compare(`params ${label}`, await s.read(bufs.params, count), params, TOLERANCES.adamParams));
@@ -564,6 +584,49 @@ export async function checkAdam(
       if (c === all.at(-1)) {
         speed = await ctx.speed(`${count} params`, adam.kernels, { bytes: count * 4 * 7 });
       }
+    });
+  }
+  return { cases, speed };
+}
+
+// ---- gradient norm ----
+
+/**
+ * grad_norm.wgsl + grad_norm_final.wgsl in the chunks Adam uses on this device: the 2-norm of all the
+ * gradients against the float64 reference's, on a count that is no multiple of a workgroup's share and on
+ * the model's. `width` as checkAdam's. (Adam's clipping by the norm is checkAdam's.)
+ */
+export async function checkGradNorm(
+  ctx: CheckContext,
+  shapes: DoctorShapes,
+  width: 1 | 4,
+): Promise<CheckOutcome> {
+  const rng = new ShapeRng(ctx.seedFor(`grad norm ${width}`));
+  const odd = rng.int(1000, 300000, (n) => (width === 4 ? n % 4 === 0 && n % 1024 !== 0 : n % 4 !== 0));
+  const total = paramLayout(shapes.model).total;
+  const all = [
+    { count: odd, label: "odd" },
+    { count: width === 4 ? total : total - 1, label: width === 4 ? "model" : "model-sized" },
+  ];
+  const cases: CaseResult[] = [];
+  let speed: Speed | undefined;
+  for (const c of all) {
+    const grads = randomFloats(c.count, ctx.seedFor(`grad norm ${JSON.stringify(c)}`));
+    await ctx.scratch(async (s) => {
+      const norm = await createGradNorm(
+        ctx.gpu,
+        s.alloc("grads", grads),
+        c.count,
+        width,
+        flatChunkFloats(ctx.gpu),
+        "doctor grad norm",
+      );
+      await ctx.gpu.run(norm.kernels);
+      const label = `${c.count} grads (${c.label}), ${norm.partials} partial sums`;
+      cases.push(
+        compare(`norm ${label}`, await s.read(norm.norm, 1), [gradNorm(grads)], TOLERANCES.gradNorm),
+      );
+      if (c === all.at(-1)) speed = await ctx.speed(`${c.count} grads`, norm.kernels, { bytes: c.count * 4 });
     });
   }
   return { cases, speed };

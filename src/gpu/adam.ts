@@ -2,19 +2,32 @@
  * torch.optim.Adam on WebGPU over flat buffers: all parameters (and their gradients and moments) in one
  * range each, updated by one dispatch per binding-sized chunk. setStep writes the step's bias corrections and
  * the hyperparameters (any of which may change between steps) into the one uniform all chunks share, before
- * the step is submitted.
+ * the step is submitted. With AdamHyper.clip the gradients are first clipped as
+ * torch.nn.utils.clip_grad_norm_ does: the norm's reduction (src/gpu/grad_norm.ts) runs before the update,
+ * which reads the norm from the GPU buffer it left it in.
  */
 import type { AdamHyper } from "../model/optimizer.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice, WIDE_WORKGROUP } from "./device.ts";
+import { createGradNorm, type GradNormKernels } from "./grad_norm.ts";
 
 export interface AdamKernels {
+  /** The update, one dispatch per chunk (clipping by the norm `norm` last computed when hyper.clip is set). */
   kernels: Kernel[];
+  /** The gradient norm's reduction, which a clipping step runs before `kernels`. */
+  norm: GradNormKernels;
   /** Sets the step number t (counting from 1) and the hyperparameters used by the next submit of `kernels`. */
   setStep(t: number, hyper: AdamHyper): void;
+  /** What one optimizer step with `hyper` submits: the norm's reduction first when clipping, then `kernels`. */
+  stepKernels(hyper: AdamHyper): Kernel[];
 }
 
 /** Chunks are whole multiples of this many floats, which keeps them 256-byte aligned (and vec4-sized). */
 const CHUNK_ALIGN_FLOATS = 64;
+
+/** The floats of each chunk of the flat buffers (the last may be shorter): one binding, aligned. */
+export function flatChunkFloats(gpu: Gpu): number {
+  return Math.floor(gpu.maxBinding / 4 / CHUNK_ALIGN_FLOATS) * CHUNK_ALIGN_FLOATS;
+}
 
 export async function createAdam(
   gpu: Gpu,
@@ -29,9 +42,10 @@ export async function createAdam(
   const width = adamWidth(count).width;
   const wg = gpu.reductionWidth(WIDE_WORKGROUP);
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
-  const step = gpu.uniform(`${label} step`, new Float32Array(8)); // written by setStep before every use
+  const step = gpu.uniform(`${label} step`, new Float32Array(STEP_FLOATS)); // written by setStep before use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
-  const chunk = Math.floor(gpu.maxBinding / 4 / CHUNK_ALIGN_FLOATS) * CHUNK_ALIGN_FLOATS;
+  const chunk = flatChunkFloats(gpu);
+  const norm = await createGradNorm(gpu, bufs.grads, count, width, chunk, `${label} grad norm`);
   const kernels: Kernel[] = [];
   for (let start = 0; start < count; start += chunk) {
     const n = Math.min(chunk, count - start);
@@ -39,17 +53,23 @@ export async function createAdam(
     const x = Math.min(groups, maxGroups);
     const part = (s: BufferSlice) => subSlice(s, start, n);
     kernels.push(
-      gpu.kernel(label, pipeline, [step, part(bufs.params), part(bufs.grads), part(bufs.m), part(bufs.v)], [
-        x,
-        ceilDiv(groups, x),
-      ]),
+      gpu.kernel(
+        label,
+        pipeline,
+        [step, part(bufs.params), part(bufs.grads), part(bufs.m), part(bufs.v), norm.norm],
+        [x, ceilDiv(groups, x)],
+      ),
     );
   }
   return {
     kernels,
+    norm,
     setStep(t: number, hyper: AdamHyper): void {
       if (!Number.isInteger(t) || t < 1) throw new Error(`${label}: step must be an integer >= 1, got ${t}`);
       gpu.write(step, 0, stepUniform(hyper, t));
+    },
+    stepKernels(hyper: AdamHyper): Kernel[] {
+      return hyper.clip === undefined ? kernels : [...norm.kernels, ...kernels];
     },
   };
 }
@@ -61,11 +81,14 @@ export function adamWidth(count: number): { width: 1 | 4; reason: string } {
     : { width: 1, reason: `${count} parameters, not a multiple of 4: scalar` };
 }
 
+/** Floats in the shader's Step struct (9 fields, padded to a multiple of 16 bytes). */
+const STEP_FLOATS = 12;
+
 /** The shader's Step struct for step t; bias corrections in float64 as torch computes them. */
 function stepUniform(h: AdamHyper, t: number): Float32Array {
   const stepSize = h.lr / (1 - Math.pow(h.beta1, t));
   const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));
-  return new Float32Array([
+  const fields = [
     stepSize,
     bc2Sqrt,
     h.beta1,
@@ -74,5 +97,9 @@ function stepUniform(h: AdamHyper, t: number): Float32Array {
     1 - h.beta2,
     h.eps,
     h.weightDecay,
-  ]);
+    h.clip ?? 0, // 0: no clipping
+  ];
+  const out = new Float32Array(STEP_FLOATS);
+  out.set(fields);
+  return out;
 }

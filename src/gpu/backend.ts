@@ -189,7 +189,7 @@ class GpuBackend implements Backend {
     const training = this.#training!;
     this.#model.step.set(start, size, this.#queued++);
     training.adam.setStep(++this.#adamStep, hyper);
-    this.#gpu.submit([...training.step, ...training.adam.kernels]);
+    this.#gpu.submit([...training.step, ...training.adam.stepKernels(hyper)]);
   }
 
   async takeLosses(): Promise<number[]> {

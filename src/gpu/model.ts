@@ -30,7 +30,7 @@ export interface TrainingData {
 
 /** The kernels of one optimizer step on one training data set, and the buffers their builders made. */
 export interface TrainingKernels {
-  /** Forward, loss and backward: one submit together with adam.kernels. */
+  /** Forward, loss and backward: one submit together with adam.stepKernels(hyper). */
   step: Kernel[];
   adam: AdamKernels;
   /** Uniforms and scratch the builders made; destroyed with these kernels. */

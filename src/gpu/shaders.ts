@@ -8,6 +8,8 @@ import colsum from "../../shaders/colsum.wgsl" with { type: "text" };
 import dropout from "../../shaders/dropout.wgsl" with { type: "text" };
 import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { type: "text" };
+import gradNorm from "../../shaders/grad_norm.wgsl" with { type: "text" };
+import gradNormFinal from "../../shaders/grad_norm_final.wgsl" with { type: "text" };
 import lstmCell from "../../shaders/lstm_cell.wgsl" with { type: "text" };
 import lstmCellBackward from "../../shaders/lstm_cell_backward.wgsl" with { type: "text" };
 import matmulCommon from "../../shaders/matmul_common.wgsl" with { type: "text" };
@@ -26,6 +28,8 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   dropout,
   embedding,
   embedding_backward: embeddingBackward,
+  grad_norm: gradNorm,
+  grad_norm_final: gradNormFinal,
   lstm_cell: lstmCell,
   lstm_cell_backward: lstmCellBackward,
   matmul_common: matmulCommon,

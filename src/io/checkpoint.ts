@@ -7,6 +7,7 @@
  *                          __metadata__: {format: "pt", config: JSON ModelConfig, vocab_sha256}
  *   vocab.json             the words in id order (a JSON array)
  *   config.json            for people and for resuming: model config, vocab hash, training flags, progress
+ *                          (with the best validation loss and the learning-rate schedule's state)
  *   optimizer.safetensors  what an exact resume needs: Adam moments `m.NAME`/`v.NAME` (F32, the parameter
  *                          shapes) and `adam_step` (I64 scalar); the position `step`, `epoch`,
  *                          `batch_in_epoch` (I64 scalars) and `rng_state` (U32 [4])
@@ -18,7 +19,7 @@
  */
 import { headWidth, MODEL_KINDS, type ModelConfig, type ModelKind, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
-import type { AdamState } from "../model/optimizer.ts";
+import type { AdamState, ScheduleState } from "../model/optimizer.ts";
 import { UserError } from "../errors.ts";
 import { hasBoundaries } from "../data/vocab.ts";
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
@@ -37,6 +38,8 @@ export interface TrainProgress {
   rng: Uint32Array;
   /** Lowest validation loss so far, if any. */
   bestVal?: number;
+  /** The learning rate, the schedule's and early stopping's counters (absent in older checkpoints). */
+  schedule?: ScheduleState;
 }
 
 export interface Checkpoint {
@@ -213,6 +216,11 @@ function checkSavable(ck: Checkpoint, layout: ParamLayout): void {
   if (bestVal !== undefined && !Number.isFinite(bestVal)) {
     throw new Error(`checkpoint: bestVal must be finite or absent, got ${bestVal}`); // JSON has no NaN
   }
+  const schedule = ck.progress?.schedule;
+  if (schedule) {
+    const problem = scheduleProblem({ ...schedule, plateauBest: absentIfInfinite(schedule.plateauBest) });
+    if (problem) throw new Error(`checkpoint: schedule ${problem}`);
+  }
   if (ck.progress && ck.progress.rng.length !== 4) throw new Error(`checkpoint: rng state must be 4 u32s`);
 }
 
@@ -236,6 +244,7 @@ export async function encodeCheckpoint(ck: Checkpoint): Promise<Array<[string, U
           epoch: ck.progress.epoch,
           batchInEpoch: ck.progress.batchInEpoch,
           ...(ck.progress.bestVal !== undefined ? { bestVal: ck.progress.bestVal } : {}),
+          ...(ck.progress.schedule ? { schedule: scheduleJson(ck.progress.schedule) } : {}),
         },
       }
       : {}),
@@ -254,6 +263,46 @@ export async function encodeCheckpoint(ck: Checkpoint): Promise<Array<[string, U
   if (ck.optimizer || ck.progress) files.push([OPTIMIZER_FILE, encodeOptimizer(ck, layout)]);
   if (ck.partner) files.push([COUNT_MODEL_FILE, encodeKneserNey(ck.partner.model.counts)]);
   return files;
+}
+
+/** plateauBest is Infinity before the first validation loss: left out, as JSON has no Infinity. */
+const absentIfInfinite = (x: number) => (x === Infinity ? undefined : x);
+
+/** config.json's progress.schedule: the state, plateauBest absent while infinite. */
+function scheduleJson(s: ScheduleState) {
+  return {
+    lr: s.lr,
+    plateauBest: absentIfInfinite(s.plateauBest),
+    badEpochs: s.badEpochs,
+    sinceBest: s.sinceBest,
+  };
+}
+
+/** What is wrong with a schedule state (plateauBest absent meaning infinite), or null. */
+function scheduleProblem(s: Record<string, unknown>): string | null {
+  const count = (x: unknown) => typeof x === "number" && Number.isSafeInteger(x) && x >= 0;
+  if (!(typeof s.lr === "number" && Number.isFinite(s.lr) && s.lr > 0)) {
+    return `lr ${JSON.stringify(s.lr)} is not a positive number`;
+  }
+  if (s.plateauBest !== undefined && !(typeof s.plateauBest === "number" && Number.isFinite(s.plateauBest))) {
+    return `plateauBest ${JSON.stringify(s.plateauBest)} is not a number`;
+  }
+  for (const key of ["badEpochs", "sinceBest"]) {
+    if (!count(s[key])) return `${key} ${JSON.stringify(s[key])} is not a non-negative integer`;
+  }
+  return null;
+}
+
+function parseSchedule(path: string, x: unknown): ScheduleState {
+  if (!isObject(x)) throw new UserError(`${path}: progress.schedule is not an object`);
+  const problem = scheduleProblem(x);
+  if (problem) throw new UserError(`${path}: progress.schedule: ${problem}`);
+  return {
+    lr: x.lr as number,
+    plateauBest: (x.plateauBest as number | undefined) ?? Infinity,
+    badEpochs: x.badEpochs as number,
+    sinceBest: x.sinceBest as number,
+  };
 }
 
 function parseJson(path: string, bytes: Uint8Array): unknown {
@@ -477,7 +526,13 @@ export async function decodeCheckpoint(
           `${at(CONFIG_FILE)}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`,
         );
       }
-      ck.progress = { ...progress, ...(bestVal !== undefined ? { bestVal } : {}) };
+      ck.progress = {
+        ...progress,
+        ...(bestVal !== undefined ? { bestVal } : {}),
+        ...(recordedProgress?.schedule !== undefined
+          ? { schedule: parseSchedule(at(CONFIG_FILE), recordedProgress.schedule) }
+          : {}),
+      };
     }
   }
   if (recordedProgress && !ck.progress) {

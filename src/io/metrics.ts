@@ -3,8 +3,8 @@
  * charts the same records): one JSON object per line, appended as training goes (src/io/jsonl.ts).
  *
  *   per step:  {"epoch":E,"step":S,"loss":L}                 (E counts from 1: the epoch the step is in)
- *   per epoch: {"epoch":E,"train_loss":..,"val_loss":..,"val_ppl":..,"pairs_per_s":..,"seconds":..}
- *              (val_* only with a validation split)
+ *   per epoch: {"epoch":E,"train_loss":..,"lr":..,"val_loss":..,"val_ppl":..,"pairs_per_s":..,"seconds":..}
+ *              (lr: the learning rate the epoch trained at; val_* only with a validation split)
  *
  * Non-finite numbers are written as null (JSON has no NaN) and read back as NaN.
  */
@@ -16,6 +16,7 @@ export interface MetricRecord {
   step?: number;
   loss?: number;
   train_loss?: number;
+  lr?: number;
   val_loss?: number;
   val_ppl?: number;
   pairs_per_s?: number;
@@ -26,6 +27,7 @@ const NUMBER_FIELDS = [
   "step",
   "loss",
   "train_loss",
+  "lr",
   "val_loss",
   "val_ppl",
   "pairs_per_s",

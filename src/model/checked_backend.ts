@@ -1,9 +1,9 @@
 /**
  * The Backend contract, enforced once for every backend: each backend's factory wraps its implementation
  * in `checkedBackend`, which validates every argument (sizes, word ids, ranges, the order being a
- * permutation, Adam's hyperparameters) and refuses any use after destroy(), then forwards. So the CPU
- * reference and WebGPU fail alike on bad input, and an implementation only checks what is its own (such
- * as the largest batch its buffers were built for).
+ * permutation, Adam's hyperparameters and clipping norm) and refuses any use after destroy(), then
+ * forwards. So the CPU reference and WebGPU fail alike on bad input, and an implementation only checks what
+ * is its own (such as the largest batch its buffers were built for).
  */
 import { type Backend, stateSize } from "./backend.ts";
 import { isHeadlineModel, type ModelConfig } from "./config.ts";
@@ -230,10 +230,13 @@ function checkDropout(d: DropoutSettings): void {
   }
 }
 
-/** torch.optim.Adam's own argument checks. */
+/**
+ * torch.optim.Adam's own argument checks, and a clipping norm that is a positive finite number (torch takes
+ * any, but a norm of 0 or less would zero or flip every gradient).
+ */
 function checkHyper(h: AdamHyper): void {
   const ok = Number.isFinite(h.lr) && h.lr > 0 && h.beta1 >= 0 && h.beta1 < 1 && h.beta2 >= 0 &&
     h.beta2 < 1 && Number.isFinite(h.eps) && h.eps >= 0 && Number.isFinite(h.weightDecay) &&
-    h.weightDecay >= 0;
+    h.weightDecay >= 0 && (h.clip === undefined || (Number.isFinite(h.clip) && h.clip > 0));
   if (!ok) throw new Error(`trainStep: invalid Adam hyperparameters ${JSON.stringify(h)}`);
 }

@@ -1,15 +1,24 @@
 /**
  * The optimizer as the model defines it, whichever backend runs it: torch.optim.Adam's hyperparameters and
- * the state an exact resume needs (the checkpoint's optimizer.safetensors).
+ * the state an exact resume needs (Adam's in the checkpoint's optimizer.safetensors; the learning-rate
+ * schedule's in its config.json).
  */
 
-/** Adam's hyper-parameters, named as torch.optim.Adam's. */
+/**
+ * Adam's hyper-parameters, named as torch.optim.Adam's, and the gradient clipping that precedes its step
+ * (part of the optimizer step here, so that the GPU clips without reading the norm back).
+ */
 export interface AdamHyper {
   lr: number;
   beta1: number;
   beta2: number;
   eps: number;
   weightDecay: number;
+  /**
+   * Clip the gradients first as torch.nn.utils.clip_grad_norm_(params, clip): scaled by
+   * min(clip / (norm + 1e-6), 1), norm = the 2-norm of all gradients together. Absent: no clipping.
+   */
+  clip?: number;
 }
 
 export const ADAM_DEFAULTS: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
@@ -19,4 +28,19 @@ export interface AdamState {
   m: Float32Array;
   v: Float32Array;
   adamStep: number;
+}
+
+/**
+ * Where the learning-rate schedule and early stopping (src/train/schedule.ts) stand after an epoch end: what
+ * a resumed run needs to continue them exactly.
+ */
+export interface ScheduleState {
+  /** The learning rate the next optimizer step takes. */
+  lr: number;
+  /** ReduceLROnPlateau's best validation loss (Infinity before the first one). */
+  plateauBest: number;
+  /** ReduceLROnPlateau's count of epochs since plateauBest last improved by more than its threshold. */
+  badEpochs: number;
+  /** Epochs since the validation loss was last below every earlier one (early stopping). */
+  sinceBest: number;
 }

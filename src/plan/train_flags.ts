@@ -15,6 +15,7 @@ import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import * as defaults from "../train/defaults.ts";
 import { PROMPT_SEPARATOR, SAMPLE_TEMPERATURE, SAMPLE_WORDS, SAMPLES_PER_PROMPT } from "../train/samples.ts";
 import type { FlagTable } from "./flags.ts";
+import { DEFAULT_LR_FACTOR } from "../train/optim_flags.ts";
 
 /** The run directory when neither --out nor --resume names one. */
 export const DEFAULT_OUT = "runs/train";
@@ -187,6 +188,64 @@ export const TRAIN_FLAGS = {
     default: true,
     negatable: true,
     label: "shuffle each epoch",
+    recorded: true,
+  },
+  clip: {
+    kind: "positive number",
+    group: "training",
+    arg: "MAX_NORM",
+    help: "clip gradients as torch.nn.utils.clip_grad_norm_: scale them all by min(MAX_NORM / (their " +
+      "2-norm + 1e-6), 1) before each step",
+    defaultText: "no clipping",
+    label: "clip gradient norm",
+    recorded: true,
+  },
+  "lr-step-every": {
+    kind: "positive integer",
+    group: "training",
+    arg: "N",
+    help: "step decay (torch StepLR): multiply the learning rate by --lr-step-factor after every N epochs",
+    defaultText: "no decay",
+    label: "lr step every (epochs)",
+    recorded: true,
+  },
+  "lr-step-factor": {
+    kind: "number in (0, 1)",
+    group: "training",
+    arg: "F",
+    help: "the step decay's factor, in (0, 1)",
+    defaultText: String(DEFAULT_LR_FACTOR),
+    label: "lr step factor",
+    recorded: true,
+  },
+  "lr-plateau": {
+    kind: "positive integer",
+    group: "training",
+    arg: "P",
+    help:
+      "reduce on plateau (torch ReduceLROnPlateau, threshold 1e-4 relative): multiply the learning rate " +
+      "by --lr-plateau-factor after more than P epochs without a lower validation loss (needs validation data)",
+    defaultText: "no reduction",
+    label: "lr plateau patience",
+    recorded: true,
+  },
+  "lr-plateau-factor": {
+    kind: "number in (0, 1)",
+    group: "training",
+    arg: "F",
+    help: "the reduction's factor, in (0, 1)",
+    defaultText: String(DEFAULT_LR_FACTOR),
+    label: "lr plateau factor",
+    recorded: true,
+  },
+  "early-stop": {
+    kind: "positive integer",
+    group: "training",
+    arg: "N",
+    help: "end the run after N epochs without a lower validation loss; best/ holds the best model (needs " +
+      "validation data)",
+    defaultText: "never",
+    label: "early stop after (epochs)",
     recorded: true,
   },
   dropout: {

@@ -31,6 +31,7 @@ import {
   type Settings,
 } from "./flags.ts";
 import { TRAIN_FLAGS } from "./train_flags.ts";
+import { checkResumedLr, optimOptions, requireValidation } from "../train/optim_flags.ts";
 
 export type TrainSettings = Settings<typeof TRAIN_FLAGS>;
 
@@ -87,6 +88,9 @@ function planValues(given: FlagValues, recorded: Record<string, unknown>): FlagV
  */
 export function checkTrainFlags(given: FlagValues, resolve: (path: string) => string = (p) => p): void {
   parseFlagValues(TRAIN_FLAGS, given);
+  if (given.resume === undefined) {
+    optimOptions((name) => given[name] === undefined ? undefined : String(given[name]));
+  }
   if (given.resume !== undefined && given.init !== undefined) {
     throw new UserError("--resume and --init contradict", USAGE_EXIT);
   }
@@ -141,7 +145,10 @@ export function planTraining(
   naming: DataNaming = {},
 ): TrainPlan {
   const recorded = recordedFlags(resume);
-  const s = parseFlagValues(TRAIN_FLAGS, planValues(given, recorded));
+  const values = planValues(given, recorded);
+  const s = parseFlagValues(TRAIN_FLAGS, values);
+  const optim = optimOptions((name) => values[name] === undefined ? undefined : String(values[name]));
+  requireValidation(optim, data.val.count > 0);
   // The notebook's 200 epochs; the small built-in corpus is learnt in far fewer (about half a minute).
   const epochs = s.epochs ?? (data.source === BUILTIN_SOURCE ? BUILTIN_EPOCHS : DEFAULT_EPOCHS);
   if (epochs === 0) throw new UserError("--epochs 0 trains nothing: give at least 1", USAGE_EXIT);
@@ -158,6 +165,7 @@ export function planTraining(
   let init: InitFrom = s.init === undefined ? { kind: "seed" } : { kind: "file", path: s.init };
   if (resume) {
     checkResumable(given, resume, data, recorded, s.batch);
+    checkResumedLr(optim, given.lr === undefined ? undefined : String(given.lr), recorded.lr);
     config = resume.config;
     init = { kind: "resume" };
   }
@@ -193,6 +201,7 @@ export function planTraining(
       saveEvery: s["save-every"],
       logEvery: s["log-every"],
       samples,
+      ...optim,
       ...(s.dropout > 0 ? { dropout: s.dropout } : {}),
       flags,
     },

@@ -1,27 +1,43 @@
 /**
  * The training loop, the same for every Backend and every platform: epochs of batches in file or shuffled
  * order, losses read back only at log points, a record per step and per epoch, checkpoints at epoch ends,
- * on a stop request and at the end (and the best by validation), exact resume, and a NaN guard. Where the
- * records and checkpoints go, and what asks it to stop, are the platform's (TrainHooks): files and Ctrl-C
- * under Deno (src/deno/train_run.ts), a chart, downloads and a pause button in a web page.
+ * on a stop request and at the end (and the best by validation), exact resume, a NaN guard, and the
+ * optimisation around Adam: gradient clipping, a learning-rate schedule and early stopping
+ * (src/train/schedule.ts), whose state the checkpoints carry. Where the records and checkpoints go, and
+ * what asks it to stop, are the platform's (TrainHooks): files and Ctrl-C under Deno
+ * (src/deno/train_run.ts), a chart, downloads and a pause button in a web page.
  */
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/types.ts";
 import { modelRows } from "../data/rows.ts";
 import { modelKind } from "../model/config.ts";
 import { Rng } from "../model/rng.ts";
-import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
+import { ADAM_DEFAULTS, type AdamHyper, type ScheduleState } from "../model/optimizer.ts";
 import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
 import type { MetricRecord } from "../io/metrics.ts";
 import type { SampleRecord } from "../io/samples.ts";
 import { type ProgressSink, StepPace } from "./progress.ts";
 import { drawSamples, type SampleSettings } from "./samples.ts";
 import { firstLine, UserError } from "../errors.ts";
+import {
+  earlyStopDue,
+  initialSchedule,
+  type LrSchedule,
+  needsValidation,
+  scheduleEpochEnd,
+} from "./schedule.ts";
 
 export interface TrainOptions {
   epochs: number;
   batch: number;
+  /** The learning rate (the first one, with a schedule). */
   lr: number;
+  /** Clip gradients as torch.nn.utils.clip_grad_norm_(params, clip) before each step (absent: never). */
+  clip?: number;
+  /** The learning-rate schedule, stepped at epoch ends (absent: lr throughout). */
+  schedule?: LrSchedule;
+  /** End the run after this many epochs without a lower validation loss (absent: never). */
+  earlyStop?: number;
   seed: number;
   shuffle: boolean;
   /** Stop after this many optimizer steps in total (counted across resumes). */
@@ -65,7 +81,10 @@ export interface TrainResult {
   valLoss?: number;
   seconds: number;
   pairsPerSecond: number;
+  /** "done" also when early stopping ended the run (then `earlyStop` says so). */
   stopped: "done" | "interrupted" | "max-steps";
+  /** Set when early stopping ended the run: the epoch whose model best/ holds, and its validation loss. */
+  earlyStop?: { bestEpoch: number; bestVal: number };
   checkpoint: string;
 }
 
@@ -87,7 +106,12 @@ export async function train(
   hooks: TrainHooks,
 ): Promise<TrainResult> {
   const progress = hooks.progress;
-  const hyper: AdamHyper = { ...ADAM_DEFAULTS, lr: opts.lr };
+  if (needsValidation(opts.schedule, opts.earlyStop) && data.val.count === 0) {
+    throw new UserError(
+      `${opts.earlyStop !== undefined ? "early stopping" : "reduce-on-plateau"} needs validation data, ` +
+        "and this data has no validation split",
+    );
+  }
   const dropout = opts.dropout ? { rate: opts.dropout, seed: opts.seed } : undefined;
   const kind = modelKind(backend.config);
   const rows = modelRows(data, kind, "train");
@@ -111,6 +135,15 @@ export async function train(
   let epoch = resumed?.epoch ?? 0; // completed epochs
   let batchInEpoch = resumed?.batchInEpoch ?? 0;
   let bestVal = resumed?.bestVal ?? Infinity;
+  // Without a schedule the lr is the one given now (a resumed run may be given another).
+  let schedule: ScheduleState = opts.schedule && resumed?.schedule
+    ? resumed.schedule
+    : { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr };
+  const hyperNow = (): AdamHyper => ({
+    ...ADAM_DEFAULTS,
+    lr: schedule.lr,
+    ...(opts.clip !== undefined ? { clip: opts.clip } : {}),
+  });
   // The Rng state at the start of the current epoch: the epoch's shuffle is redrawn from it on resume.
   let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;
 
@@ -130,6 +163,7 @@ export async function train(
       batchInEpoch,
       rng: epochRng,
       bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
+      schedule,
     });
   // Where the newest checkpoint of either kind, and the latest one, are.
   let lastSaved: string | null = start.resume?.from ?? null;
@@ -154,6 +188,16 @@ export async function train(
   let lastEpochLoss = NaN;
   let valLoss: number | undefined;
   let stopped: TrainResult["stopped"] = "done";
+  let earlyStop: TrainResult["earlyStop"];
+  const stopEarly = () => {
+    earlyStop = { bestEpoch: epoch - schedule.sinceBest, bestVal };
+    progress.line(
+      `early stop: no validation loss below ${bestVal.toFixed(4)} (epoch ${earlyStop.bestEpoch}) for ` +
+        `${schedule.sinceBest} epochs; best/ holds that epoch's model`,
+    );
+  };
+  // A run that early stopping ended stays ended when resumed (a larger --early-stop lets it go on).
+  if (batchInEpoch === 0 && earlyStopDue(opts.earlyStop, schedule)) stopEarly();
 
   // Losses of queued steps, with the epoch and step each belongs to and its targets.
   let pending: Array<{ epoch: number; step: number; size: number }> = [];
@@ -194,7 +238,7 @@ export async function train(
   // The epoch errors are reported in: `epoch` already counts an epoch during its evaluation and saves.
   let atEpoch = epoch + 1;
   try {
-    while (epoch < opts.epochs && stopped === "done") {
+    while (epoch < opts.epochs && stopped === "done" && !earlyStop) {
       atEpoch = epoch + 1;
       const epochStart = performance.now();
       const rng = new Rng(epochRng);
@@ -219,6 +263,7 @@ export async function train(
       });
       resumedLosses = [];
       let epochPairsThisRun = 0;
+      const hyper = hyperNow(); // the schedule moves the lr at epoch ends only
       for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
         if (hooks.stopRequested() || (opts.maxSteps !== undefined && step >= opts.maxSteps)) break;
         const first = batchInEpoch * opts.batch;
@@ -245,6 +290,7 @@ export async function train(
       const rec: MetricRecord = {
         epoch,
         train_loss: lastEpochLoss,
+        lr: hyper.lr,
         pairs_per_s: epochPairsThisRun / seconds,
         seconds,
       };
@@ -253,12 +299,15 @@ export async function train(
         rec.val_loss = valLoss;
         rec.val_ppl = Math.exp(valLoss);
       }
+      const improved = valLoss !== undefined && valLoss < bestVal;
+      schedule = scheduleEpochEnd(opts.schedule, schedule, epoch, valLoss, improved);
       await hooks.record(rec);
       progress.line(
         `epoch ${epoch}/${opts.epochs}: train loss ${lastEpochLoss.toFixed(4)}` +
           (valLoss !== undefined
             ? `, val loss ${valLoss.toFixed(4)} (ppl ${Math.exp(valLoss).toFixed(1)})`
             : "") +
+          (opts.schedule ? `, ${lrText(hyper.lr, schedule.lr)}` : "") +
           `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
       );
       const sampling = opts.samples;
@@ -268,13 +317,15 @@ export async function train(
         for (const s of drawn) progress.line(`sample (epoch ${epoch}): ${s.text}`);
       }
       const kinds: CheckpointKind[] = [];
-      if (valLoss !== undefined && valLoss < bestVal) {
-        bestVal = valLoss;
+      if (improved) {
+        bestVal = valLoss!;
         kinds.push("best");
       }
-      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs) kinds.push("checkpoint");
+      const stopping = earlyStopDue(opts.earlyStop, schedule);
+      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs || stopping) kinds.push("checkpoint");
       if (kinds.length) await save(...kinds);
-      if (hooks.stopRequested()) stopped = "interrupted";
+      if (stopping) stopEarly();
+      else if (hooks.stopRequested()) stopped = "interrupted";
     }
     progress.done();
     if (latest === null || lastSaved !== latest || stopped !== "done") await save("checkpoint");
@@ -297,8 +348,15 @@ export async function train(
     seconds,
     pairsPerSecond: pairsThisRun / seconds,
     stopped,
+    ...(earlyStop ? { earlyStop } : {}),
     checkpoint: latest!,
   };
+}
+
+/** The epoch's learning rate, and the next one where the schedule changed it: "lr 1e-3 -> 1e-4". */
+function lrText(used: number, next: number): string {
+  const fmt = (lr: number) => String(Number(lr.toPrecision(3)));
+  return `lr ${fmt(used)}${next !== used ? ` -> ${fmt(next)}` : ""}`;
 }
 
 async function snapshot(

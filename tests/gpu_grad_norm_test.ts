@@ -1,0 +1,163 @@
+/**
+ * Gradient-norm clipping on WebGPU (src/gpu/grad_norm.ts, the clipping in shaders/adam.wgsl) against the CPU
+ * reference (src/cpu/grad_norm.ts, torch.nn.utils.clip_grad_norm_'s arithmetic): the two-stage float32
+ * reduction against the float64 norm, over counts that are not multiples of the workgroup or of 4 (scalar
+ * and vec4 reads), over several partials per chunk, and over several chunks (split bindings); then Adam
+ * steps with clipping active (the norm above the limit) and inactive (below it) against clipGradNorm +
+ * adamStep, and an inactive clip leaving every bit as no clip does.
+ *
+ * Tolerance of the norm: every term is a square, so float32 sums carry no cancellation; each invocation adds
+ * its share in order and the partials are added as trees. The relative error measured on lavapipe is 7.8e-8
+ * at worst (printed by the first test); NORM_RTOL is 5e-7. A missing partial (one workgroup's share of up to
+ * 256, or a whole chunk) moves the norm by 1e-3 or more.
+ */
+import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
+import { destroyAll, gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
+import { adamStep } from "../src/cpu/adam.ts";
+import { clipGradNorm, gradNorm } from "../src/cpu/grad_norm.ts";
+import type { Gpu } from "../src/gpu/device.ts";
+import { createAdam } from "../src/gpu/adam.ts";
+import { createGradNorm, PARTIALS_PER_CHUNK } from "../src/gpu/grad_norm.ts";
+
+const NORM_RTOL = 5e-7;
+
+/** Gradients whose magnitudes span six decades (as a model's do: embeddings tiny, the head large). */
+function spreadGrads(count: number, seed: number): Float32Array {
+  const signs = randomArray(count, seed);
+  const decades = randomArray(count, seed + 1, -4, 2);
+  return signs.map((s, i) => s * 10 ** decades[i]);
+}
+
+/** The GPU's norm of `grads` (width as Adam would choose it, chunks of `chunkFloats`) and the reference's. */
+async function norms(gpu: Gpu, grads: Float32Array, chunkFloats: number) {
+  const buf = upload(gpu, grads);
+  const width = grads.length % 4 === 0 ? 4 : 1;
+  const k = await createGradNorm(gpu, buf, grads.length, width, chunkFloats);
+  await gpu.run(k.kernels);
+  const got = (await readFloats(gpu, k.norm, 1))[0];
+  destroyAll(gpu, [buf, k.norm]);
+  return { got, want: gradNorm(grads), partials: k.partials, chunks: k.kernels.length - 1 };
+}
+
+gpuTest(
+  "grad norm: the float32 two-stage reduction equals the float64 norm (odd counts, vec4, chunks)",
+  async (gpu) => {
+    const whole = Math.floor(gpu.maxBinding / 4 / 64) * 64;
+    let worst = 0;
+    for (
+      const [count, chunk, partials, chunks] of [
+        [3, whole, 1, 1], // fewer elements than invocations
+        [1001, whole, 4, 1], // scalar: not a multiple of 4 or of the workgroup
+        [4100, whole, 5, 1], // vec4: 1025 vec4s, one past four workgroups
+        [300_001, whole, PARTIALS_PER_CHUNK, 1], // each invocation sums several elements
+        [40_001, 16_384, 64 + 64 + 29, 3], // 64 KiB chunks: three, the last short
+        [40_000, 16_384, 16 + 16 + 8, 3], // the same as vec4
+      ] as const
+    ) {
+      for (const grads of [randomArray(count, count), spreadGrads(count, count + 7)]) {
+        const r = await norms(gpu, grads, chunk);
+        assertEquals([r.partials, r.chunks], [partials, chunks], `count ${count}: partials and chunks`);
+        const rel = Math.abs(r.got - r.want) / r.want;
+        worst = Math.max(worst, rel);
+        assert(rel <= NORM_RTOL, `count ${count}: norm ${r.got} vs float64 ${r.want} (rel ${rel})`);
+      }
+    }
+    console.log(`grad norm: worst relative error ${worst.toExponential(2)} (rtol ${NORM_RTOL})`);
+  },
+);
+
+gpuTest("grad norm: zero gradients give a norm of exactly 0", async (gpu) => {
+  const r = await norms(gpu, new Float32Array(1001), 1 << 20);
+  assertEquals(r.got, 0);
+});
+
+/**
+ * Five Adam steps with hyper.clip on the GPU and on the reference (clipGradNorm, then adamStep) from the same
+ * parameters; `clipAt(norm)` sets each step's limit from its gradients' norm. Compares the GPU's norm of
+ * each step with the reference's, then parameters and moments (tolerances as tests/gpu_adam_test.ts).
+ */
+async function checkClippedAdam(
+  gpu: Gpu,
+  count: number,
+  clipAt: (norm: number) => number,
+  base: AdamHyper = ADAM_DEFAULTS,
+): Promise<Float32Array> {
+  const params = randomArray(count, 1);
+  const m = new Float32Array(count);
+  const v = new Float32Array(count);
+  const bufs = {
+    params: upload(gpu, params),
+    grads: output(gpu, count),
+    m: upload(gpu, m),
+    v: upload(gpu, v),
+  };
+  const adam = await createAdam(gpu, bufs, count);
+  for (let t = 1; t <= 5; t++) {
+    const grads = randomArray(count, 100 + t, -t, t);
+    const hyper = { ...base, clip: clipAt(gradNorm(grads)) };
+    gpu.write(bufs.grads.buffer, 0, grads);
+    adam.setStep(t, hyper);
+    await gpu.run(adam.stepKernels(hyper));
+    const norm = (await readFloats(gpu, adam.norm.norm, 1))[0];
+    const want = clipGradNorm(grads, hyper.clip);
+    assertAllClose([norm], [want], { atol: 0, rtol: NORM_RTOL, what: `count ${count} step ${t}: norm` });
+    adamStep(params, grads, m, v, t, hyper);
+  }
+  const what = `count ${count}`;
+  const got = await readFloats(gpu, bufs.params, count);
+  assertAllClose(got, params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
+  assertAllClose(await readFloats(gpu, bufs.m, count), m, { atol: 1e-7, rtol: 1e-5, what: `m ${what}` });
+  assertAllClose(await readFloats(gpu, bufs.v, count), v, { atol: 1e-9, rtol: 1e-5, what: `v ${what}` });
+  destroyAll(gpu, Object.values(bufs));
+  return got;
+}
+
+gpuTest(
+  "adam with clip: the gradients scaled as clip_grad_norm_ scales them (active: norm above the limit)",
+  async (gpu) => {
+    // The limit a third of the norm: every gradient is scaled by about 1/3 before Adam sees it.
+    for (const count of [1001, 4096, 3]) await checkClippedAdam(gpu, count, (norm) => norm / 3);
+    await checkClippedAdam(gpu, 517, (norm) => norm / 10, { ...ADAM_DEFAULTS, weightDecay: 0.1, lr: 1e-2 });
+  },
+);
+
+gpuTest("adam with clip: chunked buffers clip by the norm of all chunks together", async (gpu) => {
+  await checkClippedAdam(gpu, 40_001, (norm) => norm / 2);
+  await checkClippedAdam(gpu, 40_000, (norm) => norm / 2);
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("adam with clip: a limit above the norm changes nothing, bit for bit", async (gpu) => {
+  for (const count of [1001, 4096]) {
+    // Twice the norm: the reference leaves the gradients as they are; so must the GPU.
+    const clipped = await checkClippedAdam(gpu, count, (norm) => 2 * norm);
+    const plain = await checkClippedAdam(gpu, count, () => 1e30);
+    const unclipped = await (async () => {
+      const params = randomArray(count, 1);
+      const bufs = {
+        params: upload(gpu, params),
+        grads: output(gpu, count),
+        m: output(gpu, count),
+        v: output(gpu, count),
+      };
+      const adam = await createAdam(gpu, bufs, count);
+      assertEquals(adam.stepKernels(ADAM_DEFAULTS), adam.kernels, "no clip: no reduction is submitted");
+      for (let t = 1; t <= 5; t++) {
+        gpu.write(bufs.grads.buffer, 0, randomArray(count, 100 + t, -t, t));
+        adam.setStep(t, ADAM_DEFAULTS);
+        await gpu.run(adam.stepKernels(ADAM_DEFAULTS));
+      }
+      const got = await readFloats(gpu, bufs.params, count);
+      destroyAll(gpu, Object.values(bufs));
+      return got;
+    })();
+    for (const [name, got] of [["twice the norm", clipped], ["1e30", plain]] as const) {
+      const i = got.findIndex((x, j) => !Object.is(x, unclipped[j]));
+      assertEquals(
+        i,
+        -1,
+        `count ${count}, clip ${name}: params[${i}] ${got[i]} != ${unclipped[i]} unclipped`,
+      );
+    }
+  }
+});
