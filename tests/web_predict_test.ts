@@ -56,7 +56,7 @@ for (const adapter of ADAPTERS) {
       assertEquals(ready.backend, "webgpu");
       assertEquals(ready.adapter.featureLevel, adapter === "lavapipe" ? "compatibility" : "core");
       assertEquals(ready.adapter.isFallbackAdapter, adapter === "swiftshader");
-      assert((await text(page, "model-summary")).startsWith("/model/: vocabulary"));
+      assert((await text(page, "model-summary")).startsWith("/model/: window 2, vocabulary"));
 
       const t0 = performance.now();
       for (const [i, prompt] of PROMPTS.entries()) {
