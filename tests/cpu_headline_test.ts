@@ -44,6 +44,7 @@ function randomRows(cfg: ModelConfig, count: number, steps: number, seed: number
 
 /** Which fc1 outputs pass the ReLU (and which positions' are dropped): a probe must not flip any. */
 function reluPattern(cfg: ModelConfig, params: Float32Array, inputs: Int32Array, B: number, steps: number) {
+  if (cfg.head === 0) return ""; // a direct head has no ReLU
   const { cache } = modelForward(cfg, params, inputs, B, { steps });
   return Array.from(cache.hidden, (v) => (v > 0 ? "1" : "0")).join("");
 }
@@ -100,6 +101,26 @@ Deno.test("dropout: gradients match finite differences with the step's masks, he
   const windows = Int32Array.from({ length: B * WINDOWED.window }, () => rng.int(WINDOWED.vocab));
   const next = Int32Array.from({ length: B }, () => rng.int(WINDOWED.vocab));
   checkGradients(WINDOWED, B, WINDOWED.window, windows, next, { rate: 0.25, seed: 2 });
+});
+
+Deno.test("a direct head (no fc1): every gradient matches finite differences, headline and window models", () => {
+  const direct = { ...HEADLINE, head: 0 };
+  const { inputs, targets } = randomRows(direct, 3, 4, 1);
+  checkGradients(direct, 3, 4, inputs, targets, { rate: 0.2, seed: 3 });
+  assertEquals(paramLayout(direct).tensors.map((t) => t.name).filter((n) => n.startsWith("fc")), [
+    "fc2.weight",
+    "fc2.bias",
+  ]);
+  assertEquals(paramLayout(direct).get("fc2.weight").shape, [direct.vocab, direct.hidden]);
+  const windowed = { ...WINDOWED, head: 0 };
+  const rng = new Rng(5);
+  const windows = Int32Array.from({ length: 4 * windowed.window }, () => rng.int(windowed.vocab));
+  const next = Int32Array.from({ length: 4 }, () => rng.int(windowed.vocab));
+  checkGradients(windowed, 4, windowed.window, windows, next);
+  assertEquals(paramLayout(windowed).get("fc2.weight").shape, [
+    windowed.vocab,
+    windowed.window * windowed.hidden,
+  ]);
 });
 
 Deno.test("headline model: a padded position's ignored target changes neither the loss nor any gradient", () => {

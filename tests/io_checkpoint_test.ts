@@ -151,9 +151,18 @@ Deno.test("checkpoint: inferConfig reads V, E, H, layers and window from shapes"
   assertEquals(inferConfig(shapes), CFG);
   const big = { vocab: 2482, embed: 16, hidden: 64, layers: 5, window: 3 };
   assertEquals(inferConfig(new Map(paramLayout(big).tensors.map((t) => [t.name, t.shape]))), big);
+  // Without fc1 the head is direct: fc2 reads the window's LSTM outputs, and its width tells the window.
+  const heads = { ...CFG, head: 9 };
+  assertEquals(inferConfig(new Map(paramLayout(heads).tensors.map((t) => [t.name, t.shape]))), heads);
+  const direct = { ...CFG, head: 0 };
+  assertEquals(inferConfig(new Map(paramLayout(direct).tensors.map((t) => [t.name, t.shape]))), direct);
   assertThrows(
     () => inferConfig(new Map([...shapes].filter(([n]) => n !== "fc1.weight"))),
-    /missing tensor fc1\.weight/,
+    /fc2\.weight has 7 inputs, not a multiple of the LSTM hidden size 5/,
+  );
+  assertThrows(
+    () => inferConfig(new Map([...shapes].filter(([n]) => n !== "fc1.weight" && n !== "fc2.weight"))),
+    /missing tensor fc2\.weight/,
   );
   assertThrows(
     () => inferConfig(new Map([...shapes, ["fc1.weight", [7, 11]]])),

@@ -5,6 +5,7 @@
  * A window model's head input is the flattened window, [B, T*H]: one row of logits per window. A headline
  * model (window 1) runs T = the batch's positions and its head input is every position's h, [B*T, H]: one
  * row of logits per position. Both are the same arithmetic on `rows = B*T / window` rows of `window*H`.
+ * A direct head (config head 0) has no fc1 and ReLU: fc2 reads the head input.
  * Training may drop activations at PyTorch's places (src/model/dropout.ts); evaluation never does.
  * Parameters and gradients are one flat array each, addressed through paramLayout.
  */
@@ -39,7 +40,7 @@ export interface ForwardCache {
   lstm: LstmCache[];
   /** fc1's input as it read it: the top layer's h after dropout, [rows, window*H]. */
   headInput: Float32Array;
-  /** fc1's output after ReLU [rows, M]; the ReLU mask. */
+  /** fc1's output after ReLU [rows, M]; the ReLU mask (a direct head: the head input). */
   hidden: Float32Array;
   /** fc2's input as it read it: `hidden` after dropout. */
   fc2Input: Float32Array;
@@ -120,11 +121,15 @@ export function modelForward(
 
   // [B,T,H] is row-major: the window model's flattened [B, T*H] and the headline model's [B*T, H] alike.
   const headInput = drop(x, dropoutSite.fc1Input(L), opts, masks);
-  const hidden = new Float32Array(rows * M);
-  linearForward(headInput, p("fc1.weight"), p("fc1.bias"), hidden, rows, window * H, M, true);
-  const fc2Input = drop(hidden, dropoutSite.fc2Input(L), opts, masks);
+  let hidden = headInput;
+  let fc2Input = headInput;
+  if (M > 0) {
+    hidden = new Float32Array(rows * M);
+    linearForward(headInput, p("fc1.weight"), p("fc1.bias"), hidden, rows, window * H, M, true);
+    fc2Input = drop(hidden, dropoutSite.fc2Input(L), opts, masks);
+  }
   const logits = new Float32Array(rows * V);
-  linearForward(fc2Input, p("fc2.weight"), p("fc2.bias"), logits, rows, M, V, false);
+  linearForward(fc2Input, p("fc2.weight"), p("fc2.bias"), logits, rows, M > 0 ? M : window * H, V, false);
 
   return { logits, cache: { B, T, ids: inputs, layerInputs, lstm, headInput, hidden, fc2Input, masks } };
 }
@@ -150,32 +155,35 @@ export function modelBackward(
   const rows = headRows(cfg, B, T);
   grads.fill(0);
 
-  const dHidden = new Float32Array(rows * M);
+  let dh: Float32Array = new Float32Array(B * T * H);
+  const fc2In = M > 0 ? M : window * H;
+  const dFc2Input = M > 0 ? new Float32Array(rows * M) : dh;
   linearBackward(
     cache.fc2Input,
     p("fc2.weight"),
     dLogits,
-    dHidden,
+    dFc2Input,
     g("fc2.weight"),
     g("fc2.bias"),
     rows,
-    M,
+    fc2In,
     V,
   );
-  undrop(dHidden, dropoutSite.fc2Input(L), masks);
-  reluBackward(hidden, dHidden);
-  let dh: Float32Array = new Float32Array(B * T * H);
-  linearBackward(
-    cache.headInput,
-    p("fc1.weight"),
-    dHidden,
-    dh,
-    g("fc1.weight"),
-    g("fc1.bias"),
-    rows,
-    window * H,
-    M,
-  );
+  if (M > 0) {
+    undrop(dFc2Input, dropoutSite.fc2Input(L), masks);
+    reluBackward(hidden, dFc2Input);
+    linearBackward(
+      cache.headInput,
+      p("fc1.weight"),
+      dFc2Input,
+      dh,
+      g("fc1.weight"),
+      g("fc1.bias"),
+      rows,
+      window * H,
+      M,
+    );
+  }
   undrop(dh, dropoutSite.fc1Input(L), masks);
 
   for (let k = L - 1; k >= 0; k--) {

@@ -68,7 +68,7 @@ const shapeText = (s: number[]) => `[${s.join(",")}]`;
 /**
  * The model config implied by state_dict shapes: V and E from embed.weight, H from lstm.weight_hh_l0,
  * layers = the number of lstm.weight_ih_l*, window = fc1 input width / H, the head's width = fc1's outputs
- * (left out when it is V, the notebook's). Only these tensors are read; the caller checks every shape
+ * (left out when it is V, the notebook's); without fc1 (a direct head, width 0), window = fc2's inputs / H. Only these tensors are read; the caller checks every shape
  * against paramLayout of the result. Shapes cannot tell a headline model from a window model of window 1:
  * the kind is the recorded config's (decodeCheckpoint), else a window model.
  */
@@ -81,13 +81,15 @@ export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
   };
   const [vocab, embed] = need("embed.weight", 2);
   const [, hidden] = need("lstm.weight_hh_l0", 2);
-  const [head, fc1In] = need("fc1.weight", 2);
+  const first = shapes.has("fc1.weight") ? "fc1.weight" : "fc2.weight";
+  const [head, fc1In] = need(first, 2);
   const layers = [...shapes.keys()].filter((n) => /^lstm\.weight_ih_l\d+$/.test(n)).length;
   if (hidden === 0 || fc1In % hidden !== 0) {
-    throw new UserError(`fc1.weight has ${fc1In} inputs, not a multiple of the LSTM hidden size ${hidden}`);
+    throw new UserError(`${first} has ${fc1In} inputs, not a multiple of the LSTM hidden size ${hidden}`);
   }
   const cfg: ModelConfig = { vocab, embed, hidden, layers, window: fc1In / hidden };
-  if (head !== vocab) cfg.head = head;
+  if (first === "fc2.weight") cfg.head = 0;
+  else if (head !== vocab) cfg.head = head;
   try {
     return validateConfig(cfg);
   } catch (e) {

@@ -4,6 +4,7 @@
  *   ReLU -> fc2: one prediction per window;
  * - "headline": the LSTM runs from "<s>" over a whole headline and the head (fc1 -> ReLU -> fc2) is applied
  *   at every position: one prediction per word read. It reads one word per step, so its `window` is 1.
+ * Either kind's head may be direct (`head` 0): fc2 alone reads the LSTM's output, no fc1 and no ReLU.
  */
 export type ModelKind = "window" | "headline";
 
@@ -23,7 +24,7 @@ export interface ModelConfig {
   layers: number;
   /** Words of context per prediction (the LSTM sequence length T); 1 for a headline model. */
   window: number;
-  /** fc1's output width, the head's middle width M; absent: V, the notebook's. */
+  /** fc1's output width, the head's middle width M; absent: V, the notebook's; 0: no fc1 (a direct head). */
   head?: number;
 }
 
@@ -40,9 +41,14 @@ export function isHeadlineModel(cfg: ModelConfig): boolean {
   return modelKind(cfg) === "headline";
 }
 
-/** The head's middle width: `head`, or V when absent. */
+/** The head's middle width: `head`, or V when absent; 0 for a direct head (fc2 reads the LSTM's output). */
 export function headWidth(cfg: ModelConfig): number {
   return cfg.head ?? cfg.vocab;
+}
+
+/** Whether the head has no middle layer (fc2 alone, on the LSTM's output). */
+export function isDirectHead(cfg: ModelConfig): boolean {
+  return cfg.head === 0;
 }
 
 /**
@@ -50,12 +56,14 @@ export function headWidth(cfg: ModelConfig): number {
  * has a window other than 1.
  */
 export function validateConfig(cfg: ModelConfig): ModelConfig {
-  for (const key of ["vocab", "embed", "hidden", "layers", "window", "head"] as const) {
+  for (const key of ["vocab", "embed", "hidden", "layers", "window"] as const) {
     const v = cfg[key];
-    if (key === "head" && v === undefined) continue;
-    if (!Number.isInteger(v) || v! < 1) {
+    if (!Number.isInteger(v) || v < 1) {
       throw new Error(`model config: ${key} must be a positive integer, got ${v}`);
     }
+  }
+  if (cfg.head !== undefined && !(Number.isInteger(cfg.head) && cfg.head >= 0)) {
+    throw new Error(`model config: head must be a non-negative integer (0: direct), got ${cfg.head}`);
   }
   if (cfg.kind !== undefined && !MODEL_KINDS.includes(cfg.kind)) {
     throw new Error(`model config: kind must be one of ${MODEL_KINDS.join(", ")}, got ${cfg.kind}`);
@@ -72,7 +80,7 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
  */
 export function describeConfig(cfg: ModelConfig): string {
   const reads = isHeadlineModel(cfg) ? "headline model" : `window ${cfg.window}`;
-  const head = cfg.head === undefined ? "" : `, head ${cfg.head}`;
+  const head = cfg.head === undefined ? "" : cfg.head === 0 ? ", direct head" : `, head ${cfg.head}`;
   return `${reads}, vocabulary ${cfg.vocab}, embed ${cfg.embed}, hidden ${cfg.hidden}, ` +
     `${cfg.layers} layer${cfg.layers === 1 ? "" : "s"}${head}`;
 }

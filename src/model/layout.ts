@@ -46,13 +46,17 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     specs.push({ name: `lstm.bias_ih_l${k}`, shape: [4 * H], init: u });
     specs.push({ name: `lstm.bias_hh_l${k}`, shape: [4 * H], init: u });
   }
-  // The head: fc1 reads the flattened window (one position's h for a headline model, whose window is 1).
+  // The head: fc1 reads the flattened window (one position's h for a headline model, whose window is 1);
+  // a direct head has no fc1, and fc2 reads it instead.
   const M = headWidth(cfg);
-  const fc1 = { kind: "uniform" as const, bound: 1 / Math.sqrt(T * H) };
-  specs.push({ name: "fc1.weight", shape: [M, T * H], init: fc1 });
-  specs.push({ name: "fc1.bias", shape: [M], init: fc1 });
-  const fc2 = { kind: "uniform" as const, bound: 1 / Math.sqrt(M) };
-  specs.push({ name: "fc2.weight", shape: [V, M], init: fc2 });
+  if (M > 0) {
+    const fc1 = { kind: "uniform" as const, bound: 1 / Math.sqrt(T * H) };
+    specs.push({ name: "fc1.weight", shape: [M, T * H], init: fc1 });
+    specs.push({ name: "fc1.bias", shape: [M], init: fc1 });
+  }
+  const fc2In = M > 0 ? M : T * H;
+  const fc2 = { kind: "uniform" as const, bound: 1 / Math.sqrt(fc2In) };
+  specs.push({ name: "fc2.weight", shape: [V, fc2In], init: fc2 });
   specs.push({ name: "fc2.bias", shape: [V], init: fc2 });
 
   let offset = 0;

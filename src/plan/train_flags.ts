@@ -129,10 +129,10 @@ export const TRAIN_FLAGS = {
     recorded: true,
   },
   head: {
-    kind: "positive integer",
+    kind: "non-negative integer",
     group: "model",
     arg: "N",
-    help: "the head's middle width (fc1's outputs)",
+    help: "the head's middle width (fc1's outputs); 0: a direct head, fc2 alone on the LSTM's output",
     defaultText: "the vocabulary size, the notebook's",
     label: "head width",
     model: "head",
