@@ -7,7 +7,7 @@
  */
 import type { Backend } from "../model/backend.ts";
 import { checkedBackend } from "../model/checked_backend.ts";
-import { isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
+import { isDirectHead, isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
 import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
@@ -29,8 +29,8 @@ export async function createGpuBackend(
   opts: GpuBackendOptions,
 ): Promise<Backend> {
   validateConfig(cfg);
-  if (isHeadlineModel(cfg)) {
-    throw new UserError("headline models do not run on WebGPU yet: use --backend cpu");
+  if (isHeadlineModel(cfg) || isDirectHead(cfg)) {
+    throw new UserError("headline models and direct heads do not run on WebGPU yet: use --backend cpu");
   }
   const layout = paramLayout(cfg);
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
