@@ -89,8 +89,10 @@ def forward_masked(model, x, rate, seed, step):
             h = o * torch.tanh(c)
             outs.append(h)
         inp = torch.stack(outs, dim=1)
-    hidden = torch.relu(model.fc1(drop(inp, L)))
-    return model.fc2(drop(hidden, L + 1))
+    out = drop(inp, L)
+    if model.fc1 is not None:
+        out = drop(torch.relu(model.fc1(out)), L + 1)
+    return model.fc2(out)
 
 
 def read_headlines(prepared):
@@ -160,7 +162,7 @@ def main():
     ap.add_argument("prepared")
     ap.add_argument("out")
     for name in ("embed", "hidden", "layers", "head", "batch", "steps"):
-        ap.add_argument(f"--{name}", type=int, required=True)
+        ap.add_argument(f"--{name}", type=int, required=True, help="--head 0: a direct head" if name == "head" else None)
     ap.add_argument("--dropout", type=float, default=0.0, help="rate at the four sites, in [0, 1)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed, and the dropout masks' seed")

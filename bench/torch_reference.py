@@ -44,13 +44,17 @@ class HeadlineModel(nn.Module):
         super().__init__()
         self.embed = nn.Embedding(vocab, embed)
         self.lstm = nn.LSTM(embed, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
-        self.fc1 = nn.Linear(hidden, head)
-        self.fc2 = nn.Linear(head, vocab)
+        # head 0: a direct head, fc2 alone on the LSTM's output.
+        self.fc1 = nn.Linear(hidden, head) if head else None
+        self.fc2 = nn.Linear(head or hidden, vocab)
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x):
         h, _ = self.lstm(self.drop(self.embed(x)))
-        return self.fc2(self.drop(torch.relu(self.fc1(self.drop(h)))))
+        h = self.drop(h)
+        if self.fc1 is not None:
+            h = self.drop(torch.relu(self.fc1(h)))
+        return self.fc2(h)
 
 
 def blas_library():
