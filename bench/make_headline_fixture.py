@@ -164,6 +164,7 @@ def main():
     for name in ("embed", "hidden", "layers", "head", "batch", "steps"):
         ap.add_argument(f"--{name}", type=int, required=True, help="--head 0: a direct head" if name == "head" else None)
     ap.add_argument("--dropout", type=float, default=0.0, help="rate at the four sites, in [0, 1)")
+    ap.add_argument("--tie", action="store_true", help="fc2.weight is embed.weight (needs fc2's inputs = --embed)")
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=0, help="torch.manual_seed, and the dropout masks' seed")
     ap.add_argument("--threads", type=int, default=1)
@@ -182,6 +183,10 @@ def main():
 
     torch.manual_seed(args.seed)
     model = HeadlineModel(V, args.embed, args.hidden, args.layers, args.head, args.dropout)
+    if args.tie:
+        if (args.head or args.hidden) != args.embed:
+            ap.error("--tie needs fc2's inputs (--head, or --hidden with --head 0) equal to --embed")
+        model.fc2.weight = model.embed.weight
     # The spelled-out pass is the model's own without dropout.
     probe_in, _ = batch_tensors(rows[: args.batch])
     model.eval()
@@ -216,6 +221,7 @@ def main():
             "layers": args.layers,
             "window": 1,
             "head": args.head,
+            **({"tie": True} if args.tie else {}),
         },
         "dropout": {"rate": args.dropout, "seed": args.seed},
         "batch": args.batch,
@@ -241,7 +247,7 @@ def main():
     write_json(os.path.join(args.out, "vocab.json"), vocab)
     print(
         f"{args.out}: {args.steps} steps ({steps_per_epoch} an epoch) of a headline model V={V} E={args.embed} "
-        f"H={args.hidden} L={args.layers} M={args.head} dropout {args.dropout} batch {args.batch}: "
+        f"H={args.hidden} L={args.layers} M={args.head}{' tied' if args.tie else ''} dropout {args.dropout} batch {args.batch}: "
         f"loss {losses[0]:.6f} -> {losses[-1]:.6f}"
     )
 

@@ -9,7 +9,7 @@ import { modelForward, modelLossAndGrads } from "../src/cpu/model.ts";
 import { makePairs } from "../src/data/pairs.ts";
 import { IGNORE_TARGET, makeSequences, rowLengths } from "../src/data/sequences.ts";
 import { NO_ID } from "../src/data/vocab.ts";
-import type { ModelConfig } from "../src/model/config.ts";
+import { type ModelConfig, validateConfig } from "../src/model/config.ts";
 import { dropoutKey, dropoutMask, keepScale, lowbias32 } from "../src/model/dropout.ts";
 import { initParams } from "../src/model/init.ts";
 import { paramLayout } from "../src/model/layout.ts";
@@ -121,6 +121,35 @@ Deno.test("a direct head (no fc1): every gradient matches finite differences, he
     windowed.vocab,
     windowed.window * windowed.hidden,
   ]);
+});
+
+Deno.test("a tied output layer: fc2.weight is embed.weight; gradients of both ends match finite differences", () => {
+  // Headline model, direct head: fc2 reads H values, so E = H.
+  const tied: ModelConfig = {
+    kind: "headline",
+    vocab: 9,
+    embed: 5,
+    hidden: 5,
+    layers: 2,
+    window: 1,
+    head: 0,
+    tie: true,
+  };
+  const layout = paramLayout(tied);
+  assertEquals(layout.get("fc2.weight"), layout.get("embed.weight"));
+  assertEquals(layout.tensors.some((t) => t.name === "fc2.weight"), false);
+  const { inputs, targets } = randomRows(tied, 3, 4, 2);
+  checkGradients(tied, 3, 4, inputs, targets, { rate: 0.2, seed: 5 });
+  // Window model with a middle layer: fc2 reads M = E values.
+  const windowed: ModelConfig = { ...WINDOWED, embed: 5, head: 5, tie: true };
+  const rng = new Rng(5);
+  const windows = Int32Array.from({ length: 4 * windowed.window }, () => rng.int(windowed.vocab));
+  const next = Int32Array.from({ length: 4 }, () => rng.int(windowed.vocab));
+  checkGradients(windowed, 4, windowed.window, windows, next);
+  assertThrows(
+    () => validateConfig({ ...windowed, head: 6 }),
+    /a tied output layer reads 6 values, not the embedding's 5/,
+  );
 });
 
 Deno.test("headline model: a padded position's ignored target changes neither the loss nor any gradient", () => {

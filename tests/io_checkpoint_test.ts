@@ -2,12 +2,13 @@ import { join } from "node:path";
 import { type Checkpoint, inferConfig, vocabHash } from "../src/io/checkpoint.ts";
 import { loadCheckpoint, loadModelFile, saveCheckpoint } from "../src/deno/checkpoint_files.ts";
 import { swapPaths } from "../src/deno/atomic.ts";
-import { encodeSafetensors } from "../src/io/safetensors.ts";
+import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
+import { modelForward } from "../src/cpu/model.ts";
 import type { ModelConfig } from "../src/model/config.ts";
 import { paramLayout, view } from "../src/model/layout.ts";
 import { initParams } from "../src/model/init.ts";
 import { UserError } from "../src/errors.ts";
-import { assert, assertEquals, assertThrows, randomArray } from "./assert.ts";
+import { assert, assertAllClose, assertEquals, assertThrows, randomArray } from "./assert.ts";
 import { haveFiles, makeWithTempDir, SHARED_DATA } from "./fs_harness.ts";
 
 const CFG: ModelConfig = { vocab: 7, embed: 3, hidden: 5, layers: 2, window: 2 };
@@ -593,6 +594,80 @@ Deno.test({
       assertEquals(py.tensors, expected);
     });
   },
+});
+
+/**
+ * A headline model with a tied direct head, read by bench/torch_reference.py's HeadlineModel (its fc2 tied to
+ * its embedding, load_state_dict strict): the logits of a headline at every position, as JSON.
+ */
+const TORCH_HEADLINE = TORCH_READER.split("model, meta = read")[0] + `
+sys.path.insert(0, sys.argv[2])
+from torch_reference import HeadlineModel
+model, meta = read(sys.argv[1] + "/model.safetensors")
+cfg = json.loads(meta["config"])
+net = HeadlineModel(cfg["vocab"], cfg["embed"], cfg["hidden"], cfg["layers"], cfg["head"])
+if cfg.get("tie"):
+    net.fc2.weight = net.embed.weight
+net.load_state_dict(model, strict=True)
+net.eval()
+with torch.no_grad():
+    logits = net(torch.tensor([json.loads(sys.argv[3])]))
+print(json.dumps(logits.flatten().tolist()))
+`;
+
+Deno.test({
+  name: "checkpoint: PyTorch's HeadlineModel, tied, loads a tied headline model and computes our logits",
+  ignore: !hasTorch,
+  async fn() {
+    await withTempDir(async (root) => {
+      const cfg: ModelConfig = {
+        kind: "headline",
+        vocab: 7,
+        embed: 5,
+        hidden: 5,
+        layers: 2,
+        window: 1,
+        head: 0,
+        tie: true,
+      };
+      const params = initParams(cfg, 4);
+      await saveCheckpoint(root + "/ck", { config: cfg, vocab: VOCAB, params });
+      const back = await loadCheckpoint(root + "/ck");
+      assertEquals(back.config, cfg);
+      assertEquals(back.params, params);
+      const row = [0, 3, 1, 4];
+      const bench = new URL("../bench/", import.meta.url).pathname;
+      const out = await new Deno.Command("/usr/bin/python3", {
+        args: ["-c", TORCH_HEADLINE, root + "/ck", bench, JSON.stringify(row)],
+      }).output();
+      assert(out.success, new TextDecoder().decode(out.stderr));
+      const theirs: number[] = JSON.parse(new TextDecoder().decode(out.stdout));
+      const ours = modelForward(cfg, params, Int32Array.from(row), 1, { steps: row.length }).logits;
+      // float32 in both, the sums in different orders: a few units in the last place of logits near 1.
+      assertAllClose(ours, theirs, { atol: 1e-5, rtol: 1e-5, what: "logits" });
+    });
+  },
+});
+
+Deno.test("checkpoint: a tied weight is written under both names; a file whose two differ is refused", async () => {
+  await withTempDir(async (root) => {
+    const cfg: ModelConfig = { ...CFG, embed: 6, head: 6, tie: true };
+    const params = initParams(cfg, 2);
+    await saveCheckpoint(root + "/ck", { config: cfg, vocab: VOCAB, params });
+    const file = await Deno.readFile(root + "/ck/model.safetensors");
+    const { tensors } = decodeSafetensors(file, "model.safetensors");
+    assertEquals(tensors.get("fc2.weight")!.data, tensors.get("embed.weight")!.data);
+    assertEquals((await loadCheckpoint(root + "/ck")).config, cfg);
+    const changed = new Map(tensors);
+    const other = Float32Array.from(tensors.get("fc2.weight")!.data as Float32Array, (x) => x + 1);
+    changed.set("fc2.weight", { ...tensors.get("fc2.weight")!, data: other });
+    const { metadata } = decodeSafetensors(file, "model.safetensors");
+    await Deno.writeFile(root + "/ck/model.safetensors", encodeSafetensors([...changed], metadata));
+    await rejectsUser(
+      loadCheckpoint(root + "/ck"),
+      /fc2\.weight differs from embed\.weight, which it is tied to/,
+    );
+  });
 });
 
 Deno.test("checkpoint: the learning-rate schedule's state round-trips through config.json; bad ones are refused", async () => {

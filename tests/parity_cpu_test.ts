@@ -63,6 +63,14 @@ Deno.test("parity, tiny headline fixture with dropout: the CPU reference's 300 l
   await parity.checkReplay("parity tiny headline (cpu)", fx, run, parity.TOLERANCE.tinyHeadline.cpu);
 });
 
+Deno.test("parity, tiny headline fixture with a tied direct head: the CPU reference's 300 losses and final weights equal PyTorch's", async () => {
+  const fx = await parity.readFixture(parity.TINY_HEADLINE_TIED_DIR);
+  const rows = await parity.fixturePairs(fx, parity.TINY_CORPUS);
+  assertEquals([fx.settings.model.tie, fx.settings.model.head, rows.count], [true, 0, 47]);
+  const run = await withCpu(fx.settings.model, (b) => parity.replay(b, fx, rows));
+  await parity.checkReplay("parity tiny headline tied (cpu)", fx, run, parity.TOLERANCE.tinyHeadlineTied.cpu);
+});
+
 Deno.test("parity, tiny fixture with clip_grad_norm_: the CPU reference's 390 losses and final weights equal PyTorch's", async () => {
   const fx = await parity.readFixture(parity.TINY_CLIP_DIR);
   assertEquals(fx.settings.optimizer.clip_grad_norm, 1);

@@ -64,6 +64,11 @@ export const TINY_BOUNDARIES_DIR = fileURLToPath(
  */
 export const TINY_HEADLINE_DIR = fileURLToPath(new URL("./fixtures/parity/tiny-headline/", import.meta.url));
 
+/** The headline model with a direct head tied to the embedding (E = H = 12), dropout 0.2: its README. */
+export const TINY_HEADLINE_TIED_DIR = fileURLToPath(
+  new URL("./fixtures/parity/tiny-headline-tied/", import.meta.url),
+);
+
 /**
  * The tiny fixture's run with torch.nn.utils.clip_grad_norm_(params, 1.0) before each step (306 of its 390
  * steps clipped): tests/fixtures/parity/tiny-clip/README.md.
@@ -152,6 +157,14 @@ export const TOLERANCE = {
     webgpu: { lossRtol: 1e-6, weightRtol: 2e-5 },
   },
   /**
+   * Tiny headline fixture, tied direct head (tests/fixtures/parity/tiny-headline-tied), all 300 steps. CPU:
+   * worst loss 2.5e-7, weights 8.3e-7 (embed.weight, both ends' gradients). Tolerances 4x and 6x that.
+   */
+  tinyHeadlineTied: {
+    cpu: { lossRtol: 1e-6, weightRtol: 5e-6 },
+    webgpu: { lossRtol: 1e-6, weightRtol: 2e-5 },
+  },
+  /**
    * Tiny fixture with clip_grad_norm_ (tests/fixtures/parity/tiny-clip), all 390 steps. CPU (float64 norm):
    * worst loss 2.7e-7, weights 2.6e-6 (embed.weight). WebGPU (float32 two-stage norm): 4.5e-7 and 1.8e-6
    * (lstm.weight_hh_l1). Tolerances as the tiny fixture's, 2-4x (losses) and 3-4x (weights) that.
@@ -217,11 +230,16 @@ async function readFlat(fx: Fixture, file: string): Promise<Float32Array> {
   const { tensors } = await readSafetensors(join(fx.dir, file), { finite: true });
   const layout = paramLayout(cfg);
   const flat = new Float32Array(layout.total);
-  assertEquals([...tensors.keys()].sort(), layout.tensors.map((t) => t.name).sort(), `${file}: tensors`);
+  // A tied PyTorch model's state_dict holds the shared weight under both names, equal.
+  const names = [...layout.tensors.map((t) => t.name), ...layout.aliases.keys()];
+  assertEquals([...tensors.keys()].sort(), names.sort(), `${file}: tensors`);
   for (const spec of layout.tensors) {
     const t = tensors.get(spec.name)!;
     assertEquals([t.dtype, t.shape], ["F32", spec.shape], `${file}: ${spec.name} dtype and shape`);
     view(flat, spec).set(t.data as Float32Array);
+  }
+  for (const [alias, target] of layout.aliases) {
+    assertEquals(tensors.get(alias)!.data, tensors.get(target)!.data, `${file}: ${alias} is ${target}`);
   }
   return flat;
 }

@@ -146,7 +146,15 @@ const EVERY_RECORDED: FlagValues = {
 
 /** The other learning-rate schedule (one run takes one): step decay instead of reduce-on-plateau. */
 const { "lr-plateau": _plateau, "lr-plateau-factor": _factor, ...WITHOUT_PLATEAU } = EVERY_RECORDED;
-const STEP_DECAY: FlagValues = { ...WITHOUT_PLATEAU, "lr-step-every": "2", "lr-step-factor": "0.5" };
+const STEP_DECAY: FlagValues = {
+  ...WITHOUT_PLATEAU,
+  "lr-step-every": "2",
+  "lr-step-factor": "0.5",
+  // A tied direct head: fc2 reads hidden 7 values (a headline model's window is 1), the embedding's width.
+  tie: true,
+  head: "0",
+  embed: "7",
+};
 
 Deno.test("train plan: --resume with no flags plans what the recorded run planned, for every recorded flag", () => {
   const recorded = Object.keys(TABLE).filter((name) => TABLE[name].recorded);
@@ -275,9 +283,9 @@ Deno.test("train plan: the page's fields give the command line's model, options 
   ];
   // The other schedule (a run takes one of the two).
   cases.push([
-    "step decay",
-    ["--lr-step-every", "2", "--lr-step-factor", "0.5"],
-    { "lr-step-every": "2", "lr-step-factor": "0.5" },
+    "step decay, a tied direct head",
+    ["--lr-step-every", "2", "--lr-step-factor", "0.5", "--tie", "--head", "0", "--embed", "128"],
+    { "lr-step-every": "2", "lr-step-factor": "0.5", tie: true, head: "0", embed: "128" },
   ]);
   for (const field of formFields(TRAIN_FLAGS)) {
     assert(

@@ -1062,6 +1062,14 @@ export const MUTATIONS: Mutation[] = [
     ["tests/gpu_dropout_test.ts"],
   ),
   one(
+    "tie cpu: the output layer's gradient overwritten by the embedding's",
+    "src/cpu/model.ts",
+    'embeddingBackward(dh, cache.ids, E, g("embed.weight"), cfg.tie === true);',
+    'embeddingBackward(dh, cache.ids, E, g("embed.weight"), false);',
+    ["tests/cpu_headline_test.ts", "tests/parity_cpu_test.ts"],
+    { filter: "tied" },
+  ),
+  one(
     "headline rows: no </s> after a headline's last word",
     "src/data/sequences.ts",
     "      targets[ids.length] = EOS_ID;\n",

@@ -6,16 +6,18 @@ export function embeddingForward(table: Float32Array, ids: Int32Array, dim: numb
 }
 
 /**
- * dTable = scatter-add of dOut rows into the rows their ids name (overwritten: rows no id names are 0).
- * A word repeated in a batch gets the sum of its rows' gradients.
+ * dTable = scatter-add of dOut rows into the rows their ids name (overwritten: rows no id names are 0; with
+ * `accumulate`, added to what dTable holds: a tied output layer's gradient). A word repeated in a batch gets
+ * the sum of its rows' gradients.
  */
 export function embeddingBackward(
   dOut: Float32Array,
   ids: Int32Array,
   dim: number,
   dTable: Float32Array,
+  accumulate = false,
 ): void {
-  dTable.fill(0);
+  if (!accumulate) dTable.fill(0);
   for (let n = 0; n < ids.length; n++) {
     const row = ids[n] * dim;
     for (let e = 0; e < dim; e++) dTable[row + e] += dOut[n * dim + e];

@@ -201,7 +201,8 @@ export function modelBackward(
     undrop(dx, k > 0 ? dropoutSite.lstmInput(k) : dropoutSite.embedding, masks);
     dh = dx;
   }
-  embeddingBackward(dh, cache.ids, E, g("embed.weight"));
+  // Tied, fc2's weight gradient is already in embed.weight's: the embedding's adds to it.
+  embeddingBackward(dh, cache.ids, E, g("embed.weight"), cfg.tie === true);
 }
 
 /**

@@ -117,7 +117,10 @@ function flatten(
       );
     }
   }
-  const known = new Set(layout.tensors.map((t) => prefix + t.name));
+  const known = new Set([
+    ...layout.tensors.map((t) => prefix + t.name),
+    ...[...layout.aliases.keys()].map((a) => prefix + a),
+  ]);
   for (const name of st.tensors.keys()) {
     if (name.startsWith(prefix) && !known.has(name)) {
       throw new UserError(`${file}: unexpected tensor ${name} (not part of this model)`);
@@ -125,6 +128,16 @@ function flatten(
   }
   const flat = new Float32Array(layout.total);
   for (const t of layout.tensors) view(flat, t).set(st.tensors.get(prefix + t.name)!.data as Float32Array);
+  // A tied weight may be stored under both names (as a PyTorch state_dict holds it): the same values, then.
+  for (const [alias, target] of layout.aliases) {
+    const got = st.tensors.get(prefix + alias);
+    if (!got) continue;
+    const want = view(flat, layout.get(target));
+    const data = got.data as Float32Array;
+    if (got.dtype !== "F32" || data.length !== want.length || data.some((x, i) => !Object.is(x, want[i]))) {
+      throw new UserError(`${file}: ${prefix + alias} differs from ${prefix + target}, which it is tied to`);
+    }
+  }
   return flat;
 }
 
@@ -156,10 +169,12 @@ export function decodeModelFile(
 }
 
 function encodeModel(ck: Checkpoint, layout: ParamLayout, hash: string): Uint8Array {
-  const tensors: Array<[string, Tensor]> = layout.tensors.map((t) => [
-    t.name,
-    { dtype: "F32", shape: t.shape, data: view(ck.params, t) },
-  ]);
+  // A tied weight is written under both its names, as PyTorch's state_dict holds it (load_state_dict takes it).
+  const names = [...layout.tensors.map((t) => t.name), ...layout.aliases.keys()];
+  const tensors: Array<[string, Tensor]> = names.map((name) => {
+    const t = layout.get(name);
+    return [name, { dtype: "F32", shape: t.shape, data: view(ck.params, t) }];
+  });
   return encodeSafetensors(tensors, { format: "pt", config: JSON.stringify(ck.config), vocab_sha256: hash });
 }
 
@@ -353,9 +368,10 @@ function withRecordedKind(
   if (config.kind !== undefined && config.kind !== kind) {
     throw new UserError(`${where}: model kind ${kind} differs from ${config.kind} recorded beside it`);
   }
-  if (kind === "window") return config;
+  const tie = recorded.tie === true ? { tie: true } : {};
+  if (kind === "window" && !recorded.tie) return config;
   try {
-    return validateConfig({ kind: kind as ModelKind, ...config });
+    return validateConfig({ ...(kind === "window" ? {} : { kind: kind as ModelKind }), ...config, ...tie });
   } catch (e) {
     throw new UserError(`${where}: ${(e as Error).message}`);
   }
@@ -439,9 +455,9 @@ export async function decodeCheckpoint(
   if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
+  // The shapes give the sizes; what they cannot tell (the kind, a tied output layer) comes from the recorded
+  // configs, before the tensors are laid out.
   let config = inferFrom(at(MODEL_FILE), model);
-  const layout = paramLayout(config);
-  const params = flatten(at(MODEL_FILE), model, layout);
   const vocab = parseVocab(at(VOCAB_FILE), vocabBytes);
   if (vocab.length !== config.vocab) {
     throw new UserError(`${at(VOCAB_FILE)}: ${vocab.length} words but embed.weight has ${config.vocab} rows`);
@@ -469,12 +485,9 @@ export async function decodeCheckpoint(
     }
     config = withRecordedKind(config, recorded, `${at(MODEL_FILE)}: __metadata__.config`);
   }
-
-  const ck: Checkpoint = { config, vocab, params };
   const configBytes = await read(CONFIG_FILE);
-  let recordedProgress: Record<string, unknown> | undefined;
-  if (configBytes) {
-    const c = parseJson(at(CONFIG_FILE), configBytes);
+  const c = configBytes ? parseJson(at(CONFIG_FILE), configBytes) : undefined;
+  if (c !== undefined) {
     if (!isObject(c)) throw new UserError(`${at(CONFIG_FILE)}: not a JSON object`);
     if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
       throw new UserError(
@@ -482,7 +495,14 @@ export async function decodeCheckpoint(
           `in ${MODEL_FILE} (${JSON.stringify(config)})`,
       );
     }
-    ck.config = config = withRecordedKind(config, c.model, `${at(CONFIG_FILE)}: model`);
+    config = withRecordedKind(config, c.model, `${at(CONFIG_FILE)}: model`);
+  }
+  const layout = paramLayout(config);
+  const params = flatten(at(MODEL_FILE), model, layout);
+
+  const ck: Checkpoint = { config, vocab, params };
+  let recordedProgress: Record<string, unknown> | undefined;
+  if (isObject(c)) {
     if (c.vocab_sha256 !== hash) {
       throw new UserError(
         `${at(CONFIG_FILE)}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,

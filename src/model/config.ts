@@ -4,7 +4,8 @@
  *   ReLU -> fc2: one prediction per window;
  * - "headline": the LSTM runs from "<s>" over a whole headline and the head (fc1 -> ReLU -> fc2) is applied
  *   at every position: one prediction per word read. It reads one word per step, so its `window` is 1.
- * Either kind's head may be direct (`head` 0): fc2 alone reads the LSTM's output, no fc1 and no ReLU.
+ * Either kind's head may be direct (`head` 0): fc2 alone reads the LSTM's output, no fc1 and no ReLU. With
+ * `tie`, fc2's weight is the embedding matrix (Press & Wolf 2017): one [V, E] tensor read at both ends.
  */
 export type ModelKind = "window" | "headline";
 
@@ -26,6 +27,8 @@ export interface ModelConfig {
   window: number;
   /** fc1's output width, the head's middle width M; absent: V, the notebook's; 0: no fc1 (a direct head). */
   head?: number;
+  /** fc2.weight is embed.weight (its input width must be E); absent: two tensors. */
+  tie?: boolean;
 }
 
 /** The reference notebook's sizes; `vocab` comes from the data. */
@@ -44,6 +47,11 @@ export function isHeadlineModel(cfg: ModelConfig): boolean {
 /** The head's middle width: `head`, or V when absent; 0 for a direct head (fc2 reads the LSTM's output). */
 export function headWidth(cfg: ModelConfig): number {
   return cfg.head ?? cfg.vocab;
+}
+
+/** fc2's input width: the head's middle width, or a direct head's window * H. */
+export function outputInputs(cfg: ModelConfig): number {
+  return headWidth(cfg) > 0 ? headWidth(cfg) : cfg.window * cfg.hidden;
 }
 
 /** Whether the head has no middle layer (fc2 alone, on the LSTM's output). */
@@ -68,6 +76,11 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   if (cfg.kind !== undefined && !MODEL_KINDS.includes(cfg.kind)) {
     throw new Error(`model config: kind must be one of ${MODEL_KINDS.join(", ")}, got ${cfg.kind}`);
   }
+  if (cfg.tie && outputInputs(cfg) !== cfg.embed) {
+    throw new Error(
+      `model config: a tied output layer reads ${outputInputs(cfg)} values, not the embedding's ${cfg.embed}`,
+    );
+  }
   if (isHeadlineModel(cfg) && cfg.window !== 1) {
     throw new Error(`model config: a headline model reads one word per step (window 1), got ${cfg.window}`);
   }
@@ -80,7 +93,8 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
  */
 export function describeConfig(cfg: ModelConfig): string {
   const reads = isHeadlineModel(cfg) ? "headline model" : `window ${cfg.window}`;
-  const head = cfg.head === undefined ? "" : cfg.head === 0 ? ", direct head" : `, head ${cfg.head}`;
+  const head = (cfg.head === undefined ? "" : cfg.head === 0 ? ", direct head" : `, head ${cfg.head}`) +
+    (cfg.tie ? ", tied to the embedding" : "");
   return `${reads}, vocabulary ${cfg.vocab}, embed ${cfg.embed}, hidden ${cfg.hidden}, ` +
     `${cfg.layers} layer${cfg.layers === 1 ? "" : "s"}${head}`;
 }

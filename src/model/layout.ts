@@ -1,4 +1,4 @@
-import { headWidth, type ModelConfig } from "./config.ts";
+import { headWidth, type ModelConfig, outputInputs } from "./config.ts";
 
 /**
  * Where each parameter tensor lives in the one flat Float32Array (and GPU buffer) that holds them all.
@@ -18,7 +18,10 @@ export interface TensorSpec {
 }
 
 export interface ParamLayout {
+  /** Every tensor with storage of its own, in flat order. */
   tensors: TensorSpec[];
+  /** Names that read another tensor's storage (a tied fc2.weight -> embed.weight). */
+  aliases: ReadonlyMap<string, string>;
   /** Total floats including alignment padding. */
   total: number;
   /** Number of real parameters (no padding): 6,676,808 for the notebook model on April 2017. */
@@ -54,10 +57,12 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
     specs.push({ name: "fc1.weight", shape: [M, T * H], init: fc1 });
     specs.push({ name: "fc1.bias", shape: [M], init: fc1 });
   }
-  const fc2In = M > 0 ? M : T * H;
+  const fc2In = outputInputs(cfg);
   const fc2 = { kind: "uniform" as const, bound: 1 / Math.sqrt(fc2In) };
-  specs.push({ name: "fc2.weight", shape: [V, fc2In], init: fc2 });
+  // Tied, fc2.weight is the embedding matrix ([V, E], E = fc2In): no storage of its own.
+  if (!cfg.tie) specs.push({ name: "fc2.weight", shape: [V, fc2In], init: fc2 });
   specs.push({ name: "fc2.bias", shape: [V], init: fc2 });
+  const aliases = new Map(cfg.tie ? [["fc2.weight", "embed.weight"]] : []);
 
   let offset = 0;
   let count = 0;
@@ -71,10 +76,11 @@ export function paramLayout(cfg: ModelConfig): ParamLayout {
   const byName = new Map(tensors.map((t) => [t.name, t]));
   return {
     tensors,
+    aliases,
     total: offset,
     count,
     get(name: string): TensorSpec {
-      const t = byName.get(name);
+      const t = byName.get(aliases.get(name) ?? name);
       if (!t) throw new Error(`no parameter named ${name}`);
       return t;
     },

@@ -138,6 +138,15 @@ export const TRAIN_FLAGS = {
     model: "head",
     recorded: true,
   },
+  tie: {
+    kind: "boolean",
+    group: "model",
+    help: "tie the output layer's weight to the embedding (Press & Wolf): one [V, E] matrix read at both " +
+      "ends; fc2 must read E values (--head E, or --head 0 with E = window x hidden)",
+    label: "tie the output layer to the embedding",
+    model: "tie",
+    recorded: true,
+  },
   init: {
     kind: "text",
     group: "model",

@@ -12,7 +12,7 @@ import { BUILTIN_SOURCE } from "../data/builtin.ts";
 import type { DataOptions, Dataset } from "../data/types.ts";
 import type { Checkpoint } from "../io/checkpoint.ts";
 import type { BackendKind } from "../model/backend_kind.ts";
-import type { ModelConfig } from "../model/config.ts";
+import { type ModelConfig, validateConfig } from "../model/config.ts";
 import type { TrainOptions } from "../train/loop.ts";
 import { BUILTIN_EPOCHS, DEFAULT_EPOCHS } from "../train/defaults.ts";
 import {
@@ -158,10 +158,16 @@ export function planTraining(
     const value = s[name as keyof TrainSettings];
     if (value !== undefined) fresh[spec.model!] = value;
   }
-  // A window model's config has no kind (every checkpoint from before headline models reads so); a headline
-  // model reads one word per step.
+  // A window model's config has no kind, an untied one no tie (every checkpoint from before them reads so); a
+  // headline model reads one word per step.
   if (fresh.kind === "window") delete fresh.kind;
+  if (fresh.tie === false) delete fresh.tie;
   let config = { ...fresh, window: fresh.kind === "headline" ? 1 : data.window } as unknown as ModelConfig;
+  try {
+    validateConfig(config);
+  } catch (e) {
+    throw new UserError((e as Error).message.replace(/^model config: /, "the model: "), USAGE_EXIT);
+  }
   let init: InitFrom = s.init === undefined ? { kind: "seed" } : { kind: "file", path: s.init };
   if (resume) {
     checkResumable(given, resume, data, recorded, s.batch);
