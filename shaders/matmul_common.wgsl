@@ -1,16 +1,53 @@
-// What the two GEMM kernels (matmul_regblock.wgsl, matmul_tiled.wgsl) share: the shape uniform, the
-// epilogue bits and the epilogue itself. Included by `//#include matmul_common`; the including shader
-// declares s, C, bias and mask.
+// What the two GEMM kernels (matmul_regblock.wgsl, matmul_tiled.wgsl) share: the shape uniform, the rows
+// decided at run time, the epilogue bits and the epilogue itself. Included by `//#include matmul_common`; the
+// including shader declares s, C, bias and mask.
 //
 // The dispatch's epilogue bits are compiled in (FLAGS, one pipeline per combination), so the steps a
 // dispatch does not apply cost nothing: no per-element branches on a uniform. C and mask are f32 arrays,
 // or vec4 arrays with C_VEC4 (matmul_regblock.wgsl, when its whole-vec4 stores apply).
+//
+// Rows at run time (RUNTIME_M or RUNTIME_K, with RUNTIME_ROWS for either): the GEMM over a batch of packed
+// sequences has perStep * step.steps rows (M, or K for a weight gradient), Tb = step.steps changing from
+// step to step. The kernels are built for the most rows (s.M or s.K: this dispatch's block of them, which
+// starts at row runStart of the whole) and take their share of the step's rows from the StepParams uniform,
+// so one set of kernels serves every Tb with no host work per GEMM. The grid stays the built one: workgroups
+// past the rows exit at once, and along K the loop ends early.
 
 struct Shape {
   M: u32, N: u32, K: u32,
   aRow: u32, aK: u32, aOff: u32,
   bK: u32, bCol: u32, bOff: u32,
   ldc: u32, cOff: u32,
+  perStep: u32, runStart: u32, // rows per position of the step, and this block's first row (RUNTIME_ROWS)
+}
+
+//#if RUNTIME_ROWS
+//#include step_params
+@group(0) @binding(6) var<uniform> step: StepParams;
+
+// This block's share of the step's perStep * steps rows: at most `built`, 0 when they end before the block.
+fn runtimeExtent(built: u32) -> u32 {
+  let total = s.perStep * step.steps;
+  return min(built, total - min(total, s.runStart));
+}
+//#endif
+
+// The rows of C (and op(A)) this dispatch computes.
+fn rowsM() -> u32 {
+  //#if RUNTIME_M
+  return runtimeExtent(s.M);
+  //#else
+  return s.M;
+  //#endif
+}
+
+// The k values this dispatch sums over.
+fn depthK() -> u32 {
+  //#if RUNTIME_K
+  return runtimeExtent(s.K);
+  //#else
+  return s.K;
+  //#endif
 }
 
 const EPI_ACCUMULATE = 1u; // add the old C (also how the K blocks of a split GEMM add up)
@@ -21,7 +58,7 @@ const FLAGS = {{FLAGS}}u; // the EPI_* bits of this dispatch
 
 // Writes one element of C through the epilogue; elements outside C are dropped.
 fn store(i: u32, j: u32, sum: f32) {
-  if (i >= s.M || j >= s.N) {
+  if (i >= rowsM() || j >= s.N) {
     return;
   }
   storeAt(s.cOff + i * s.ldc + j, j, sum);

@@ -66,26 +66,31 @@ const VS = 4u * LANES;
 @compute @workgroup_size(8)
 fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
   let row0 = wg.y * ROWS;
+  let M = rowsM();
+  let K = depthK();
+  if (row0 >= M) {
+    return; // past the rows of this step (RUNTIME_M)
+  }
   let colBase = wg.x * (LANES * 8u) + lid.x * LANE_STEP;
   // Rows and columns past the edge read the last valid one (no divergent branch inside the loop); the
   // epilogue does not store them.
   //#if !A_STAGED
-  let a0 = s.aOff + min(row0, s.M - 1u) * s.aRow;
-  let a1 = s.aOff + min(row0 + 1u, s.M - 1u) * s.aRow;
-  let a2 = s.aOff + min(row0 + 2u, s.M - 1u) * s.aRow;
-  let a3 = s.aOff + min(row0 + 3u, s.M - 1u) * s.aRow;
-  let a4 = s.aOff + min(row0 + 4u, s.M - 1u) * s.aRow;
-  let a5 = s.aOff + min(row0 + 5u, s.M - 1u) * s.aRow;
-  let a6 = s.aOff + min(row0 + 6u, s.M - 1u) * s.aRow;
-  let a7 = s.aOff + min(row0 + 7u, s.M - 1u) * s.aRow;
-  let a8 = s.aOff + min(row0 + 8u, s.M - 1u) * s.aRow;
-  let a9 = s.aOff + min(row0 + 9u, s.M - 1u) * s.aRow;
-  let a10 = s.aOff + min(row0 + 10u, s.M - 1u) * s.aRow;
-  let a11 = s.aOff + min(row0 + 11u, s.M - 1u) * s.aRow;
-  let a12 = s.aOff + min(row0 + 12u, s.M - 1u) * s.aRow;
-  let a13 = s.aOff + min(row0 + 13u, s.M - 1u) * s.aRow;
-  let a14 = s.aOff + min(row0 + 14u, s.M - 1u) * s.aRow;
-  let a15 = s.aOff + min(row0 + 15u, s.M - 1u) * s.aRow;
+  let a0 = s.aOff + min(row0, M - 1u) * s.aRow;
+  let a1 = s.aOff + min(row0 + 1u, M - 1u) * s.aRow;
+  let a2 = s.aOff + min(row0 + 2u, M - 1u) * s.aRow;
+  let a3 = s.aOff + min(row0 + 3u, M - 1u) * s.aRow;
+  let a4 = s.aOff + min(row0 + 4u, M - 1u) * s.aRow;
+  let a5 = s.aOff + min(row0 + 5u, M - 1u) * s.aRow;
+  let a6 = s.aOff + min(row0 + 6u, M - 1u) * s.aRow;
+  let a7 = s.aOff + min(row0 + 7u, M - 1u) * s.aRow;
+  let a8 = s.aOff + min(row0 + 8u, M - 1u) * s.aRow;
+  let a9 = s.aOff + min(row0 + 9u, M - 1u) * s.aRow;
+  let a10 = s.aOff + min(row0 + 10u, M - 1u) * s.aRow;
+  let a11 = s.aOff + min(row0 + 11u, M - 1u) * s.aRow;
+  let a12 = s.aOff + min(row0 + 12u, M - 1u) * s.aRow;
+  let a13 = s.aOff + min(row0 + 13u, M - 1u) * s.aRow;
+  let a14 = s.aOff + min(row0 + 14u, M - 1u) * s.aRow;
+  let a15 = s.aOff + min(row0 + 15u, M - 1u) * s.aRow;
   //#endif
   //#if B_SCALAR
   let b0 = s.bOff + min(colBase, s.N - 1u) * s.bCol;
@@ -139,7 +144,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   var c14_1 = vec4f(0.0);
   var c15_0 = vec4f(0.0);
   var c15_1 = vec4f(0.0);
-  for (var k = 0u; k < s.K; k++) {
+  for (var k = 0u; k < K; k++) {
     //#if A_STAGED
     let ka = (k * s.aK + row0) / 4u; // the window holds 16 consecutive rows of k as 4 vec4s
     let xs0 = A[ka + 0u];
@@ -284,8 +289,8 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   );
   // Both loops run over a bound the compiler cannot know (all ROWS rows in a whole block), which keeps them
   // rolled up: unrolled, they made each pipeline's compile take seconds on lavapipe (docs/performance.md).
-  let rows = min(ROWS, s.M - row0);
-  if (row0 + ROWS <= s.M && wg.x * (LANES * 8u) + LANES * 8u <= s.N) {
+  let rows = min(ROWS, M - row0);
+  if (row0 + ROWS <= M && wg.x * (LANES * 8u) + LANES * 8u <= s.N) {
     for (var r = 0u; r < rows; r++) {
       put(s.cOff + (row0 + r) * s.ldc + colBase, colBase, acc[2u * r], acc[2u * r + 1u]);
     }

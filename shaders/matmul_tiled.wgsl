@@ -37,8 +37,13 @@ fn main(
 ) {
   let row0 = wg.y * TILE;
   let col0 = wg.x * TILE;
+  let M = rowsM();
+  let K = depthK();
+  if (row0 >= M) {
+    return; // past the rows of this step (RUNTIME_M); uniform for the workgroup, before any barrier
+  }
   var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
-  for (var k0 = 0u; k0 < s.K; k0 += KT) {
+  for (var k0 = 0u; k0 < K; k0 += KT) {
     for (var e = t; e < TILE * KT; e += THREADS) {
       // Walk the operand's contiguous dimension with the invocation index so loads coalesce.
       var i = e / KT;
@@ -48,7 +53,7 @@ fn main(
         ka = e / TILE;
       }
       var av = 0.0;
-      if (row0 + i < s.M && k0 + ka < s.K) {
+      if (row0 + i < M && k0 + ka < K) {
         av = A[s.aOff + (row0 + i) * s.aRow + (k0 + ka) * s.aK];
       }
       As[ka * TILE + i] = av;
@@ -59,7 +64,7 @@ fn main(
         kb = e % KT;
       }
       var bv = 0.0;
-      if (col0 + j < s.N && k0 + kb < s.K) {
+      if (col0 + j < s.N && k0 + kb < K) {
         bv = B[s.bOff + (k0 + kb) * s.bK + (col0 + j) * s.bCol];
       }
       Bs[kb * TILE + j] = bv;

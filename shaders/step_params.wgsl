@@ -1,3 +1,4 @@
-// The per-step batch range (src/gpu/step_params.ts): this step uses pairs order[start .. start+size) and
-// writes its mean loss to losses[slot]. Included by every shader that reads ids or targets.
-struct StepParams { start: u32, size: u32, slot: u32, _pad: u32 }
+// The per-step batch (src/gpu/step_params.ts): this step uses pairs order[start .. start+size), writes its mean
+// loss to losses[slot], and its rows hold `steps` positions each (the row stride of packed [B * steps, W]
+// activations). Included by every shader that reads ids, targets or the step's positions.
+struct StepParams { start: u32, size: u32, slot: u32, steps: u32 }

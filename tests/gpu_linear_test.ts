@@ -7,6 +7,7 @@ import { assertAllClose, assertRejects, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats as read, upload } from "./gpu_harness.ts";
 import { linearBackward, linearForward, reluBackward } from "../src/cpu/linear.ts";
 import type { Gpu } from "../src/gpu/device.ts";
+import { createStepParams } from "../src/gpu/step_params.ts";
 import { createColumnSum, createLinearBackward, createLinearForward } from "../src/gpu/linear.ts";
 
 const tol = (summed: number) => ({ atol: 4e-7 * Math.max(summed, 25), rtol: 1e-5 });
@@ -114,6 +115,32 @@ gpuTest("column sum over several row blocks equals the reference", async (gpu) =
     () => createColumnSum(gpu, upload(gpu, x), out, rows, cols, "colsum", shortTwin),
     /need/,
   );
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("column sum with rows at run time: one kernel set for every Tb, across row blocks", async (gpu) => {
+  // perStep 7 rows a position, up to 29 positions (203 rows, 64 KiB bindings: blocks of 128 and 75 rows); run
+  // at 29, 3, 20 and 19 positions (203, 21, 140 and 133 rows), with and without a twin.
+  const perStep = 7, maxSteps = 29, cols = 100, rows = perStep * maxSteps;
+  const x = randomArray(rows * cols, 10);
+  const step = createStepParams(gpu, "test step");
+  for (const withTwin of [false, true]) {
+    const out = output(gpu, cols, NaN);
+    const twin = withTwin ? output(gpu, cols, NaN) : undefined;
+    const kernels = await createColumnSum(gpu, upload(gpu, x), out, rows, cols, "colsum", twin, {
+      perStep,
+      step: step.buffer,
+    });
+    for (const steps of [29, 3, 20, 19]) {
+      const used = perStep * steps;
+      const want = new Float32Array(cols);
+      for (let i = 0; i < used; i++) for (let j = 0; j < cols; j++) want[j] += x[i * cols + j];
+      step.set(0, 0, 0, steps);
+      await gpu.run(kernels);
+      const what = `column sums of ${used} rows${withTwin ? " beside a twin" : ""}`;
+      assertAllClose(await read(gpu, out, cols), want, { ...tol(used), what });
+      if (twin) assertAllClose(await read(gpu, twin, cols), want, { ...tol(used), what: `twin ${what}` });
+    }
+  }
 }, { maxStorageBindingBytes: 64 * 1024 });
 
 gpuTest("reluMask without dx is refused", async (gpu) => {

@@ -1,8 +1,8 @@
 /**
  * The WebGPU GEMM against the CPU reference (src/cpu/matmul.ts): every transpose combination, every
  * epilogue, odd shapes that are not multiples of the tiles or of 4, the model's real shapes, large inputs,
- * every kernel variant (regblock with A in storage or staged through uniform windows, tiled), and operands
- * split across bindings and windows.
+ * every kernel variant (regblock with A in storage or staged through uniform windows, tiled), operands
+ * split across bindings and windows, and rows (M, or K of a weight gradient) decided at run time.
  *
  * Tolerances: the reference sums in float64, the GPU in float32 in another order, so errors grow with K.
  * With inputs in [-1, 1) we allow atol = 4e-7 * K (1e-3 at K = 2482; measured worst 1.6e-4) plus rtol 1e-5.
@@ -12,6 +12,7 @@ import { destroyAll, gpuTest, readFloats, upload } from "./gpu_harness.ts";
 import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
 import { gemmReference } from "../src/cpu/matmul.ts";
 import type { Gpu } from "../src/gpu/device.ts";
+import { createStepParams } from "../src/gpu/step_params.ts";
 import {
   createMatmul,
   defaultMatmulVariant,
@@ -240,6 +241,172 @@ gpuTest("matmul: a row too wide to split and accumulate with relu are refused", 
   );
   destroyAll(gpu, [slice]);
 }, { maxStorageBindingBytes: 64 * 1024 });
+
+/** op(X) of a matrix stored [rows, cols] (or [cols, rows] when transposed), as a row-major [rows, cols] copy. */
+function materialize(x: Float32Array, rows: number, cols: number, trans: boolean): Float32Array {
+  if (!trans) return x.slice(0, rows * cols);
+  const out = new Float32Array(rows * cols);
+  for (let i = 0; i < rows; i++) for (let k = 0; k < cols; k++) out[i * cols + k] = x[k * rows + i];
+  return out;
+}
+
+/** The first `n` columns of a row-major [rows, cols] matrix. */
+function firstColumns(x: Float32Array, rows: number, cols: number, n: number): Float32Array {
+  const out = new Float32Array(rows * n);
+  for (let i = 0; i < rows; i++) out.set(x.subarray(i * cols, i * cols + n), i * n);
+  return out;
+}
+
+/**
+ * A GEMM built once with rows at run time (spec.runtimeRows, M or K = perStep x the most steps), run for each
+ * of `stepsList` through the StepParams uniform alone: the first perStep x steps rows of C (or k values) equal
+ * the reference of that smaller GEMM, and with rows at run time along M the rows past them keep what C held.
+ */
+async function checkRuntimeRows(gpu: Gpu, spec: MatmulSpec, stepsList: number[], seed = 1): Promise<number> {
+  const { M, K, N, transA = false, transB = false } = spec;
+  const { dim, perStep } = spec.runtimeRows!;
+  const a = randomArray(M * K, seed), b = randomArray(K * N, seed + 1);
+  const c0 = randomArray(M * N, seed + 2),
+    bias = randomArray(N, seed + 3),
+    mask = randomArray(M * N, seed + 4);
+  const step = createStepParams(gpu, "test step");
+  const bufs = {
+    a: upload(gpu, a, "a"),
+    b: upload(gpu, b, "b"),
+    c: upload(gpu, c0, "c"),
+    bias: upload(gpu, bias, "bias"),
+    mask: upload(gpu, mask, "mask"),
+  };
+  const kernels = await createMatmul(gpu, spec, { ...bufs, step: step.buffer });
+  const opA = materialize(a, M, K, transA), opB = materialize(b, K, N, transB);
+  for (const steps of stepsList) {
+    const rows = Math.min(perStep * steps, dim === "M" ? M : K);
+    step.set(0, 0, 0, steps);
+    gpu.write(bufs.c.buffer, 0, c0); // C as before each run: accumulate adds to it
+    await gpu.run(kernels);
+    const got = await readFloats(gpu, bufs.c, M * N);
+    const { runtimeRows: _, variant: __, ...epilogue } = spec;
+    const what = `C of ${JSON.stringify(spec)} at steps = ${steps} (${rows} rows)`;
+    if (dim === "M") {
+      const sub = { ...epilogue, M: rows, transA: false, transB: false };
+      const want = gemmReference(sub, opA.slice(0, rows * K), opB, c0.slice(0, rows * N), bias, mask);
+      assertAllClose(got.subarray(0, rows * N), want, { atol: 4e-7 * Math.max(K, 25), rtol: 1e-5, what });
+      assertAllClose(got.subarray(rows * N), c0.subarray(rows * N), {
+        atol: 0,
+        rtol: 0,
+        what: `${what}, past`,
+      });
+    } else {
+      const sub = { ...epilogue, K: rows, transA: false, transB: false };
+      const want = gemmReference(sub, firstColumns(opA, M, K, rows), opB.slice(0, rows * N), c0, bias, mask);
+      assertAllClose(got, want, { atol: 4e-7 * Math.max(rows, 25), rtol: 1e-5, what });
+    }
+  }
+  destroyAll(gpu, Object.values(bufs));
+  gpu.destroy(step.buffer);
+  return kernels.length;
+}
+
+for (const variant of VARIANTS) {
+  gpuTest(`matmul (${variant}): rows at run time along M, every transposition and epilogue`, async (gpu) => {
+    // perStep = 5 rows a position, up to 13 positions: 65 rows built (four 16-row blocks and a row over, one
+    // 64-row tile and one over); run at 13, 1, 7 and 3 positions: 65, 5, 35 and 15 rows, none a multiple of
+    // the tiles, the one kernel set serving each.
+    for (const epi of MATMUL_EPILOGUES) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const spec: MatmulSpec = {
+          M: 65,
+          K: 9,
+          N: 37,
+          transA,
+          transB,
+          variant,
+          ...epi,
+          runtimeRows: { dim: "M", perStep: 5 },
+        };
+        await checkRuntimeRows(gpu, spec, [13, 1, 7, 3], 3);
+      }
+    }
+    // The LSTM's input projection and dX shapes: B = 67 rows, up to 11 positions, N = 4H = 28, vec4 C.
+    await checkRuntimeRows(gpu, {
+      M: 67 * 11,
+      K: 23,
+      N: 28,
+      transB: true,
+      bias: true,
+      variant,
+      runtimeRows: { dim: "M", perStep: 67 },
+    }, [11, 2, 9]);
+  });
+
+  gpuTest(`matmul (${variant}): rows at run time along K (the weight gradients dW = dYᵀ·X)`, async (gpu) => {
+    for (const epi of [{}, { accumulate: true }, { bias: true }]) {
+      for (const [transA, transB] of TRANSPOSES) {
+        const spec: MatmulSpec = {
+          M: 21,
+          K: 7 * 13,
+          N: 67,
+          transA,
+          transB,
+          variant,
+          ...epi,
+          runtimeRows: { dim: "K", perStep: 7 },
+        };
+        await checkRuntimeRows(gpu, spec, [13, 1, 6], 5);
+      }
+    }
+    // dW_ih = dPreᵀ·x of a layer: M = 4H = 36, K = B * Tb with B = 5 (odd), In = 11.
+    await checkRuntimeRows(gpu, {
+      M: 36,
+      K: 5 * 12,
+      N: 11,
+      transA: true,
+      variant,
+      runtimeRows: { dim: "K", perStep: 5 },
+    }, [12, 5, 1]);
+  });
+}
+
+gpuTest("matmul: rows at run time across split blocks and staging windows", async (gpu) => {
+  // Bindings of 64 KiB: A [300, 100] splits along M into 128-row blocks (M at run time: some steps end
+  // inside the first block, leaving the later blocks nothing to do), and K = 600 staged splits into 256-k
+  // windows (K at run time: some steps end inside the first window).
+  for (const variant of VARIANTS) {
+    const dispatches = await checkRuntimeRows(gpu, {
+      M: 300,
+      K: 100,
+      N: 45,
+      bias: true,
+      variant,
+      runtimeRows: { dim: "M", perStep: 3 },
+    }, [100, 17, 50, 43]);
+    assert(dispatches > 1, `expected a split along M (${variant})`);
+    const alongK = await checkRuntimeRows(gpu, {
+      M: 70,
+      K: 600,
+      N: 20,
+      transA: true,
+      accumulate: true,
+      variant,
+      runtimeRows: { dim: "K", perStep: 6 },
+    }, [100, 7, 60, 43]);
+    assert(alongK > 1, `expected a split along K (${variant})`);
+  }
+}, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("matmul: rows at run time need the step uniform", async (gpu) => {
+  const slice = upload(gpu, new Float32Array(64), "small");
+  await assertRejects(
+    () =>
+      createMatmul(gpu, { M: 4, K: 4, N: 4, runtimeRows: { dim: "M", perStep: 2 } }, {
+        a: slice,
+        b: slice,
+        c: slice,
+      }),
+    /runtimeRows needs the StepParams uniform/,
+  );
+  destroyAll(gpu, [slice]);
+});
 
 gpuTest("the kernel benchmark times a GEMM case and its CPU reference", async (gpu) => {
   const [row] = await benchKernels(gpu, { quick: true, cases: [gemmCase("small", { M: 32, K: 64, N: 96 })] });

@@ -183,8 +183,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "gemm edge store: column N stored",
     MATMUL_COMMON,
-    "if (i >= s.M || j >= s.N) {",
-    "if (i >= s.M || j > s.N) {",
+    "if (i >= rowsM() || j >= s.N) {",
+    "if (i >= rowsM() || j > s.N) {",
     T_MATMUL,
     {
       filter: "column edges",
@@ -243,13 +243,13 @@ export const MUTATIONS: Mutation[] = [
     edits: [
       {
         file: "shaders/matmul_tiled.wgsl",
-        find: "if (row0 + i < s.M && k0 + ka < s.K) {",
-        replace: "if (row0 + i < s.M && k0 + ka <= s.K) {",
+        find: "if (row0 + i < M && k0 + ka < K) {",
+        replace: "if (row0 + i < M && k0 + ka <= K) {",
       },
       {
         file: "shaders/matmul_tiled.wgsl",
-        find: "if (col0 + j < s.N && k0 + kb < s.K) {",
-        replace: "if (col0 + j < s.N && k0 + kb <= s.K) {",
+        find: "if (col0 + j < s.N && k0 + kb < K) {",
+        replace: "if (col0 + j < s.N && k0 + kb <= K) {",
       },
     ],
     tests: T_MATMUL,
@@ -262,6 +262,40 @@ export const MUTATIONS: Mutation[] = [
     "if (spec.accumulate) flags |= EPI_ACCUMULATE;",
     T_MATMUL,
     { filter: "split" },
+  ),
+
+  // ---- GEMM and column sums with rows at run time (B * Tb from the step uniform) ----
+  one(
+    "gemm runtime rows: M stays the built one",
+    MATMUL_COMMON,
+    "return runtimeExtent(s.M);",
+    "return s.M;",
+    T_MATMUL,
+    { filter: "rows at run time along M" },
+  ),
+  one(
+    "gemm runtime rows: K stays the built one",
+    MATMUL_COMMON,
+    "return runtimeExtent(s.K);",
+    "return s.K;",
+    T_MATMUL,
+    { filter: "rows at run time along K" },
+  ),
+  one(
+    "gemm runtime rows: every block counts from row 0",
+    MATMUL_COMMON,
+    "return min(built, total - min(total, s.runStart));",
+    "return min(built, total);",
+    T_MATMUL,
+    { filter: "split blocks and staging" },
+  ),
+  one(
+    "colsum runtime rows: the built rows summed",
+    "shaders/colsum.wgsl",
+    "let rows = min(p.rows, total - min(total, p.rowStart));",
+    "let rows = p.rows;",
+    ["tests/gpu_linear_test.ts"],
+    { filter: "run time" },
   ),
 
   // ---- embedding: forward rows past the batch, backward sums ----

@@ -370,14 +370,18 @@ export class Gpu {
     return pipeline;
   }
 
-  /** A kernel ready to encode: pipeline + bind group (bindings 0..n-1 of group 0, in order). */
+  /**
+   * A kernel ready to encode: pipeline + bind group (bindings 0..n-1 of group 0, in order; a null entry is a
+   * binding number this pipeline's variant does not declare, so that later bindings keep their numbers).
+   */
   kernel(
     label: string,
     pipeline: GPUComputePipeline,
-    bindings: Array<BufferSlice | GPUBuffer>,
+    bindings: Array<BufferSlice | GPUBuffer | null>,
     workgroups: [number, number?, number?],
   ): Kernel {
     for (const b of bindings) {
+      if (b === null) continue;
       const size = "buffer" in b ? b.size : b.size;
       if (size > this.maxBinding && !("usage" in b && b.usage & GPUBufferUsage.UNIFORM)) {
         throw new Error(
@@ -388,10 +392,12 @@ export class Gpu {
     const bindGroup = this.device.createBindGroup({
       label,
       layout: pipeline.getBindGroupLayout(0),
-      entries: bindings.map((b, i) => ({
-        binding: i,
-        resource: "buffer" in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b },
-      })),
+      entries: bindings.flatMap((b, i) =>
+        b === null ? [] : [{
+          binding: i,
+          resource: "buffer" in b ? { buffer: b.buffer, offset: b.offset, size: b.size } : { buffer: b },
+        }]
+      ),
     });
     const [x, y = 1, z = 1] = workgroups;
     const max = this.device.limits.maxComputeWorkgroupsPerDimension;

@@ -72,9 +72,17 @@ export async function createLinearBackward(
   return kernels;
 }
 
+/** Rows of a column sum decided at run time: perStep x the StepParams uniform's `steps` (at most `rows`). */
+export interface RuntimeColumnRows {
+  perStep: number;
+  /** The StepParams uniform (src/gpu/step_params.ts). */
+  step: GPUBuffer;
+}
+
 /**
  * out[j] = sum over i of x[i, j] for a row-major [rows, cols] x, also written to `twin` when given; one
- * dispatch per binding-sized row block.
+ * dispatch per binding-sized row block. With `runtime`, `rows` is the most and each run sums the step's
+ * perStep x steps rows.
  */
 export async function createColumnSum(
   gpu: Gpu,
@@ -84,6 +92,7 @@ export async function createColumnSum(
   cols: number,
   label = "colsum",
   twin?: BufferSlice,
+  runtime?: RuntimeColumnRows,
 ): Promise<Kernel[]> {
   if (x.size < rows * cols * 4 || out.size < cols * 4 || (twin && twin.size < cols * 4)) {
     throw new Error(
@@ -91,18 +100,25 @@ export async function createColumnSum(
         `${rows * cols * 4} and ${cols * 4}`,
     );
   }
-  const pipeline = await gpu.pipeline("colsum", { TWIN: twin !== undefined });
+  const pipeline = await gpu.pipeline("colsum", {
+    TWIN: twin !== undefined,
+    RUNTIME_ROWS: runtime !== undefined,
+  });
   const block = rowsThatFit(gpu, label, "x", rows, cols);
   const kernels: Kernel[] = [];
   for (let r0 = 0; r0 < rows; r0 += block) {
     const n = Math.min(block, rows - r0);
-    const params = gpu.uniform(`${label} rows ${r0}`, new Uint32Array([n, cols, r0 === 0 ? 0 : 1]));
+    const params = gpu.uniform(
+      `${label} rows ${r0}`,
+      new Uint32Array([n, cols, r0 === 0 ? 0 : 1, runtime?.perStep ?? 0, r0]),
+    );
     kernels.push(
       gpu.kernel(label, pipeline, [
         params,
         rowBlock(x, r0, n, cols),
         subSlice(out, 0, cols),
-        ...(twin ? [subSlice(twin, 0, cols)] : []),
+        twin ? subSlice(twin, 0, cols) : null,
+        runtime?.step ?? null,
       ], [ceilDiv(cols, 64)]),
     );
   }

@@ -1,7 +1,9 @@
 /**
  * One GEMM interface over two WGSL kernels: C[M,N] = op(A)·op(B) (+ bias[N]) (ReLU) (· (mask > 0)), or
  * C += op(A)·op(B) when accumulating. Kernels are built once per shape (bind groups and shape uniforms made
- * here, pipelines cached by the runtime) and then encoded every step.
+ * here, pipelines cached by the runtime) and then encoded every step. A GEMM over a batch of packed
+ * sequences takes its rows (M, or K for a weight gradient) at run time from the StepParams uniform
+ * (`runtimeRows`): built for the most rows, it computes perStep x steps of them each step.
  *
  * The kernel is chosen per adapter: software adapters (Mesa lavapipe) run `matmul_regblock.wgsl`, real GPUs
  * `matmul_tiled.wgsl`; see the shaders for why. On software adapters large GEMMs take the "staged" form of
@@ -32,6 +34,19 @@ export interface MatmulSpec {
   reluMask?: boolean;
   /** Forces a kernel (tests run both); by default chosen from the adapter. */
   variant?: MatmulVariant;
+  /**
+   * M (or K) decided at run time: min(M, perStep x the bound StepParams' `steps`) rows (MatmulBuffers.step),
+   * M or K above being the most, which the buffers are sized for. perStep is the batch's rows B for the
+   * packed [B * Tb, W] activations of a sequence batch.
+   */
+  runtimeRows?: RuntimeRows;
+}
+
+/** Which dimension of a GEMM is B * Tb, decided per step (MatmulSpec.runtimeRows). */
+export interface RuntimeRows {
+  /** "M": the rows of C and op(A) (forward, dX); "K": the summed dimension (a weight gradient dW = dYᵀ·X). */
+  dim: "M" | "K";
+  perStep: number;
 }
 
 /** Every epilogue combination the GEMM accepts ({} = none): what the GEMM test and doctor check. */
@@ -51,6 +66,8 @@ export interface MatmulBuffers {
   c: BufferSlice;
   bias?: BufferSlice;
   mask?: BufferSlice;
+  /** The StepParams uniform (src/gpu/step_params.ts) whose `steps` gives the rows; needs spec.runtimeRows. */
+  step?: GPUBuffer;
 }
 
 /** Blocks of a split operand are whole multiples of this many rows, which keeps them 256-byte aligned. */
@@ -187,10 +204,16 @@ export async function createMatmul(
   const vec4 = layout.b === "vec4";
   const vec2 = layout.b === "vec2";
   const vec4C = layout.c === "vec4";
+  const runtime = {
+    RUNTIME_ROWS: spec.runtimeRows !== undefined,
+    RUNTIME_M: spec.runtimeRows?.dim === "M",
+    RUNTIME_K: spec.runtimeRows?.dim === "K",
+  };
   // One pipeline per combination of epilogue bits, which the shaders compile in.
   const pipelineFor = (flags: number) =>
     regblock
       ? gpu.pipeline("matmul_regblock", {
+        ...runtime,
         A_STAGED: staged,
         B_SCALAR: layout.b === "scalar",
         B_VEC2: vec2,
@@ -202,7 +225,7 @@ export async function createMatmul(
         LANE_STEP: vec4 || vec4C ? 4 : vec2 ? 2 : 1,
         FLAGS: flags,
       })
-      : gpu.pipeline("matmul_tiled", { C_VEC4: false, FLAGS: flags });
+      : gpu.pipeline("matmul_tiled", { ...runtime, C_VEC4: false, FLAGS: flags });
   const rowsPerWorkgroup = regblock ? 16 : 64;
 
   // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
@@ -258,6 +281,8 @@ export async function createMatmul(
           transB ? k0 : n0, // bOff
           N, // ldc
           n0, // cOff
+          spec.runtimeRows?.perStep ?? 0,
+          spec.runtimeRows?.dim === "K" ? k0 : m0, // runStart: where this block starts along the run-time rows
         ]);
         const where = `${label}[m${m0} n${n0} k${k0}]`;
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
@@ -267,6 +292,7 @@ export async function createMatmul(
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
           spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
+          ...(spec.runtimeRows ? [bufs.step!] : []),
         ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
       }
     }
@@ -296,6 +322,16 @@ function checkSpec(gpu: Gpu, spec: MatmulSpec, bufs: MatmulBuffers, label: strin
   }
   if (spec.accumulate && (spec.relu || spec.reluMask)) {
     throw new Error(`${label}: accumulate adds raw products; it cannot be combined with relu or reluMask`);
+  }
+  if (spec.runtimeRows) {
+    const { dim, perStep } = spec.runtimeRows;
+    if (!Number.isInteger(perStep) || perStep < 1) {
+      throw new Error(`${label}: runtimeRows.perStep must be a positive integer, got ${perStep}`);
+    }
+    if (dim !== "M" && dim !== "K") {
+      throw new Error(`${label}: runtimeRows.dim must be "M" or "K", got ${dim}`);
+    }
+    if (!bufs.step) throw new Error(`${label}: runtimeRows needs the StepParams uniform (buffers.step)`);
   }
   const need: Array<[string, BufferSlice | undefined, number]> = [
     ["a", bufs.a, M * K],
