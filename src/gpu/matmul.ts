@@ -12,7 +12,7 @@
  * binding (or, staged, A blocks larger than a window) are split into blocks of rows (multiples of 64 rows, so
  * every block starts 256-byte aligned) with one dispatch per block; blocks along K add up in C.
  */
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, softwareAdapterName, subSlice } from "./device.ts";
 
 export type MatmulVariant = "regblock" | "staged" | "tiled";
 
@@ -101,16 +101,6 @@ export interface MatmulChoice {
  */
 export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
   return chooseMatmulVariant(gpu, spec).variant;
-}
-
-/**
- * How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer
- * its description names), or null.
- */
-function softwareAdapterName(gpu: Gpu): string | null {
-  if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
-  const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
-  return named ? `a software adapter ("${named[0]}" in its description)` : null;
 }
 
 /**

@@ -96,8 +96,9 @@ export class GpuModel {
     this.v = gpu.buffer("adam v", bytes);
     this.losses = gpu.buffer("losses", LOSS_SLOTS * 4);
     this.evalLosses = gpu.buffer("eval losses", LOSS_SLOTS * 4);
-    this.step = createStepParams(gpu, "train step");
-    this.evalStep = createStepParams(gpu, "eval step");
+    // Every window holds T positions: both uniforms' `steps` stay T (set's default).
+    this.step = createStepParams(gpu, "train step", T);
+    this.evalStep = createStepParams(gpu, "eval step", T);
     this.evalInputs = gpu.buffer("eval inputs", B * T * 4);
     this.evalTargets = gpu.buffer("eval targets", B * 4);
     this.#evalOrder = gpu.buffer("eval order", B * 4, Int32Array.from({ length: B }, (_, i) => i));
@@ -172,10 +173,15 @@ export class GpuModel {
     }, "eval xent");
   }
 
+  /**
+   * Layer k's kernels. They read the batch's positions from the training step's uniform, evaluation included:
+   * a window model's batches all have T, which that uniform always holds.
+   */
   #lstmLayer(k: number) {
     const { hidden: H, window: T } = this.config;
     const act = this.#act;
     return createLstmLayer(this.#gpu, { B: this.maxBatch, T, In: lstmInputSize(this.config, k), H }, {
+      step: this.step.buffer,
       x: k === 0 ? act.x : act.h[k - 1],
       wih: this.param(`lstm.weight_ih_l${k}`),
       whh: this.param(`lstm.weight_hh_l${k}`),

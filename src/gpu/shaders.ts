@@ -7,8 +7,11 @@ import adam from "../../shaders/adam.wgsl" with { type: "text" };
 import colsum from "../../shaders/colsum.wgsl" with { type: "text" };
 import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { type: "text" };
+import lstmActivations from "../../shaders/lstm_activations.wgsl" with { type: "text" };
 import lstmCell from "../../shaders/lstm_cell.wgsl" with { type: "text" };
 import lstmCellBackward from "../../shaders/lstm_cell_backward.wgsl" with { type: "text" };
+import lstmSeq from "../../shaders/lstm_seq.wgsl" with { type: "text" };
+import lstmSeqBackward from "../../shaders/lstm_seq_backward.wgsl" with { type: "text" };
 import matmulCommon from "../../shaders/matmul_common.wgsl" with { type: "text" };
 import matmulRegblock from "../../shaders/matmul_regblock.wgsl" with { type: "text" };
 import matmulStageA from "../../shaders/matmul_stage_a.wgsl" with { type: "text" };
@@ -23,8 +26,11 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   colsum,
   embedding,
   embedding_backward: embeddingBackward,
+  lstm_activations: lstmActivations,
   lstm_cell: lstmCell,
   lstm_cell_backward: lstmCellBackward,
+  lstm_seq: lstmSeq,
+  lstm_seq_backward: lstmSeqBackward,
   matmul_common: matmulCommon,
   matmul_regblock: matmulRegblock,
   matmul_stage_a: matmulStageA,
