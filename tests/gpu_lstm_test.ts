@@ -16,6 +16,8 @@ import { createStepParams } from "../src/gpu/step_params.ts";
 import { type LstmGrads, lstmLayerBackward, lstmLayerForward, type LstmState } from "../src/cpu/lstm.ts";
 
 const VARIANTS: LstmVariant[] = ["sequence", "steps"];
+/** What output buffers hold before a run: a value no kernel computes. */
+const UNWRITTEN = -7777;
 
 interface LstmCase {
   /** B rows and the most positions T the buffers hold. */
@@ -82,8 +84,9 @@ async function checkLstm(
   const { B, T, In, H } = shape;
   const G = 4 * H;
   const max = B * T;
-  // Every buffer holds T positions; a run at Tb uses the first B * Tb rows. The rest start as NaN: reading
-  // them (a wrong stride) spreads NaN into the results, and writing them is caught below.
+  // Every buffer holds T positions; a run at Tb uses the first B * Tb rows. The inputs' other rows hold NaN,
+  // which reading them (a wrong stride) spreads into the results; the outputs start as UNWRITTEN, which
+  // every element of the run's rows must replace and those past them must keep (checked below).
   const nanPast = (a: Float32Array, n: number) => {
     const out = new Float32Array(a.length + n).fill(NaN);
     out.set(a);
@@ -95,16 +98,16 @@ async function checkLstm(
     whh: output(gpu, G * H),
     bih: output(gpu, G),
     bhh: output(gpu, G),
-    h: output(gpu, max * H, NaN),
-    c: output(gpu, max * H, NaN),
-    gates: output(gpu, max * G, NaN),
+    h: output(gpu, max * H, UNWRITTEN),
+    c: output(gpu, max * H, UNWRITTEN),
+    gates: output(gpu, max * G, UNWRITTEN),
     dh: output(gpu, max * H, NaN),
-    dx: output(gpu, max * In, NaN),
+    dx: output(gpu, max * In, UNWRITTEN),
     dPre: output(gpu, max * G, NaN),
-    dWih: output(gpu, G * In, NaN),
-    dWhh: output(gpu, G * H, NaN),
-    dbih: output(gpu, G, NaN),
-    dbhh: output(gpu, G, NaN),
+    dWih: output(gpu, G * In, UNWRITTEN),
+    dWhh: output(gpu, G * H, UNWRITTEN),
+    dbih: output(gpu, G, UNWRITTEN),
+    dbhh: output(gpu, G, UNWRITTEN),
     h0: init ? output(gpu, B * H) : undefined,
     c0: init ? output(gpu, B * H) : undefined,
   };
@@ -171,10 +174,11 @@ async function checkLstm(
     close(await read("dbih", G), grads.dbih, b, `dbih ${what}`, "backward");
     close(await read("dbhh", G), grads.dbhh, b, `dbhh ${what}`, "backward");
     if (n === 0) {
-      // Only the first run starts from NaN outputs: rows past B * Tb must not have been written.
+      // Only the first run starts from UNWRITTEN outputs: rows past B * Tb must not have been written (the
+      // input projection included, whose NaN there would otherwise pass unseen).
       for (const [name, width] of [["h", H], ["c", H], ["gates", G], ["dx", In]] as const) {
         const past = (await read(name, max * width)).subarray(rows * width);
-        assert(past.every(Number.isNaN), `${name} ${what}: rows past B * Tb were written`);
+        assert(past.every((v) => v === UNWRITTEN), `${name} ${what}: rows past B * Tb were written`);
       }
     }
   }
@@ -184,8 +188,9 @@ async function checkLstm(
 }
 
 // float32 sums of up to a few hundred products over up to 13 positions, in another order than the
-// reference (float64 GEMMs, float32 state); measured worst (printed below) about a tenth of these.
-const F32 = { forward: { atol: 2e-6, rtol: 1e-5 }, backward: { atol: 1e-5, rtol: 1e-4 } };
+// reference (float64 GEMMs, float32 state). Measured on lavapipe (each test prints its worst): up to 0.21 of
+// the forward's and 0.35 of the backward's (the 13-position odd shapes).
+const F32 = { forward: { atol: 2e-6, rtol: 1e-5 }, backward: { atol: 5e-6, rtol: 5e-5 } };
 
 for (const variant of VARIANTS) {
   lstmTest(
