@@ -119,6 +119,21 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 //#endif
 //#endif
 
+// W_hh at the rows of one gate's units j4 .. j4+3 (from row `gate`; units past H read unit H-1) and columns
+// 4k .. 4k+3, as 4 vec4 over the units, one per column.
+fn quadColumns(gate: u32, j4: u32, k: u32) -> array<vec4f, 4> {
+  let w0 = ldW(gate + j4, k);
+  let w1 = ldW(gate + min(j4 + 1u, H - 1u), k);
+  let w2 = ldW(gate + min(j4 + 2u, H - 1u), k);
+  let w3 = ldW(gate + min(j4 + 3u, H - 1u), k);
+  return array<vec4f, 4>(
+    vec4f(w0.x, w1.x, w2.x, w3.x),
+    vec4f(w0.y, w1.y, w2.y, w3.y),
+    vec4f(w0.z, w1.z, w2.z, w3.z),
+    vec4f(w0.w, w1.w, w2.w, w3.w),
+  );
+}
+
 @compute @workgroup_size(QUADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
@@ -138,6 +153,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   let bg = vec4f(bhh[2u * H + j4], bhh[2u * H + u1], bhh[2u * H + u2], bhh[2u * H + u3]);
   let bo = vec4f(bhh[3u * H + j4], bhh[3u * H + u1], bhh[3u * H + u2], bhh[3u * H + u3]);
   var cs: array<vec4f, ROWS>;
+//#for r in ROWS
+  var ai{{r}}: vec4f;
+  var af{{r}}: vec4f;
+  var ag{{r}}: vec4f;
+  var ao{{r}}: vec4f;
+//#endfor
   //#if INIT
   for (var r = 0u; r < rows; r++) {
     let b = b0 + r;
@@ -149,38 +170,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   for (var t = 0u; t < T; t++) {
     let cur = (t % 2u) * ROWS * QUADS;
     let nxt = ROWS * QUADS - cur;
-    // h_{t-1}·W_hhᵀ [gate][row], vec4 over the quad's units; h_{-1} = 0 without INIT, so step 0 has none.
-    // Indexed only by constants (the loops unrolled), so it stays in registers. Cleared here, not by its
-    // declaration: this naga zero-fills a loop-local `var` only once, not per iteration (gfx-rs/wgpu#9489).
-    var acc: array<vec4f, 4u * ROWS>;
-    for (var e = 0u; e < 4u * ROWS; e++) {
-      acc[e] = vec4f(0.0);
-    }
+    // h_{t-1}·W_hhᵀ of each gate and row, vec4 over the quad's units; h_{-1} = 0 without INIT, so step 0 has
+    // none. One variable per gate and row (written out by //#for): in a local array the same loops ran at half
+    // the speed on lavapipe (docs/performance.md). Cleared here, not by a declaration in the loop: this naga
+    // zero-fills a loop-local `var` only once, not per iteration (gfx-rs/wgpu#9489).
+//#for r in ROWS
+    ai{{r}} = vec4f(0.0);
+    af{{r}} = vec4f(0.0);
+    ag{{r}} = vec4f(0.0);
+    ao{{r}} = vec4f(0.0);
+//#endfor
     if (INIT || t > 0u) {
       for (var k = 0u; k < QUADS; k++) {
-        var hv: array<vec4f, ROWS>;
-        for (var r = 0u; r < ROWS; r++) {
-          hv[r] = hs[cur + r * QUADS + k];
-        }
-        for (var g = 0u; g < 4u; g++) {
-          // W_hh rows of gate g, units j4 .. j4+3, at columns 4k .. 4k+3, turned into 4 vec4 over units.
-          let w0 = ldW(g * H + j4, k);
-          let w1 = ldW(g * H + u1, k);
-          let w2 = ldW(g * H + u2, k);
-          let w3 = ldW(g * H + u3, k);
-          let k0 = vec4f(w0.x, w1.x, w2.x, w3.x);
-          let k1 = vec4f(w0.y, w1.y, w2.y, w3.y);
-          let k2 = vec4f(w0.z, w1.z, w2.z, w3.z);
-          let k3 = vec4f(w0.w, w1.w, w2.w, w3.w);
-          for (var r = 0u; r < ROWS; r++) {
-            let x = hv[r];
-            acc[g * ROWS + r] += x.x * k0 + x.y * k1 + x.z * k2 + x.w * k3;
-          }
-        }
+//#for r in ROWS
+        let x{{r}} = hs[cur + {{r}}u * QUADS + k];
+//#endfor
+        let wi = quadColumns(0u, j4, k);
+//#for r in ROWS
+        ai{{r}} += x{{r}}.x * wi[0] + x{{r}}.y * wi[1] + x{{r}}.z * wi[2] + x{{r}}.w * wi[3];
+//#endfor
+        let wf = quadColumns(H, j4, k);
+//#for r in ROWS
+        af{{r}} += x{{r}}.x * wf[0] + x{{r}}.y * wf[1] + x{{r}}.z * wf[2] + x{{r}}.w * wf[3];
+//#endfor
+        let wg = quadColumns(2u * H, j4, k);
+//#for r in ROWS
+        ag{{r}} += x{{r}}.x * wg[0] + x{{r}}.y * wg[1] + x{{r}}.z * wg[2] + x{{r}}.w * wg[3];
+//#endfor
+        let wo = quadColumns(3u * H, j4, k);
+//#for r in ROWS
+        ao{{r}} += x{{r}}.x * wo[0] + x{{r}}.y * wo[1] + x{{r}}.z * wo[2] + x{{r}}.w * wo[3];
+//#endfor
       }
     }
-    // Read below by a row index the compiler cannot know: a copy, so that acc itself stays in registers.
-    let pre = acc;
+    // Read below by a row index the compiler cannot know: an array (the loop over rows stays rolled up, which
+    // keeps the activations' code, and the compile, small).
+    var pre: array<vec4f, 4u * ROWS>;
+//#for r in ROWS
+    pre[{{r}}u] = ai{{r}};
+    pre[ROWS + {{r}}u] = af{{r}};
+    pre[2u * ROWS + {{r}}u] = ag{{r}};
+    pre[3u * ROWS + {{r}}u] = ao{{r}};
+//#endfor
     for (var r = 0u; r < rows; r++) {
       // The input projection x·W_ihᵀ + b_ih (the GEMM's output) and b_hh complete the pre-activations.
       let row = (b0 + r) * T + t;

@@ -147,6 +147,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   // dh_t and dc_t flowing back from step t+1 (nothing beyond the last position).
   var dhRec: array<vec4f, ROWS>;
   var dcRec: array<vec4f, ROWS>;
+//#for r in ROWS
+  var d{{r}}: vec4f;
+//#endfor
   for (var s = 0u; s < T; s++) {
     let t = T - 1u - s;
     let cur = (s % 2u) * ROWS * ROW_VEC4S;
@@ -190,13 +193,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
     }
     workgroupBarrier();
     if (t > 0u) {
-      // dh_{t-1}[j] = sum over the 4H gate units k of dPre_t[k] · W_hh[k, j], accumulated in an array indexed
-      // only by constants (the loops unrolled: registers), cleared here (naga zero-fills a loop-local var only
-      // once, gfx-rs/wgpu#9489) and copied to dhRec, which the rolled loop above indexes.
-      var acc: array<vec4f, ROWS>;
-      for (var r = 0u; r < ROWS; r++) {
-        acc[r] = vec4f(0.0);
-      }
+      // dh_{t-1}[j] = sum over the 4H gate units k of dPre_t[k] · W_hh[k, j], one variable per row (written
+      // out by //#for: in a local array the same loop ran at half the speed on lavapipe), cleared here (naga
+      // zero-fills a loop-local var only once, gfx-rs/wgpu#9489), then copied to dhRec, which the loop over
+      // rows above indexes.
+//#for r in ROWS
+      d{{r}} = vec4f(0.0);
+//#endfor
       for (var k = 0u; k < ROW_VEC4S; k++) {
         // Gate units gate*H + u0 .. u0+3 (the last quad of a gate clamped to its last unit, where ds is 0).
         let gate = k / QUADS;
@@ -205,12 +208,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
         let w1 = ldW(gate * H + min(u0 + 1u, H - 1u), j4);
         let w2 = ldW(gate * H + min(u0 + 2u, H - 1u), j4);
         let w3 = ldW(gate * H + min(u0 + 3u, H - 1u), j4);
-        for (var r = 0u; r < ROWS; r++) {
-          let d = ds[cur + r * ROW_VEC4S + k];
-          acc[r] += d.x * w0 + d.y * w1 + d.z * w2 + d.w * w3;
-        }
+//#for r in ROWS
+        let x{{r}} = ds[cur + {{r}}u * ROW_VEC4S + k];
+        d{{r}} += x{{r}}.x * w0 + x{{r}}.y * w1 + x{{r}}.z * w2 + x{{r}}.w * w3;
+//#endfor
       }
-      dhRec = acc;
+//#for r in ROWS
+      dhRec[{{r}}u] = d{{r}};
+//#endfor
     }
   }
 }

@@ -531,7 +531,7 @@ export const MUTATIONS: Mutation[] = [
   one(
     "lstm seq wgsl: the recurrent sums not cleared between steps",
     LSTM_SEQ,
-    "    for (var e = 0u; e < 4u * ROWS; e++) {\n      acc[e] = vec4f(0.0);\n    }\n",
+    "    ai{{r}} = vec4f(0.0);\n    af{{r}} = vec4f(0.0);\n    ag{{r}} = vec4f(0.0);\n    ao{{r}} = vec4f(0.0);\n",
     "",
     T_LSTM,
     { filter: "(sequence)" },
@@ -571,10 +571,18 @@ export const MUTATIONS: Mutation[] = [
   one(
     "lstm seq backward wgsl: dh not carried to the previous step",
     LSTM_SEQ_BACK,
-    "      dhRec = acc;\n",
+    "      dhRec[{{r}}u] = d{{r}};\n",
     "",
     T_LSTM,
     { filter: "(sequence)", quick: true },
+  ),
+  one(
+    "lstm seq backward wgsl: the recurrent sums not cleared between steps",
+    LSTM_SEQ_BACK,
+    "      d{{r}} = vec4f(0.0);\n",
+    "",
+    T_LSTM,
+    { filter: "(sequence)" },
   ),
   one(
     "lstm seq backward wgsl: dc carried without the forget gate",

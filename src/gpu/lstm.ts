@@ -115,7 +115,7 @@ const BACKWARD_ROWS = 8;
  * measurements). On a hardware adapter each workgroup walks its rows' positions alone, so fewer rows give
  * more workgroups to spread over the GPU's cores (not measured: no GPU here).
  */
-const SEQUENCE_ROWS_SOFTWARE = { forward: 4, backward: 8 };
+const SEQUENCE_ROWS_SOFTWARE = { forward: 8, backward: 16 };
 const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
 
 /** Rows per forward invocation and per backward workgroup of the per-position kernels, for H. */
