@@ -6,22 +6,31 @@
 // dispatch does not apply cost nothing: no per-element branches on a uniform. C and mask are f32 arrays,
 // or vec4 arrays with C_VEC4 (matmul_regblock.wgsl, when its whole-vec4 stores apply).
 //
-// Rows at run time (RUNTIME_M or RUNTIME_K, with RUNTIME_ROWS for either): the GEMM over a batch of packed
-// sequences has perStep * step.steps rows (M, or K for a weight gradient), Tb = step.steps changing from
-// step to step. The kernels are built for the most rows (s.M or s.K: this dispatch's block of them, which
-// starts at row runStart of the whole) and take their share of the step's rows from the StepParams uniform,
-// so one set of kernels serves every Tb with no host work per GEMM. The grid stays the built one: workgroups
-// past the rows exit at once, and along K the loop ends early.
+// Rows at run time (runDim 1: M, 2: K): the GEMM over a batch of packed sequences has perStep * step.steps
+// rows (M, or K for a weight gradient), Tb = step.steps changing from step to step. The kernels are built for
+// the most rows (s.M or s.K: this dispatch's block of them, which starts at row runStart of the whole) and
+// take their share of the step's rows from the StepParams uniform, so one set of kernels serves every Tb with
+// no host work per GEMM. The grid stays the built one: workgroups past the rows exit at once, and along K the
+// loop ends early. A branch on the shape uniform rather than a compiled-in flag, so that GEMMs with rows at
+// run time share their pipelines with the fixed ones (a fixed GEMM binds its own shape as the step uniform,
+// unread).
 
 struct Shape {
   M: u32, N: u32, K: u32,
   aRow: u32, aK: u32, aOff: u32,
   bK: u32, bCol: u32, bOff: u32,
   ldc: u32, cOff: u32,
-  perStep: u32, runStart: u32, // rows per position of the step, and this block's first row (RUNTIME_ROWS)
+  runDim: u32, // 0: M and K fixed; 1: M at run time; 2: K at run time
+  perStep: u32, // rows per position of the step (runDim > 0)
+  runStart: u32, // this block's first row along the run-time dimension (runDim > 0)
 }
 
-//#if RUNTIME_ROWS
+const EPI_ACCUMULATE = 1u; // add the old C (also how the K blocks of a split GEMM add up)
+const EPI_BIAS = 2u; // add bias[j]
+const EPI_RELU = 4u; // max(0, .)
+const EPI_MASK = 8u; // times (mask[i,j] > 0): ReLU backward fused into the GEMM; mask is laid out as C
+const FLAGS = {{FLAGS}}u; // the EPI_* bits of this dispatch
+
 //#include step_params
 @group(0) @binding(6) var<uniform> step: StepParams;
 
@@ -30,31 +39,22 @@ fn runtimeExtent(built: u32) -> u32 {
   let total = s.perStep * step.steps;
   return min(built, total - min(total, s.runStart));
 }
-//#endif
 
 // The rows of C (and op(A)) this dispatch computes.
 fn rowsM() -> u32 {
-  //#if RUNTIME_M
-  return runtimeExtent(s.M);
-  //#else
+  if (s.runDim == 1u) {
+    return runtimeExtent(s.M);
+  }
   return s.M;
-  //#endif
 }
 
 // The k values this dispatch sums over.
 fn depthK() -> u32 {
-  //#if RUNTIME_K
-  return runtimeExtent(s.K);
-  //#else
+  if (s.runDim == 2u) {
+    return runtimeExtent(s.K);
+  }
   return s.K;
-  //#endif
 }
-
-const EPI_ACCUMULATE = 1u; // add the old C (also how the K blocks of a split GEMM add up)
-const EPI_BIAS = 2u; // add bias[j]
-const EPI_RELU = 4u; // max(0, .)
-const EPI_MASK = 8u; // times (mask[i,j] > 0): ReLU backward fused into the GEMM; mask is laid out as C
-const FLAGS = {{FLAGS}}u; // the EPI_* bits of this dispatch
 
 // Writes one element of C through the epilogue; elements outside C are dropped.
 fn store(i: u32, j: u32, sum: f32) {

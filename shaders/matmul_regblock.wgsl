@@ -69,7 +69,7 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   let M = rowsM();
   let K = depthK();
   if (row0 >= M) {
-    return; // past the rows of this step (RUNTIME_M)
+    return; // past the rows of this step (rows at run time)
   }
   let colBase = wg.x * (LANES * 8u) + lid.x * LANE_STEP;
   // Rows and columns past the edge read the last valid one (no divergent branch inside the loop); the

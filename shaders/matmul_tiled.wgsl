@@ -40,7 +40,7 @@ fn main(
   let M = rowsM();
   let K = depthK();
   if (row0 >= M) {
-    return; // past the rows of this step (RUNTIME_M); uniform for the workgroup, before any barrier
+    return; // past the rows of this step (rows at run time); uniform for the workgroup, before any barrier
   }
   var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   for (var k0 = 0u; k0 < K; k0 += KT) {

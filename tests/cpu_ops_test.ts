@@ -157,7 +157,16 @@ for (const firstStep of [true, false]) {
   });
 }
 
-Deno.test("lstmLayer over T = 3: dx, dWih, dWhh, dbih, dbhh match finite differences", () => {
+for (const withInit of [false, true]) {
+  Deno.test(
+    `lstmLayer over T = 3${
+      withInit ? " from an initial state" : ""
+    }: dx, dWih, dWhh, dbih, dbhh match finite differences`,
+    () => checkLstmLayerGradients(withInit),
+  );
+}
+
+function checkLstmLayerGradients(withInit: boolean): void {
   const B = 2, T = 3, In = 3, H = 4;
   const x = randomArray(B * T * In, 50);
   const wih = randomArray(4 * H * In, 51, -0.8, 0.8);
@@ -165,8 +174,12 @@ Deno.test("lstmLayer over T = 3: dx, dWih, dWhh, dbih, dbhh match finite differe
   const bih = randomArray(4 * H, 53, -0.5, 0.5);
   const bhh = randomArray(4 * H, 54, -0.5, 0.5);
   const weights = randomArray(B * T * H, 55); // upstream gradient on every step's h
-  const objective = () => weightedSum(lstmLayerForward(x, wih, whh, bih, bhh, B, T, In, H).h, weights);
-  const cache = lstmLayerForward(x, wih, whh, bih, bhh, B, T, In, H);
+  // A carried state (a constant of the objective) enters W_hh's gradient at t = 0 and the forget gate's.
+  const init = withInit
+    ? { h: randomArray(B * H, 56, -0.9, 0.9), c: randomArray(B * H, 57, -2, 2) }
+    : undefined;
+  const objective = () => weightedSum(lstmLayerForward(x, wih, whh, bih, bhh, B, T, In, H, init).h, weights);
+  const cache = lstmLayerForward(x, wih, whh, bih, bhh, B, T, In, H, init);
   const grads = {
     dx: new Float32Array(x.length),
     dWih: new Float32Array(wih.length),
@@ -174,7 +187,7 @@ Deno.test("lstmLayer over T = 3: dx, dWih, dWhh, dbih, dbhh match finite differe
     dbih: new Float32Array(bih.length),
     dbhh: new Float32Array(bhh.length),
   };
-  lstmLayerBackward(x, wih, whh, cache, weights, B, T, In, H, grads);
+  lstmLayerBackward(x, wih, whh, cache, weights, B, T, In, H, grads, init);
   for (
     const [what, analytic, input] of [
       ["dx", grads.dx, x],
@@ -189,7 +202,7 @@ Deno.test("lstmLayer over T = 3: dx, dWih, dWhh, dbih, dbhh match finite differe
       what,
     });
   }
-});
+}
 
 Deno.test("softmaxCrossEntropy: dLogits is the gradient of the mean loss (finite differences)", () => {
   const B = 3, V = 5;

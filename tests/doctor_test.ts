@@ -12,12 +12,20 @@ import { assert, assertEquals } from "./assert.ts";
 import { gpuTest } from "./gpu_harness.ts";
 import { errorLine, runDeno, taskRun } from "./cli_harness.ts";
 import { doctorMain } from "../src/cli/doctor.ts";
-import { DeviceLostError, MODEL_SHAPES, planChecks, runDoctor, SMALL_SHAPES } from "../src/doctor/doctor.ts";
+import {
+  DeviceLostError,
+  LSTM_VARIANT_NAMES,
+  MODEL_SHAPES,
+  planChecks,
+  runDoctor,
+  SMALL_SHAPES,
+} from "../src/doctor/doctor.ts";
 import { compare } from "../src/doctor/compare.ts";
 import { GEMM_VARIANTS, gemmVariantName, modelGemms, runtimeGemmVariant } from "../src/doctor/gemm.ts";
 import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import type { Gpu } from "../src/gpu/device.ts";
+import { lstmPlan } from "../src/gpu/lstm.ts";
 import { SHADER_SOURCES } from "../src/gpu/shaders.ts";
 import type { ShaderValues } from "../src/gpu/preprocess.ts";
 
@@ -84,24 +92,27 @@ gpuTest("doctor --json: a clean run passes and prints one JSON object of the doc
   assert(j.training.weights.worst_rel_diff <= j.training.weights.tolerance, "training weights");
 });
 
-// A 0.1% error in the forget gate of the forward cell.
-const FORGET = "    let f = sigmoid(pre[r].y);";
-const LSTM_BUG = SHADER_SOURCES.lstm_cell.replace(FORGET, "    let f = sigmoid(pre[r].y) * 1.001;");
+// A 0.1% error in the forget gate of the forward (the sequence kernel: the variant lavapipe runs).
+const FORGET = "let f = sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);";
+const LSTM_BUG = SHADER_SOURCES.lstm_seq.replace(
+  FORGET,
+  "let f = 1.001 * sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);",
+);
 
 gpuTest(
   "doctor: a 0.1% error planted in one LSTM gate FAILs exactly that kernel's row and the run",
   async () => {
-    assert(LSTM_BUG !== SHADER_SOURCES.lstm_cell, "the planted line must exist in shaders/lstm_cell.wgsl");
-    const { code, lines } = await doctor(["--shapes", "small"], { lstm_cell: LSTM_BUG });
+    assert(LSTM_BUG !== SHADER_SOURCES.lstm_seq, "the planted line must exist in shaders/lstm_seq.wgsl");
+    const { code, lines } = await doctor(["--shapes", "small"], { lstm_seq: LSTM_BUG });
     const table = rows(lines);
     const failed = table.filter(([s]) => s === "FAIL").map(([, name]) => name);
-    assertEquals(failed, ["lstm cell forward"], lines.join("\n"));
+    assertEquals(failed, ["lstm forward sequence"], lines.join("\n"));
     assert(table.filter(([s]) => s === "PASS").length >= 9, lines.join("\n"));
     // Its worst element is named, next to the reference's value.
-    const at = lines.findIndex((l) => l.startsWith("FAIL   lstm cell forward"));
+    const at = lines.findIndex((l) => l.startsWith("FAIL   lstm forward"));
     assert(/^ {7}worst: (h|c|gates) B=\d+ .*reference/.test(lines[at + 1]), lines[at + 1]);
     assertEquals(code, 1);
-    assert(lines.at(-1)!.startsWith("FAIL: lstm cell forward"), lines.at(-1));
+    assert(lines.at(-1)!.startsWith("FAIL: lstm forward sequence"), lines.at(-1));
   },
 );
 
@@ -190,15 +201,31 @@ gpuTest("doctor: the GEMM variants it reports in use are those the WebGPU backen
     assertEquals(used.sort(), [...compiled].sort(), `V = ${shapes.model.vocab}`);
     // Every model GEMM maps to one of the variants checked.
     const names = GEMM_VARIANTS.map(gemmVariantName);
-    for (const g of modelGemms(shapes.model, shapes.batch)) {
+    for (
+      const g of modelGemms(
+        shapes.model,
+        shapes.batch,
+        lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant,
+      )
+    ) {
       assert(names.includes(gemmVariantName(runtimeGemmVariant(gpu, g.spec))), g.op);
     }
     // --all adds every other variant, marked as not in use.
     const all = planChecks(gpu, shapes, true);
     assertEquals(all.filter((c) => c.kernel === "matmul").map((c) => c.variant), names);
     assertEquals(all.filter((c) => c.kernel === "adam").map((c) => c.variant), ["vec4", "scalar"]);
+    assertEquals(all.filter((c) => c.kernel === "lstm forward").map((c) => c.variant), [
+      "sequence",
+      "per position",
+    ]);
+    const lstmUsed = LSTM_VARIANT_NAMES[lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant];
     for (const c of all) {
-      assertEquals(c.used, c.kernel === "matmul" ? used.includes(c.variant) : c.variant !== "scalar");
+      const expected = c.kernel === "matmul"
+        ? used.includes(c.variant)
+        : c.kernel.startsWith("lstm")
+        ? c.variant.startsWith(lstmUsed)
+        : c.variant !== "scalar";
+      assertEquals(c.used, expected, `${c.kernel} ${c.variant}`);
     }
   }
 });

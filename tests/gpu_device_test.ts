@@ -1,6 +1,6 @@
 /**
  * The WebGPU runtime (src/gpu/device.ts) and the shader preprocessor: a buffer round trip, {{SLOT}} values,
- * //#if blocks and includes, the shader module carrying every file in shaders/, and a WGSL error naming its
+ * //#if blocks, //#for blocks and includes, the shader module carrying every file in shaders/, and a WGSL error naming its
  * file (planted through Gpu.open's `shaders` option, never written into shaders/).
  */
 import { assert, assertAllClose, assertEquals, assertRejects, assertThrows } from "./assert.ts";
@@ -60,6 +60,40 @@ Deno.test("//#if blocks keep the lines of true flags, nest, and refuse what is u
   assertThrows(bad("//#if X\nx\n//#endif", { X: 1 }), /needs a boolean value for X, got 1/);
   assertThrows(bad("//#include nothing"), /shaders\/nothing\.wgsl: no such shader/);
   assertThrows(() => preprocessShader("a", { a: "//#include b", b: "//#include a" }), /includes itself/);
+});
+
+Deno.test("//#for blocks are written out COUNT times with their index, nest, and refuse bad counts", () => {
+  const text = [
+    "a",
+    "//#for r in ROWS",
+    "  x{{r}} = {{N}};",
+    "  //#for q in TWO",
+    "  y{{r}}_{{q}};",
+    "  //#endfor",
+    "//#endfor",
+    "//#for e in NONE",
+    "never",
+    "//#endfor",
+    "b",
+  ].join("\n");
+  assertEquals(preprocessShader("f", { f: text }, { ROWS: 2, TWO: 2, NONE: 0, N: 7 }).split("\n"), [
+    "a",
+    "  x0 = 7;",
+    "  y0_0;",
+    "  y0_1;",
+    "  x1 = 7;",
+    "  y1_0;",
+    "  y1_1;",
+    "b",
+  ]);
+  // //#if blocks are chosen first, so they may sit inside a //#for.
+  const withIf = "//#for i in N\n//#if X\n{{i}}\n//#endif\n//#endfor";
+  assertEquals(preprocessShader("g", { g: withIf }, { N: 2, X: true }), "0\n1");
+  const bad = (text: string, values = {}) => () => preprocessShader("bad", { bad: text }, values);
+  assertThrows(bad("//#for i in N\nx"), /needs a whole number for N, got undefined/);
+  assertThrows(bad("//#for i in N\nx\n//#endfor", { N: 1.5 }), /needs a whole number for N, got 1.5/);
+  assertThrows(bad("//#for i in N\nx", { N: 1 }), /shaders\/bad\.wgsl: \/\/#for i is never closed/);
+  assertThrows(bad("x\n//#endfor"), /\/\/#endfor without an open \/\/#for/);
 });
 
 Deno.test("the shader module carries every file in shaders/ (and nothing else)", () => {

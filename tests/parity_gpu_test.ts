@@ -6,9 +6,11 @@
  *
  * 1. PyTorch parity of the WebGPU Backend on tests/fixtures/parity/tiny, in the repository, so it runs on
  *    every clean clone: 3 LSTM layers of 12 over a 3-word window, 390 steps. A 0.1% error in any gate of
- *    the forward or backward LSTM cell kernel fails it (the mutation table in parity_harness.ts). The same
- *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps) and
- *    tests/fixtures/parity/tiny-clip (the tiny run with clip_grad_norm_ 1.0: the GPU's norm reduction).
+ *    the forward or backward LSTM kernels fails it (the mutation table in parity_harness.ts). The same
+ *    for tests/fixtures/parity/tiny-boundaries (the corpus with --boundaries, 375 steps),
+ *    tests/fixtures/parity/tiny-clip (the tiny run with clip_grad_norm_ 1.0: the GPU's norm reduction), and
+ *    the tiny fixture on the per-position LSTM kernels (the fallback where a device's limits rule out the
+ *    sequence kernels).
  * 2. The fixtures through the library entry point (trainMain, in-process, --quiet): --init, --no-shuffle,
  *    the fixture's sizes, batch, lr and step count (and --boundaries, --clip); the training loop's batches,
  *    metrics.jsonl and checkpoint must give what the Backend alone gives.
@@ -57,16 +59,18 @@ const tmp = await Deno.makeTempDir({ prefix: "parity_gpu_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
 
 for (
-  const [name, dir, tolerance] of [
-    ["tiny fixture", TINY_DIR, TOLERANCE.tiny.webgpu],
-    ["tiny fixture with boundaries", TINY_BOUNDARIES_DIR, TOLERANCE.tinyBoundaries.webgpu],
-    ["tiny fixture with clip_grad_norm_", TINY_CLIP_DIR, TOLERANCE.tinyClip.webgpu],
+  const [name, dir, tolerance, lstm] of [
+    ["tiny fixture", TINY_DIR, TOLERANCE.tiny.webgpu, undefined],
+    ["tiny fixture with boundaries", TINY_BOUNDARIES_DIR, TOLERANCE.tinyBoundaries.webgpu, undefined],
+    ["tiny fixture with clip_grad_norm_", TINY_CLIP_DIR, TOLERANCE.tinyClip.webgpu, undefined],
+    // The fallback LSTM kernels (one per position), which this adapter's limits do not choose.
+    ["tiny fixture, per-position LSTM kernels", TINY_DIR, TOLERANCE.tiny.webgpu, "steps"],
   ] as const
 ) {
   gpuTest(`parity, ${name}: the WebGPU Backend's losses and final weights equal PyTorch's`, async (gpu) => {
     const fx = await readFixture(dir);
     const pairs = await fixturePairs(fx, TINY_CORPUS);
-    const backend = await createGpuBackend(gpu, fx.settings.model, { maxBatch: fx.settings.batch });
+    const backend = await createGpuBackend(gpu, fx.settings.model, { maxBatch: fx.settings.batch, lstm });
     let run;
     try {
       run = await replay(backend, fx, pairs);

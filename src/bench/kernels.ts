@@ -17,7 +17,7 @@ import { createAdam } from "../gpu/adam.ts";
 import { type BufferSlice, type Gpu, type Kernel, whole } from "../gpu/device.ts";
 import { createEmbedding } from "../gpu/embedding.ts";
 import { createColumnSum } from "../gpu/linear.ts";
-import { createLstmLayer } from "../gpu/lstm.ts";
+import { createLstmLayer, lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
 import { createMatmul, defaultMatmulVariant, type MatmulSpec } from "../gpu/matmul.ts";
 import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
@@ -168,7 +168,7 @@ function passStamps(gpu: Gpu) {
   };
 }
 
-/** The model's kernels (embedding, one LSTM layer, GEMMs, column sum, loss, Adam) at its shapes. */
+/** The model's kernels (embedding, one LSTM layer in each variant, GEMMs, column sum, loss, Adam) at its shapes. */
 export function benchCases(gpu: Gpu, cfg: ModelConfig, batch = BATCH): BenchCase[] {
   const V = cfg.vocab;
   const flat = cfg.window * cfg.hidden;
@@ -177,7 +177,7 @@ export function benchCases(gpu: Gpu, cfg: ModelConfig, batch = BATCH): BenchCase
     gemmCase(`matmul ${defaultMatmulVariant(gpu, spec)} ${what}`, spec);
   return [
     ...embeddingCases(cfg, batch),
-    ...lstmCases(cfg, batch),
+    ...lstmCases(gpu, cfg, batch),
     gemm("fc1 forward: x·Wᵀ + b, ReLU", { M: batch, K: flat, N: V, transB: true, bias: true, relu: true }),
     gemm("fc2 forward: x·Wᵀ + b", { M: batch, K: V, N: V, transB: true, bias: true }),
     softmaxXentCase(batch, V),
@@ -279,12 +279,14 @@ function embeddingCases(cfg: ModelConfig, B: number): BenchCase[] {
 }
 
 /**
- * One LSTM layer above the first (input width = hidden, as for all but layer 0): the forward's T cell
- * kernels, and the backward's T cell kernels plus its weight/input GEMMs and bias column sums. The
- * layer's own small scratch (dh/dc carry, h_{t-1}) is not exposed by createLstmLayer, so it stays
- * allocated (a few hundred KiB) until the device goes.
+ * One LSTM layer above the first (input width = hidden, as for all but layer 0), forward and backward, in each
+ * variant this device can run (src/gpu/lstm.ts): the sequence kernels (the input-projection GEMM and one
+ * recurrent dispatch forward; one recurrent dispatch, the weight and input GEMMs and the bias column sums
+ * backward) and the per-position cells (T cell kernels each way, then the same GEMMs). The layer's own small
+ * scratch (h_{t-1}, the cells' dh/dc carry) is not exposed by createLstmLayer, so it stays allocated (a few
+ * hundred KiB) until the device goes.
  */
-function lstmCases(cfg: ModelConfig, B: number): BenchCase[] {
+function lstmCases(gpu: Gpu, cfg: ModelConfig, B: number): BenchCase[] {
   const { hidden: H, window: T } = cfg;
   const In = H;
   const G = 4 * H;
@@ -297,49 +299,65 @@ function lstmCases(cfg: ModelConfig, B: number): BenchCase[] {
     bhh: wave(G, 0.1),
     dh: wave(rows * H, 0.01),
   });
-  const build = (backward: boolean) => async (gpu: Gpu) => {
+  const build = (variant: LstmVariant, backward: boolean) => async (gpu: Gpu) => {
     const alloc = allocator(gpu);
     const v = inputs();
-    const layer = await createLstmLayer(gpu, { B, T, In, H }, {
-      x: alloc(rows * In, v.x),
-      wih: alloc(G * In, v.wih),
-      whh: alloc(G * H, v.whh),
-      bih: alloc(G, v.bih),
-      bhh: alloc(G, v.bhh),
-      h: alloc(rows * H),
-      c: alloc(rows * H),
-      gates: alloc(rows * G),
-      dh: alloc(rows * H, v.dh),
-      dx: alloc(rows * In),
-      dPre: alloc(rows * G),
-      dWih: alloc(G * In),
-      dWhh: alloc(G * H),
-      dbih: alloc(G),
-      dbhh: alloc(G),
-    }, "bench lstm");
+    const step = createStepParams(gpu, "bench step", T);
+    alloc.own(step.buffer);
+    const layer = await createLstmLayer(
+      gpu,
+      { B, T, In, H },
+      {
+        step: step.buffer,
+        x: alloc(rows * In, v.x),
+        wih: alloc(G * In, v.wih),
+        whh: alloc(G * H, v.whh),
+        bih: alloc(G, v.bih),
+        bhh: alloc(G, v.bhh),
+        h: alloc(rows * H),
+        c: alloc(rows * H),
+        gates: alloc(rows * G),
+        dh: alloc(rows * H, v.dh),
+        dx: alloc(rows * In),
+        dPre: alloc(rows * G),
+        dWih: alloc(G * In),
+        dWhh: alloc(G * H),
+        dbih: alloc(G),
+        dbhh: alloc(G),
+      },
+      "bench lstm",
+      variant,
+    );
     // The backward reads the h, c and gates the forward wrote.
     if (backward) await gpu.run(layer.forward);
     return { kernels: backward ? layer.backward : layer.forward, dispose: alloc.dispose };
   };
   const shape = `B=${B} T=${T} In=${In} H=${H}`;
-  return [
+  const variants: LstmVariant[] = lstmPlan(gpu, B, H).variant === "sequence"
+    ? ["sequence", "steps"]
+    : ["steps"];
+  return variants.flatMap((variant): BenchCase[] => [
     {
-      kernel: `lstm layer forward: ${T} fused cell steps`,
+      kernel: variant === "sequence"
+        ? "lstm layer forward (sequence): x·W_ihᵀ GEMM, 1 recurrent dispatch"
+        : `lstm layer forward (per position): ${T} fused cells`,
       shape,
-      // Per step x_t·W_ihᵀ and h_{t-1}·W_hhᵀ over B rows.
+      // x_t·W_ihᵀ and h_{t-1}·W_hhᵀ over B rows for every position.
       flops: 2 * rows * G * (In + H),
-      build: build(false),
+      build: build(variant, false),
       cpu() {
         const v = inputs();
         return () => lstmLayerForward(v.x, v.wih, v.whh, v.bih, v.bhh, B, T, In, H);
       },
     },
     {
-      kernel: "lstm layer backward: cells, dW, dx, db",
+      kernel: variant === "sequence"
+        ? "lstm layer backward (sequence): 1 recurrent dispatch, dW, dx, db"
+        : `lstm layer backward (per position): ${T} cells, dW, dx, db`,
       shape,
       // Recurrent dh (dPre·W_hh), dW_ih, dW_hh and dx: four GEMMs' worth over B*T rows.
       flops: 2 * rows * G * (2 * In + 2 * H),
-      build: build(true),
+      build: build(variant, true),
       cpu() {
         const v = inputs();
         const cache = lstmLayerForward(v.x, v.wih, v.whh, v.bih, v.bhh, B, T, In, H);
@@ -353,7 +371,7 @@ function lstmCases(cfg: ModelConfig, B: number): BenchCase[] {
         return () => lstmLayerBackward(v.x, v.wih, v.whh, cache, v.dh, B, T, In, H, grads);
       },
     },
-  ];
+  ]);
 }
 
 /** The fused loss: per-row softmax cross-entropy and dLogits, then the step's mean. */

@@ -47,6 +47,9 @@ const LSTM_CPU = "src/cpu/lstm.ts";
 const GRAD_NORM_WGSL = "shaders/grad_norm.wgsl";
 const GRAD_NORM_FINAL_WGSL = "shaders/grad_norm_final.wgsl";
 const SCHEDULE = "src/train/schedule.ts";
+const LSTM_SEQ = "shaders/lstm_seq.wgsl";
+const LSTM_SEQ_BACK = "shaders/lstm_seq_backward.wgsl";
+const LSTM_HOST = "src/gpu/lstm.ts";
 
 const T_ADAM = ["tests/gpu_adam_test.ts"];
 const T_ADAM_CPU = ["tests/gpu_adam_test.ts", "tests/cpu_model_test.ts"];
@@ -481,8 +484,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "colsum runtime rows: the built rows summed",
     "shaders/colsum.wgsl",
-    "let rows = min(p.rows, total - min(total, p.rowStart));",
-    "let rows = p.rows;",
+    "rows = min(p.rows, total - min(total, p.rowStart));",
+    "",
     ["tests/gpu_linear_test.ts"],
     { filter: "run time" },
   ),
@@ -673,6 +676,192 @@ export const MUTATIONS: Mutation[] = [
     { filter: "lstm", quick: true },
   ),
 
+  // ---- the LSTM sequence kernels: time, state carried between steps, barriers, the packed layout ----
+  one(
+    "lstm seq wgsl: positions read in reverse (wrong time index)",
+    LSTM_SEQ,
+    "let row = (b0 + r) * T + t;",
+    "let row = (b0 + r) * T + (T - 1u - t);",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: c not carried to the next step",
+    LSTM_SEQ,
+    "cs[r] = cNew;",
+    "",
+    T_LSTM,
+    { filter: "(sequence)", quick: true },
+  ),
+  one(
+    "lstm seq wgsl: h written to the copy being read (h not carried)",
+    LSTM_SEQ,
+    "hs[nxt + r * QUADS + q] = select(vec4f(0.0), hNew, live);",
+    "hs[cur + r * QUADS + q] = select(vec4f(0.0), hNew, live);",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: no barrier between steps",
+    LSTM_SEQ,
+    "    workgroupBarrier();\n  }\n}\n",
+    "  }\n}\n",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: time-major rows (wrong row stride)",
+    LSTM_SEQ,
+    "let row = (b0 + r) * T + t;",
+    "let row = t * B + b0 + r;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: the recurrent sums not cleared between steps",
+    LSTM_SEQ,
+    "    ai{{r}} = vec4f(0.0);\n    af{{r}} = vec4f(0.0);\n    ag{{r}} = vec4f(0.0);\n    ao{{r}} = vec4f(0.0);\n",
+    "",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: forget gate ignored",
+    LSTM_SEQ,
+    "let cNew = f * cs[r] + i * g;",
+    "let cNew = cs[r] + i * g;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq wgsl: the initial h ignored",
+    LSTM_SEQ,
+    "hs[r * QUADS + q] = select(vec4f(0.0), ldH0(b * H, j4), live);",
+    "hs[r * QUADS + q] = vec4f(0.0);",
+    T_LSTM,
+    { filter: "initial state" },
+  ),
+  one(
+    "lstm seq wgsl: units past H of the last quad not zeroed in h",
+    LSTM_SEQ,
+    "hs[nxt + r * QUADS + q] = select(vec4f(0.0), hNew, live);",
+    "hs[nxt + r * QUADS + q] = hNew;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: positions walked forward (wrong time index)",
+    LSTM_SEQ_BACK,
+    "let t = T - 1u - s;",
+    "let t = s;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: dh not carried to the previous step",
+    LSTM_SEQ_BACK,
+    "      dhRec[{{r}}u] = d{{r}};\n",
+    "",
+    T_LSTM,
+    { filter: "(sequence)", quick: true },
+  ),
+  one(
+    "lstm seq backward wgsl: the recurrent sums not cleared between steps",
+    LSTM_SEQ_BACK,
+    "      d{{r}} = vec4f(0.0);\n",
+    "",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: dc carried without the forget gate",
+    LSTM_SEQ_BACK,
+    "dcRec[r] = dct * f;",
+    "dcRec[r] = dct;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: no barrier between the gate gradients and dh",
+    LSTM_SEQ_BACK,
+    "    workgroupBarrier();\n",
+    "",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: time-major rows (wrong row stride)",
+    LSTM_SEQ_BACK,
+    "let row = b * T + t;",
+    "let row = t * B + b;",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: h_{t-1} for dW_hh not shifted",
+    LSTM_SEQ_BACK,
+    "hp = ldH((row - 1u) * H, j4);",
+    "hp = ldH(row * H, j4);",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm seq backward wgsl: the initial c ignored",
+    LSTM_SEQ_BACK,
+    "cp = ldC0(b * H, j4);",
+    "cp = vec4f(0.0);",
+    T_LSTM,
+    { filter: "initial state" },
+  ),
+  one(
+    "lstm seq backward wgsl: forget gate without sigmoid'",
+    LSTM_SEQ_BACK,
+    "let df = dct * cp * f * (1.0 - f);",
+    "let df = dct * cp * (1.0 - f);",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "lstm host: the input projection over the built rows, not B * Tb",
+    LSTM_HOST,
+    '        runtimeRows: { dim: "M", perStep: B },\n',
+    "",
+    T_LSTM,
+    { filter: "Tb below" },
+  ),
+  one(
+    "lstm host: the bias gradients summed over the built rows",
+    LSTM_HOST,
+    "bufs.dbhh, {\n      perStep: B,\n      step,\n    }),",
+    "bufs.dbhh),",
+    T_LSTM,
+    { filter: "Tb below" },
+  ),
+  one(
+    "lstm cell wgsl: the initial state ignored",
+    LSTM_WGSL,
+    "    return h0[b * H + k];",
+    "    return 0.0;",
+    T_LSTM,
+    { filter: "(steps): from an initial state" },
+  ),
+  one(
+    "lstm cell backward wgsl: the batch's last position taken as the buffers' last",
+    LSTM_BACK_WGSL,
+    "let last = STEP + 1u == T;",
+    "let last = false;",
+    T_LSTM,
+    { filter: "(steps): Tb below" },
+  ),
+  one(
+    "lstm cpu: the initial state ignored by the backward",
+    LSTM_CPU,
+    "lstmCellBackward(gates, t > 0 ? cPrev : init?.c ?? null, c, dh, dcNext, B, H, dPre, dcPrev);",
+    "lstmCellBackward(gates, t > 0 ? cPrev : null, c, dh, dcNext, B, H, dPre, dcPrev);",
+    ["tests/cpu_ops_test.ts"],
+    { filter: "initial state" },
+  ),
+
   // ---- 0.1% errors (the audit's table): PyTorch parity on the in-repository fixture must see them ----
   one(
     "lstm cpu: forget gate x 0.999 (parity alone)",
@@ -704,10 +893,43 @@ export const MUTATIONS: Mutation[] = [
     "let f = sigmoid(pre[r].y);",
     "let f = 0.999 * sigmoid(pre[r].y);",
     ["tests/parity_gpu_test.ts"],
-    { filter: "parity, tiny fixture" },
+    { filter: "per-position LSTM kernels" },
+  ),
+  one(
+    "lstm seq wgsl: forget gate x 0.999 (parity alone)",
+    LSTM_SEQ,
+    "let f = sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);",
+    "let f = 0.999 * sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);",
+    ["tests/parity_gpu_test.ts"],
+    { filter: "parity, tiny fixture: the WebGPU" },
+  ),
+  one(
+    "lstm seq backward wgsl: output gate gradient x 0.999 (parity alone)",
+    LSTM_SEQ_BACK,
+    "let dO = dh * tc * o * (1.0 - o);",
+    "let dO = 0.999 * dh * tc * o * (1.0 - o);",
+    ["tests/parity_gpu_test.ts"],
+    { filter: "parity, tiny fixture: the WebGPU" },
   ),
 
-  // ---- LSTM gates planted alike in WGSL and the CPU reference: only PyTorch parity can tell ----
+  // ---- LSTM gates planted alike in WGSL and the CPU reference: only PyTorch parity can tell (the per-position
+  // kernels through the parity test that forces them, the sequence kernels through the others) ----
+  {
+    name: "lstm seq wgsl + cpu alike: forget gate ignored",
+    edits: [
+      { file: LSTM_SEQ, find: "let cNew = f * cs[r] + i * g;", replace: "let cNew = cs[r] + i * g;" },
+      {
+        file: LSTM_CPU,
+        find: "const c = f * (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+        replace: "const c = (cPrev ? cPrev[b * H + j] : 0) + i * g;",
+      },
+      { file: LSTM_SEQ_BACK, find: "let df = dct * cp * f * (1.0 - f);", replace: "let df = vec4f(0.0);" },
+      { file: LSTM_SEQ_BACK, find: "dcRec[r] = dct * f;", replace: "dcRec[r] = dct;" },
+      { file: LSTM_CPU, find: "dct * cp * f * (1 - f);", replace: "0;" },
+      { file: LSTM_CPU, find: "dcPrev[n] = dct * f;", replace: "dcPrev[n] = dct;" },
+    ],
+    tests: T_PARITY,
+  },
   {
     name: "lstm wgsl + cpu alike: forget gate ignored",
     edits: [
@@ -1026,7 +1248,7 @@ export const MUTATIONS: Mutation[] = [
   one(
     "dropout cpu: the mask not applied to fc2's gradient",
     "src/cpu/model.ts",
-    "  undrop(dHidden, dropoutSite.fc2Input(L), masks);\n",
+    "    undrop(dFc2Input, dropoutSite.fc2Input(L), masks);\n",
     "",
     ["tests/cpu_headline_test.ts", "tests/parity_cpu_test.ts"],
     { quick: true },

@@ -1,8 +1,9 @@
 /**
  * One LSTM layer with PyTorch semantics, batch-first. Gate order i, f, g, o:
  *   pre = x_t·W_ihᵀ + b_ih + h_{t-1}·W_hhᵀ + b_hh,  i,f,o = σ(pre), g = tanh(pre),
- *   c_t = f·c_{t-1} + i·g,  h_t = o·tanh(c_t),  with h_{-1} = c_{-1} = 0.
- * Layouts: x [B,T,In], h and c [B,T,H], gates [B,T,4H] (after activation), weights [4H,In] / [4H,H].
+ *   c_t = f·c_{t-1} + i·g,  h_t = o·tanh(c_t),  with h_{-1} = c_{-1} = 0 or a given initial state.
+ * Layouts: x [B,T,In], h and c [B,T,H], gates [B,T,4H] (after activation), weights [4H,In] / [4H,H],
+ * an initial state's h and c [B,H]. (A packed GPU batch with Tb positions per row is this layout at T = Tb.)
  */
 import { columnSum } from "./linear.ts";
 import { matmul } from "./matmul.ts";
@@ -14,6 +15,12 @@ export interface LstmCache {
   c: Float32Array;
   /** Activated gates i,f,g,o per step, [B,T,4H]. */
   gates: Float32Array;
+}
+
+/** h_{-1} and c_{-1} of every row, [B,H] each: a state carried from earlier positions. */
+export interface LstmState {
+  h: Float32Array;
+  c: Float32Array;
 }
 
 export interface LstmGrads {
@@ -110,10 +117,6 @@ function stepSlice(
   }
 }
 
-/**
- * The layer over T steps. `initial` holds h_{-1} and c_{-1} [B,H] (a carried state, for generation);
- * absent, they are zeros, as in training (lstmLayerBackward assumes zeros).
- */
 export function lstmLayerForward(
   x: Float32Array,
   wih: Float32Array,
@@ -124,7 +127,7 @@ export function lstmLayerForward(
   T: number,
   In: number,
   H: number,
-  initial?: { h: Float32Array; c: Float32Array },
+  init?: LstmState,
 ): LstmCache {
   const cache: LstmCache = {
     h: new Float32Array(B * T * H),
@@ -134,8 +137,8 @@ export function lstmLayerForward(
   const xt = new Float32Array(B * In);
   const pre = new Float32Array(B * 4 * H);
   const gates = new Float32Array(B * 4 * H);
-  let hPrev: Float32Array | null = initial?.h ?? null;
-  let cPrev: Float32Array | null = initial?.c ?? null;
+  let hPrev: Float32Array | null = init?.h ?? null;
+  let cPrev: Float32Array | null = init?.c ?? null;
   for (let t = 0; t < T; t++) {
     stepSlice(x, xt, B, T, In, t);
     matmul(xt, wih, pre, B, In, 4 * H, { transB: true });
@@ -157,7 +160,8 @@ export function lstmLayerForward(
 
 /**
  * Backpropagation through time for one layer. dhOut [B,T,H] is the gradient w.r.t. the layer's outputs
- * (from the layer above or the head). Weight and bias gradients are overwritten, not accumulated.
+ * (from the layer above or the head). Weight and bias gradients are overwritten, not accumulated. `init` is
+ * the forward's initial state, a constant here: no gradient flows into it.
  */
 export function lstmLayerBackward(
   x: Float32Array,
@@ -170,10 +174,11 @@ export function lstmLayerBackward(
   In: number,
   H: number,
   grads: LstmGrads,
+  init?: LstmState,
 ): void {
   const G = 4 * H;
   const dPreSeq = new Float32Array(B * T * G);
-  const hPrevSeq = new Float32Array(B * T * H); // h_{t-1} at position t (zeros at t = 0)
+  const hPrevSeq = new Float32Array(B * T * H); // h_{t-1} at position t (h_{-1} at t = 0)
   const gates = new Float32Array(B * G);
   const c = new Float32Array(B * H);
   const cPrev = new Float32Array(B * H);
@@ -188,7 +193,7 @@ export function lstmLayerBackward(
     stepSlice(dhOut, dh, B, T, H, t);
     if (dhRec) { for (let n = 0; n < dh.length; n++) dh[n] += dhRec[n]; }
     const dcPrev = new Float32Array(B * H);
-    lstmCellBackward(gates, t > 0 ? cPrev : null, c, dh, dcNext, B, H, dPre, dcPrev);
+    lstmCellBackward(gates, t > 0 ? cPrev : init?.c ?? null, c, dh, dcNext, B, H, dPre, dcPrev);
     stepSlice(dPreSeq, dPre, B, T, G, t, true);
     dcNext = dcPrev;
     if (t > 0) {
@@ -197,6 +202,8 @@ export function lstmLayerBackward(
       const hp = new Float32Array(B * H);
       stepSlice(cache.h, hp, B, T, H, t - 1);
       stepSlice(hPrevSeq, hp, B, T, H, t, true);
+    } else if (init) {
+      stepSlice(hPrevSeq, init.h, B, T, H, 0, true);
     }
   }
   const rows = B * T;

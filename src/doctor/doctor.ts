@@ -13,7 +13,7 @@ import { kernelTiming } from "../bench/kernels.ts";
 import { errorLine, firstLine } from "../errors.ts";
 import { adamWidth } from "../gpu/adam.ts";
 import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
-import { lstmBlocking } from "../gpu/lstm.ts";
+import { lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { CaseResult } from "./compare.ts";
 import { CheckContext, type CheckOutcome, type Speed } from "./context.ts";
@@ -46,6 +46,12 @@ import {
 import { checkTraining, TRAINING_TOLERANCES, type TrainingResult } from "./training.ts";
 
 export type { DoctorShapes } from "./kernels.ts";
+
+/** How the report names the LSTM variants (src/gpu/lstm.ts). */
+export const LSTM_VARIANT_NAMES: Record<LstmVariant, string> = {
+  sequence: "sequence",
+  steps: "per position",
+};
 
 /** The notebook's model on April 2017 (V = 2482), batch 64, and that epoch's last batch of 20 pairs. */
 export const MODEL_SHAPES: DoctorShapes = {
@@ -196,7 +202,7 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
     {
       name: "maxStorageBuffersPerShaderStage",
       value: lim.maxStorageBuffersPerShaderStage,
-      need: "8 (the LSTM cell)",
+      need: "8 (the per-position LSTM cell; 10 from an initial state)",
     },
     {
       name: "maxUniformBufferBindingSize",
@@ -206,7 +212,8 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
     {
       name: "maxComputeWorkgroupStorageSize",
       value: lim.maxComputeWorkgroupStorageSize,
-      need: `${Math.max(8192, 16 * cfg.hidden)} (ids chunk, GEMM tiles, a row of LSTM gate gradients)`,
+      need: `${Math.max(8192, 128 * Math.ceil(cfg.hidden / 4))} (ids chunk, GEMM tiles; the LSTM sequence ` +
+        `kernels: two copies of a row of gate gradients, else the per-position ones need one)`,
     },
     {
       name: "maxComputeInvocationsPerWorkgroup",
@@ -226,24 +233,25 @@ export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
     { name: "shader-f16", present: has.has("shader-f16"), use: "not used (all kernels are f32)" },
     { name: "subgroups", present: has.has("subgroups"), use: "not used" },
   ];
-  const choices: Choice[] = modelGemms(cfg, shapes.batch).map((g) => {
-    const v = runtimeGemmVariant(gpu, g.spec);
-    return {
-      op: g.op,
-      shape: describeSpec(g.spec),
-      kernel: `matmul ${gemmVariantName(v)}`,
-      reason: v.reason,
-    };
-  });
+  const choices: Choice[] = modelGemms(cfg, shapes.batch, lstmPlan(gpu, shapes.batch, cfg.hidden).variant)
+    .map((g) => {
+      const v = runtimeGemmVariant(gpu, g.spec);
+      return {
+        op: g.op,
+        shape: describeSpec(g.spec),
+        kernel: `matmul ${gemmVariantName(v)}`,
+        reason: v.reason,
+      };
+    });
   const { hidden: H, window: T } = cfg;
-  const blocking = lstmBlocking(gpu, H);
+  const lstm = lstmPlan(gpu, shapes.batch, H);
   const params = paramLayout(cfg).total;
   choices.push(
     {
-      op: "lstm cells",
+      op: "lstm layers",
       shape: `B=${shapes.batch} T=${T} H=${H}`,
-      kernel: "lstm cell forward, backward",
-      reason: blocking.reason,
+      kernel: `lstm ${LSTM_VARIANT_NAMES[lstm.variant]}`,
+      reason: lstm.reason,
     },
     {
       op: "adam",
@@ -335,7 +343,11 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
 
 /** The checks to run: the variants the runtime uses for the model on this adapter, and with `all` the rest. */
 export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
-  const gemms = modelGemms(shapes.model, shapes.batch);
+  const gemms = modelGemms(
+    shapes.model,
+    shapes.batch,
+    lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant,
+  );
   const checks: PlannedCheck[] = [];
   for (const v of GEMM_VARIANTS) {
     const model = gemms.filter((g) => sameGemmVariant(runtimeGemmVariant(gpu, g.spec), v));
@@ -354,27 +366,39 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
       run: (ctx) => checkGemm(ctx, plan),
     });
   }
-  const { layers: L } = shapes.model;
+  const { layers: L, hidden: H } = shapes.model;
   const lstm = `lstm l0-${L - 1}`;
   const params = paramLayout(shapes.model).total;
   const width = adamWidth(params).width;
+  const lstmUsed = lstmPlan(gpu, shapes.batch, H).variant;
+  const lstmChecks = (variant: LstmVariant): PlannedCheck[] => {
+    const used = variant === lstmUsed;
+    const name = LSTM_VARIANT_NAMES[variant];
+    return [
+      {
+        kernel: "lstm forward",
+        variant: name,
+        used,
+        usedBy: used ? [`${lstm} forward`] : [],
+        tolerance: TOLERANCE_TEXT.lstmForward,
+        run: (ctx) => checkLstmForward(ctx, shapes, variant),
+      },
+      {
+        kernel: "lstm backward",
+        variant: `${name}, GEMMs, colsum twin`,
+        used,
+        usedBy: used ? [`${lstm} backward`] : [],
+        tolerance: TOLERANCE_TEXT.lstmBackward,
+        run: (ctx) => checkLstmBackward(ctx, shapes, variant),
+      },
+    ];
+  };
+  // --all adds the variant not in use where this device can run it.
+  const lstmVariants = (["sequence", "steps"] as const).filter((v) =>
+    v === lstmUsed || (all && lstmPlan(gpu, shapes.batch, H).variant === "sequence")
+  );
   const others: Array<PlannedCheck | false> = [
-    {
-      kernel: "lstm cell forward",
-      variant: "",
-      used: true,
-      usedBy: [`${lstm} forward`],
-      tolerance: TOLERANCE_TEXT.lstmForward,
-      run: (ctx) => checkLstmForward(ctx, shapes),
-    },
-    {
-      kernel: "lstm layer backward",
-      variant: "cells, GEMMs, colsum twin",
-      used: true,
-      usedBy: [`${lstm} backward`],
-      tolerance: TOLERANCE_TEXT.lstmBackward,
-      run: (ctx) => checkLstmBackward(ctx, shapes),
-    },
+    ...lstmVariants.flatMap(lstmChecks),
     {
       kernel: "embedding forward",
       variant: "",

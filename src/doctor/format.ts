@@ -151,7 +151,7 @@ export function formatSummary(report: DoctorReport): string {
   return [
     "tolerances (|WebGPU - reference| <= atol + rtol·|reference| for every element):",
     `  matmul: ${GEMM_TOLERANCE_TEXT} (float32 sums against float64 ones, K products each)`,
-    `  lstm cell forward: ${TOLERANCE_TEXT.lstmForward}; lstm layer backward: ${TOLERANCE_TEXT.lstmBackward}`,
+    `  lstm forward: ${TOLERANCE_TEXT.lstmForward}; lstm backward: ${TOLERANCE_TEXT.lstmBackward}`,
     `  embedding forward: ${TOLERANCE_TEXT.embeddingForward}; backward: ${TOLERANCE_TEXT.embeddingBackward}`,
     `  softmax xent: ${TOLERANCE_TEXT.xent}`,
     `  colsum: ${TOLERANCE_TEXT.columnSum}; adam: ${TOLERANCE_TEXT.adam}`,

@@ -15,6 +15,8 @@ import {
   type MatmulVariant,
 } from "../gpu/matmul.ts";
 import type { Gpu } from "../gpu/device.ts";
+import type { LstmVariant } from "../gpu/lstm.ts";
+import { createStepParams } from "../gpu/step_params.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { lstmInputSize } from "../model/layout.ts";
 import { compare, notMultipleOf, randomFloats, ShapeRng, type Tolerance } from "./compare.ts";
@@ -54,12 +56,15 @@ export interface ModelGemm {
 
 /**
  * Every GEMM a training step (and an evaluation) of the model runs, with the specs src/gpu/backend.ts
- * (through src/gpu/linear.ts and src/gpu/lstm.ts) passes to createMatmul; tests/doctor_test.ts checks that
- * the backend compiles exactly the variants these give.
+ * (through src/gpu/linear.ts and src/gpu/lstm.ts) passes to createMatmul, the LSTM layers' in the variant
+ * `lstm` (the sequence kernels add the input projection); tests/doctor_test.ts checks that the backend
+ * compiles exactly the variants these give.
  */
-export function modelGemms(cfg: ModelConfig, batch: number): ModelGemm[] {
+export function modelGemms(cfg: ModelConfig, batch: number, lstm: LstmVariant): ModelGemm[] {
   const { vocab: V, hidden: H, layers: L, window: T } = cfg;
   const B = batch, rows = B * T, G = 4 * H, flat = T * H;
+  // The LSTM's GEMMs run over the batch's B * Tb positions, Tb read per step.
+  const runtime = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep: B } });
   const gemms: ModelGemm[] = [
     { op: "fc1 forward x·Wᵀ + b, ReLU", spec: { M: B, K: flat, N: V, transB: true, bias: true, relu: true } },
     { op: "fc2 forward x·Wᵀ + b", spec: { M: B, K: V, N: V, transB: true, bias: true } },
@@ -75,10 +80,19 @@ export function modelGemms(cfg: ModelConfig, batch: number): ModelGemm[] {
   }
   for (const [In, layers] of byInput) {
     const which = layers.length === 1 ? `lstm l${layers[0]}` : `lstm l${layers[0]}-${layers.at(-1)}`;
-    gemms.push({ op: `${which} dWih = dPreᵀ·x`, spec: { M: G, K: rows, N: In, transA: true } });
-    gemms.push({ op: `${which} dx = dPre·Wih`, spec: { M: rows, K: G, N: In } });
+    if (lstm === "sequence") {
+      gemms.push({
+        op: `${which} x·Wihᵀ + b_ih`,
+        spec: { M: rows, K: In, N: G, transB: true, bias: true, ...runtime("M") },
+      });
+    }
+    gemms.push({
+      op: `${which} dWih = dPreᵀ·x`,
+      spec: { M: G, K: rows, N: In, transA: true, ...runtime("K") },
+    });
+    gemms.push({ op: `${which} dx = dPre·Wih`, spec: { M: rows, K: G, N: In, ...runtime("M") } });
   }
-  gemms.push({ op: "lstm dWhh = dPreᵀ·hPrev", spec: { M: G, K: rows, N: H, transA: true } });
+  gemms.push({ op: "lstm dWhh = dPreᵀ·hPrev", spec: { M: G, K: rows, N: H, transA: true, ...runtime("K") } });
   return gemms;
 }
 
@@ -136,6 +150,8 @@ export function gemmPlan(
     relu: s.relu ?? false,
     reluMask: s.reluMask ?? false,
     accumulate: s.accumulate ?? false,
+    // Which dimension is decided at run time (perStep is drawn with the shape).
+    ...(s.runtimeRows ? { runtimeRows: { dim: s.runtimeRows.dim, perStep: 0 } } : {}),
   });
   if (model.length) {
     const templates = [...new Map(model.map((g) => [JSON.stringify(strip(g.spec)), strip(g.spec)])).values()];
@@ -183,6 +199,19 @@ function oddShape(rng: ShapeRng, v: GemmVariant, template: Partial<MatmulSpec>, 
     ? [-6, -2, 2, 6]
     : [-7, -5, -3, -1, 1, 3, 5, 7];
   const N = 64 * rng.int(1, 3) + rng.pick(residues);
+  if (template.runtimeRows) {
+    // B * T rows (M or K) with B odd, run at fewer positions too (gemmCase).
+    const perStep = rng.int(3, 21, (n) => n % 2 === 1);
+    const rows = perStep * rng.int(3, 7);
+    const runtimeRows = { dim: template.runtimeRows.dim, perStep };
+    return {
+      ...template,
+      M: runtimeRows.dim === "M" ? rows : M,
+      K: runtimeRows.dim === "K" ? rows : K,
+      N,
+      runtimeRows,
+    };
+  }
   return { ...template, M, K, N };
 }
 
@@ -190,7 +219,8 @@ export function describeSpec(s: MatmulSpec): string {
   const trans = `${s.transA ? "T" : "N"}${s.transB ? "T" : "N"}`;
   const epi = [s.bias && "bias", s.relu && "relu", s.reluMask && "reluMask", s.accumulate && "accumulate"]
     .filter(Boolean);
-  return `${s.M}x${s.K}x${s.N} ${trans}${epi.length ? " " + epi.join("+") : ""}`;
+  const runtime = s.runtimeRows ? `, ${s.runtimeRows.dim}=${s.runtimeRows.perStep}·Tb` : "";
+  return `${s.M}x${s.K}x${s.N} ${trans}${epi.length ? " " + epi.join("+") : ""}${runtime}`;
 }
 
 /** Runs the plan: every odd shape, then every model-sized GEMM (the largest of them timed). */
@@ -214,13 +244,17 @@ export async function checkGemm(ctx: CheckContext, plan: GemmPlan): Promise<Chec
       throw new Error(`doctor: ${describeSpec(spec)} does not take the ${gemmVariantName(v)} variant`);
     }
     const outcome = await gemmCase(ctx, { ...spec, variant: v.variant }, spec === timed);
-    cases.push(outcome.result);
+    cases.push(...outcome.results);
     speed ??= outcome.speed;
   }
   return { cases, speed };
 }
 
-/** One GEMM on the GPU against the reference: C starts random (accumulate adds to it, the rest overwrite). */
+/**
+ * One GEMM on the GPU against the reference: C starts random (accumulate adds to it, the rest overwrite).
+ * With rows at run time the one kernel set runs at all B·T rows, then at fewer positions (about half), whose
+ * reference is the smaller GEMM; rows of C past them must keep what C held.
+ */
 async function gemmCase(ctx: CheckContext, spec: MatmulSpec, time: boolean) {
   const { M, K, N } = spec;
   const { variant: _, ...math } = spec;
@@ -237,16 +271,65 @@ async function gemmCase(ctx: CheckContext, spec: MatmulSpec, time: boolean) {
   const want = ctx.reference(key, () => gemmReference(spec, x.a, x.b, x.c0, x.bias, x.mask));
   return await ctx.scratch(async (s) => {
     const c = s.alloc("C", x.c0);
+    const runtime = spec.runtimeRows;
+    const step = runtime ? createStepParams(ctx.gpu, "doctor step") : undefined;
     const kernels = await createMatmul(ctx.gpu, spec, {
       a: s.alloc("A", x.a),
       b: s.alloc("B", x.b),
       c,
       bias: s.alloc("bias", x.bias),
       mask: s.alloc("mask", x.mask),
+      step: step?.buffer,
     }, `doctor matmul`);
+    const full = runtime ? (runtime.dim === "M" ? M : K) / runtime.perStep : 0;
+    step?.set(0, 0, 0, full);
     await ctx.gpu.run(kernels);
     const result = compare(`C ${describeSpec(spec)}`, await s.read(c, M * N), want, gemmTolerance(K));
+    const results = [result];
+    if (runtime && step) {
+      const Tb = Math.ceil(full / 2);
+      step.set(0, 0, 0, Tb);
+      ctx.gpu.write(c.buffer, 0, x.c0);
+      await ctx.gpu.run(kernels);
+      const sub = runtimeRowsReference(spec, runtime.perStep * Tb, x);
+      const got = await s.read(c, M * N);
+      results.push(compare(`C ${describeSpec(spec)} run at Tb = ${Tb}`, got, sub, gemmTolerance(K)));
+    }
     const speed = time ? await ctx.speed(describeSpec(spec), kernels, { flops: 2 * M * K * N }) : undefined;
-    return { result, speed };
+    return { results, speed };
   });
+}
+
+/**
+ * The whole C a GEMM with rows at run time leaves when the step has `rows` of them: along M, the first `rows`
+ * rows of the full GEMM's reference and C's old values after them; along K, the GEMM over the first `rows`
+ * values of k.
+ */
+function runtimeRowsReference(
+  spec: MatmulSpec,
+  rows: number,
+  x: { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array; mask: Float32Array },
+): Float32Array {
+  const { M, K, N, transA = false, transB = false } = spec;
+  // op(A) [M, K] and op(B) [K, N] as row-major copies, cut to the step's rows.
+  const opA = new Float32Array(M * K), opB = new Float32Array(K * N);
+  for (let i = 0; i < M; i++) {
+    for (let k = 0; k < K; k++) {
+      opA[i * K + k] = transA ? x.a[k * M + i] : x.a[i * K + k];
+    }
+  }
+  for (let k = 0; k < K; k++) {
+    for (let j = 0; j < N; j++) {
+      opB[k * N + j] = transB ? x.b[j * K + k] : x.b[k * N + j];
+    }
+  }
+  const plain = { ...spec, transA: false, transB: false };
+  if (spec.runtimeRows!.dim === "M") {
+    const out = x.c0.slice();
+    out.set(gemmReference({ ...plain, M: rows }, opA.subarray(0, rows * K), opB, x.c0, x.bias, x.mask));
+    return out;
+  }
+  const cutA = new Float32Array(M * rows);
+  for (let i = 0; i < M; i++) cutA.set(opA.subarray(i * K, i * K + rows), i * rows);
+  return gemmReference({ ...plain, K: rows }, cutA, opB.subarray(0, rows * N), x.c0, x.bias, x.mask);
 }

@@ -1,7 +1,8 @@
 /**
- * The checks of every kernel but the GEMM against the CPU reference: the LSTM cell forward, the LSTM layer
- * backward, the embedding gather and scatter, softmax cross-entropy (with and without dLogits), column sums
- * (with and without a twin output), Adam, and the gradient norm with clipping. Each runs seeded random odd shapes, then the model's own shapes
+ * The checks of every kernel but the GEMM against the CPU reference: the LSTM layer forward and backward (in
+ * the variant asked for), the embedding gather and scatter, softmax cross-entropy (with and without dLogits),
+ * column sums (with and without a twin output), Adam, and the gradient norm with clipping. Each runs seeded
+ * random odd shapes, then the model's own shapes
  * (the batch and a short last batch). A backward check starts from the reference's forward results, so a
  * faulty forward kernel fails only its own check.
  */
@@ -17,7 +18,7 @@ import { createAdam, flatChunkFloats } from "../gpu/adam.ts";
 import { whole } from "../gpu/device.ts";
 import { createEmbedding } from "../gpu/embedding.ts";
 import { createColumnSum } from "../gpu/linear.ts";
-import { createLstmLayer, type LstmShape } from "../gpu/lstm.ts";
+import { createLstmLayer, type LstmShape, type LstmVariant } from "../gpu/lstm.ts";
 import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import { paramLayout } from "../model/layout.ts";
@@ -90,84 +91,113 @@ const oddCount = (ctx: CheckContext) => (ctx.fewShapes ? [0] : [0, 1]);
 // ---- LSTM ----
 
 interface LstmCase {
+  /** B rows and the most positions T the buffers hold. */
   shape: LstmShape;
+  /** The batch's positions (<= T): the step uniform's `steps`. */
+  Tb: number;
+  /** Start from a seeded initial state instead of zeros. */
+  init: boolean;
   scale: number;
   /** Rows of dh beyond this are zero, as a short last batch leaves them. */
   used: number;
   label: string;
 }
 
-/** The same for the forward and the backward check: createLstmLayer compiles both anyway. */
+/**
+ * The same for the forward and the backward check: createLstmLayer compiles both anyway. Odd shapes run at
+ * a Tb below the T the kernels were built for, one of them from an initial state.
+ */
 function lstmCases(ctx: CheckContext, shapes: DoctorShapes): LstmCase[] {
   const rng = new ShapeRng(ctx.seedFor("lstm"));
   // The shapes are compiled in: few (with a small H, which compiles faster) when compiling is slow.
-  const odd = oddCount(ctx).map((): LstmCase => {
+  const odd = oddCount(ctx).map((i): LstmCase => {
     const B = rng.int(3, 40, (n) => n % 8 !== 0);
     const shape = ctx.fewShapes
-      ? { B, T: 2, In: rng.int(3, 13), H: rng.int(5, 20) }
-      : { B, T: rng.int(2, 3), In: rng.int(3, 21), H: rng.int(5, 40) };
-    return { shape, scale: 0.5, used: rng.int(1, B), label: "odd" };
+      ? { B, T: 3, In: rng.int(3, 13), H: rng.int(5, 20) }
+      : { B, T: rng.int(3, 4), In: rng.int(3, 21), H: rng.int(5, 40) };
+    return { shape, Tb: shape.T - 1, init: i === 0, scale: 0.5, used: rng.int(1, B), label: "odd" };
   });
   const { embed: E, hidden: H, window: T } = shapes.model;
   const B = shapes.batch;
   return [
     ...odd,
-    { shape: { B, T, In: E, H }, scale: 0.3, used: B, label: "model l0" },
-    { shape: { B, T, In: H, H }, scale: 0.3, used: shapes.lastBatch, label: "model l1+, short batch" },
+    { shape: { B, T, In: E, H }, Tb: T, init: false, scale: 0.3, used: B, label: "model l0" },
+    {
+      shape: { B, T, In: H, H },
+      Tb: T,
+      init: false,
+      scale: 0.3,
+      used: shapes.lastBatch,
+      label: "model l1+, short batch",
+    },
   ];
 }
 
 function lstmInputs(ctx: CheckContext, c: LstmCase) {
-  const { B, T, In, H } = c.shape;
+  const { B, In, H } = c.shape;
   const G = 4 * H;
+  const rows = B * c.Tb;
   const seed = ctx.seedFor(`lstm ${JSON.stringify(c)}`);
-  const r = (n: number, k: number) => randomFloats(n, seed + k, -c.scale, c.scale);
+  const r = (n: number, k: number, scale = c.scale) => randomFloats(n, seed + k, -scale, scale);
   return {
-    x: r(B * T * In, 0),
+    x: r(rows * In, 0),
     wih: r(G * In, 1),
     whh: r(G * H, 2),
     bih: r(G, 3),
     bhh: r(G, 4),
-    dh: r(B * T * H, 5).fill(0, c.used * T * H),
+    dh: r(rows * H, 5).fill(0, c.used * c.Tb * H),
+    init: c.init ? { h: r(B * H, 6, 0.9), c: r(B * H, 7, 2) } : undefined,
   };
 }
 
 const lstmLabel = (c: LstmCase, backward: boolean) =>
-  `B=${c.shape.B} T=${c.shape.T} In=${c.shape.In} H=${c.shape.H}` +
-  (backward && c.used < c.shape.B ? `, dh 0 beyond row ${c.used}` : "");
+  `B=${c.shape.B} T=${c.shape.T}${
+    c.Tb < c.shape.T ? ` run at ${c.Tb}` : ""
+  } In=${c.shape.In} H=${c.shape.H}` +
+  (c.init ? " from h0, c0" : "") + (backward && c.used < c.shape.B ? `, dh 0 beyond row ${c.used}` : "");
 
-/** lstm_cell.wgsl: h, c and the activated gates of every step. */
-export function checkLstmForward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
-  return checkLstmCases(ctx, shapes, false, async (c, _x, want, s, bufs, label) => {
-    const { B, T, H } = c.shape;
+/** The input projection and lstm_seq.wgsl, or lstm_cell.wgsl per position: h, c and the activated gates. */
+export function checkLstmForward(
+  ctx: CheckContext,
+  shapes: DoctorShapes,
+  variant: LstmVariant,
+): Promise<CheckOutcome> {
+  return checkLstmCases(ctx, shapes, variant, false, async (c, _x, want, s, bufs, label) => {
+    const { B, H } = c.shape;
+    const rows = B * c.Tb;
     const tol = TOLERANCES.lstmForward;
     return [
-      compare(`h ${label}`, await s.read(bufs.h, B * T * H), want.h, tol),
-      compare(`c ${label}`, await s.read(bufs.c, B * T * H), want.c, tol),
-      compare(`gates ${label}`, await s.read(bufs.gates, B * T * 4 * H), want.gates, tol),
+      compare(`h ${label}`, await s.read(bufs.h, rows * H), want.h, tol),
+      compare(`c ${label}`, await s.read(bufs.c, rows * H), want.c, tol),
+      compare(`gates ${label}`, await s.read(bufs.gates, rows * 4 * H), want.gates, tol),
     ];
   });
 }
 
 /**
- * lstm_cell_backward.wgsl and the layer's weight and input gradients (GEMMs and the bias column sums),
- * from the reference's h, c and gates.
+ * lstm_seq_backward.wgsl, or lstm_cell_backward.wgsl per position, and the layer's weight and input gradients
+ * (GEMMs and the bias column sums), from the reference's h, c and gates.
  */
-export function checkLstmBackward(ctx: CheckContext, shapes: DoctorShapes): Promise<CheckOutcome> {
-  return checkLstmCases(ctx, shapes, true, async (c, x, cache, s, bufs, label) => {
-    const { B, T, In, H } = c.shape;
+export function checkLstmBackward(
+  ctx: CheckContext,
+  shapes: DoctorShapes,
+  variant: LstmVariant,
+): Promise<CheckOutcome> {
+  return checkLstmCases(ctx, shapes, variant, true, async (c, x, cache, s, bufs, label) => {
+    const { B, In, H } = c.shape;
     const G = 4 * H;
+    const rows = B * c.Tb;
     const want: LstmGrads = {
-      dx: new Float32Array(B * T * In),
+      dx: new Float32Array(rows * In),
       dWih: new Float32Array(G * In),
       dWhh: new Float32Array(G * H),
       dbih: new Float32Array(G),
       dbhh: new Float32Array(G),
     };
-    lstmLayerBackward(x.x, x.wih, x.whh, cache, x.dh, B, T, In, H, want);
+    lstmLayerBackward(x.x, x.wih, x.whh, cache, x.dh, B, c.Tb, In, H, want, x.init);
     const tol = TOLERANCES.lstmBackward;
     return [
-      compare(`dx ${label}`, await s.read(bufs.dx, B * T * In), want.dx!, tol),
+      compare(`dx ${label}`, await s.read(bufs.dx, rows * In), want.dx!, tol),
       compare(`dWih ${label}`, await s.read(bufs.dWih, G * In), want.dWih, tol),
       compare(`dWhh ${label}`, await s.read(bufs.dWhh, G * H), want.dWhh, tol),
       compare(`dbih ${label}`, await s.read(bufs.dbih, G), want.dbih, tol),
@@ -183,6 +213,7 @@ export function checkLstmBackward(ctx: CheckContext, shapes: DoctorShapes): Prom
 async function checkLstmCases(
   ctx: CheckContext,
   shapes: DoctorShapes,
+  variant: LstmVariant,
   backward: boolean,
   compareCase: (
     c: LstmCase,
@@ -197,18 +228,25 @@ async function checkLstmCases(
   let speed: Speed | undefined;
   const all = lstmCases(ctx, shapes);
   for (const c of all) {
-    const { B, T, In, H } = c.shape;
+    const { B, In, H } = c.shape;
     const x = lstmInputs(ctx, c);
-    const forward = lstmLayerForward(x.x, x.wih, x.whh, x.bih, x.bhh, B, T, In, H);
+    const forward = lstmLayerForward(x.x, x.wih, x.whh, x.bih, x.bhh, B, c.Tb, In, H, x.init);
     await ctx.scratch(async (s) => {
-      const bufs = lstmBuffers(s, c.shape, x, backward ? forward : undefined);
-      const layer = await createLstmLayer(ctx.gpu, c.shape, bufs, "doctor lstm");
+      const bufs = lstmBuffers(s, c, x, backward ? forward : undefined);
+      const step = createStepParams(ctx.gpu, "doctor step", c.Tb);
+      const layer = await createLstmLayer(
+        ctx.gpu,
+        c.shape,
+        { ...bufs, step: step.buffer },
+        "doctor lstm",
+        variant,
+      );
       const pass = backward ? layer.backward : layer.forward;
       await ctx.gpu.run(pass);
       cases.push(...await compareCase(c, x, forward, s, bufs, lstmLabel(c, backward)));
       if (c === all.at(-1)) {
         // Forward: the two gate GEMMs; backward: their input and weight gradients, twice the work.
-        const flops = 2 * B * T * 4 * H * (In + H) * (backward ? 2 : 1);
+        const flops = 2 * B * c.Tb * 4 * H * (In + H) * (backward ? 2 : 1);
         speed = await ctx.speed(lstmLabel(c, false), pass, { flops });
       }
     });
@@ -216,30 +254,41 @@ async function checkLstmCases(
   return { cases, speed };
 }
 
+/**
+ * The layer's buffers, sized for T positions and holding the case's B * Tb rows (the forward's outputs from
+ * the reference when checking the backward); outputs start as NaN, so every element must be written.
+ */
 function lstmBuffers(
   s: Scratch,
-  shape: LstmShape,
+  c: LstmCase,
   x: ReturnType<typeof lstmInputs>,
   forward?: { h: Float32Array; c: Float32Array; gates: Float32Array },
 ) {
-  const { B, T, In, H } = shape;
+  const { B, T, In, H } = c.shape;
   const G = 4 * H;
+  const sized = (width: number, data?: Float32Array, fill = 0) => {
+    const out = new Float32Array(B * T * width).fill(fill);
+    if (data) out.set(data);
+    return out;
+  };
   return {
-    x: s.alloc("x", x.x),
+    x: s.alloc("x", sized(In, x.x)),
     wih: s.alloc("wih", x.wih),
     whh: s.alloc("whh", x.whh),
     bih: s.alloc("bih", x.bih),
     bhh: s.alloc("bhh", x.bhh),
-    h: s.alloc("h", forward?.h ?? B * T * H),
-    c: s.alloc("c", forward?.c ?? B * T * H),
-    gates: s.alloc("gates", forward?.gates ?? B * T * G),
-    dh: s.alloc("dh", x.dh),
-    dx: s.alloc("dx", new Float32Array(B * T * In).fill(NaN)),
+    h: s.alloc("h", sized(H, forward?.h)),
+    c: s.alloc("c", sized(H, forward?.c)),
+    gates: s.alloc("gates", sized(G, forward?.gates)),
+    dh: s.alloc("dh", sized(H, x.dh)),
+    dx: s.alloc("dx", sized(In, undefined, NaN)),
     dPre: s.alloc("dPre", B * T * G),
     dWih: s.alloc("dWih", new Float32Array(G * In).fill(NaN)),
     dWhh: s.alloc("dWhh", new Float32Array(G * H).fill(NaN)),
     dbih: s.alloc("dbih", new Float32Array(G).fill(NaN)),
     dbhh: s.alloc("dbhh", new Float32Array(G).fill(NaN)),
+    h0: x.init ? s.alloc("h0", x.init.h) : undefined,
+    c0: x.init ? s.alloc("c0", x.init.c) : undefined,
   };
 }
 

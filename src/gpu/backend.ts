@@ -13,6 +13,7 @@ import { paramLayout } from "../model/layout.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
 import { type BufferSlice, type Gpu, subSlice, whole } from "./device.ts";
 import { GpuModel, LOSS_SLOTS, type TrainingData, type TrainingKernels } from "./model.ts";
+import type { LstmVariant } from "./lstm.ts";
 import { firstLine, UserError } from "../errors.ts";
 
 /** How long a failed readback waits for device.lost before reporting the failure as it is. */
@@ -21,6 +22,8 @@ const LOST_WAIT_MS = 500;
 export interface GpuBackendOptions {
   /** Largest batch a step (or an evaluation chunk) uses. */
   maxBatch: number;
+  /** The LSTM layers' variant (src/gpu/lstm.ts); by default the one the device's limits choose. */
+  lstm?: LstmVariant;
 }
 
 export async function createGpuBackend(
@@ -46,7 +49,7 @@ export async function createGpuBackend(
   gpu.device.pushErrorScope("out-of-memory");
   // Everything made here, the kernel builders' uniforms and scratch included, belongs to the backend.
   const { result: model, buffers } = await gpu.collect(async () => {
-    const m = new GpuModel(gpu, cfg, opts.maxBatch);
+    const m = new GpuModel(gpu, cfg, opts.maxBatch, opts.lstm);
     await m.build();
     return m;
   });

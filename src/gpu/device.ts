@@ -439,6 +439,16 @@ export class Gpu {
   }
 }
 
+/**
+ * How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer
+ * its description names), or null: kernels that have a variant for software adapters choose by it.
+ */
+export function softwareAdapterName(gpu: Gpu): string | null {
+  if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
+  const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
+  return named ? `a software adapter ("${named[0]}" in its description)` : null;
+}
+
 /** ceil(a / b) for workgroup counts. */
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);

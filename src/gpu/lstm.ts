@@ -1,21 +1,42 @@
 /**
- * One LSTM layer on the GPU (PyTorch semantics, batch-first, gate order i,f,g,o; the CPU reference is
- * src/cpu/lstm.ts). The forward is one fused kernel per step (shaders/lstm_cell.wgsl). The backward runs
- * one fused kernel per step from T-1 down to 0 (shaders/lstm_cell_backward.wgsl: dPre, and the recurrent
- * dh/dc), then the weight and input gradients over all steps at once: three GEMMs over B*T rows and
- * column sums for the biases.
+ * One LSTM layer on the GPU over all positions of a batch (PyTorch semantics, batch-first, gate order i,f,g,o;
+ * the CPU reference is src/cpu/lstm.ts). Activations are packed batch-major with the batch's own positions
+ * Tb as the row stride: position t of row b is row b * Tb + t of a [B * Tb, W] matrix (docs/headline-model.md).
+ * Buffers hold the most positions, T; every kernel reads Tb from the StepParams uniform's `steps`, so one set
+ * of kernels serves every batch (the window model writes its window there).
+ *
+ * Two variants, chosen from the device's limits (lstmPlan):
+ * - "sequence": the input projection of all positions as one GEMM over B*Tb rows (x·W_ihᵀ + b_ih, written
+ *   into `gates`), then one recurrent dispatch (shaders/lstm_seq.wgsl) whose workgroups each own a block of
+ *   batch rows and loop over t, h_{t-1} in workgroup memory and c in registers. The backward is one recurrent
+ *   dispatch from Tb-1 down to 0 (shaders/lstm_seq_backward.wgsl) producing dPre, then the weight and input
+ *   gradients as GEMMs over all positions.
+ * - "steps": the fallback, one fused cell kernel per position forward (shaders/lstm_cell.wgsl) and one per
+ *   position backward (shaders/lstm_cell_backward.wgsl), then the same GEMMs. Built for T positions; those at
+ *   or past a batch's Tb do nothing.
+ *
+ * An initial state (h0, c0 per row) is read instead of zeros when given: one step of generation from a
+ * carried state, or rows longer than the buffers evaluated in pieces. No gradient flows into it.
  *
  * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
  * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
  */
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, whole, WIDE_WORKGROUP } from "./device.ts";
+import {
+  type BufferSlice,
+  ceilDiv,
+  type Gpu,
+  type Kernel,
+  softwareAdapterName,
+  whole,
+  WIDE_WORKGROUP,
+} from "./device.ts";
 import { createColumnSum } from "./linear.ts";
 import { createMatmul } from "./matmul.ts";
 
 export interface LstmShape {
   /** Largest batch; every step computes this many rows. */
   B: number;
-  /** Steps (window length). */
+  /** The most positions a row holds (the window, or the longest row); a batch's Tb is at most this. */
   T: number;
   /** Input width. */
   In: number;
@@ -23,8 +44,10 @@ export interface LstmShape {
   H: number;
 }
 
-export interface LstmBuffers {
-  /** Layer input [B,T,In]. */
+export interface LstmForwardBuffers {
+  /** The StepParams uniform (src/gpu/step_params.ts): its `steps` is the batch's Tb (1 <= Tb <= T). */
+  step: GPUBuffer;
+  /** Layer input [B,Tb,In]. */
   x: BufferSlice;
   /** [4H,In]. */
   wih: BufferSlice;
@@ -34,17 +57,23 @@ export interface LstmBuffers {
   bih: BufferSlice;
   /** [4H]. */
   bhh: BufferSlice;
-  /** Outputs h_t [B,T,H] (the next layer's input), written by the forward. */
+  /** Outputs h_t [B,Tb,H] (the next layer's input), written by the forward. */
   h: BufferSlice;
-  /** Cell states [B,T,H], written by the forward for the backward. */
+  /** Cell states [B,Tb,H], written by the forward for the backward. */
   c: BufferSlice;
-  /** Activated gates [B,T,4H], written by the forward for the backward. */
+  /** Activated gates [B,Tb,4H], written by the forward for the backward. */
   gates: BufferSlice;
-  /** Incoming gradient w.r.t. h [B,T,H] (from the layer above or the head). */
+  /** The initial state h_{-1} and c_{-1} [B,H], read instead of zeros when given (both or neither). */
+  h0?: BufferSlice;
+  c0?: BufferSlice;
+}
+
+export interface LstmBuffers extends LstmForwardBuffers {
+  /** Incoming gradient w.r.t. h [B,Tb,H] (from the layer above or the head). */
   dh: BufferSlice;
-  /** Gradient w.r.t. x [B,T,In], overwritten. */
+  /** Gradient w.r.t. x [B,Tb,In], overwritten. */
   dx: BufferSlice;
-  /** Pre-activation gate gradients [B,T,4H] (scratch; layers may share one). */
+  /** Pre-activation gate gradients [B,Tb,4H] (scratch; layers may share one). */
   dPre: BufferSlice;
   /** Weight and bias gradients, overwritten (not accumulated), shaped like the parameters. */
   dWih: BufferSlice;
@@ -53,22 +82,43 @@ export interface LstmBuffers {
   dbhh: BufferSlice;
 }
 
+export type LstmVariant = "sequence" | "steps";
+
+/** How a layer runs on a device, and why (doctor reports it). */
+export interface LstmPlan {
+  variant: LstmVariant;
+  /** "sequence": batch rows per workgroup of the recurrent forward and backward kernels. */
+  sequenceRows?: { forward: number; backward: number };
+  /** "steps": the per-position kernels' blocking (lstmBlocking). */
+  steps?: ReturnType<typeof lstmBlocking>;
+  reason: string;
+}
+
 export interface GpuLstmLayer {
-  /** T kernels, one per step. */
   forward: Kernel[];
   /** Needs this step's forward (it reads h, c and gates). */
   backward: Kernel[];
+  plan: LstmPlan;
 }
 
 /**
- * Batch rows per invocation of the forward cell and per workgroup of the backward cell: each weight load
- * feeds this many rows. Measured on lavapipe (B=64, H=64, per step): the forward cell ~1.5 ms at 1 row,
+ * Batch rows per invocation of the per-position forward cell and per workgroup of its backward: each weight
+ * load feeds this many rows. Measured on lavapipe (B=64, H=64, per step): the forward cell ~1.5 ms at 1 row,
  * ~0.5 ms at 16; the backward cell ~1.3 ms at 1 row, ~0.5 ms at 8; larger blocks gained nothing.
  */
 const FORWARD_ROWS = 16;
 const BACKWARD_ROWS = 8;
 
-/** Rows per forward invocation and per backward workgroup, and the backward's workgroup width, for H. */
+/**
+ * Batch rows per workgroup of the sequence kernels on a software adapter, where a workgroup runs on one CPU
+ * core and what counts is how many multiply-adds each loaded value feeds (docs/performance.md has the
+ * measurements). On a hardware adapter each workgroup walks its rows' positions alone, so fewer rows give
+ * more workgroups to spread over the GPU's cores (not measured: no GPU here).
+ */
+const SEQUENCE_ROWS_SOFTWARE = { forward: 8, backward: 16 };
+const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
+
+/** Rows per forward invocation and per backward workgroup of the per-position kernels, for H. */
 export function lstmBlocking(
   gpu: Gpu,
   H: number,
@@ -101,79 +151,233 @@ export function lstmBlocking(
   };
 }
 
+/** Workgroup memory per batch row of the sequence kernels (two copies of h, or of a row of dPre, in vec4s). */
+function sequenceRowBytes(H: number): { forward: number; backward: number } {
+  const quads = Math.ceil(H / 4);
+  return { forward: 2 * quads * 16, backward: 2 * 4 * quads * 16 };
+}
+
+/**
+ * The variant for a layer of hidden size H over B rows on this device and why: the sequence kernels where
+ * the device allows an invocation per 4 hidden units and workgroup memory for a row of each, else the
+ * per-position kernels. `forced` picks one (tests and doctor run both); it throws where the device cannot.
+ */
+export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): LstmPlan {
+  const quads = Math.ceil(H / 4);
+  const memory = gpu.device.limits.maxComputeWorkgroupStorageSize;
+  const bytes = sequenceRowBytes(H);
+  const why = quads > gpu.maxWorkgroupWidth
+    ? `H = ${H} needs ${quads} invocations (one per 4 units), more than this device's ${gpu.maxWorkgroupWidth}`
+    : bytes.backward > memory
+    ? `H = ${H} needs ${bytes.backward} bytes of workgroup memory per row (two copies of a row of gate ` +
+      `gradients), more than this device's ${memory}`
+    : null;
+  if (forced === "sequence" && why) throw new Error(`lstm: the sequence kernels cannot run here: ${why}`);
+  if (forced === "steps" || why) {
+    const steps = lstmBlocking(gpu, H);
+    return {
+      variant: "steps",
+      steps,
+      reason: `${forced === "steps" ? "forced" : why}: one cell kernel per position; ${steps.reason}`,
+    };
+  }
+  const software = softwareAdapterName(gpu);
+  const wanted = software ? SEQUENCE_ROWS_SOFTWARE : SEQUENCE_ROWS_HARDWARE;
+  // At least two workgroups when there are two rows: a software adapter runs each on its own core.
+  const half = Math.max(1, Math.ceil(B / 2));
+  const rows = (want: number, rowBytes: number) =>
+    Math.max(1, Math.min(want, Math.floor(memory / rowBytes), half));
+  const sequenceRows = {
+    forward: rows(wanted.forward, bytes.forward),
+    backward: rows(wanted.backward, bytes.backward),
+  };
+  return {
+    variant: "sequence",
+    sequenceRows,
+    reason: `the input projection as one GEMM, then one recurrent dispatch each way over all positions, ` +
+      `${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) batch rows per workgroup of ` +
+      `${quads} invocations (one per 4 hidden units): ${software ?? "a hardware adapter"}, at most ${half} ` +
+      `rows to keep two workgroups busy, ${memory} B of workgroup memory`,
+  };
+}
+
+/** Checks that the initial state is given whole (both h0 and c0) and large enough. */
+function initialState(shape: LstmShape, bufs: LstmForwardBuffers, label: string): boolean {
+  if ((bufs.h0 === undefined) !== (bufs.c0 === undefined)) {
+    throw new Error(`${label}: an initial state needs both h0 and c0`);
+  }
+  if (!bufs.h0) return false;
+  const need = shape.B * shape.H * 4;
+  for (const [name, s] of [["h0", bufs.h0], ["c0", bufs.c0!]] as const) {
+    if (s.size < need) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${need}`);
+  }
+  return true;
+}
+
+/** The forward's kernels alone (generation: one step from a carried state needs no backward). */
+export async function createLstmForward(
+  gpu: Gpu,
+  shape: LstmShape,
+  bufs: LstmForwardBuffers,
+  label = "lstm",
+  plan: LstmPlan = lstmPlan(gpu, shape.B, shape.H),
+): Promise<Kernel[]> {
+  const { B, T, In, H } = shape;
+  const init = initialState(shape, bufs, label);
+  const initBindings = init ? [bufs.h0!, bufs.c0!] : [];
+  if (plan.variant === "steps") {
+    const forward: Kernel[] = [];
+    const rows = plan.steps!.forwardRows;
+    for (let t = 0; t < T; t++) {
+      const cell = await gpu.pipeline("lstm_cell", { B, IN: In, H, STEP: t, ROWS: rows, INIT: init });
+      forward.push(
+        gpu.kernel(`${label} cell t=${t}`, cell, [
+          bufs.x,
+          bufs.wih,
+          bufs.whh,
+          bufs.bih,
+          bufs.bhh,
+          bufs.h,
+          bufs.c,
+          bufs.gates,
+          bufs.step,
+          ...initBindings,
+        ], [ceilDiv(ceilDiv(B, rows) * H, 64)]),
+      );
+    }
+    return forward;
+  }
+  const rows = plan.sequenceRows!.forward;
+  const recurrent = await gpu.pipeline("lstm_seq", { B, H, ROWS: rows, VEC4: H % 4 === 0, INIT: init });
+  return [
+    // x·W_ihᵀ + b_ih of every position, into the gates the recurrent kernel then overwrites in place.
+    ...await createMatmul(
+      gpu,
+      {
+        M: B * T,
+        K: In,
+        N: 4 * H,
+        transB: true,
+        bias: true,
+        runtimeRows: { dim: "M", perStep: B },
+      },
+      { a: bufs.x, b: bufs.wih, c: bufs.gates, bias: bufs.bih, step: bufs.step },
+      `${label} x·Wihᵀ`,
+    ),
+    gpu.kernel(`${label} recurrent`, recurrent, [
+      bufs.step,
+      bufs.gates,
+      bufs.whh,
+      bufs.bhh,
+      bufs.h,
+      bufs.c,
+      ...initBindings,
+    ], [ceilDiv(B, rows)]),
+  ];
+}
+
+/**
+ * The layer's forward and backward kernels, in the variant lstmPlan chooses for this device, or the one
+ * asked for (a variant, or a whole plan with its blockings).
+ */
 export async function createLstmLayer(
   gpu: Gpu,
   shape: LstmShape,
   bufs: LstmBuffers,
   label = "lstm",
+  choice?: LstmVariant | LstmPlan,
 ): Promise<GpuLstmLayer> {
   const { B, T, In, H } = shape;
   const G = 4 * H;
-  const { forwardRows, backwardRows, backwardWorkgroup } = lstmBlocking(gpu, H, label);
+  const plan = typeof choice === "object" ? choice : lstmPlan(gpu, B, H, choice);
+  const forward = await createLstmForward(gpu, shape, bufs, label, plan);
+  const init = initialState(shape, bufs, label);
+  const initBindings = init ? [bufs.h0!, bufs.c0!] : [];
   const rows = B * T;
-  // dh_{t-1} and dc_{t-1} between backward steps, and h shifted one step for dW_hh (see the shader).
-  const carry = gpu.buffer(`${label} dh/dc carry`, 2 * B * H * 4);
+  // h shifted one position for dW_hh (written by the recurrent backward).
   const hPrev = whole(gpu.buffer(`${label} h_{t-1}`, rows * H * 4));
-
-  const forward: Kernel[] = [];
-  const cellBackward: Kernel[] = [];
-  for (let t = 0; t < T; t++) {
-    const cell = await gpu.pipeline("lstm_cell", { B, T, IN: In, H, STEP: t, ROWS: forwardRows });
-    forward.push(
-      gpu.kernel(`${label} cell t=${t}`, cell, [
-        bufs.x,
-        bufs.wih,
-        bufs.whh,
-        bufs.bih,
-        bufs.bhh,
-        bufs.h,
-        bufs.c,
-        bufs.gates,
-      ], [ceilDiv(ceilDiv(B, forwardRows) * H, 64)]),
-    );
-    const back = await gpu.pipeline("lstm_cell_backward", {
+  const recurrent: Kernel[] = [];
+  if (plan.variant === "steps") {
+    const { backwardRows, backwardWorkgroup } = plan.steps!;
+    // dh_{t-1} and dc_{t-1} between backward steps (see the shader).
+    const carry = gpu.buffer(`${label} dh/dc carry`, 2 * B * H * 4);
+    for (let t = 0; t < T; t++) {
+      const back = await gpu.pipeline("lstm_cell_backward", {
+        B,
+        H,
+        STEP: t,
+        ROWS: backwardRows,
+        WG: backwardWorkgroup,
+        INIT: init,
+      });
+      recurrent.unshift(
+        gpu.kernel(`${label} cell backward t=${t}`, back, [
+          bufs.gates,
+          bufs.c,
+          bufs.h,
+          bufs.dh,
+          bufs.whh,
+          bufs.dPre,
+          carry,
+          hPrev,
+          bufs.step,
+          ...initBindings,
+        ], [ceilDiv(B, backwardRows)]),
+      );
+    }
+  } else {
+    const rowsPerWorkgroup = plan.sequenceRows!.backward;
+    const back = await gpu.pipeline("lstm_seq_backward", {
       B,
-      T,
       H,
-      STEP: t,
-      ROWS: backwardRows,
-      WG: backwardWorkgroup,
+      ROWS: rowsPerWorkgroup,
+      VEC4: H % 4 === 0,
+      INIT: init,
     });
-    cellBackward.unshift(
-      gpu.kernel(`${label} cell backward t=${t}`, back, [
+    recurrent.push(
+      gpu.kernel(`${label} recurrent backward`, back, [
+        bufs.step,
         bufs.gates,
         bufs.c,
         bufs.h,
         bufs.dh,
         bufs.whh,
         bufs.dPre,
-        carry,
         hPrev,
-      ], [ceilDiv(B, backwardRows)]),
+        ...initBindings,
+      ], [ceilDiv(B, rowsPerWorkgroup)]),
     );
   }
+  // Every GEMM below runs over the batch's B * Tb positions, Tb from the step uniform.
+  const runtimeRows = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep: B } });
+  const step = bufs.step;
   const backward = [
-    ...cellBackward,
+    ...recurrent,
     // Both biases enter every gate the same way: both gradients are dPre's column sums, written by one pass.
-    ...await createColumnSum(gpu, bufs.dPre, bufs.dbih, rows, G, `${label} dbih, dbhh`, bufs.dbhh),
+    ...await createColumnSum(gpu, bufs.dPre, bufs.dbih, rows, G, `${label} dbih, dbhh`, bufs.dbhh, {
+      perStep: B,
+      step,
+    }),
     // dW_ih = dPreᵀ·x and dW_hh = dPreᵀ·hPrev: dPre is [rows, 4H], i.e. the transposed A operand.
-    ...await createMatmul(gpu, { M: G, K: rows, N: In, transA: true }, {
+    ...await createMatmul(gpu, { M: G, K: rows, N: In, transA: true, ...runtimeRows("K") }, {
       a: bufs.dPre,
       b: bufs.x,
       c: bufs.dWih,
+      step,
     }, `${label} dWih`),
-    ...await createMatmul(gpu, { M: G, K: rows, N: H, transA: true }, {
+    ...await createMatmul(gpu, { M: G, K: rows, N: H, transA: true, ...runtimeRows("K") }, {
       a: bufs.dPre,
       b: hPrev,
       c: bufs.dWhh,
+      step,
     }, `${label} dWhh`),
-    // dx = dPre·W_ih for all steps at once.
+    // dx = dPre·W_ih for all positions at once.
     ...await createMatmul(
       gpu,
-      { M: rows, K: G, N: In },
-      { a: bufs.dPre, b: bufs.wih, c: bufs.dx },
+      { M: rows, K: G, N: In, ...runtimeRows("M") },
+      { a: bufs.dPre, b: bufs.wih, c: bufs.dx, step },
       `${label} dx`,
     ),
   ];
-  return { forward, backward };
+  return { forward, backward, plan };
 }

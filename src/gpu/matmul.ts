@@ -12,7 +12,7 @@
  * binding (or, staged, A blocks larger than a window) are split into blocks of rows (multiples of 64 rows, so
  * every block starts 256-byte aligned) with one dispatch per block; blocks along K add up in C.
  */
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
+import { type BufferSlice, ceilDiv, type Gpu, type Kernel, softwareAdapterName, subSlice } from "./device.ts";
 
 export type MatmulVariant = "regblock" | "staged" | "tiled";
 
@@ -101,16 +101,6 @@ export interface MatmulChoice {
  */
 export function defaultMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" | "N">): MatmulVariant {
   return chooseMatmulVariant(gpu, spec).variant;
-}
-
-/**
- * How a CPU-emulated adapter (lavapipe, SwiftShader, WARP) shows itself (its fallback flag, or the rasterizer
- * its description names), or null.
- */
-function softwareAdapterName(gpu: Gpu): string | null {
-  if (gpu.adapter.isFallbackAdapter) return "a software adapter (isFallbackAdapter)";
-  const named = /llvmpipe|lavapipe|swiftshader|warp/.exec(gpu.adapter.description.toLowerCase());
-  return named ? `a software adapter ("${named[0]}" in its description)` : null;
 }
 
 /**
@@ -204,16 +194,10 @@ export async function createMatmul(
   const vec4 = layout.b === "vec4";
   const vec2 = layout.b === "vec2";
   const vec4C = layout.c === "vec4";
-  const runtime = {
-    RUNTIME_ROWS: spec.runtimeRows !== undefined,
-    RUNTIME_M: spec.runtimeRows?.dim === "M",
-    RUNTIME_K: spec.runtimeRows?.dim === "K",
-  };
   // One pipeline per combination of epilogue bits, which the shaders compile in.
   const pipelineFor = (flags: number) =>
     regblock
       ? gpu.pipeline("matmul_regblock", {
-        ...runtime,
         A_STAGED: staged,
         B_SCALAR: layout.b === "scalar",
         B_VEC2: vec2,
@@ -225,8 +209,9 @@ export async function createMatmul(
         LANE_STEP: vec4 || vec4C ? 4 : vec2 ? 2 : 1,
         FLAGS: flags,
       })
-      : gpu.pipeline("matmul_tiled", { ...runtime, C_VEC4: false, FLAGS: flags });
+      : gpu.pipeline("matmul_tiled", { C_VEC4: false, FLAGS: flags });
   const rowsPerWorkgroup = regblock ? 16 : 64;
+  const runDim = spec.runtimeRows ? (spec.runtimeRows.dim === "M" ? 1 : 2) : 0;
 
   // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
   // each block of A (rows x K values, rows rounded up to 16) one window.
@@ -281,18 +266,21 @@ export async function createMatmul(
           transB ? k0 : n0, // bOff
           N, // ldc
           n0, // cOff
+          runDim, // 0 fixed, 1 M or 2 K at run time
           spec.runtimeRows?.perStep ?? 0,
           spec.runtimeRows?.dim === "K" ? k0 : m0, // runStart: where this block starts along the run-time rows
         ]);
         const where = `${label}[m${m0} n${n0} k${k0}]`;
+        const shapeUniform = gpu.uniform(`${where} shape`, shape);
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
-          gpu.uniform(`${where} shape`, shape),
+          shapeUniform,
           stage ?? a,
           b,
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
           spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
-          ...(spec.runtimeRows ? [bufs.step!] : []),
+          // A fixed GEMM binds its own shape where the step uniform goes: the shader does not read it then.
+          spec.runtimeRows ? bufs.step! : shapeUniform,
         ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
       }
     }

@@ -13,7 +13,7 @@ import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts
 import { type BufferSlice, type Gpu, type Kernel, whole } from "./device.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
 import { createEmbedding } from "./embedding.ts";
-import { createLstmLayer } from "./lstm.ts";
+import { createLstmLayer, type LstmVariant } from "./lstm.ts";
 import { createLinearBackward, createLinearForward } from "./linear.ts";
 import { createSoftmaxXent } from "./softmax_xent.ts";
 import { type AdamKernels, createAdam } from "./adam.ts";
@@ -74,6 +74,7 @@ export class GpuModel {
   readonly #gpu: Gpu;
   readonly #evalOrder: GPUBuffer;
   readonly #act: Activations;
+  readonly #lstmVariant: LstmVariant | undefined;
   /** LSTM layers + fc1 + fc2: shared by training and evaluation. */
   #forwardTail: Kernel[] = [];
   /** Per layer, top layer first. */
@@ -81,9 +82,13 @@ export class GpuModel {
   #evalEmbed: Kernel[] = [];
   #evalLoss: Kernel[] = [];
 
-  /** Allocates every buffer; `build` then makes the kernels that do not depend on the training data. */
-  constructor(gpu: Gpu, cfg: ModelConfig, maxBatch: number) {
+  /**
+   * Allocates every buffer; `build` then makes the kernels that do not depend on the training data. The LSTM
+   * layers run `lstm` (src/gpu/lstm.ts), by default the variant this device's limits choose.
+   */
+  constructor(gpu: Gpu, cfg: ModelConfig, maxBatch: number, lstm?: LstmVariant) {
     this.#gpu = gpu;
+    this.#lstmVariant = lstm;
     this.config = cfg;
     this.layout = paramLayout(cfg);
     this.maxBatch = maxBatch;
@@ -96,6 +101,7 @@ export class GpuModel {
     this.v = gpu.buffer("adam v", bytes);
     this.losses = gpu.buffer("losses", LOSS_SLOTS * 4);
     this.evalLosses = gpu.buffer("eval losses", LOSS_SLOTS * 4);
+    // Every window holds T positions: both uniforms' `steps` stay T (set's default).
     this.step = createStepParams(gpu, "train step", T);
     this.evalStep = createStepParams(gpu, "eval step", T);
     this.evalInputs = gpu.buffer("eval inputs", B * T * 4);
@@ -173,26 +179,37 @@ export class GpuModel {
     }, "eval xent");
   }
 
+  /**
+   * Layer k's kernels. They read the batch's positions from the training step's uniform, evaluation included:
+   * a window model's batches all have T, which that uniform always holds.
+   */
   #lstmLayer(k: number) {
     const { hidden: H, window: T } = this.config;
     const act = this.#act;
-    return createLstmLayer(this.#gpu, { B: this.maxBatch, T, In: lstmInputSize(this.config, k), H }, {
-      x: k === 0 ? act.x : act.h[k - 1],
-      wih: this.param(`lstm.weight_ih_l${k}`),
-      whh: this.param(`lstm.weight_hh_l${k}`),
-      bih: this.param(`lstm.bias_ih_l${k}`),
-      bhh: this.param(`lstm.bias_hh_l${k}`),
-      h: act.h[k],
-      c: act.c[k],
-      gates: act.gates[k],
-      dh: act.dh[k],
-      dx: k === 0 ? act.dx : act.dh[k - 1],
-      dPre: act.dPre,
-      dWih: this.grad(`lstm.weight_ih_l${k}`),
-      dWhh: this.grad(`lstm.weight_hh_l${k}`),
-      dbih: this.grad(`lstm.bias_ih_l${k}`),
-      dbhh: this.grad(`lstm.bias_hh_l${k}`),
-    }, `lstm l${k}`);
+    return createLstmLayer(
+      this.#gpu,
+      { B: this.maxBatch, T, In: lstmInputSize(this.config, k), H },
+      {
+        step: this.step.buffer,
+        x: k === 0 ? act.x : act.h[k - 1],
+        wih: this.param(`lstm.weight_ih_l${k}`),
+        whh: this.param(`lstm.weight_hh_l${k}`),
+        bih: this.param(`lstm.bias_ih_l${k}`),
+        bhh: this.param(`lstm.bias_hh_l${k}`),
+        h: act.h[k],
+        c: act.c[k],
+        gates: act.gates[k],
+        dh: act.dh[k],
+        dx: k === 0 ? act.dx : act.dh[k - 1],
+        dPre: act.dPre,
+        dWih: this.grad(`lstm.weight_ih_l${k}`),
+        dWhh: this.grad(`lstm.weight_hh_l${k}`),
+        dbih: this.grad(`lstm.bias_ih_l${k}`),
+        dbhh: this.grad(`lstm.bias_hh_l${k}`),
+      },
+      `lstm l${k}`,
+      this.#lstmVariant,
+    );
   }
 
   /**

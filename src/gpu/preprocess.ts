@@ -1,5 +1,5 @@
 /**
- * The WGSL preprocessor: turns a shader's source into the text one pipeline compiles. Three directives,
+ * The WGSL preprocessor: turns a shader's source into the text one pipeline compiles. Four directives,
  * each on a line of its own, and one kind of slot:
  *
  *   //#include NAME      replaced by the text of shader NAME (itself preprocessed)
@@ -7,10 +7,13 @@
  *   //#if !FLAG         (or false, with !); FLAG is a boolean among the values; blocks nest
  *   //#else
  *   //#endif
+ *   //#for I in COUNT   the lines up to the matching //#endfor, written COUNT times (a whole number among the
+ *   //#endfor           values) with {{I}} standing for 0, 1, ...: code unrolled by hand where WGSL's own
+ *                       loops over local arrays compile slowly and spill (docs/performance.md); blocks nest
  *   {{KEY}}             replaced by the value of KEY (a boolean prints as WGSL's true or false)
  *
- * A flag or slot the values do not give is an error naming the shader, never silently empty WGSL; so is an
- * unbalanced block. Directive lines vanish from the output (kept lines stay byte for byte as written).
+ * A flag, count or slot the values do not give is an error naming the shader, never silently empty WGSL; so
+ * is an unbalanced block. Directive lines vanish from the output (kept lines stay byte for byte as written).
  */
 
 export type ShaderValues = Record<string, string | number | boolean>;
@@ -19,6 +22,8 @@ const INCLUDE = /^\s*\/\/#include (\w+)\s*$/;
 const IF = /^\s*\/\/#if (!?)(\w+)\s*$/;
 const ELSE = /^\s*\/\/#else\s*$/;
 const ENDIF = /^\s*\/\/#endif\s*$/;
+const FOR = /^\s*\/\/#for (\w+) in (\w+)\s*$/;
+const ENDFOR = /^\s*\/\/#endfor\s*$/;
 
 /**
  * The text of shader `name` from `sources` (shader name -> WGSL source), with includes expanded, blocks
@@ -29,7 +34,8 @@ export function preprocessShader(
   sources: Readonly<Record<string, string>>,
   values: ShaderValues = {},
 ): string {
-  return fillSlots(name, chooseBlocks(name, expandIncludes(name, sources, []), values), values);
+  const chosen = chooseBlocks(name, expandIncludes(name, sources, []), values);
+  return fillSlots(name, repeatBlocks(name, chosen, values), values);
 }
 
 function source(name: string, sources: Readonly<Record<string, string>>): string {
@@ -75,6 +81,39 @@ function chooseBlocks(name: string, text: string, values: ShaderValues): string 
   });
   if (open.length) throw new Error(`shaders/${name}.wgsl: //#if ${open.at(-1)!.flag} is never closed`);
   return kept.join("\n");
+}
+
+/** Writes out every //#for block, innermost first, its index slot filled in each copy. */
+function repeatBlocks(name: string, text: string, values: ShaderValues): string {
+  const lines = text.split("\n");
+  // Expands lines[from ..] up to an //#endfor (inside a block) or the end; returns the lines and where it stopped.
+  const expand = (from: number, inBlock: string | null): { out: string[]; next: number } => {
+    const out: string[] = [];
+    for (let i = from; i < lines.length; i++) {
+      const where = `shaders/${name}.wgsl (line ${i + 1} after includes and //#if blocks)`;
+      if (ENDFOR.test(lines[i])) {
+        if (inBlock === null) throw new Error(`${where}: //#endfor without an open //#for`);
+        return { out, next: i + 1 };
+      }
+      const m = FOR.exec(lines[i]);
+      if (!m) {
+        out.push(lines[i]);
+        continue;
+      }
+      const [, index, key] = m;
+      const count = values[key];
+      if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
+        throw new Error(`${where}: //#for ${index} in ${key} needs a whole number for ${key}, got ${count}`);
+      }
+      const body = expand(i + 1, index);
+      const slot = new RegExp(`\\{\\{${index}\\}\\}`, "g");
+      for (let k = 0; k < count; k++) out.push(...body.out.map((l) => l.replace(slot, String(k))));
+      i = body.next - 1;
+    }
+    if (inBlock !== null) throw new Error(`shaders/${name}.wgsl: //#for ${inBlock} is never closed`);
+    return { out, next: lines.length };
+  };
+  return expand(0, null).out.join("\n");
 }
 
 /** Replaces every `{{KEY}}` in a shader; a slot left unfilled is an error, not silent WGSL. */

@@ -10,8 +10,11 @@ import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { type: "text" };
 import gradNorm from "../../shaders/grad_norm.wgsl" with { type: "text" };
 import gradNormFinal from "../../shaders/grad_norm_final.wgsl" with { type: "text" };
+import lstmActivations from "../../shaders/lstm_activations.wgsl" with { type: "text" };
 import lstmCell from "../../shaders/lstm_cell.wgsl" with { type: "text" };
 import lstmCellBackward from "../../shaders/lstm_cell_backward.wgsl" with { type: "text" };
+import lstmSeq from "../../shaders/lstm_seq.wgsl" with { type: "text" };
+import lstmSeqBackward from "../../shaders/lstm_seq_backward.wgsl" with { type: "text" };
 import matmulCommon from "../../shaders/matmul_common.wgsl" with { type: "text" };
 import matmulRegblock from "../../shaders/matmul_regblock.wgsl" with { type: "text" };
 import matmulStageA from "../../shaders/matmul_stage_a.wgsl" with { type: "text" };
@@ -30,8 +33,11 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   embedding_backward: embeddingBackward,
   grad_norm: gradNorm,
   grad_norm_final: gradNormFinal,
+  lstm_activations: lstmActivations,
   lstm_cell: lstmCell,
   lstm_cell_backward: lstmCellBackward,
+  lstm_seq: lstmSeq,
+  lstm_seq_backward: lstmSeqBackward,
   matmul_common: matmulCommon,
   matmul_regblock: matmulRegblock,
   matmul_stage_a: matmulStageA,
