@@ -124,6 +124,11 @@ async function readResumed(dir: string): Promise<Checkpoint> {
 function summarize(result: TrainResult, plan: TrainPlan, resume: Checkpoint | undefined): string {
   const where = `checkpoint ${result.checkpoint}`;
   const trained = result.steps - (resume?.progress?.step ?? 0);
+  const early = result.earlyStop;
+  if (trained === 0 && early) {
+    return `nothing to train: early stopping ended ${plan.out} after epoch ${result.epochs} (best: epoch ` +
+      `${early.bestEpoch}; give a larger --early-stop to go on); ${where}`;
+  }
   if (trained === 0 && result.stopped === "done") {
     return `nothing to train: ${plan.out} already has ${result.epochs} of ${plan.options.epochs} epochs ` +
       `(give a larger --epochs to continue); ${where}`;
@@ -132,7 +137,8 @@ function summarize(result: TrainResult, plan: TrainPlan, resume: Checkpoint | un
     `${result.epochs} epochs` +
     (Number.isFinite(result.lastLoss) ? `, last loss ${result.lastLoss.toFixed(4)}` : "") +
     (result.valLoss !== undefined ? `, val loss ${result.valLoss.toFixed(4)}` : "") +
-    `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${result.seconds.toFixed(1)} s; ${where}`;
+    `, ${result.pairsPerSecond.toFixed(0)} pairs/s, ${result.seconds.toFixed(1)} s` +
+    (early ? `; stopped early, best/ holds epoch ${early.bestEpoch}` : "") + `; ${where}`;
 }
 
 /** Creates the run directory; refuses one that holds another run unless --force or --resume. */
