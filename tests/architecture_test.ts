@@ -1,7 +1,8 @@
 /**
  * The layering of docs/architecture.md, checked on every file: the platform-neutral core (core.ts and
  * src/ outside src/deno/ and src/cli/) imports no Deno, Node or platform module and touches no `Deno.*`;
- * the platform (src/deno/) never imports a CLI; scripts/ only call into src/cli/; the web page (web/)
+ * the platform (src/deno/) never imports a CLI; scripts/ only call into src/cli/; nothing but tests imports
+ * the development tools (tools/); the web page (web/)
  * imports only the core and itself, and touches no Deno or Node global either. A core file that reaches for
  * a platform API fails here, in CI, before it breaks the web page.
  */
@@ -23,7 +24,7 @@ function walk(dir: string): string[] {
   return out.sort();
 }
 
-type Layer = "core" | "deno" | "cli" | "scripts" | "web" | "other";
+type Layer = "core" | "deno" | "cli" | "scripts" | "tools" | "web" | "other";
 
 function layerOf(path: string): Layer {
   // The WGSL sources are data the core carries (src/gpu/shaders.ts imports them as text).
@@ -32,6 +33,7 @@ function layerOf(path: string): Layer {
   if (path.startsWith("src/cli/")) return "cli";
   if (path.startsWith("src/")) return "core";
   if (path.startsWith("scripts/")) return "scripts";
+  if (path.startsWith("tools/")) return "tools";
   if (path.startsWith("web/")) return "web";
   return "other";
 }
@@ -51,7 +53,7 @@ function code(text: string): string {
   return text.replace(/\/\*[\s\S]*?\*\//g, "").replace(/(^|[^:"'`])\/\/.*$/gm, "$1");
 }
 
-const files = ["core.ts", "mod.ts", ...walk("src"), ...walk("scripts"), ...walk("web")];
+const files = ["core.ts", "mod.ts", ...walk("src"), ...walk("scripts"), ...walk("tools"), ...walk("web")];
 
 /** What `from` may import, as a reason it may not (or null when it may). */
 function refusal(from: string, spec: string): string | null {
@@ -67,6 +69,7 @@ function refusal(from: string, spec: string): string | null {
   if (layer === "deno" && to === "cli") return `the Deno platform imports the CLI ${target}`;
   if (layer === "scripts" && to !== "cli") return `a script imports ${target}; scripts only call src/cli/`;
   if (layer === "web" && to !== "core" && to !== "web") return `the web page imports ${target} (${to})`;
+  if (to === "tools" && layer !== "tools") return `${from} imports the development tool ${target}`;
   return null;
 }
 
@@ -102,6 +105,8 @@ Deno.test("the import check itself catches a core file importing the platform", 
   assertEquals(refusal("src/gpu/shaders.ts", "../../shaders/adam.wgsl"), null);
   assertEquals(refusal("src/deno/fs.ts", "node:path"), null);
   assertEquals(refusal("src/cli/train.ts", "../deno/train_run.ts"), null);
+  assert(refusal("src/cli/train.ts", "../../tools/mutate.ts") !== null, "cli -> tools refused");
+  assertEquals(refusal("tools/mutate.ts", "../src/cli/args.ts"), null);
   assertEquals(refusal("web/main.ts", "../core.ts"), null);
   assertEquals(refusal("web/check_gpu.ts", "../src/gpu/matmul.ts"), null);
   assertEquals(refusal("web/main.ts", "./dom.ts"), null);

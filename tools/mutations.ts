@@ -1,5 +1,5 @@
 /**
- * The planted bugs `deno task mutate` (src/cli/mutate.ts) checks the tests against. Each is an exact text
+ * The planted bugs `deno task mutate` (tools/mutate.ts) checks the tests against. Each is an exact text
  * replacement (every `find` must occur exactly once in its file) and names the test files that must catch
  * it, with a --filter where one test is enough (to keep each run short). `quick` marks the subset
  * `deno task mutate --quick` runs (in CI, after the test suite): one or two per kernel family, the CPU
