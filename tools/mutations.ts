@@ -250,8 +250,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: the schedule's lr not used by the steps",
     "src/train/loop.ts",
-    "lr: schedule.lr,",
-    "lr: opts.lr,",
+    "lr: this.#at.schedule.lr,",
+    "lr: this.#opts.lr,",
     T_SCHEDULE,
     { filter: "scripted" },
   ),
@@ -266,8 +266,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: early stopping's count not restored on resume (without a schedule)",
     "src/train/loop.ts",
-    ": { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr };",
-    ": initialSchedule(opts.lr);",
+    ": { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr },",
+    ": initialSchedule(opts.lr),",
     T_SCHEDULE,
     { filter: "early stopping alone" },
   ),
@@ -797,7 +797,7 @@ export const MUTATIONS: Mutation[] = [
   // ---- the training loop, run files and the CLIs ----
   one(
     "train loop: only NaN stops training (Inf passes)",
-    "src/train/loop.ts",
+    "src/train/loss_queue.ts",
     "if (!Number.isFinite(loss)) {",
     "if (Number.isNaN(loss)) {",
     ["tests/train_cli_test.ts"],
@@ -806,8 +806,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: resume redraws the epoch's shuffle from the seed",
     "src/train/loop.ts",
-    "let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;",
-    "let epochRng = new Rng(opts.seed).state;",
+    "epochRng: resumed ? resumed.rng : new Rng(opts.seed).state,",
+    "epochRng: new Rng(opts.seed).state,",
     ["tests/robust_crash_test.ts"],
     { filter: "loss for loss" },
   ),
@@ -830,7 +830,7 @@ export const MUTATIONS: Mutation[] = [
   one(
     "cli: WEBGPU_LSTM_DEBUG=1 prints no stack",
     "src/cli/args.ts",
-    "if (debugWanted()) console.error(err.stack);",
+    "if (debugWanted() && e instanceof Error) console.error(e.stack);",
     "",
     ["tests/predict_cli_test.ts"],
     { filter: "WEBGPU_LSTM_DEBUG" },
@@ -885,9 +885,9 @@ export const MUTATIONS: Mutation[] = [
   ),
   one(
     "progress: ETA from the whole run's average (slow first steps count)",
-    "src/train/loop.ts",
-    "etaSeconds: pace.etaSeconds(totalSteps - last.step),",
-    "etaSeconds: (elapsed / (last.step - (resumed?.step ?? 0))) * (totalSteps - last.step),",
+    "src/train/loss_queue.ts",
+    "etaSeconds: this.#pace.etaSeconds(totalSteps - last.step),",
+    "etaSeconds: (elapsed / (last.step - this.#settings.firstStep)) * (totalSteps - last.step),",
     ["tests/train_plan_test.ts"],
     { filter: "slow first steps" },
   ),

@@ -8,7 +8,7 @@
  *                 headline model reads. Directories prepared before it existed lack it (window models only).
  *   summary.json  counts and settings (its presence is what marks a prepared directory)
  */
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { HEADLINES_FILE, PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
 import { HEADLINE_COLUMN } from "./csv.ts";
 import type { Coverage, Dataset, PairSet } from "./types.ts";
@@ -139,7 +139,7 @@ export async function decodePrepared(
     try {
       return await readFile(name);
     } catch (e) {
-      return bad(`${name}: ${(e as Error).message}`);
+      return bad(`${name}: ${errorLine(e)}`);
     }
   };
   const readJson = async (name: string): Promise<unknown> => {

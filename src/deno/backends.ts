@@ -3,10 +3,10 @@ import type { Backend } from "../model/backend.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
-import { Gpu, type GpuOptions, NoAdapterError } from "../gpu/device.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
+import { errorLine, UserError, words } from "../errors.ts";
 import { webgpuBackendLabel } from "./gpu_env.ts";
-import type { BackendKind } from "../model/backend_kind.ts";
+import { type BackendKind, CPU_BACKEND } from "../model/backend_kind.ts";
 
 /** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
 export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
@@ -33,10 +33,8 @@ export async function openBackend(
   try {
     gpu = await openGpu();
   } catch (e) {
-    if (e instanceof NoAdapterError) throw new UserError(e.message);
-    throw new UserError(
-      `could not open a WebGPU device: ${firstLine((e as Error).message)}; try --backend cpu`,
-    );
+    if (e instanceof NoAdapterError) throw new UserError(words`${NO_ADAPTER}, or use ${CPU_BACKEND}`);
+    throw new UserError(words`could not open a WebGPU device: ${errorLine(e)}; try ${CPU_BACKEND}`);
   }
   const a = gpu.adapter;
   opts.say?.(`backend: webgpu on ${a.description}${a.isFallbackAdapter ? " (software adapter)" : ""}`);

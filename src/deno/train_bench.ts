@@ -16,7 +16,7 @@ import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { type AdapterSummary, type Gpu, NoAdapterError } from "../gpu/device.ts";
 import { openGpu } from "./backends.ts";
-import { firstLine } from "../errors.ts";
+import { errorLine } from "../errors.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
@@ -160,7 +160,7 @@ async function attempt(
   try {
     return await fn();
   } catch (e) {
-    const reason = firstLine((e as Error).message ?? String(e));
+    const reason = errorLine(e);
     say(`${name}: failed: ${reason}`);
     return { status: "failed", reason };
   }

@@ -20,7 +20,7 @@
 import { headWidth, MODEL_KINDS, type ModelConfig, type ModelKind, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
 import type { AdamState, ScheduleState } from "../model/optimizer.ts";
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { hasBoundaries } from "../data/vocab.ts";
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
 import { CONFIG_FILE, COUNT_MODEL_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
@@ -91,7 +91,7 @@ export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
   try {
     return validateConfig(cfg);
   } catch (e) {
-    throw new UserError(`inferred ${(e as Error).message}`);
+    throw new UserError(`inferred ${errorLine(e)}`);
   }
 }
 
@@ -134,7 +134,7 @@ function inferFrom(file: string, st: Safetensors): ModelConfig {
   try {
     return inferConfig(shapesOf(st));
   } catch (e) {
-    throw new UserError(`${file}: ${(e as Error).message}`);
+    throw new UserError(`${file}: ${errorLine(e)}`);
   }
 }
 
@@ -309,7 +309,7 @@ function parseJson(path: string, bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
+    throw new UserError(`${path}: not valid JSON (${errorLine(e)})`);
   }
 }
 
@@ -355,7 +355,7 @@ function withRecordedKind(
   try {
     return validateConfig({ kind: kind as ModelKind, ...config });
   } catch (e) {
-    throw new UserError(`${where}: ${(e as Error).message}`);
+    throw new UserError(`${where}: ${errorLine(e)}`);
   }
 }
 

@@ -14,7 +14,7 @@
  * ending at the end of the file), so overlaps, gaps and trailing bytes are all errors. Every error is a
  * one-line UserError naming the file and, where there is one, the tensor.
  */
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 
 export type Dtype = "F32" | "F64" | "I32" | "U32" | "I64";
 export type TensorData = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array;
@@ -134,7 +134,7 @@ export function decodeSafetensors(bytes: Uint8Array, file: string, opts: ReadOpt
   try {
     header = JSON.parse(text);
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message.split("\n")[0]})`);
+    return fail(`header is not valid JSON (${errorLine(e)})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     fail("header is not a JSON object");

@@ -262,7 +262,7 @@ export function planSamples(
     return { every, prompts: encodeSamplePrompts(texts, data.vocab, config) };
   } catch (e) {
     if (e instanceof UserError && e.exitCode !== USAGE_EXIT) {
-      throw new UserError(`--sample-prompts: ${e.message}`);
+      throw new UserError(["--sample-prompts: ", ...e.parts]);
     }
     throw e;
   }

@@ -5,7 +5,7 @@
  */
 import { cleanHeadline } from "../data/clean.ts";
 import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId, wordIds } from "../data/vocab.ts";
-import { USAGE_EXIT, UserError } from "../errors.ts";
+import { setting, USAGE_EXIT, UserError, words } from "../errors.ts";
 import type { ModelKind } from "../model/config.ts";
 
 export interface EncodedPrompt {
@@ -93,7 +93,7 @@ export function checkTopK(k: number | undefined, vocabSize: number, banned: read
   const choices = vocabSize - banned.length;
   if (k !== undefined && k > choices) {
     throw new UserError(
-      `--top-k must be at most ${choices}, the words the model can propose, got "${k}"`,
+      words`${setting("top-k")} must be at most ${choices}, the words the model can propose, got "${k}"`,
       USAGE_EXIT,
     );
   }
