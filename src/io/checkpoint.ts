@@ -429,12 +429,46 @@ export async function decodeCheckpoint(
   opts: { expectVocab?: string[] } = {},
 ): Promise<Checkpoint> {
   const found = files.where;
+  const { ck, layout, hash } = await readModel(files);
+  const recordedProgress = await readConfig(files, ck, hash);
+  const optBytes = await files.read(OPTIMIZER_FILE);
+  if (optBytes) {
+    readOptimizer(
+      files.path(OPTIMIZER_FILE),
+      optBytes,
+      files.path(CONFIG_FILE),
+      ck,
+      layout,
+      recordedProgress,
+    );
+  }
+  if (recordedProgress && !ck.progress) {
+    throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
+  }
+  const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
+  if (opts.expectVocab && expected !== hash) {
+    throw new UserError(
+      `checkpoint ${found} is from another corpus: its vocabulary has ${ck.vocab.length} words ` +
+        `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
+        `(sha256 ${expected!.slice(0, 12)})`,
+    );
+  }
+  return ck;
+}
+
+/**
+ * model.safetensors and vocab.json: the config the tensors' shapes give (the kind from the metadata's
+ * record), the flat parameters and the vocabulary, which must agree with each other; and the vocabulary's
+ * hash, which config.json must name too.
+ */
+async function readModel(
+  files: CheckpointFiles,
+): Promise<{ ck: Checkpoint; layout: ParamLayout; hash: string }> {
   const at = (f: string) => files.path(f);
-  const read = (f: string) => files.read(f);
-  const modelBytes = await read(MODEL_FILE);
-  if (!modelBytes) throw new UserError(`checkpoint ${found}: missing ${MODEL_FILE}`);
-  const vocabBytes = await read(VOCAB_FILE);
-  if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
+  const modelBytes = await files.read(MODEL_FILE);
+  if (!modelBytes) throw new UserError(`checkpoint ${files.where}: missing ${MODEL_FILE}`);
+  const vocabBytes = await files.read(VOCAB_FILE);
+  if (!vocabBytes) throw new UserError(`checkpoint ${files.where}: missing ${VOCAB_FILE}`);
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
   let config = inferFrom(at(MODEL_FILE), model);
@@ -467,87 +501,93 @@ export async function decodeCheckpoint(
     }
     config = withRecordedKind(config, recorded, `${at(MODEL_FILE)}: __metadata__.config`);
   }
+  return { ck: { config, vocab, params }, layout, hash };
+}
 
-  const ck: Checkpoint = { config, vocab, params };
-  const configBytes = await read(CONFIG_FILE);
-  let recordedProgress: Record<string, unknown> | undefined;
-  if (configBytes) {
-    const c = parseJson(at(CONFIG_FILE), configBytes);
-    if (!isObject(c)) throw new UserError(`${at(CONFIG_FILE)}: not a JSON object`);
-    if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
-      throw new UserError(
-        `${at(CONFIG_FILE)}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
-          `in ${MODEL_FILE} (${JSON.stringify(config)})`,
-      );
-    }
-    ck.config = config = withRecordedKind(config, c.model, `${at(CONFIG_FILE)}: model`);
-    if (c.vocab_sha256 !== hash) {
-      throw new UserError(
-        `${at(CONFIG_FILE)}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,
-      );
-    }
-    if (c.train !== undefined) {
-      if (!isObject(c.train)) throw new UserError(`${at(CONFIG_FILE)}: train is not an object`);
-      // Predict and eval go by the vocabulary (a PyTorch export has no config.json); the record must agree.
-      const recorded = c.train.boundaries;
-      if (recorded !== undefined && recorded !== hasBoundaries(vocab)) {
-        throw new UserError(
-          `${at(CONFIG_FILE)}: train.boundaries is ${JSON.stringify(recorded)}, but ${VOCAB_FILE} ` +
-            `${hasBoundaries(vocab) ? "has" : "lacks"} <s> and </s> at ids 0 and 1`,
-        );
-      }
-      ck.train = c.train;
-    }
-    if (c.progress !== undefined) {
-      if (!isObject(c.progress)) throw new UserError(`${at(CONFIG_FILE)}: progress is not an object`);
-      recordedProgress = c.progress;
-    }
-    if (c.partner !== undefined) ck.partner = await readPartner(files, c.partner, vocab);
-  }
-
-  const optBytes = await read(OPTIMIZER_FILE);
-  if (optBytes) {
-    const st = decodeSafetensors(optBytes, at(OPTIMIZER_FILE), { finite: true });
-    const { optimizer, progress } = parseOptimizer(at(OPTIMIZER_FILE), st, layout);
-    if (optimizer) ck.optimizer = optimizer;
-    if (progress) {
-      // config.json repeats the position for people; a disagreement means files from different saves.
-      for (const key of ["step", "epoch", "batchInEpoch"] as const) {
-        if (recordedProgress && recordedProgress[key] !== progress[key]) {
-          throw new UserError(
-            `${at(CONFIG_FILE)}: progress.${key} ${recordedProgress[key]} differs from ` +
-              `${progress[key]} in ${OPTIMIZER_FILE}: files from different checkpoints?`,
-          );
-        }
-      }
-      const bestVal = recordedProgress?.bestVal;
-      if (bestVal !== undefined && (typeof bestVal !== "number" || !Number.isFinite(bestVal))) {
-        throw new UserError(
-          `${at(CONFIG_FILE)}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`,
-        );
-      }
-      ck.progress = {
-        ...progress,
-        ...(bestVal !== undefined ? { bestVal } : {}),
-        ...(recordedProgress?.schedule !== undefined
-          ? { schedule: parseSchedule(at(CONFIG_FILE), recordedProgress.schedule) }
-          : {}),
-      };
-    }
-  }
-  if (recordedProgress && !ck.progress) {
-    throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
-  }
-
-  const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
-  if (opts.expectVocab && expected !== hash) {
+/**
+ * config.json, when there is one, into `ck`: its model must match the tensors (its kind wins), its
+ * vocabulary hash the vocabulary, its train record the boundaries; the partner's count model. Returns the
+ * progress it records, which optimizer.safetensors must agree with.
+ */
+async function readConfig(
+  files: CheckpointFiles,
+  ck: Checkpoint,
+  hash: string,
+): Promise<Record<string, unknown> | undefined> {
+  const configBytes = await files.read(CONFIG_FILE);
+  if (!configBytes) return undefined;
+  const at = files.path(CONFIG_FILE);
+  const c = parseJson(at, configBytes);
+  if (!isObject(c)) throw new UserError(`${at}: not a JSON object`);
+  if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, ck.config)) {
     throw new UserError(
-      `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
-        `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
-        `(sha256 ${expected!.slice(0, 12)})`,
+      `${at}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
+        `in ${MODEL_FILE} (${JSON.stringify(ck.config)})`,
     );
   }
-  return ck;
+  ck.config = withRecordedKind(ck.config, c.model, `${at}: model`);
+  if (c.vocab_sha256 !== hash) {
+    throw new UserError(
+      `${at}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,
+    );
+  }
+  if (c.train !== undefined) {
+    if (!isObject(c.train)) throw new UserError(`${at}: train is not an object`);
+    // Predict and eval go by the vocabulary (a PyTorch export has no config.json); the record must agree.
+    const recorded = c.train.boundaries;
+    if (recorded !== undefined && recorded !== hasBoundaries(ck.vocab)) {
+      throw new UserError(
+        `${at}: train.boundaries is ${JSON.stringify(recorded)}, but ${VOCAB_FILE} ` +
+          `${hasBoundaries(ck.vocab) ? "has" : "lacks"} <s> and </s> at ids 0 and 1`,
+      );
+    }
+    ck.train = c.train;
+  }
+  let recordedProgress: Record<string, unknown> | undefined;
+  if (c.progress !== undefined) {
+    if (!isObject(c.progress)) throw new UserError(`${at}: progress is not an object`);
+    recordedProgress = c.progress;
+  }
+  if (c.partner !== undefined) ck.partner = await readPartner(files, c.partner, ck.vocab);
+  return recordedProgress;
+}
+
+/**
+ * optimizer.safetensors into `ck`: Adam's state, and the position in training, which must agree with what
+ * config.json (`configFile`) records; config.json adds the best validation loss and the schedule's state.
+ */
+function readOptimizer(
+  file: string,
+  bytes: Uint8Array,
+  configFile: string,
+  ck: Checkpoint,
+  layout: ParamLayout,
+  recordedProgress: Record<string, unknown> | undefined,
+): void {
+  const st = decodeSafetensors(bytes, file, { finite: true });
+  const { optimizer, progress } = parseOptimizer(file, st, layout);
+  if (optimizer) ck.optimizer = optimizer;
+  if (!progress) return;
+  // config.json repeats the position for people; a disagreement means files from different saves.
+  for (const key of ["step", "epoch", "batchInEpoch"] as const) {
+    if (recordedProgress && recordedProgress[key] !== progress[key]) {
+      throw new UserError(
+        `${configFile}: progress.${key} ${recordedProgress[key]} differs from ` +
+          `${progress[key]} in ${OPTIMIZER_FILE}: files from different checkpoints?`,
+      );
+    }
+  }
+  const bestVal = recordedProgress?.bestVal;
+  if (bestVal !== undefined && (typeof bestVal !== "number" || !Number.isFinite(bestVal))) {
+    throw new UserError(`${configFile}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`);
+  }
+  ck.progress = {
+    ...progress,
+    ...(bestVal !== undefined ? { bestVal } : {}),
+    ...(recordedProgress?.schedule !== undefined
+      ? { schedule: parseSchedule(configFile, recordedProgress.schedule) }
+      : {}),
+  };
 }
 
 /** The partner config.json names: its count model from COUNT_MODEL_FILE, fitted for this vocabulary. */
