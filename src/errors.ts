@@ -11,8 +11,8 @@
  * import { asFlag, errorLine, setting, UserError, words } from "./errors.ts";
  *
  * const e = new UserError(words`loss became NaN: try a lower ${setting("lr", "learning rate")}`);
- * console.assert(errorLine(e) === "loss became NaN: try a lower learning rate");
- * console.assert(errorLine(e, asFlag) === "loss became NaN: try a lower --lr");
+ * if (errorLine(e) !== "loss became NaN: try a lower learning rate") throw new Error(errorLine(e));
+ * if (errorLine(e, asFlag) !== "loss became NaN: try a lower --lr") throw new Error(errorLine(e, asFlag));
  * ```
  *
  * @module
@@ -50,10 +50,14 @@ export function setting(name: string, inWords?: string, value?: string): Setting
 }
 
 /** Settings in words: the default spelling, and the one `Error.message` carries. */
-export const inWords: SettingSpelling = (s) => s.words;
+export function inWords(s: SettingRef): string {
+  return s.words;
+}
 
 /** Settings as the CLIs' flags: `--lr`, `--backend cpu`. */
-export const asFlag: SettingSpelling = (s) => `--${s.name}${s.value !== undefined ? ` ${s.value}` : ""}`;
+export function asFlag(s: SettingRef): string {
+  return `--${s.name}${s.value !== undefined ? ` ${s.value}` : ""}`;
+}
 
 /** A template tag: a message whose interpolated {@linkcode SettingRef}s stay settings, everything else text. */
 export function words(

@@ -828,6 +828,13 @@ export const MUTATIONS: Mutation[] = [
     { filter: "init FILE starts" },
   ),
   one(
+    "package: the shaders left out of the published files",
+    "deno.json",
+    '"shaders/"',
+    '"shaders/README.md"',
+    ["tests/package_test.ts"],
+  ),
+  one(
     "lint: a function one line over the limit passes",
     "tools/lint_plugin.ts",
     "const lines = lineOf(node.range[1]) - lineOf(node.range[0]) + 1;",

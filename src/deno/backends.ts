@@ -13,6 +13,7 @@ export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
   return Gpu.open({ backend: webgpuBackendLabel() ?? "default", ...options });
 }
 
+/** What openBackend needs besides the model: how large a batch, and where to say what it opened. */
 export interface BackendOptions {
   /** Largest batch the backend must hold (training batch; predict's sample count). */
   maxBatch: number;
@@ -20,6 +21,10 @@ export interface BackendOptions {
   say?: (line: string) => void;
 }
 
+/**
+ * The backend `kind` names for a model of `cfg`: the CPU reference, or WebGPU on the adapter Deno finds
+ * (one-line UserErrors when there is none, suggesting the CPU backend).
+ */
 export async function openBackend(
   kind: BackendKind,
   cfg: ModelConfig,

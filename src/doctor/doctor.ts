@@ -177,7 +177,10 @@ interface PlannedCheck {
 }
 
 /** The adapter, limits, features and the variant choices for the model: no GPU work. */
-export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
+export function describeAdapter(
+  gpu: Gpu,
+  shapes: DoctorShapes = MODEL_SHAPES,
+): Pick<DoctorHeader, "limits" | "features" | "choices"> {
   const lim = gpu.device.limits;
   const cfg = shapes.model;
   const software = runtimeGemmVariant(gpu, { M: 1, K: 1, N: 1 }).variant !== "tiled";

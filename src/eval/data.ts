@@ -11,9 +11,11 @@ import { hasBoundaries, unkId } from "../data/vocab.ts";
 import { setting, UserError, words } from "../errors.ts";
 import { isHeadlineModel, type ModelConfig } from "../model/config.ts";
 
+/** Pairs to score a model on, made its way, and what they are. */
 export interface ScoredSet {
   /** What the pairs are, for people ("ArticlesMay2017.csv", "runs/prepared (validation split)"). */
   source: string;
+  /** The pairs, with the model's vocabulary. */
   pairs: PairSet;
   /** The pairs' window (a headline model's may differ from its own: any prepared directory serves it). */
   window: number;

@@ -27,6 +27,7 @@ import { CONFIG_FILE, COUNT_MODEL_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE }
 import { decodeKneserNey, encodeKneserNey } from "./kneser_ney.ts";
 import type { Partner } from "../eval/partner.ts";
 
+/** Where a training run stands: what a resumed run continues from. */
 export interface TrainProgress {
   /** Optimizer steps taken so far. */
   step: number;
@@ -42,12 +43,20 @@ export interface TrainProgress {
   schedule?: ScheduleState;
 }
 
+/**
+ * A model and what it was trained with: its config, vocabulary and parameters, and for a run that can resume,
+ * Adam's state, its position and its flags.
+ */
 export interface Checkpoint {
+  /** The model's shape. */
   config: ModelConfig;
+  /** Words in id order. */
   vocab: string[];
   /** Flat parameters in paramLayout order (layout.total floats, padding zero). */
   params: Float32Array;
+  /** Adam's moments and step count (absent in an exported model). */
   optimizer?: AdamState;
+  /** Where training stands (absent in an exported model). */
   progress?: TrainProgress;
   /** The training flags used, recorded so a resume can reuse them. */
   train?: Record<string, unknown>;

@@ -16,21 +16,30 @@
  */
 import { errorLine, UserError } from "../errors.ts";
 
+/** The tensor element types this reader and writer know. */
 export type Dtype = "F32" | "F64" | "I32" | "U32" | "I64";
+/** A tensor's values, in the typed array of its dtype. */
 export type TensorData = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array;
 
+/** One tensor of a safetensors file. */
 export interface Tensor {
+  /** Its element type. */
   dtype: Dtype;
+  /** Its dimensions, outermost first. */
   shape: number[];
+  /** Its values, row-major. */
   data: TensorData;
 }
 
+/** A decoded safetensors file. */
 export interface Safetensors {
   /** Tensors in data order (the order they were written). */
   tensors: Map<string, Tensor>;
+  /** The header's "__metadata__" (string values only). */
   metadata: Record<string, string>;
 }
 
+/** How decodeSafetensors checks the values. */
 export interface ReadOptions {
   /** Refuse NaN and infinite F32/F64 values (weights must be finite to be of any use). */
   finite?: boolean;

@@ -7,7 +7,9 @@ import { headWidth, type ModelConfig } from "./config.ts";
  * none needs zeroing).
  */
 export interface TensorSpec {
+  /** The parameter's PyTorch name ("lstm.weight_ih_l0"). */
   name: string;
+  /** Its PyTorch shape. */
   shape: number[];
   /** Offset in floats from the start of the flat buffer; a multiple of ALIGN_FLOATS. */
   offset: number;
@@ -17,12 +19,15 @@ export interface TensorSpec {
   init: { kind: "normal" } | { kind: "uniform"; bound: number };
 }
 
+/** Where every parameter lies in one flat buffer. */
 export interface ParamLayout {
+  /** Every parameter, in PyTorch's state_dict order. */
   tensors: TensorSpec[];
   /** Total floats including alignment padding. */
   total: number;
   /** Number of real parameters (no padding): 6,676,808 for the notebook model on April 2017. */
   count: number;
+  /** The parameter of that name (an unknown name throws). */
   get(name: string): TensorSpec;
 }
 
@@ -34,6 +39,7 @@ export function lstmInputSize(cfg: ModelConfig, k: number): number {
   return k === 0 ? cfg.embed : cfg.hidden;
 }
 
+/** The flat layout of a model's parameters. */
 export function paramLayout(cfg: ModelConfig): ParamLayout {
   const { vocab: V, embed: E, hidden: H, layers: L, window: T } = cfg;
   const specs: Array<Omit<TensorSpec, "offset" | "size">> = [];

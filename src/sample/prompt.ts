@@ -8,6 +8,7 @@ import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId, wordIds } from "../d
 import { setting, USAGE_EXIT, UserError, words } from "../errors.ts";
 import type { ModelKind } from "../model/config.ts";
 
+/** A prompt cleaned and encoded for a model. */
 export interface EncodedPrompt {
   /** All cleaned words (what the output shows). */
   words: string[];
@@ -112,6 +113,7 @@ export interface SpecialIds {
   unk: number;
 }
 
+/** How a vocabulary's special tokens act in prediction and generation. */
 export function specialIds(vocab: readonly string[]): SpecialIds {
   const unk = unkId(vocab);
   return hasBoundaries(vocab)

@@ -29,8 +29,14 @@ import {
   scheduleEpochEnd,
 } from "./schedule.ts";
 
+/**
+ * How train() runs: the epochs and batches, the optimizer and its schedule, when to save and read back, and
+ * what to record.
+ */
 export interface TrainOptions {
+  /** Epochs to complete in all (a resumed run counts the ones done). */
   epochs: number;
+  /** Rows per optimizer step. */
   batch: number;
   /** The learning rate (the first one, with a schedule). */
   lr: number;
@@ -40,7 +46,9 @@ export interface TrainOptions {
   schedule?: LrSchedule;
   /** End the run after this many epochs without a lower validation loss (absent: never). */
   earlyStop?: number;
+  /** Seeds the shuffle, dropout's masks and the samples. */
   seed: number;
+  /** Shuffle the rows every epoch (false: file order, the notebook's). */
   shuffle: boolean;
   /** Stop after this many optimizer steps in total (counted across resumes). */
   maxSteps?: number;
@@ -70,23 +78,33 @@ export interface TrainHooks {
    * checkpoint, like its metric record, so a run killed between the two writes them again on resume.
    */
   samples?(records: SampleRecord[]): Promise<void>;
+  /** Where progress is reported. */
   progress: ProgressSink;
   /** True once the run should stop at the next step boundary, save and return "interrupted". */
   stopRequested(): boolean;
 }
 
+/** How a run ended, and its figures. */
 export interface TrainResult {
+  /** Optimizer steps taken in all (a resumed run's included). */
   steps: number;
+  /** Epochs completed in all. */
   epochs: number;
+  /** The last step loss read back. */
   lastLoss: number;
+  /** The last completed epoch's mean training loss. */
   lastEpochLoss: number;
+  /** The last validation loss (with a validation split). */
   valLoss?: number;
+  /** Seconds this call trained (shader compilation not counted). */
   seconds: number;
+  /** Training pairs (or targets) per second in this call. */
   pairsPerSecond: number;
   /** "done" also when early stopping ended the run (then `earlyStop` says so). */
   stopped: "done" | "interrupted" | "max-steps";
   /** Set when early stopping ended the run: the epoch whose model best/ holds, and its validation loss. */
   earlyStop?: { bestEpoch: number; bestVal: number };
+  /** Where the latest checkpoint was saved (as TrainHooks.save named it). */
   checkpoint: string;
 }
 
@@ -96,7 +114,9 @@ export interface TrainResult {
  * loss covers the steps taken before the interruption).
  */
 export interface StartState {
+  /** The parameters to start from (a resumed run's checkpoint's). */
   params: Float32Array;
+  /** The resumed checkpoint, where it was saved, and the metric records so far. */
   resume?: { checkpoint: Checkpoint; from: string; history: MetricRecord[] };
 }
 
