@@ -835,6 +835,22 @@ export const MUTATIONS: Mutation[] = [
     ["tests/package_test.ts"],
   ),
   one(
+    "example: the Deno example trains one epoch",
+    "examples/train_and_predict.ts",
+    "epochs: 60,",
+    "epochs: 1,",
+    ["tests/examples_test.ts"],
+    { filter: "example (cpu)" },
+  ),
+  one(
+    "example: the browser example reads a one-word window",
+    "examples/browser/main.ts",
+    "encodePrompt(text, model.vocab, model.config.window)",
+    "encodePrompt(text, model.vocab, 1)",
+    ["tests/examples_test.ts"],
+    { filter: "browser example (cpu)" },
+  ),
+  one(
     "lint: a function one line over the limit passes",
     "tools/lint_plugin.ts",
     "const lines = lineOf(node.range[1]) - lineOf(node.range[0]) + 1;",
