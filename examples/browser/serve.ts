@@ -19,16 +19,9 @@ const MODEL_FILES = ["model.safetensors", "vocab.json", "config.json", "optimize
 
 /** The page's script: main.ts bundled for browsers (csv-parse's browser build, as the project's page). */
 export async function bundleExample(): Promise<string> {
+  const importMap = join(ROOT, "web", "bundle_imports.json");
   const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "browser",
-      "--import-map",
-      join(ROOT, "web", "bundle_imports.json"),
-      join(HERE, "main.ts"),
-    ],
+    args: ["bundle", "--quiet", "--platform", "browser", "--import-map", importMap, join(HERE, "main.ts")],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
