@@ -4,9 +4,12 @@ import type { ModelConfig } from "../model/config.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
 import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
-import { errorLine, UserError, words } from "../errors.ts";
+import { errorLine, type MessagePart, UserError, words } from "../errors.ts";
 import { webgpuBackendLabel } from "./gpu_env.ts";
 import { type BackendKind, CPU_BACKEND } from "../model/backend_kind.ts";
+
+/** What a command that could run on the CPU says when WebGPU has no adapter at all. */
+export const NO_ADAPTER_HINT: readonly MessagePart[] = words`${NO_ADAPTER}, or use ${CPU_BACKEND}`;
 
 /** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
 export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
@@ -38,7 +41,7 @@ export async function openBackend(
   try {
     gpu = await openGpu();
   } catch (e) {
-    if (e instanceof NoAdapterError) throw new UserError(words`${NO_ADAPTER}, or use ${CPU_BACKEND}`);
+    if (e instanceof NoAdapterError) throw new UserError(NO_ADAPTER_HINT);
     throw new UserError(words`could not open a WebGPU device: ${errorLine(e)}; try ${CPU_BACKEND}`);
   }
   const a = gpu.adapter;
