@@ -438,8 +438,14 @@ export async function decodeCheckpoint(
   opts: { expectVocab?: string[] } = {},
 ): Promise<Checkpoint> {
   const found = files.where;
-  const { ck, layout, hash } = await readModel(files);
-  const recordedProgress = await readConfig(files, ck, hash);
+  const { model, vocab, hash, config: inferred } = await readModel(files);
+  const { record, config } = await readConfig(files, inferred);
+  // The shapes give the sizes; what they cannot tell (the kind) comes from the recorded configs, before the
+  // tensors are laid out.
+  const layout = paramLayout(config);
+  const params = flatten(files.path(MODEL_FILE), model, layout);
+  const ck: Checkpoint = { config, vocab, params };
+  const recordedProgress = record && await applyRecord(files, ck, record, hash);
   const optBytes = await files.read(OPTIMIZER_FILE);
   if (optBytes) {
     readOptimizer(
@@ -457,7 +463,7 @@ export async function decodeCheckpoint(
   const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
   if (opts.expectVocab && expected !== hash) {
     throw new UserError(
-      `checkpoint ${found} is from another corpus: its vocabulary has ${ck.vocab.length} words ` +
+      `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
         `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
         `(sha256 ${expected!.slice(0, 12)})`,
     );
@@ -466,13 +472,13 @@ export async function decodeCheckpoint(
 }
 
 /**
- * model.safetensors and vocab.json: the config the tensors' shapes give (the kind from the metadata's
- * record), the flat parameters and the vocabulary, which must agree with each other; and the vocabulary's
- * hash, which config.json must name too.
+ * model.safetensors and vocab.json: the tensors, the config their shapes give (the kind from the metadata's
+ * record) and the vocabulary, which must agree with each other; and the vocabulary's hash, which config.json
+ * must name too.
  */
 async function readModel(
   files: CheckpointFiles,
-): Promise<{ ck: Checkpoint; layout: ParamLayout; hash: string }> {
+): Promise<{ model: Safetensors; vocab: string[]; hash: string; config: ModelConfig }> {
   const at = (f: string) => files.path(f);
   const modelBytes = await files.read(MODEL_FILE);
   if (!modelBytes) throw new UserError(`checkpoint ${files.where}: missing ${MODEL_FILE}`);
@@ -481,8 +487,6 @@ async function readModel(
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
   let config = inferFrom(at(MODEL_FILE), model);
-  const layout = paramLayout(config);
-  const params = flatten(at(MODEL_FILE), model, layout);
   const vocab = parseVocab(at(VOCAB_FILE), vocabBytes);
   if (vocab.length !== config.vocab) {
     throw new UserError(`${at(VOCAB_FILE)}: ${vocab.length} words but embed.weight has ${config.vocab} rows`);
@@ -510,31 +514,43 @@ async function readModel(
     }
     config = withRecordedKind(config, recorded, `${at(MODEL_FILE)}: __metadata__.config`);
   }
-  return { ck: { config, vocab, params }, layout, hash };
+  return { model, vocab, hash, config };
 }
 
 /**
- * config.json, when there is one, into `ck`: its model must match the tensors (its kind wins), its
- * vocabulary hash the vocabulary, its train record the boundaries; the partner's count model. Returns the
- * progress it records, which optimizer.safetensors must agree with.
+ * config.json, when there is one: its record, and the config with its model's kind (its model must match the
+ * tensors' shapes).
  */
 async function readConfig(
   files: CheckpointFiles,
-  ck: Checkpoint,
-  hash: string,
-): Promise<Record<string, unknown> | undefined> {
+  config: ModelConfig,
+): Promise<{ record?: Record<string, unknown>; config: ModelConfig }> {
   const configBytes = await files.read(CONFIG_FILE);
-  if (!configBytes) return undefined;
+  if (!configBytes) return { config };
   const at = files.path(CONFIG_FILE);
   const c = parseJson(at, configBytes);
   if (!isObject(c)) throw new UserError(`${at}: not a JSON object`);
-  if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, ck.config)) {
+  if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
     throw new UserError(
       `${at}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
-        `in ${MODEL_FILE} (${JSON.stringify(ck.config)})`,
+        `in ${MODEL_FILE} (${JSON.stringify(config)})`,
     );
   }
-  ck.config = withRecordedKind(ck.config, c.model, `${at}: model`);
+  return { record: c, config: withRecordedKind(config, c.model, `${at}: model`) };
+}
+
+/**
+ * The rest of config.json's record into `ck`: its vocabulary hash must be the vocabulary's, its train record
+ * the boundaries'; the partner's count model. Returns the progress it records, which optimizer.safetensors
+ * must agree with.
+ */
+async function applyRecord(
+  files: CheckpointFiles,
+  ck: Checkpoint,
+  c: Record<string, unknown>,
+  hash: string,
+): Promise<Record<string, unknown> | undefined> {
+  const at = files.path(CONFIG_FILE);
   if (c.vocab_sha256 !== hash) {
     throw new UserError(
       `${at}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,

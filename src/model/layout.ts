@@ -21,7 +21,7 @@ export interface TensorSpec {
 
 /** Where every parameter lies in one flat buffer. */
 export interface ParamLayout {
-  /** Every parameter, in PyTorch's state_dict order. */
+  /** Every tensor with storage of its own, in flat order. */
   tensors: TensorSpec[];
   /** Total floats including alignment padding. */
   total: number;
