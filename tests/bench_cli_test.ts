@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
 import { assertFailed, type Run, runDeno } from "./cli_harness.ts";
 import { gpuAvailable, REQUIRE_GPU } from "./gpu_harness.ts";
-import { NO_ADAPTER_HINT } from "../src/gpu/device.ts";
+import { NO_ADAPTER } from "../src/gpu/device.ts";
 
 const SCRIPT = fileURLToPath(new URL("../scripts/bench.ts", import.meta.url));
 const tmp = await Deno.makeTempDir({ prefix: "bench_cli_test_" });
@@ -33,7 +33,7 @@ function checkWebgpuRow(r: Json, measured: (row: Json) => void): void {
     measured(row);
   } else {
     assert(!REQUIRE_GPU, `REQUIRE_GPU=1 but no WebGPU adapter; the bench says ${JSON.stringify(row)}`);
-    assertEquals(row, { status: "unavailable", reason: NO_ADAPTER_HINT });
+    assertEquals(row, { status: "unavailable", reason: `${NO_ADAPTER}, or use --backend cpu` });
     assertEquals(r.ratios.webgpu_over_cpu, null);
     assertEquals(r.ratios.webgpu_over_pytorch, null);
   }
@@ -111,7 +111,7 @@ Deno.test("bench --kernels --quick --json: every kernel timed next to the CPU re
     assertEquals([run.code, run.stdout], [1, ""], run.stderr);
     assertEquals(
       run.stderr.trimEnd().split("\n").at(-1),
-      `bench: error: --kernels needs a GPU adapter: ${NO_ADAPTER_HINT}`,
+      `bench: error: --kernels needs a GPU adapter: ${NO_ADAPTER}, or use --backend cpu`,
     );
     assert(!/^\s+at /m.test(run.stderr), `stack trace: ${run.stderr}`);
     return;

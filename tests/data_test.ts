@@ -24,7 +24,7 @@ import {
 import { textLines } from "../src/data/text.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import { matchesGlob } from "../src/data/glob.ts";
-import { UserError } from "../src/errors.ts";
+import { asFlag, errorLine, UserError } from "../src/errors.ts";
 import { haveFiles, makeWithTempDir, SHARED_DATA } from "./fs_harness.ts";
 
 const FIXTURES = fileURLToPath(new URL("./fixtures/", import.meta.url));
@@ -320,10 +320,20 @@ Deno.test("prepared directory: round trip, replaced in place, window mismatch re
     assertEquals(back, ds);
     // Asking for the settings it was made with is fine; a different window is refused, naming both.
     assertEquals(await loadDataset({ data: out, window: 2, minCount: 2 }), ds);
-    await assertRejects(loadDataset({ data: out, window: 3 }), /prepared with --window 2, not 3/);
+    // The message names the setting; the CLIs write it as their flag.
+    const mismatch = await loadDataset({ data: out, window: 3 }).catch((e) => e);
+    assertEquals(
+      [mismatch.message, errorLine(mismatch, asFlag)],
+      [
+        `${out} was prepared with window 2, not 3: prepare it again or leave the window out`,
+        `${out} was prepared with --window 2, not 3: prepare it again or leave --window out`,
+      ],
+    );
     await assertRejects(loadDataset({ data: out, files: "*" }), /--files does not apply/);
     await assertRejects(loadDataset({ data: out, column: "title" }), /--column does not apply/);
-    await assertRejects(loadDataset({ data: out, boundaries: true }), /prepared without --boundaries/);
+    const noBoundaries = await loadDataset({ data: out, boundaries: true }).catch((e) => e);
+    assert(/prepared without headline boundaries/.test(noBoundaries.message), noBoundaries.message);
+    assert(/prepared without --boundaries/.test(errorLine(noBoundaries, asFlag)), noBoundaries.message);
 
     const again = await loadDataset({ data: MINI });
     await writePrepared(out, again);

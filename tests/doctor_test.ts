@@ -13,13 +13,13 @@ import { gpuTest } from "./gpu_harness.ts";
 import { errorLine, runDeno, taskRun } from "./cli_harness.ts";
 import { doctorMain } from "../src/cli/doctor.ts";
 import {
-  DeviceLostError,
   LSTM_VARIANT_NAMES,
   MODEL_SHAPES,
   planChecks,
   runDoctor,
   SMALL_SHAPES,
 } from "../src/doctor/doctor.ts";
+import { DeviceLostError } from "../src/errors.ts";
 import { compare } from "../src/doctor/compare.ts";
 import { GEMM_VARIANTS, gemmVariantName, modelGemms, runtimeGemmVariant } from "../src/doctor/gemm.ts";
 import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { assert, assertEquals, assertThrows } from "./assert.ts";
 import { assertFailed, runDeno, taskRun } from "./cli_harness.ts";
-import { applyEdits, formatTable, mutationProblems, selectMutations } from "../src/cli/mutate.ts";
-import { type Mutation, MUTATIONS } from "../src/cli/mutations.ts";
+import { applyEdits, formatTable, mutationProblems, selectMutations } from "../tools/mutate.ts";
+import { type Mutation, MUTATIONS } from "../tools/mutations.ts";
 import { UserError } from "../src/errors.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));

@@ -1,12 +1,12 @@
 /**
- * `deno task test`'s runner (src/cli/test.ts): it passes deno test's exit code through, except for a process
+ * `deno task test`'s runner (tools/test.ts): it passes deno test's exit code through, except for a process
  * that reported "0 failed" and then aborted at exit in glibc's heap checks (the lavapipe teardown crash,
  * docs/known-issues.md), which it counts as passed with a note. A stand-in for deno test
  * (tests/fixtures/test_runner/fake_deno_test.sh) prints a summary and dies as asked.
  */
 import { fileURLToPath } from "node:url";
 import { assertEquals } from "./assert.ts";
-import { testMain } from "../src/cli/test.ts";
+import { testMain } from "../tools/test.ts";
 
 const FAKE = fileURLToPath(new URL("./fixtures/test_runner/fake_deno_test.sh", import.meta.url));
 

@@ -9,6 +9,7 @@ import {
   type CheckpointFiles,
   CONFIG_FILE,
   decodeCheckpoint,
+  errorLine,
   MODEL_FILE,
   OPTIMIZER_FILE,
   UserError,
@@ -33,7 +34,7 @@ export function servedFiles(path: string): CheckpointFiles {
       try {
         response = await fetch(url);
       } catch (e) {
-        throw new UserError(`cannot fetch ${url.pathname}: ${(e as Error).message}`);
+        throw new UserError(`cannot fetch ${url.pathname}: ${errorLine(e)}`);
       }
       if (response.status === 404) return null; // config.json and optimizer.safetensors are optional
       if (!response.ok) throw new UserError(`cannot fetch ${url.pathname}: HTTP ${response.status}`);

@@ -1,21 +1,20 @@
 /** What every CLI shares: running a main with one-line errors, and flag parsing with one-line usage errors. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
+import { asFlag, errorLine, USAGE_EXIT, UserError } from "../errors.ts";
 
 /**
- * Runs a script's main function and turns every failure into one line on stderr and a non-zero exit.
- * Set WEBGPU_LSTM_DEBUG=1 to see the stack of an unexpected error.
+ * Runs a script's main function and turns every failure into one line on stderr and a non-zero exit, the
+ * settings its message names written as flags (`--lr`). Set WEBGPU_LSTM_DEBUG=1 to see the stack of an
+ * unexpected error.
  */
 export async function runMain(name: string, main: () => Promise<number | void>): Promise<never> {
   let code = 0;
   try {
     code = (await main()) ?? 0;
   } catch (e) {
-    const err = e instanceof Error ? e : new Error(String(e));
-    const msg = firstLine(err.message);
-    console.error(`${name}: error: ${msg}`);
-    if (debugWanted()) console.error(err.stack);
-    code = err instanceof UserError ? err.exitCode : 1;
+    console.error(`${name}: error: ${errorLine(e, asFlag)}`);
+    if (debugWanted() && e instanceof Error) console.error(e.stack);
+    code = e instanceof UserError ? e.exitCode : 1;
   }
   Deno.exit(code);
 }
@@ -38,7 +37,7 @@ export function parseFlags<T extends Options>(
   try {
     return parseArgs({ args, options, allowPositionals, strict: true });
   } catch (e) {
-    throw new UserError(firstLine((e as Error).message), USAGE_EXIT);
+    throw new UserError(errorLine(e), USAGE_EXIT);
   }
 }
 

@@ -5,7 +5,7 @@ import { UserError } from "../errors.ts";
 import { buildDataset, DEFAULT_SETTINGS } from "../data/dataset.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadDataset, readCorpus } from "../deno/data_files.ts";
-import { openGpu } from "../deno/backends.ts";
+import { NO_ADAPTER_HINT, openGpu } from "../deno/backends.ts";
 import { statOrNull } from "../deno/fs.ts";
 import { type Gpu, NoAdapterError } from "../gpu/device.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
@@ -91,7 +91,9 @@ async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promis
   try {
     gpu = await openGpu();
   } catch (e) {
-    if (e instanceof NoAdapterError) throw new UserError(`--kernels needs a GPU adapter: ${e.message}`);
+    if (e instanceof NoAdapterError) {
+      throw new UserError(["--kernels needs a GPU adapter: ", ...NO_ADAPTER_HINT]);
+    }
     throw e;
   }
   const model = { ...DEFAULT_MODEL, vocab: data.vocab.length, window: data.window };

@@ -13,7 +13,7 @@ import {
   formatSummary,
   formatTraining,
 } from "../doctor/format.ts";
-import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
+import { errorLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
 
 export const DOCTOR_HELP = `Check this machine's WebGPU adapter against the CPU reference.
@@ -81,7 +81,7 @@ export async function doctorMain(args: string[], deps: DoctorDeps = {}): Promise
   } catch (e) {
     // One line as train's, less its pointer to --backend cpu (doctor has nothing to check without WebGPU).
     if (e instanceof NoAdapterError) throw new UserError(NO_ADAPTER);
-    throw new UserError(`could not open a WebGPU device: ${firstLine((e as Error).message)}`);
+    throw new UserError(`could not open a WebGPU device: ${errorLine(e)}`);
   }
   const json = Boolean(v.json);
   const say = deps.print ?? ((text: string) => console.log(text));

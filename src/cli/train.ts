@@ -6,7 +6,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseFlags } from "./args.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { loadDataset } from "../deno/data_files.ts";
 import { BEST_DIR, CHECKPOINT_DIR, LOSS_PLOT_FILE, METRICS_FILE, SAMPLES_FILE } from "../io/file_names.ts";
 import { initParams } from "../model/init.ts";
@@ -146,7 +146,7 @@ async function prepareOutDir(out: string, force: boolean, resuming: boolean) {
   try {
     await Deno.mkdir(out, { recursive: true });
   } catch (e) {
-    throw new UserError(`cannot create output directory ${out}: ${firstLine((e as Error).message)}`);
+    throw new UserError(`cannot create output directory ${out}: ${errorLine(e)}`);
   }
   const lock = await acquireLock(out);
   if (!resuming) {

@@ -8,6 +8,7 @@
 import { columnSum } from "./linear.ts";
 import { matmul } from "./matmul.ts";
 
+/** What one LSTM layer's forward keeps for its backward: every step's outputs, cell states and gates. */
 export interface LstmCache {
   /** Outputs h_t for every step, [B,T,H]; the next layer's input. */
   h: Float32Array;

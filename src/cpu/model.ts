@@ -29,6 +29,7 @@ export interface ForwardOptions {
 
 /** The activations backward reads; everything else is recomputable from params. */
 export interface ForwardCache {
+  /** Rows in the batch. */
   B: number;
   /** Positions per row. */
   T: number;
@@ -84,6 +85,10 @@ function undrop(dy: Float32Array, site: number, masks: Map<number, Float32Array>
   for (let i = 0; i < dy.length; i++) dy[i] *= mask[i];
 }
 
+/**
+ * The CPU reference's forward pass over `B` rows of `inputs` (window ids, or a headline batch's positions):
+ * the logits, [B*T rows, V], and what backward needs.
+ */
 export function modelForward(
   cfg: ModelConfig,
   params: Float32Array,

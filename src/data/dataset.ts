@@ -3,14 +3,14 @@
  * and validation by whole headlines, built from raw headlines (CSV files and prepared directories are read
  * by the platform: src/deno/data_files.ts).
  */
-import { UserError } from "../errors.ts";
+import { setting, UserError, words } from "../errors.ts";
 import { DEFAULT_MODEL } from "../model/config.ts";
 import { cleanHeadline, isRealHeadline } from "./clean.ts";
 import { HEADLINE_COLUMN } from "./csv.ts";
 import { headlinePairs } from "./pairs.ts";
 import { chooseValidation } from "./split.ts";
 import type { Corpus, Dataset, DatasetSettings } from "./types.ts";
-import { buildVocab } from "./vocab.ts";
+import { BOUNDARIES, buildVocab } from "./vocab.ts";
 
 export const DEFAULT_MIN_COUNT = 1;
 export const DEFAULT_VAL_FRACTION = 0;
@@ -110,23 +110,26 @@ export function completeSettings(given: Partial<DatasetSettings>): DatasetSettin
 
 /** The prepared dataset, unless a setting given explicitly disagrees with how it was prepared. */
 export function matchPrepared(ds: Dataset, dir: string, opts: Partial<DatasetSettings>): Dataset {
-  const wanted: [string, number | undefined, number][] = [
-    ["window", opts.window, ds.window],
-    ["min-count", opts.minCount, ds.minCount],
-    ["val-fraction", opts.valFraction, ds.valFraction],
+  const wanted: [string, string, number | undefined, number][] = [
+    ["window", "window", opts.window, ds.window],
+    ["min-count", "minimum count", opts.minCount, ds.minCount],
+    ["val-fraction", "validation fraction", opts.valFraction, ds.valFraction],
     // The seed only chose the validation headlines; without a split it changed nothing.
-    ["seed", ds.valFraction > 0 ? opts.seed : undefined, ds.seed],
+    ["seed", "seed", ds.valFraction > 0 ? opts.seed : undefined, ds.seed],
   ];
-  for (const [flag, asked, prepared] of wanted) {
+  for (const [name, inWords, asked, prepared] of wanted) {
     if (asked !== undefined && asked !== prepared) {
+      const was = setting(name, `${inWords} ${prepared}`, String(prepared));
       throw new UserError(
-        `${dir} was prepared with --${flag} ${prepared}, not ${asked}: prepare it again or leave --${flag} out`,
+        words`${dir} was prepared with ${was}, not ${asked}: prepare it again or leave ${
+          setting(name, `the ${inWords}`)
+        } out`,
       );
     }
   }
-  // A flag can only be given, not given as false: what it can contradict is a directory prepared without it.
+  // A setting can only be given, not given as false: what it can contradict is a directory prepared without it.
   if (opts.boundaries && !ds.boundaries) {
-    throw new UserError(`${dir} was prepared without --boundaries: prepare it again with it`);
+    throw new UserError(words`${dir} was prepared without ${BOUNDARIES}: prepare it again with them`);
   }
   return ds;
 }

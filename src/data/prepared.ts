@@ -8,7 +8,7 @@
  *                 headline model reads. Directories prepared before it existed lack it (window models only).
  *   summary.json  counts and settings (its presence is what marks a prepared directory)
  */
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { HEADLINES_FILE, PAIRS_FILE, SUMMARY_FILE, VOCAB_FILE } from "../io/file_names.ts";
 import { HEADLINE_COLUMN } from "./csv.ts";
 import type { Coverage, Dataset, PairSet } from "./types.ts";
@@ -19,17 +19,27 @@ const PREPARED_FORMAT = "webgpu-lstm prepared dataset 1";
 
 /** A dataset's counts and settings, as summary.json and `prepare --json` report them. */
 export interface DatasetSummary {
+  /** What the headlines came from ("ArticlesApril2017.csv", "built-in corpus"). */
   source: string;
+  /** The files read, by name. */
   files: string[];
+  /** Headlines kept (the "Unknown" placeholder dropped). */
   headlines: number;
+  /** Vocabulary size. */
   vocab: number;
   /** Training pairs. */
   pairs: number;
+  /** Validation pairs. */
   val_pairs: number;
+  /** Words of context per pair. */
   window: number;
+  /** Words seen fewer times became <unk>. */
   min_count: number;
+  /** The share of headlines held out for validation. */
   val_fraction: number;
+  /** The seed that chose the validation headlines. */
   seed: number;
+  /** The id of <unk>, or -1 without one. */
   unk: number;
   /** Headlines framed by "<s>" and "</s>" (absent in directories prepared before boundaries existed: false). */
   boundaries: boolean;
@@ -46,6 +56,7 @@ interface SummaryFile extends DatasetSummary {
   headlines_file?: { name: string; dtype: "int32le"; layout: string[]; train: number; val: number };
 }
 
+/** A dataset's counts and settings, as summary.json records them. */
 export function summarizeDataset(ds: Dataset): DatasetSummary {
   return {
     source: ds.source,
@@ -139,7 +150,7 @@ export async function decodePrepared(
     try {
       return await readFile(name);
     } catch (e) {
-      return bad(`${name}: ${(e as Error).message}`);
+      return bad(`${name}: ${errorLine(e)}`);
     }
   };
   const readJson = async (name: string): Promise<unknown> => {

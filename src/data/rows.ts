@@ -3,7 +3,8 @@
  * next word) pairs, or a headline model's headline rows (src/data/sequences.ts); and how many targets each
  * row holds, which weighs a step's mean loss in an epoch's mean.
  */
-import { UserError } from "../errors.ts";
+import { UserError, words } from "../errors.ts";
+import { BOUNDARIES } from "./vocab.ts";
 import type { ModelKind } from "../model/config.ts";
 import { makeSequences, rowLengths } from "./sequences.ts";
 import type { Dataset } from "./types.ts";
@@ -30,7 +31,7 @@ export function modelRows(data: Dataset, kind: ModelKind, split: "train" | "val"
   }
   if (!data.boundaries) {
     throw new UserError(
-      `a headline model needs headline boundaries: prepare ${data.source} with --boundaries`,
+      words`a headline model needs headline boundaries: prepare ${data.source} with ${BOUNDARIES}`,
     );
   }
   const { set } = makeSequences(data.headlineIds[split]);

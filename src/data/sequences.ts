@@ -7,7 +7,7 @@ import type { SequenceSet } from "./types.ts";
 import { BOS_ID, EOS_ID, NO_ID } from "./vocab.ts";
 
 /** A target that counts for nothing: the padding after a row's end. */
-export const IGNORE_TARGET = -1;
+export const IGNORE_TARGET: number = -1;
 
 /**
  * The rows of headlines given as ids. A headline with no words gives none. A word with no id (NO_ID: not in

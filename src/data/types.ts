@@ -3,7 +3,9 @@
 export interface PairSet {
   /** count * window word ids, row-major: pair p's inputs are inputs[p*window .. p*window+window-1]. */
   inputs: Int32Array;
+  /** The word after each pair's window, one id per pair. */
   targets: Int32Array;
+  /** Number of pairs. */
   count: number;
 }
 
@@ -12,8 +14,14 @@ export interface PairSet {
  * and the words, targets the next words and `</s>`, padded after each row's end (inputs `<s>`, targets -1).
  */
 export interface SequenceSet {
+  /** count * steps ids, row-major: "<s>" and a headline's words, then "<s>" padding. */
   inputs: Int32Array;
+  /**
+   * count * steps ids: the next word at each position, "</s>" after the last, -1 (IGNORE_TARGET) in the
+   * padding.
+   */
   targets: Int32Array;
+  /** Number of rows (headlines). */
   count: number;
   /** Positions per row: the longest row's. */
   steps: number;
@@ -21,9 +29,13 @@ export interface SequenceSet {
 
 /** How a dataset is cut from its headlines. */
 export interface DatasetSettings {
+  /** Words of context per pair (the notebook's 2). */
   window: number;
+  /** Words seen fewer times in training become <unk> (1: keep every word). */
   minCount: number;
+  /** The share of headlines held out for validation, in [0, 1). */
   valFraction: number;
+  /** Chooses the validation headlines. */
   seed: number;
   /** Frame each headline with start tokens and an end token (src/data/pairs.ts); absent: false, the notebook's. */
   boundaries?: boolean;
@@ -41,6 +53,10 @@ export interface Coverage {
   skippedPairs: number;
 }
 
+/**
+ * Headlines made ready for a model: the vocabulary, the training and validation pairs (and headlines as ids),
+ * and the settings they were made with.
+ */
 export interface Dataset extends DatasetSettings {
   /** Human description: "ArticlesApril2017.csv", "3 files in DIR", "built-in corpus". */
   source: string;
@@ -52,9 +68,11 @@ export interface Dataset extends DatasetSettings {
   headlines: number;
   /** Id of "<unk>", or -1 when the vocabulary has none. */
   unk: number;
+  /** Whether headlines are framed by "<s>" and "</s>" (the vocabulary then starts with them). */
   boundaries: boolean;
   /** The CSV column the text was read from (".txt" files have none). */
   column: string;
+  /** The training pairs. */
   train: PairSet;
   /** count 0 when there is no split. */
   val: PairSet;
@@ -69,8 +87,11 @@ export interface Dataset extends DatasetSettings {
 
 /** Raw headlines (fields or lines as read, "Unknown" included) and where they came from. */
 export interface Corpus {
+  /** Where the headlines came from, for people ("ArticlesApril2017.csv", "built-in corpus"). */
   source: string;
+  /** The files read, by name ([] for text given directly). */
   files: string[];
+  /** The headlines as read: fields or lines, "Unknown" placeholders included (cleaning drops them). */
   headlines: string[];
   /** The CSV column they were read from (absent: "headline"). */
   column?: string;

@@ -3,6 +3,7 @@
  * with headline boundaries "<s>" and "</s>" at fixed ids. Cleaning removes every ASCII punctuation
  * character, so no word of any text can ever be one of these tokens.
  */
+import { setting, type SettingRef } from "../errors.ts";
 
 /** Stands for every word seen fewer than --min-count times (and, in validation, words training never saw). */
 export const UNK_TOKEN = "<unk>";
@@ -10,6 +11,8 @@ export const UNK_TOKEN = "<unk>";
 export const BOS_TOKEN = "<s>";
 /** With --boundaries: the target after a headline's last word ("end of headline"). */
 export const EOS_TOKEN = "</s>";
+/** Headline boundaries as a setting that messages name (the CLIs: `--boundaries`). */
+export const BOUNDARIES: SettingRef = setting("boundaries", "headline boundaries");
 /** Ids of the boundary tokens in a boundaries vocabulary: always the first two. */
 export const BOS_ID = 0;
 export const EOS_ID = 1;

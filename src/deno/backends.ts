@@ -3,16 +3,20 @@ import type { Backend } from "../model/backend.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
-import { Gpu, type GpuOptions, NoAdapterError } from "../gpu/device.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
+import { errorLine, type MessagePart, UserError, words } from "../errors.ts";
 import { webgpuBackendLabel } from "./gpu_env.ts";
-import type { BackendKind } from "../model/backend_kind.ts";
+import { type BackendKind, CPU_BACKEND } from "../model/backend_kind.ts";
+
+/** What a command that could run on the CPU says when WebGPU has no adapter at all. */
+export const NO_ADAPTER_HINT: readonly MessagePart[] = words`${NO_ADAPTER}, or use ${CPU_BACKEND}`;
 
 /** Gpu.open, naming the backend as Deno's wgpu chose it (DENO_WEBGPU_BACKEND, else its default). */
 export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
   return Gpu.open({ backend: webgpuBackendLabel() ?? "default", ...options });
 }
 
+/** What openBackend needs besides the model: how large a batch, and where to say what it opened. */
 export interface BackendOptions {
   /** Largest batch the backend must hold (training batch; predict's sample count). */
   maxBatch: number;
@@ -20,6 +24,10 @@ export interface BackendOptions {
   say?: (line: string) => void;
 }
 
+/**
+ * The backend `kind` names for a model of `cfg`: the CPU reference, or WebGPU on the adapter Deno finds
+ * (one-line UserErrors when there is none, suggesting the CPU backend).
+ */
 export async function openBackend(
   kind: BackendKind,
   cfg: ModelConfig,
@@ -33,10 +41,8 @@ export async function openBackend(
   try {
     gpu = await openGpu();
   } catch (e) {
-    if (e instanceof NoAdapterError) throw new UserError(e.message);
-    throw new UserError(
-      `could not open a WebGPU device: ${firstLine((e as Error).message)}; try --backend cpu`,
-    );
+    if (e instanceof NoAdapterError) throw new UserError(NO_ADAPTER_HINT);
+    throw new UserError(words`could not open a WebGPU device: ${errorLine(e)}; try ${CPU_BACKEND}`);
   }
   const a = gpu.adapter;
   opts.say?.(`backend: webgpu on ${a.description}${a.isFallbackAdapter ? " (software adapter)" : ""}`);

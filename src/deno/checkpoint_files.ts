@@ -8,7 +8,7 @@ import { type Checkpoint, decodeCheckpoint, decodeModelFile, encodeCheckpoint } 
 import { decodeSafetensors, type ReadOptions, type Safetensors } from "../io/safetensors.ts";
 import type { ModelConfig } from "../model/config.ts";
 import { committedDir, replaceDirAtomic, writeFileDurable } from "./atomic.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { CHECKPOINT_DIR } from "../io/file_names.ts";
 import { readFileOrNull, statOrNull } from "./fs.ts";
 
@@ -77,6 +77,6 @@ async function readFile(file: string): Promise<Uint8Array> {
     return await Deno.readFile(file);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) throw new UserError(`${file}: no such file`);
-    throw new UserError(`${file}: cannot read: ${firstLine((e as Error).message)}`);
+    throw new UserError(`${file}: cannot read: ${errorLine(e)}`);
   }
 }

@@ -70,6 +70,10 @@ const isTextFile = (path: string) => matchesGlob(basename(path), TEXT_GLOB);
 /** Looked in, relative to the working directory, when no data path is given. */
 export const DEFAULT_DATA_DIR = "data";
 
+/**
+ * Where locateData found the data: data files (and the CSV column to read), a prepared directory, or none
+ * (the built-in corpus).
+ */
 export type DataInput =
   | { kind: "files"; paths: string[]; source: string; column: string }
   | { kind: "prepared"; dir: string }

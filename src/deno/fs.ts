@@ -1,5 +1,5 @@
 /** File-system helpers shared by the scripts: failures read well as one-line user errors. */
-import { firstLine, UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 
 /** Deno's errors read "No such file or directory (os error 2): stat '/x'"; users need the reason. */
 export function osReason(e: unknown): string {
@@ -23,7 +23,7 @@ export async function readFileOrNull(path: string): Promise<Uint8Array | null> {
     return await Deno.readFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
-    throw new UserError(`${path}: cannot read: ${firstLine((e as Error).message)}`);
+    throw new UserError(`${path}: cannot read: ${errorLine(e)}`);
   }
 }
 

@@ -7,7 +7,7 @@
  * A lock written on another host is never judged stale: that pid cannot be checked from here.
  */
 import { join } from "node:path";
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 
 interface LockInfo {
   pid: number;
@@ -81,7 +81,7 @@ export async function acquireLock(dir: string): Promise<Lock> {
   // Retried when the file we locked was unlinked or replaced by its releasing holder meanwhile.
   for (let attempt = 0; attempt < 5; attempt++) {
     const f = await Deno.open(path, { read: true, write: true, create: true }).catch((e) => {
-      throw new UserError(`cannot create ${path}: ${(e as Error).message.split("\n")[0]}`);
+      throw new UserError(`cannot create ${path}: ${errorLine(e)}`);
     });
     let ok = false;
     try {

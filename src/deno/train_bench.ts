@@ -15,8 +15,8 @@ import { writePrepared } from "./data_files.ts";
 import { ADAM_DEFAULTS } from "../model/optimizer.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { type AdapterSummary, type Gpu, NoAdapterError } from "../gpu/device.ts";
-import { openGpu } from "./backends.ts";
-import { firstLine } from "../errors.ts";
+import { NO_ADAPTER_HINT, openGpu } from "./backends.ts";
+import { asFlag, errorLine, spell } from "../errors.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
 import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
@@ -124,7 +124,9 @@ export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Pro
       try {
         gpu = await openGpu();
       } catch (e) {
-        if (e instanceof NoAdapterError) return { status: "unavailable", reason: e.message };
+        if (e instanceof NoAdapterError) {
+          return { status: "unavailable", reason: spell(NO_ADAPTER_HINT, asFlag) };
+        }
         throw e;
       }
       report.adapter = gpu.adapter;
@@ -160,7 +162,7 @@ async function attempt(
   try {
     return await fn();
   } catch (e) {
-    const reason = firstLine((e as Error).message ?? String(e));
+    const reason = errorLine(e);
     say(`${name}: failed: ${reason}`);
     return { status: "failed", reason };
   }

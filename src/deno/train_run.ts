@@ -24,9 +24,11 @@ import { MetricsWriter } from "./metrics_file.ts";
 import { JsonlWriter } from "./jsonl_file.ts";
 import { TerminalProgress } from "./progress.ts";
 
+/** trainInDir's options: the training loop's, and the run directory with how much it prints. */
 export interface RunOptions extends TrainOptions {
   /** The run directory (already created and locked by the caller). */
   out: string;
+  /** No progress lines on stderr. */
   quiet: boolean;
 }
 

@@ -5,7 +5,9 @@
  */
 
 export interface Tolerance {
+  /** Absolute tolerance. */
   atol: number;
+  /** Relative tolerance, times |want|. */
   rtol: number;
 }
 
@@ -21,7 +23,9 @@ export interface CaseResult {
   maxRel: number;
   /** Largest |got - want| / (atol + rtol·|want|): at most 1 passes (Infinity for NaN or Inf). */
   ratio: number;
+  /** The tolerance it was compared under. */
   tolerance: Tolerance;
+  /** Whether every element was within it (ratio <= 1). */
   pass: boolean;
   /** The element that used the most tolerance. */
   worst: { index: number; got: number; want: number };

@@ -9,10 +9,13 @@ import type { CaseResult } from "./compare.ts";
 
 /** A quick speed figure of one kernel at one shape. */
 export interface Speed {
+  /** The shape timed, in words. */
   shape: string;
   /** GPU milliseconds per run of the kernel's dispatches (median of a few). */
   ms: number;
+  /** Arithmetic throughput, for kernels that count their flops. */
   gflops?: number;
+  /** Memory throughput, for kernels bound by their bytes. */
   gbps?: number;
 }
 

@@ -10,7 +10,7 @@
  * error's first line, and the others still run. A lost device ends the run with DeviceLostError.
  */
 import { kernelTiming } from "../bench/kernels.ts";
-import { errorLine, firstLine } from "../errors.ts";
+import { DeviceLostError, errorLine } from "../errors.ts";
 import { adamWidth } from "../gpu/adam.ts";
 import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
 import { lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
@@ -71,6 +71,7 @@ export const SMALL_SHAPES: DoctorShapes = {
   lastBatch: 20,
 };
 
+/** What runDoctor checks and how, and where it reports as it goes. */
 export interface DoctorOptions {
   /** The model-sized cases' shapes (default MODEL_SHAPES). */
   shapes?: DoctorShapes;
@@ -97,20 +98,29 @@ export interface DoctorOptions {
 
 /** A model operation, the kernel variant the runtime builds for it on this adapter, and why. */
 export interface Choice {
+  /** The model operation ("fc2 forward"). */
   op: string;
+  /** Its shape, in words. */
   shape: string;
+  /** The kernel and variant built for it. */
   kernel: string;
+  /** Why that variant, in words. */
   reason: string;
 }
 
+/** A device limit the kernels depend on, its value on this device, and what they need of it. */
 export interface Limit {
+  /** The limit's WebGPU name. */
   name: string;
+  /** Its value on this device. */
   value: number;
   /** What the kernels need of it, in words. */
   need: string;
 }
 
+/** One kernel variant's check against the CPU reference: every case, the worst, and a speed figure. */
 export interface KernelRow {
+  /** The kernel's name. */
   kernel: string;
   /** "" for kernels with a single form. */
   variant: string;
@@ -120,57 +130,72 @@ export interface KernelRow {
   usedBy: string[];
   /** How its tolerance is set, in words. */
   tolerance: string;
+  /** Whether every case passed (and the check finished). */
   pass: boolean;
   /** Why the check could not finish (a compile error's first line...); its cases are then incomplete. */
   error?: string;
+  /** Every case (shape and output) compared. */
   cases: CaseResult[];
   /** Over all cases. */
   maxAbs: number;
+  /** Over all cases. */
   maxRel: number;
   /** The case that used the most of its tolerance. */
   worst?: CaseResult;
+  /** How fast it ran at the model's shape (absent without timing). */
   speed?: Speed;
+  /** Seconds the check took. */
   seconds: number;
 }
 
+/** The training comparison: steps on WebGPU and on the CPU reference from the same weights. */
 export interface TrainingRow {
+  /** Whether losses and weights agreed within the tolerance. */
   pass: boolean;
+  /** Why it could not finish. */
   error?: string;
+  /** The losses and weights compared (absent when it could not finish). */
   result?: TrainingResult;
+  /** How its tolerance is set, in words. */
   tolerance: string;
+  /** Seconds it took. */
   seconds: number;
 }
 
 /** What is known before any check runs. */
 export interface DoctorHeader {
+  /** The adapter checked. */
   adapter: AdapterSummary;
+  /** The device limits that matter, with what the kernels need. */
   limits: Limit[];
   /** Adapter features that matter to the kernels (or may), whether present, and what for. */
   features: Array<{ name: string; present: boolean; use: string }>;
+  /** The model-sized cases' shapes. */
   shapes: DoctorShapes;
+  /** Why the shapes are smaller than the model's, when they are. */
   reduced?: string;
+  /** The seed of the odd shapes and the inputs. */
   seed: number;
+  /** Whether every variant is checked, not only those the runtime chooses. */
   all: boolean;
+  /** How kernels are timed (null: not timed). */
   timing: "timestamp-query" | "wall clock" | null;
+  /** The variant the runtime builds for each model operation, and why. */
   choices: Choice[];
   /** The checks to run, by name, in order (the training comparison last, when run). */
   checks: string[];
 }
 
+/** What runDoctor found: the header, every kernel row, the training comparison and the verdict. */
 export interface DoctorReport extends DoctorHeader {
+  /** Whether every check passed. */
   pass: boolean;
+  /** The kernel checks, in the order run. */
   kernels: KernelRow[];
   /** null when not run. */
   training: TrainingRow | null;
+  /** Seconds the whole run took. */
   seconds: number;
-}
-
-/** The device was lost during the run: nothing after it means anything. */
-export class DeviceLostError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DeviceLostError";
-  }
 }
 
 interface PlannedCheck {
@@ -183,7 +208,10 @@ interface PlannedCheck {
 }
 
 /** The adapter, limits, features and the variant choices for the model: no GPU work. */
-export function describeAdapter(gpu: Gpu, shapes: DoctorShapes = MODEL_SHAPES) {
+export function describeAdapter(
+  gpu: Gpu,
+  shapes: DoctorShapes = MODEL_SHAPES,
+): Pick<DoctorHeader, "limits" | "features" | "choices"> {
   const lim = gpu.device.limits;
   const cfg = shapes.model;
   const software = runtimeGemmVariant(gpu, { M: 1, K: 1, N: 1 }).variant !== "tiled";
@@ -343,6 +371,11 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
 
 /** The checks to run: the variants the runtime uses for the model on this adapter, and with `all` the rest. */
 export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
+  return [...gemmChecks(gpu, shapes, all), ...lstmChecks(gpu, shapes, all), ...otherChecks(shapes, all)];
+}
+
+/** Each GEMM variant the model's GEMMs use (with `all`, every variant, on the shapes that give it). */
+function gemmChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
   const gemms = modelGemms(
     shapes.model,
     shapes.batch,
@@ -366,12 +399,15 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
       run: (ctx) => checkGemm(ctx, plan),
     });
   }
+  return checks;
+}
+
+/** The LSTM variant the model uses (with `all`, the other too where this device can run it). */
+function lstmChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
   const { layers: L, hidden: H } = shapes.model;
   const lstm = `lstm l0-${L - 1}`;
-  const params = paramLayout(shapes.model).total;
-  const width = adamWidth(params).width;
   const lstmUsed = lstmPlan(gpu, shapes.batch, H).variant;
-  const lstmChecks = (variant: LstmVariant): PlannedCheck[] => {
+  const variantChecks = (variant: LstmVariant): PlannedCheck[] => {
     const used = variant === lstmUsed;
     const name = LSTM_VARIANT_NAMES[variant];
     return [
@@ -397,8 +433,15 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
   const lstmVariants = (["sequence", "steps"] as const).filter((v) =>
     v === lstmUsed || (all && lstmPlan(gpu, shapes.batch, H).variant === "sequence")
   );
+  return lstmVariants.flatMap(variantChecks);
+}
+
+/** The embedding, the loss, the column sums, Adam and the gradient norm. */
+function otherChecks(shapes: DoctorShapes, all: boolean): PlannedCheck[] {
+  const lstm = `lstm l0-${shapes.model.layers - 1}`;
+  const params = paramLayout(shapes.model).total;
+  const width = adamWidth(params).width;
   const others: Array<PlannedCheck | false> = [
-    ...lstmVariants.flatMap(lstmChecks),
     {
       kernel: "embedding forward",
       variant: "",
@@ -468,7 +511,7 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
       }
     ),
   ];
-  return [...checks, ...others.filter((c): c is PlannedCheck => c !== false)];
+  return others.filter((c): c is PlannedCheck => c !== false);
 }
 
 function kernelRow(
@@ -506,11 +549,7 @@ async function throwIfLost(gpu: Gpu, during: string, failed: boolean): Promise<v
   ]);
   clearTimeout(timer);
   if (info) {
-    throw new DeviceLostError(
-      `the GPU device was lost (${info.reason}) during the ${during} check: ${
-        firstLine(info.message || "no details")
-      }`,
-    );
+    throw new DeviceLostError(info.reason, info.message, `the ${during} check`);
   }
 }
 

@@ -28,7 +28,9 @@ import type { CheckContext, CheckOutcome, Scratch, Speed } from "./context.ts";
 
 /** The shapes the "real" cases use: the model's, its batch and the epoch's short last batch. */
 export interface DoctorShapes {
+  /** The model whose kernels are checked. */
   model: ModelConfig;
+  /** The training batch. */
   batch: number;
   /** Rows in the epoch's last, short batch (< batch). */
   lastBatch: number;

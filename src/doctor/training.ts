@@ -36,20 +36,31 @@ export interface WeightsComparison {
   worst: { name: string; relDiff: number };
   /** Largest |WebGPU - CPU| of any weight, and its tensor (for information: no tolerance). */
   maxAbs: number;
+  /** The tensor of maxAbs. */
   maxAbsTensor: string;
+  /** The largest relDiff that passes. */
   tolerance: number;
+  /** Whether every tensor's relDiff is within the tolerance. */
   pass: boolean;
 }
 
+/** The training comparison's figures: the steps, both backends' losses and the weights after them. */
 export interface TrainingResult {
   /** Pairs per step, in order (the last one short). */
   steps: number[];
+  /** WebGPU's loss at each step. */
   gpuLosses: number[];
+  /** The CPU reference's loss at each step. */
   cpuLosses: number[];
+  /** The two sequences of losses compared. */
   losses: CaseResult;
+  /** The weights after the steps compared. */
   weights: WeightsComparison;
+  /** Whether both comparisons passed. */
   pass: boolean;
+  /** Seconds of the WebGPU steps. */
   gpuSeconds: number;
+  /** Seconds of the CPU reference's steps. */
   cpuSeconds: number;
 }
 

@@ -8,12 +8,14 @@ import { cleanCorpus } from "../data/dataset.ts";
 import { headlinePairs } from "../data/pairs.ts";
 import type { Corpus, Coverage, Dataset, PairSet } from "../data/types.ts";
 import { hasBoundaries, unkId } from "../data/vocab.ts";
-import { UserError } from "../errors.ts";
+import { setting, UserError, words } from "../errors.ts";
 import { isHeadlineModel, type ModelConfig } from "../model/config.ts";
 
+/** Pairs to score a model on, made its way, and what they are. */
 export interface ScoredSet {
   /** What the pairs are, for people ("ArticlesMay2017.csv", "runs/prepared (validation split)"). */
   source: string;
+  /** The pairs, with the model's vocabulary. */
   pairs: PairSet;
   /** The pairs' window (a headline model's may differ from its own: any prepared directory serves it). */
   window: number;
@@ -63,13 +65,18 @@ export function preparedPairs(
       );
     }
   } else if (ds.window !== config.window) {
-    throw new UserError(`${where} was prepared with --window ${ds.window}, the model reads ${config.window}`);
+    throw new UserError(
+      words`${where} was prepared with ${
+        setting("window", undefined, String(ds.window))
+      }, the model reads ${config.window}`,
+    );
   }
   if (split === "val") {
     if (ds.val.count === 0) {
       throw new UserError(
-        `${where} has no validation pairs (prepared with --val-fraction ${ds.valFraction}): prepare it with ` +
-          `a --val-fraction, or give other data`,
+        words`${where} has no validation pairs (prepared with ${
+          setting("val-fraction", `validation fraction ${ds.valFraction}`, String(ds.valFraction))
+        }): prepare it with a ${setting("val-fraction", "validation fraction")}, or give other data`,
       );
     }
     return {

@@ -59,6 +59,7 @@ export interface KneserNeyCounts {
   root: CountNode;
 }
 
+/** How a Kneser-Ney model is fitted. */
 export interface KneserNeyOptions {
   /** N >= 1 (default DEFAULT_KN_ORDER). */
   order?: number;
@@ -221,8 +222,11 @@ interface ContextNode {
 
 /** A fitted (or decoded) model: distributions over the next word after a history of ids. */
 export class KneserNey {
+  /** N: the longest n-gram counted (the context is N - 1 words). */
   readonly order: number;
+  /** The vocabulary size it predicts over. */
   readonly vocab: number;
+  /** Whether it frames headlines with "<s>" and "</s>". */
   readonly boundaries: boolean;
   /** What it was made from (for encoding). */
   readonly counts: KneserNeyCounts;

@@ -20,6 +20,7 @@ export interface MixtureRow {
   modelLogProbs: ArrayLike<number>;
   /** The count model's probabilities over the vocabulary. */
   countProbs: ArrayLike<number>;
+  /** The target's id. */
   target: number;
 }
 

@@ -17,7 +17,9 @@ import type { PairSet } from "../data/types.ts";
 
 /** A count model and the weight of the LSTM in P = w P_lstm + (1 - w) P_count. */
 export interface Partner {
+  /** The fitted count model. */
   model: KneserNey;
+  /** The LSTM's weight w, in [0, 1]. */
   weight: number;
 }
 

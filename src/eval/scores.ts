@@ -21,7 +21,9 @@ export const DEFAULT_ADD_K = 0.01;
 /** The accuracies reported: the target is the most likely word, or among the 5 most likely. */
 export const TOP_K = [1, 5] as const;
 
+/** A predictor's scores on some pairs. */
 export interface Scores {
+  /** Pairs scored. */
   pairs: number;
   /** Mean cross-entropy (negative log-likelihood of the target), nats per pair. */
   loss: number;
@@ -53,6 +55,7 @@ export class Tally {
     return this.#pairs;
   }
 
+  /** The scores of the pairs added. */
   scores(): Scores {
     const n = this.#pairs;
     const loss = this.#nll / n;
@@ -123,7 +126,9 @@ export function rankOf(row: ArrayLike<number>, target: number): number {
 
 /** Word and (last context word, next word) counts of training pairs: what the baselines know. */
 export interface NgramCounts {
+  /** Vocabulary size. */
   vocab: number;
+  /** Words of context of the pairs counted. */
   window: number;
   /** Training pairs counted. */
   pairs: number;

@@ -6,7 +6,12 @@
  */
 import { EOS_ID, NO_ID } from "../data/vocab.ts";
 
+/**
+ * Every target of some headlines, in order, with where it stands: what a headline model and a count model
+ * both score.
+ */
 export interface HeadlineTargets {
+  /** Number of targets. */
   count: number;
   /** Per target: the index of its headline. */
   headline: Int32Array;

@@ -14,11 +14,12 @@ import type { AdamHyper, AdamState } from "../model/optimizer.ts";
 import { type BufferSlice, type Gpu, subSlice, whole } from "./device.ts";
 import { GpuModel, LOSS_SLOTS, type TrainingData, type TrainingKernels } from "./model.ts";
 import type { LstmVariant } from "./lstm.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { DeviceLostError, firstLine, UserError } from "../errors.ts";
 
 /** How long a failed readback waits for device.lost before reporting the failure as it is. */
 const LOST_WAIT_MS = 500;
 
+/** What createGpuBackend needs besides the model. */
 export interface GpuBackendOptions {
   /** Largest batch a step (or an evaluation chunk) uses. */
   maxBatch: number;
@@ -26,6 +27,10 @@ export interface GpuBackendOptions {
   lstm?: LstmVariant;
 }
 
+/**
+ * The Backend that runs a model of `cfg` on `gpu`'s device with the WGSL kernels, its buffers sized for
+ * `opts.maxBatch` rows (its arguments checked by checkedBackend).
+ */
 export async function createGpuBackend(
   gpu: Gpu,
   cfg: ModelConfig,
@@ -90,7 +95,7 @@ class GpuBackend implements Backend {
   /** Throws if the device was lost or an uncaptured GPU error (a failed submit) made results meaningless. */
   #checkDevice(): void {
     const lost = this.#gpu.lost;
-    if (lost) throw new Error(`the GPU device was lost (${lost.reason}): ${lost.message || "no details"}`);
+    if (lost) throw new DeviceLostError(lost.reason, lost.message);
     const error = this.#gpu.error;
     if (error) throw new Error(`GPU error: ${error}`);
   }

@@ -14,22 +14,25 @@ export const NO_ADAPTER =
   "no WebGPU adapter found: install a GPU driver or Mesa's software one (Debian: apt-get install -y " +
   "mesa-vulkan-drivers, best from bookworm-backports)";
 
-/** What we tell the user when WebGPU has no adapter at all. */
-export const NO_ADAPTER_HINT = `${NO_ADAPTER}, or use --backend cpu`;
-
+/** WebGPU found no adapter (no driver, or no software one): there is no GPU to run on. */
 export class NoAdapterError extends Error {
   constructor() {
-    super(NO_ADAPTER_HINT);
+    super(NO_ADAPTER);
     this.name = "NoAdapterError";
   }
 }
 
+/** What a device's adapter is: its names, its WebGPU backend and level, its features. */
 export interface AdapterSummary {
+  /** The adapter's description (its device name where it has none). */
   description: string;
+  /** The vendor, as the adapter reports it. */
   vendor: string;
+  /** The architecture, as the adapter reports it. */
   architecture: string;
   /** Which of the platform's WebGPU backends: "vulkan", "gl", ... (Deno's DENO_WEBGPU_BACKEND), "default". */
   backend: string;
+  /** Whether the adapter is a fallback (software) one, as WebGPU says. */
   isFallbackAdapter: boolean;
   /**
    * The device's WebGPU feature level: "core", or "compatibility" (an adapter that offers only the
@@ -59,8 +62,11 @@ export const WIDE_WORKGROUP = 256;
 
 /** A range of a GPU buffer, the unit every kernel binds. Offsets are bytes, 256-aligned. */
 export interface BufferSlice {
+  /** The buffer. */
   buffer: GPUBuffer;
+  /** Where the range starts, in bytes. */
   offset: number;
+  /** The range's length, in bytes. */
   size: number;
 }
 
@@ -77,6 +83,7 @@ export function subSlice(s: BufferSlice, startFloats: number, countFloats: numbe
   return { buffer: s.buffer, offset, size: countFloats * 4 };
 }
 
+/** How Gpu.open asks for a device, and what it reports. */
 export interface GpuOptions {
   /**
    * Pretend the storage binding limit is this many bytes (tests use it to exercise kernels that split
@@ -123,8 +130,11 @@ export function requiredLimits(adapterLimits: GPUSupportedLimits): Record<string
 
 /** One recorded dispatch: a pipeline, its bind group and a grid of workgroups. */
 export interface Kernel {
+  /** The compute pipeline. */
   pipeline: GPUComputePipeline;
+  /** Its bindings. */
   bindGroup: GPUBindGroup;
+  /** The dispatch's grid of workgroups. */
   workgroups: [number, number, number];
   /** Shader file name, for error messages and per-kernel timing. */
   label: string;
@@ -133,8 +143,14 @@ export interface Kernel {
 /** The feature whose presence on an adapter means it offers core WebGPU (Chromium names it so). */
 const CORE_FEATURE = "core-features-and-limits";
 
+/**
+ * One WebGPU device and what runs on it: buffers, pipelines from the WGSL sources (cached), dispatches,
+ * readbacks, and the device's loss and uncaptured errors. Gpu.open makes one.
+ */
 export class Gpu {
+  /** The device. */
   readonly device: GPUDevice;
+  /** Its adapter. */
   readonly adapter: AdapterSummary;
   /** Largest storage binding we allow ourselves (the device's, or the test override). */
   readonly maxBinding: number;
@@ -306,6 +322,7 @@ export class Gpu {
     buf.destroy();
   }
 
+  /** Writes `data` into `buf` at `byteOffset` (queued: it lands before the next submit). */
   write(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
     this.device.queue.writeBuffer(
       buf,

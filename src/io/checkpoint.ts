@@ -20,13 +20,14 @@
 import { headWidth, MODEL_KINDS, type ModelConfig, type ModelKind, validateConfig } from "../model/config.ts";
 import { type ParamLayout, paramLayout, view } from "../model/layout.ts";
 import type { AdamState, ScheduleState } from "../model/optimizer.ts";
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 import { hasBoundaries } from "../data/vocab.ts";
 import { decodeSafetensors, encodeSafetensors, type Safetensors, type Tensor } from "./safetensors.ts";
 import { CONFIG_FILE, COUNT_MODEL_FILE, MODEL_FILE, OPTIMIZER_FILE, VOCAB_FILE } from "./file_names.ts";
 import { decodeKneserNey, encodeKneserNey } from "./kneser_ney.ts";
 import type { Partner } from "../eval/partner.ts";
 
+/** Where a training run stands: what a resumed run continues from. */
 export interface TrainProgress {
   /** Optimizer steps taken so far. */
   step: number;
@@ -42,12 +43,20 @@ export interface TrainProgress {
   schedule?: ScheduleState;
 }
 
+/**
+ * A model and what it was trained with: its config, vocabulary and parameters, and for a run that can resume,
+ * Adam's state, its position and its flags.
+ */
 export interface Checkpoint {
+  /** The model's shape. */
   config: ModelConfig;
+  /** Words in id order. */
   vocab: string[];
   /** Flat parameters in paramLayout order (layout.total floats, padding zero). */
   params: Float32Array;
+  /** Adam's moments and step count (absent in an exported model). */
   optimizer?: AdamState;
+  /** Where training stands (absent in an exported model). */
   progress?: TrainProgress;
   /** The training flags used, recorded so a resume can reuse them. */
   train?: Record<string, unknown>;
@@ -68,7 +77,8 @@ const shapeText = (s: number[]) => `[${s.join(",")}]`;
 /**
  * The model config implied by state_dict shapes: V and E from embed.weight, H from lstm.weight_hh_l0,
  * layers = the number of lstm.weight_ih_l*, window = fc1 input width / H, the head's width = fc1's outputs
- * (left out when it is V, the notebook's); without fc1 (a direct head, width 0), window = fc2's inputs / H. Only these tensors are read; the caller checks every shape
+ * (left out when it is V, the notebook's); without fc1 (a direct head, width 0), window = fc2's inputs / H.
+ * Only these tensors are read; the caller checks every shape
  * against paramLayout of the result. Shapes cannot tell a headline model from a window model of window 1:
  * the kind is the recorded config's (decodeCheckpoint), else a window model.
  */
@@ -93,7 +103,7 @@ export function inferConfig(shapes: Map<string, number[]>): ModelConfig {
   try {
     return validateConfig(cfg);
   } catch (e) {
-    throw new UserError(`inferred ${(e as Error).message}`);
+    throw new UserError(`inferred ${errorLine(e)}`);
   }
 }
 
@@ -149,7 +159,7 @@ function inferFrom(file: string, st: Safetensors): ModelConfig {
   try {
     return inferConfig(shapesOf(st));
   } catch (e) {
-    throw new UserError(`${file}: ${(e as Error).message}`);
+    throw new UserError(`${file}: ${errorLine(e)}`);
   }
 }
 
@@ -326,7 +336,7 @@ function parseJson(path: string, bytes: Uint8Array): unknown {
   try {
     return JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`);
+    throw new UserError(`${path}: not valid JSON (${errorLine(e)})`);
   }
 }
 
@@ -353,7 +363,7 @@ function sameShapes(a: ModelConfig, b: ModelConfig): boolean {
 }
 
 /**
- * The config the shapes imply with the kind a recorded config (from the safetensors metadata or config.json)
+ * The config the shapes imply with the kind (and a tied output layer) a recorded config (from the safetensors metadata or config.json)
  * gives; `where` names the record in errors.
  */
 function withRecordedKind(
@@ -373,7 +383,7 @@ function withRecordedKind(
   try {
     return validateConfig({ ...(kind === "window" ? {} : { kind: kind as ModelKind }), ...config, ...tie });
   } catch (e) {
-    throw new UserError(`${where}: ${(e as Error).message}`);
+    throw new UserError(`${where}: ${errorLine(e)}`);
   }
 }
 
@@ -447,16 +457,54 @@ export async function decodeCheckpoint(
   opts: { expectVocab?: string[] } = {},
 ): Promise<Checkpoint> {
   const found = files.where;
+  const { model, vocab, hash, config: inferred } = await readModel(files);
+  const { record, config } = await readConfig(files, inferred);
+  // The shapes give the sizes; what they cannot tell (the kind, a tied output layer) comes from the recorded configs, before the
+  // tensors are laid out.
+  const layout = paramLayout(config);
+  const params = flatten(files.path(MODEL_FILE), model, layout);
+  const ck: Checkpoint = { config, vocab, params };
+  const recordedProgress = record && await applyRecord(files, ck, record, hash);
+  const optBytes = await files.read(OPTIMIZER_FILE);
+  if (optBytes) {
+    readOptimizer(
+      files.path(OPTIMIZER_FILE),
+      optBytes,
+      files.path(CONFIG_FILE),
+      ck,
+      layout,
+      recordedProgress,
+    );
+  }
+  if (recordedProgress && !ck.progress) {
+    throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
+  }
+  const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
+  if (opts.expectVocab && expected !== hash) {
+    throw new UserError(
+      `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
+        `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
+        `(sha256 ${expected!.slice(0, 12)})`,
+    );
+  }
+  return ck;
+}
+
+/**
+ * model.safetensors and vocab.json: the tensors, the config their shapes give (the kind from the metadata's
+ * record) and the vocabulary, which must agree with each other; and the vocabulary's hash, which config.json
+ * must name too.
+ */
+async function readModel(
+  files: CheckpointFiles,
+): Promise<{ model: Safetensors; vocab: string[]; hash: string; config: ModelConfig }> {
   const at = (f: string) => files.path(f);
-  const read = (f: string) => files.read(f);
-  const modelBytes = await read(MODEL_FILE);
-  if (!modelBytes) throw new UserError(`checkpoint ${found}: missing ${MODEL_FILE}`);
-  const vocabBytes = await read(VOCAB_FILE);
-  if (!vocabBytes) throw new UserError(`checkpoint ${found}: missing ${VOCAB_FILE}`);
+  const modelBytes = await files.read(MODEL_FILE);
+  if (!modelBytes) throw new UserError(`checkpoint ${files.where}: missing ${MODEL_FILE}`);
+  const vocabBytes = await files.read(VOCAB_FILE);
+  if (!vocabBytes) throw new UserError(`checkpoint ${files.where}: missing ${VOCAB_FILE}`);
 
   const model = decodeSafetensors(modelBytes, at(MODEL_FILE), { finite: true });
-  // The shapes give the sizes; what they cannot tell (the kind, a tied output layer) comes from the recorded
-  // configs, before the tensors are laid out.
   let config = inferFrom(at(MODEL_FILE), model);
   const vocab = parseVocab(at(VOCAB_FILE), vocabBytes);
   if (vocab.length !== config.vocab) {
@@ -485,91 +533,105 @@ export async function decodeCheckpoint(
     }
     config = withRecordedKind(config, recorded, `${at(MODEL_FILE)}: __metadata__.config`);
   }
-  const configBytes = await read(CONFIG_FILE);
-  const c = configBytes ? parseJson(at(CONFIG_FILE), configBytes) : undefined;
-  if (c !== undefined) {
-    if (!isObject(c)) throw new UserError(`${at(CONFIG_FILE)}: not a JSON object`);
-    if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
-      throw new UserError(
-        `${at(CONFIG_FILE)}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
-          `in ${MODEL_FILE} (${JSON.stringify(config)})`,
-      );
-    }
-    config = withRecordedKind(config, c.model, `${at(CONFIG_FILE)}: model`);
-  }
-  const layout = paramLayout(config);
-  const params = flatten(at(MODEL_FILE), model, layout);
+  return { model, vocab, hash, config };
+}
 
-  const ck: Checkpoint = { config, vocab, params };
-  let recordedProgress: Record<string, unknown> | undefined;
-  if (isObject(c)) {
-    if (c.vocab_sha256 !== hash) {
-      throw new UserError(
-        `${at(CONFIG_FILE)}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,
-      );
-    }
-    if (c.train !== undefined) {
-      if (!isObject(c.train)) throw new UserError(`${at(CONFIG_FILE)}: train is not an object`);
-      // Predict and eval go by the vocabulary (a PyTorch export has no config.json); the record must agree.
-      const recorded = c.train.boundaries;
-      if (recorded !== undefined && recorded !== hasBoundaries(vocab)) {
-        throw new UserError(
-          `${at(CONFIG_FILE)}: train.boundaries is ${JSON.stringify(recorded)}, but ${VOCAB_FILE} ` +
-            `${hasBoundaries(vocab) ? "has" : "lacks"} <s> and </s> at ids 0 and 1`,
-        );
-      }
-      ck.train = c.train;
-    }
-    if (c.progress !== undefined) {
-      if (!isObject(c.progress)) throw new UserError(`${at(CONFIG_FILE)}: progress is not an object`);
-      recordedProgress = c.progress;
-    }
-    if (c.partner !== undefined) ck.partner = await readPartner(files, c.partner, vocab);
-  }
-
-  const optBytes = await read(OPTIMIZER_FILE);
-  if (optBytes) {
-    const st = decodeSafetensors(optBytes, at(OPTIMIZER_FILE), { finite: true });
-    const { optimizer, progress } = parseOptimizer(at(OPTIMIZER_FILE), st, layout);
-    if (optimizer) ck.optimizer = optimizer;
-    if (progress) {
-      // config.json repeats the position for people; a disagreement means files from different saves.
-      for (const key of ["step", "epoch", "batchInEpoch"] as const) {
-        if (recordedProgress && recordedProgress[key] !== progress[key]) {
-          throw new UserError(
-            `${at(CONFIG_FILE)}: progress.${key} ${recordedProgress[key]} differs from ` +
-              `${progress[key]} in ${OPTIMIZER_FILE}: files from different checkpoints?`,
-          );
-        }
-      }
-      const bestVal = recordedProgress?.bestVal;
-      if (bestVal !== undefined && (typeof bestVal !== "number" || !Number.isFinite(bestVal))) {
-        throw new UserError(
-          `${at(CONFIG_FILE)}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`,
-        );
-      }
-      ck.progress = {
-        ...progress,
-        ...(bestVal !== undefined ? { bestVal } : {}),
-        ...(recordedProgress?.schedule !== undefined
-          ? { schedule: parseSchedule(at(CONFIG_FILE), recordedProgress.schedule) }
-          : {}),
-      };
-    }
-  }
-  if (recordedProgress && !ck.progress) {
-    throw new UserError(`checkpoint ${found}: config.json has progress but ${OPTIMIZER_FILE} holds none`);
-  }
-
-  const expected = opts.expectVocab && await vocabHash(opts.expectVocab);
-  if (opts.expectVocab && expected !== hash) {
+/**
+ * config.json, when there is one: its record, and the config with its model's kind (its model must match the
+ * tensors' shapes).
+ */
+async function readConfig(
+  files: CheckpointFiles,
+  config: ModelConfig,
+): Promise<{ record?: Record<string, unknown>; config: ModelConfig }> {
+  const configBytes = await files.read(CONFIG_FILE);
+  if (!configBytes) return { config };
+  const at = files.path(CONFIG_FILE);
+  const c = parseJson(at, configBytes);
+  if (!isObject(c)) throw new UserError(`${at}: not a JSON object`);
+  if (!isObject(c.model) || !sameShapes(c.model as unknown as ModelConfig, config)) {
     throw new UserError(
-      `checkpoint ${found} is from another corpus: its vocabulary has ${vocab.length} words ` +
-        `(sha256 ${hash.slice(0, 12)}), this data's has ${opts.expectVocab.length} ` +
-        `(sha256 ${expected!.slice(0, 12)})`,
+      `${at}: model ${JSON.stringify(c.model)} does not match the tensor shapes ` +
+        `in ${MODEL_FILE} (${JSON.stringify(config)})`,
     );
   }
-  return ck;
+  return { record: c, config: withRecordedKind(config, c.model, `${at}: model`) };
+}
+
+/**
+ * The rest of config.json's record into `ck`: its vocabulary hash must be the vocabulary's, its train record
+ * the boundaries'; the partner's count model. Returns the progress it records, which optimizer.safetensors
+ * must agree with.
+ */
+async function applyRecord(
+  files: CheckpointFiles,
+  ck: Checkpoint,
+  c: Record<string, unknown>,
+  hash: string,
+): Promise<Record<string, unknown> | undefined> {
+  const at = files.path(CONFIG_FILE);
+  if (c.vocab_sha256 !== hash) {
+    throw new UserError(
+      `${at}: vocab_sha256 does not match ${VOCAB_FILE}: files from different checkpoints?`,
+    );
+  }
+  if (c.train !== undefined) {
+    if (!isObject(c.train)) throw new UserError(`${at}: train is not an object`);
+    // Predict and eval go by the vocabulary (a PyTorch export has no config.json); the record must agree.
+    const recorded = c.train.boundaries;
+    if (recorded !== undefined && recorded !== hasBoundaries(ck.vocab)) {
+      throw new UserError(
+        `${at}: train.boundaries is ${JSON.stringify(recorded)}, but ${VOCAB_FILE} ` +
+          `${hasBoundaries(ck.vocab) ? "has" : "lacks"} <s> and </s> at ids 0 and 1`,
+      );
+    }
+    ck.train = c.train;
+  }
+  let recordedProgress: Record<string, unknown> | undefined;
+  if (c.progress !== undefined) {
+    if (!isObject(c.progress)) throw new UserError(`${at}: progress is not an object`);
+    recordedProgress = c.progress;
+  }
+  if (c.partner !== undefined) ck.partner = await readPartner(files, c.partner, ck.vocab);
+  return recordedProgress;
+}
+
+/**
+ * optimizer.safetensors into `ck`: Adam's state, and the position in training, which must agree with what
+ * config.json (`configFile`) records; config.json adds the best validation loss and the schedule's state.
+ */
+function readOptimizer(
+  file: string,
+  bytes: Uint8Array,
+  configFile: string,
+  ck: Checkpoint,
+  layout: ParamLayout,
+  recordedProgress: Record<string, unknown> | undefined,
+): void {
+  const st = decodeSafetensors(bytes, file, { finite: true });
+  const { optimizer, progress } = parseOptimizer(file, st, layout);
+  if (optimizer) ck.optimizer = optimizer;
+  if (!progress) return;
+  // config.json repeats the position for people; a disagreement means files from different saves.
+  for (const key of ["step", "epoch", "batchInEpoch"] as const) {
+    if (recordedProgress && recordedProgress[key] !== progress[key]) {
+      throw new UserError(
+        `${configFile}: progress.${key} ${recordedProgress[key]} differs from ` +
+          `${progress[key]} in ${OPTIMIZER_FILE}: files from different checkpoints?`,
+      );
+    }
+  }
+  const bestVal = recordedProgress?.bestVal;
+  if (bestVal !== undefined && (typeof bestVal !== "number" || !Number.isFinite(bestVal))) {
+    throw new UserError(`${configFile}: progress.bestVal ${JSON.stringify(bestVal)} is not a number`);
+  }
+  ck.progress = {
+    ...progress,
+    ...(bestVal !== undefined ? { bestVal } : {}),
+    ...(recordedProgress?.schedule !== undefined
+      ? { schedule: parseSchedule(configFile, recordedProgress.schedule) }
+      : {}),
+  };
 }
 
 /** The partner config.json names: its count model from COUNT_MODEL_FILE, fitted for this vocabulary. */

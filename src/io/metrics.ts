@@ -11,15 +11,27 @@
 import { UserError } from "../errors.ts";
 import type { JsonlFormat } from "./jsonl.ts";
 
+/**
+ * One line of metrics.jsonl: a step's record ({epoch, step, loss}) or an epoch's ({epoch, train_loss, ...}).
+ */
 export interface MetricRecord {
+  /** The epoch, counted from 1. */
   epoch: number;
+  /** A step's record: the optimizer step, counted from 1 over the whole run. */
   step?: number;
+  /** A step's record: the step's mean loss. */
   loss?: number;
+  /** An epoch's record: the mean training loss of its steps. */
   train_loss?: number;
+  /** An epoch's record: the learning rate its steps took. */
   lr?: number;
+  /** An epoch's record: the validation loss after it (with a validation split). */
   val_loss?: number;
+  /** An epoch's record: exp(val_loss). */
   val_ppl?: number;
+  /** An epoch's record: training pairs per second. */
   pairs_per_s?: number;
+  /** An epoch's record: its seconds. */
   seconds?: number;
 }
 

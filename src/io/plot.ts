@@ -105,13 +105,22 @@ function markers(ps: Point[], color: string, shape: "circle" | "square"): string
   ).join("");
 }
 
-/** The SVG document for a run's metrics records. */
-export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): string {
+/** The points of a run's three series, non-finite ones left out, and what the x axis counts. */
+interface Series {
+  steps: Point[];
+  train: Point[];
+  val: Point[];
+  /** Whether x is the step (the records have step records) or the epoch. */
+  bySteps: boolean;
+}
+
+/** Records -> series: epoch values at the step that ended the epoch, or at the epoch with no steps. */
+function plotSeries(records: MetricRecord[]): Series {
   const finite = (p: Point) => Number.isFinite(p.x) && Number.isFinite(p.y);
   const steps: Point[] = [];
   const train: Point[] = [];
   const val: Point[] = [];
-  const anySteps = records.some(isStepRecord);
+  const bySteps = records.some(isStepRecord);
   let lastStep = NaN;
   for (const r of records) {
     if (isStepRecord(r)) {
@@ -119,30 +128,61 @@ export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): s
       steps.push({ x: r.step, y: r.loss });
       continue;
     }
-    const x = anySteps ? lastStep : r.epoch;
+    const x = bySteps ? lastStep : r.epoch;
     if (r.train_loss !== undefined) train.push({ x, y: r.train_loss });
     if (r.val_loss !== undefined) val.push({ x, y: r.val_loss });
   }
-  const series = { steps: steps.filter(finite), train: train.filter(finite), val: val.filter(finite) };
-  const all = [...series.steps, ...series.train, ...series.val];
+  return { steps: steps.filter(finite), train: train.filter(finite), val: val.filter(finite), bySteps };
+}
+
+/** The data's ranges and their mapping to pixels. */
+interface Scale {
+  x0: number;
+  x1: number;
+  y0: number;
+  y1: number;
+  sx(x: number): number;
+  sy(y: number): number;
+  toPx(p: Point): Point;
+}
+
+function scaleOf(all: Point[]): Scale {
   const [x0, x1] = range(all.map((p) => p.x), 0);
   const [y0, y1] = range(all.map((p) => p.y), 0.05);
   const sx = (x: number) => MARGIN.left + ((x - x0) / (x1 - x0)) * PLOT_W;
   const sy = (y: number) => MARGIN.top + (1 - (y - y0) / (y1 - y0)) * PLOT_H;
-  const toPx = (p: Point): Point => ({ x: sx(p.x), y: sy(p.y) });
+  return { x0, x1, y0, y1, sx, sy, toPx: (p) => ({ x: sx(p.x), y: sy(p.y) }) };
+}
 
-  const parts: string[] = [];
-  parts.push(
+/** The SVG document for a run's metrics records. */
+export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): string {
+  const series = plotSeries(records);
+  const all = [...series.steps, ...series.train, ...series.val];
+  const scale = scaleOf(all);
+  return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" viewBox="0 0 ${WIDTH} ${HEIGHT}" ` +
-      `font-family="Helvetica, Arial, sans-serif" font-size="13">`,
+    `font-family="Helvetica, Arial, sans-serif" font-size="13">`,
     `<rect width="${WIDTH}" height="${HEIGHT}" fill="white"/>`,
     `<text x="${WIDTH / 2}" y="30" text-anchor="middle" font-size="18" font-weight="bold">${
       escapeXml(title)
     }</text>`,
-  );
+    ...axes(scale, series.bySteps),
+    ...(all.length ? [] : [
+      `<text x="${MARGIN.left + PLOT_W / 2}" y="${
+        MARGIN.top + PLOT_H / 2
+      }" text-anchor="middle" fill="#888">no data</text>`,
+    ]),
+    ...dataLines(series, scale.toPx),
+    ...legend(series),
+    `</svg>`,
+  ].join("\n") + "\n";
+}
 
-  // Grid, ticks and tick labels.
-  const yt = niceTicks(y0, y1);
+/** Grid, ticks and their labels, the plot's frame and the axis titles. */
+function axes(scale: Scale, bySteps: boolean): string[] {
+  const { sx, sy } = scale;
+  const parts: string[] = [];
+  const yt = niceTicks(scale.y0, scale.y1);
   for (const t of yt.ticks) {
     const y = fmt(sy(t));
     parts.push(
@@ -153,7 +193,7 @@ export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): s
       }</text>`,
     );
   }
-  const xt = niceTicks(x0, x1);
+  const xt = niceTicks(scale.x0, scale.x1);
   // Steps and epochs are whole numbers: no ticks between them.
   for (const t of xt.ticks.filter((t) => Number.isInteger(t))) {
     const x = fmt(sx(t));
@@ -166,25 +206,21 @@ export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): s
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="${COLORS.axis}"/>`,
     `<text x="${MARGIN.left + PLOT_W / 2}" y="${HEIGHT - 16}" text-anchor="middle">${
-      anySteps ? "step" : "epoch"
+      bySteps ? "step" : "epoch"
     }</text>`,
     `<text transform="translate(20 ${
       MARGIN.top + PLOT_H / 2
     }) rotate(-90)" text-anchor="middle">cross-entropy loss</text>`,
   );
+  return parts;
+}
 
-  if (!all.length) {
-    parts.push(
-      `<text x="${MARGIN.left + PLOT_W / 2}" y="${
-        MARGIN.top + PLOT_H / 2
-      }" text-anchor="middle" fill="#888">no data</text>`,
-    );
-  }
-  // Data, clipped to the plot area.
-  parts.push(
+/** The series' lines, clipped to the plot area, and the epoch values' markers. */
+function dataLines(series: Series, toPx: (p: Point) => Point): string[] {
+  const parts = [
     `<clipPath id="plot-area"><rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}"/></clipPath>`,
     `<g clip-path="url(#plot-area)" fill="none" stroke-linejoin="round">`,
-  );
+  ];
   if (series.steps.length) {
     parts.push(
       `<polyline points="${
@@ -202,17 +238,20 @@ export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): s
     markers(series.train.map(toPx), COLORS.train, "circle"),
     markers(series.val.map(toPx), COLORS.val, "square"),
   );
+  return parts;
+}
 
-  // Legend, top right inside the plot, for the series present.
-  const legend: Array<[string, string]> = [];
+/** The legend, top right inside the plot, for the series present. */
+function legend(series: Series): string[] {
+  const entries: Array<[string, string]> = [];
   if (series.steps.length) {
-    legend.push([
+    entries.push([
       `<line x1="0" y1="0" x2="22" y2="0" stroke="${COLORS.step}" stroke-width="1.5"/>`,
       "loss per step",
     ]);
   }
   if (series.train.length) {
-    legend.push([
+    entries.push([
       `<line x1="0" y1="0" x2="22" y2="0" stroke="${COLORS.train}" stroke-width="2"/>${
         markers([{ x: 11, y: 0 }], COLORS.train, "circle")
       }`,
@@ -220,30 +259,28 @@ export function lossPlotSvg(records: MetricRecord[], title = "Training loss"): s
     ]);
   }
   if (series.val.length) {
-    legend.push([
+    entries.push([
       `<line x1="0" y1="0" x2="22" y2="0" stroke="${COLORS.val}" stroke-width="2"/>${
         markers([{ x: 11, y: 0 }], COLORS.val, "square")
       }`,
       "validation loss",
     ]);
   }
-  if (legend.length) {
-    const w = 196;
-    const lx = MARGIN.left + PLOT_W - w - 10;
-    const ly = MARGIN.top + 10;
+  if (!entries.length) return [];
+  const w = 196;
+  const lx = MARGIN.left + PLOT_W - w - 10;
+  const ly = MARGIN.top + 10;
+  const parts = [
+    `<rect x="${lx}" y="${ly}" width="${w}" height="${
+      entries.length * 20 + 10
+    }" fill="white" fill-opacity="0.9" stroke="#bbb"/>`,
+  ];
+  entries.forEach(([swatch, label], i) => {
+    const y = ly + 15 + i * 20;
     parts.push(
-      `<rect x="${lx}" y="${ly}" width="${w}" height="${
-        legend.length * 20 + 10
-      }" fill="white" fill-opacity="0.9" stroke="#bbb"/>`,
+      `<g transform="translate(${lx + 10} ${y})">${swatch}</g>`,
+      `<text x="${lx + 40}" y="${y}" dominant-baseline="middle">${escapeXml(label)}</text>`,
     );
-    legend.forEach(([swatch, label], i) => {
-      const y = ly + 15 + i * 20;
-      parts.push(
-        `<g transform="translate(${lx + 10} ${y})">${swatch}</g>`,
-        `<text x="${lx + 40}" y="${y}" dominant-baseline="middle">${escapeXml(label)}</text>`,
-      );
-    });
-  }
-  parts.push(`</svg>`);
-  return parts.join("\n") + "\n";
+  });
+  return parts;
 }

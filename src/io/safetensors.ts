@@ -14,23 +14,32 @@
  * ending at the end of the file), so overlaps, gaps and trailing bytes are all errors. Every error is a
  * one-line UserError naming the file and, where there is one, the tensor.
  */
-import { UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
 
+/** The tensor element types this reader and writer know. */
 export type Dtype = "F32" | "F64" | "I32" | "U32" | "I64";
+/** A tensor's values, in the typed array of its dtype. */
 export type TensorData = Float32Array | Float64Array | Int32Array | Uint32Array | BigInt64Array;
 
+/** One tensor of a safetensors file. */
 export interface Tensor {
+  /** Its element type. */
   dtype: Dtype;
+  /** Its dimensions, outermost first. */
   shape: number[];
+  /** Its values, row-major. */
   data: TensorData;
 }
 
+/** A decoded safetensors file. */
 export interface Safetensors {
   /** Tensors in data order (the order they were written). */
   tensors: Map<string, Tensor>;
+  /** The header's "__metadata__" (string values only). */
   metadata: Record<string, string>;
 }
 
+/** How decodeSafetensors checks the values. */
 export interface ReadOptions {
   /** Refuse NaN and infinite F32/F64 values (weights must be finite to be of any use). */
   finite?: boolean;
@@ -105,14 +114,54 @@ export function encodeSafetensors(
   return out;
 }
 
+/** Throws the one-line error of a file that fails a check. */
+type Fail = (msg: string) => never;
+
+/** A tensor's header entry, checked against the data section's length. */
+interface Entry {
+  name: string;
+  dtype: Dtype;
+  shape: number[];
+  begin: number;
+  end: number;
+}
+
 /**
  * Parses and validates the bytes of a .safetensors file; `file` names it in errors. Returns only when every
  * check passed; the tensors own copies of their data.
  */
 export function decodeSafetensors(bytes: Uint8Array, file: string, opts: ReadOptions = {}): Safetensors {
-  const fail: (msg: string) => never = (msg) => {
+  const fail: Fail = (msg) => {
     throw new UserError(`${file}: ${msg}`);
   };
+  const { header, dataStart } = readHeader(bytes, fail);
+  const dataLen = bytes.length - dataStart;
+  const metadata: Record<string, string> = {};
+  const entries: Entry[] = [];
+  for (const [name, raw] of Object.entries(header)) {
+    if (name === "__metadata__") Object.assign(metadata, readMetadata(raw, fail));
+    else entries.push(readEntry(name, raw, dataLen, fail));
+  }
+  const tensors = new Map<string, Tensor>();
+  for (const e of tiledInOrder(entries, dataLen, fail)) {
+    // A copy: the caller keeps the tensor, not the (maybe large, maybe misaligned) file buffer.
+    const buf = bytes.slice(dataStart + e.begin, dataStart + e.end).buffer;
+    const data = DTYPES[e.dtype].make(buf);
+    if (opts.finite && (e.dtype === "F32" || e.dtype === "F64")) {
+      const f = data as Float32Array | Float64Array;
+      for (let i = 0; i < f.length; i++) {
+        if (!Number.isFinite(f[i])) {
+          fail(`tensor ${e.name}: value ${f[i]} at index ${i} (weights must be finite)`);
+        }
+      }
+    }
+    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
+  }
+  return { tensors, metadata };
+}
+
+/** The header's JSON object, and where the data section starts. */
+function readHeader(bytes: Uint8Array, fail: Fail): { header: Record<string, unknown>; dataStart: number } {
   if (bytes.length < 8) {
     fail(`not a safetensors file: ${bytes.length} bytes, shorter than the 8-byte header length`);
   }
@@ -134,74 +183,77 @@ export function decodeSafetensors(bytes: Uint8Array, file: string, opts: ReadOpt
   try {
     header = JSON.parse(text);
   } catch (e) {
-    return fail(`header is not valid JSON (${(e as Error).message.split("\n")[0]})`);
+    return fail(`header is not valid JSON (${errorLine(e)})`);
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) {
     fail("header is not a JSON object");
   }
+  return { header: header as Record<string, unknown>, dataStart: 8 + n };
+}
 
-  const dataStart = 8 + n;
-  const dataLen = bytes.length - dataStart;
-  const metadata: Record<string, string> = {};
-  const entries: Array<{ name: string; dtype: Dtype; shape: number[]; begin: number; end: number }> = [];
-  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
-    if (name === "__metadata__") {
-      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-        fail("__metadata__ is not an object");
-      }
-      for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
-        metadata[k] = v as string;
-      }
-      continue;
-    }
-    const where = `tensor ${name}`;
-    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
-      fail(`${where}: entry is not an object`);
-    }
-    const { dtype, shape, data_offsets: offsets, ...rest } = raw as Record<string, unknown>;
-    const extra = Object.keys(rest);
-    if (extra.length) fail(`${where}: unknown field ${extra[0]}`);
-    if (dtype === undefined) fail(`${where}: missing dtype`);
-    if (!isDtype(dtype)) {
-      fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: F32 F64 I32 U32 I64)`);
-    }
-    if (!Array.isArray(shape)) fail(`${where}: shape is missing or not an array`);
-    if (!(shape as unknown[]).every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
-    }
-    if (!Array.isArray(offsets) || offsets.length !== 2) {
-      fail(`${where}: data_offsets is missing or not [begin, end]`);
-    }
-    const [begin, end] = offsets as unknown[];
-    if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0) {
-      fail(`${where}: data_offsets ${JSON.stringify(offsets)} are not non-negative integers`);
-    }
-    if ((end as number) < (begin as number)) {
-      fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
-    }
-    if ((end as number) > dataLen) {
-      fail(
-        `${where}: data_offsets [${begin}, ${end}] run past the data section (${dataLen} bytes): truncated file?`,
-      );
-    }
-    const want = elementCount(shape as number[]) * DTYPES[dtype as Dtype].bytes;
-    if ((end as number) - (begin as number) !== want) {
-      fail(
-        `${where}: shape [${shape}] of ${dtype} needs ${want} bytes but data_offsets [${begin}, ${end}] hold ` +
-          `${(end as number) - (begin as number)}`,
-      );
-    }
-    entries.push({
-      name,
-      dtype: dtype as Dtype,
-      shape: shape as number[],
-      begin: begin as number,
-      end: end as number,
-    });
+/** The "__metadata__" entry: an object of strings. */
+function readMetadata(raw: unknown, fail: Fail): Record<string, string> {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    fail("__metadata__ is not an object");
   }
+  const metadata: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
+    metadata[k] = v as string;
+  }
+  return metadata;
+}
 
-  // The tensors must tile the data section: no overlap, no gap, nothing after the last one.
+/** One tensor's entry: known fields only, a supported dtype, a shape, offsets inside the data that fit it. */
+function readEntry(name: string, raw: unknown, dataLen: number, fail: Fail): Entry {
+  const where = `tensor ${name}`;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) {
+    fail(`${where}: entry is not an object`);
+  }
+  const { dtype, shape, data_offsets: offsets, ...rest } = raw as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length) fail(`${where}: unknown field ${extra[0]}`);
+  if (dtype === undefined) fail(`${where}: missing dtype`);
+  if (!isDtype(dtype)) {
+    fail(`${where}: unsupported dtype ${JSON.stringify(dtype)} (supported: F32 F64 I32 U32 I64)`);
+  }
+  if (!Array.isArray(shape)) fail(`${where}: shape is missing or not an array`);
+  if (!(shape as unknown[]).every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+    fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+  }
+  if (!Array.isArray(offsets) || offsets.length !== 2) {
+    fail(`${where}: data_offsets is missing or not [begin, end]`);
+  }
+  const [begin, end] = offsets as unknown[];
+  if (!Number.isSafeInteger(begin) || !Number.isSafeInteger(end) || (begin as number) < 0) {
+    fail(`${where}: data_offsets ${JSON.stringify(offsets)} are not non-negative integers`);
+  }
+  if ((end as number) < (begin as number)) {
+    fail(`${where}: data_offsets [${begin}, ${end}] end before they begin`);
+  }
+  if ((end as number) > dataLen) {
+    fail(
+      `${where}: data_offsets [${begin}, ${end}] run past the data section (${dataLen} bytes): truncated file?`,
+    );
+  }
+  const want = elementCount(shape as number[]) * DTYPES[dtype as Dtype].bytes;
+  if ((end as number) - (begin as number) !== want) {
+    fail(
+      `${where}: shape [${shape}] of ${dtype} needs ${want} bytes but data_offsets [${begin}, ${end}] hold ` +
+        `${(end as number) - (begin as number)}`,
+    );
+  }
+  return {
+    name,
+    dtype: dtype as Dtype,
+    shape: shape as number[],
+    begin: begin as number,
+    end: end as number,
+  };
+}
+
+/** The entries in data order, once they tile the data section: no overlap, no gap, nothing after the last. */
+function tiledInOrder(entries: Entry[], dataLen: number, fail: Fail): Entry[] {
   const byOffset = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let expect = 0;
   let prev = "the start of the data section";
@@ -214,21 +266,5 @@ export function decodeSafetensors(bytes: Uint8Array, file: string, opts: ReadOpt
   if (expect !== dataLen) {
     fail(`${dataLen - expect} unused bytes after ${prev}: trailing garbage or a bad header`);
   }
-
-  const tensors = new Map<string, Tensor>();
-  for (const e of byOffset) {
-    // A copy: the caller keeps the tensor, not the (maybe large, maybe misaligned) file buffer.
-    const buf = bytes.slice(dataStart + e.begin, dataStart + e.end).buffer;
-    const data = DTYPES[e.dtype].make(buf);
-    if (opts.finite && (e.dtype === "F32" || e.dtype === "F64")) {
-      const f = data as Float32Array | Float64Array;
-      for (let i = 0; i < f.length; i++) {
-        if (!Number.isFinite(f[i])) {
-          fail(`tensor ${e.name}: value ${f[i]} at index ${i} (weights must be finite)`);
-        }
-      }
-    }
-    tensors.set(e.name, { dtype: e.dtype, shape: e.shape, data });
-  }
-  return { tensors, metadata };
+  return byOffset;
 }

@@ -10,13 +10,17 @@
 import { UserError } from "../errors.ts";
 import type { JsonlFormat } from "./jsonl.ts";
 
+/** One line of samples.jsonl: a headline generated at an epoch's end. */
 export interface SampleRecord {
   /** The epoch the model had just completed. */
   epoch: number;
+  /** The prompt as given. */
   prompt: string;
+  /** The prompt and the generated words, as predict prints them. */
   text: string;
 }
 
+/** samples.jsonl's lines: each checked as a SampleRecord when read. */
 export const SAMPLES_FORMAT: JsonlFormat<SampleRecord> = {
   parse(r, where) {
     if (!Number.isInteger(r.epoch)) throw new UserError(`${where} has no integer "epoch"`);

@@ -18,11 +18,16 @@ import type { AdamHyper, AdamState } from "./optimizer.ts";
 export interface Backend {
   /** "cpu (reference)" or "webgpu (<adapter description>)". */
   readonly name: string;
+  /** The model it runs. */
   readonly config: ModelConfig;
 
+  /** Sets every parameter from a flat buffer in paramLayout order. */
   setParams(flat: Float32Array): Promise<void>;
+  /** The parameters, flat in paramLayout order (a readback on the GPU). */
   getParams(): Promise<Float32Array>;
+  /** Sets Adam's moments and step count (a resumed run's). */
   setAdamState(state: AdamState): Promise<void>;
+  /** Adam's moments and step count. */
   getAdamState(): Promise<AdamState>;
 
   /** Hands over the training rows (see above for what inputs and targets hold per kind). */
@@ -60,6 +65,7 @@ export interface Backend {
 
   /** Bytes of device (or host, for cpu) memory this backend holds for tensors. */
   memoryBytes(): number;
+  /** Frees what it holds (GPU buffers); it cannot be used after. */
   destroy(): void;
 }
 

@@ -12,6 +12,7 @@ export type ModelKind = "window" | "headline";
 /** Every model kind, in the order help texts list them. */
 export const MODEL_KINDS: readonly ModelKind[] = ["window", "headline"];
 
+/** A model's sizes and kind: everything the parameter layout and the kernels depend on. */
 export interface ModelConfig {
   /** Absent: "window" (every checkpoint from before headline models). */
   kind?: ModelKind;

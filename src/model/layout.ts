@@ -7,7 +7,9 @@ import { headWidth, type ModelConfig, outputInputs } from "./config.ts";
  * none needs zeroing).
  */
 export interface TensorSpec {
+  /** The parameter's PyTorch name ("lstm.weight_ih_l0"). */
   name: string;
+  /** Its PyTorch shape. */
   shape: number[];
   /** Offset in floats from the start of the flat buffer; a multiple of ALIGN_FLOATS. */
   offset: number;
@@ -17,6 +19,7 @@ export interface TensorSpec {
   init: { kind: "normal" } | { kind: "uniform"; bound: number };
 }
 
+/** Where every parameter lies in one flat buffer. */
 export interface ParamLayout {
   /** Every tensor with storage of its own, in flat order. */
   tensors: TensorSpec[];
@@ -26,6 +29,7 @@ export interface ParamLayout {
   total: number;
   /** Number of real parameters (no padding): 6,676,808 for the notebook model on April 2017. */
   count: number;
+  /** The parameter of that name (an unknown name throws). */
   get(name: string): TensorSpec;
 }
 
@@ -37,6 +41,7 @@ export function lstmInputSize(cfg: ModelConfig, k: number): number {
   return k === 0 ? cfg.embed : cfg.hidden;
 }
 
+/** The flat layout of a model's parameters. */
 export function paramLayout(cfg: ModelConfig): ParamLayout {
   const { vocab: V, embed: E, hidden: H, layers: L, window: T } = cfg;
   const specs: Array<Omit<TensorSpec, "offset" | "size">> = [];

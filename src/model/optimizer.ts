@@ -9,10 +9,15 @@
  * (part of the optimizer step here, so that the GPU clips without reading the norm back).
  */
 export interface AdamHyper {
+  /** The learning rate. */
   lr: number;
+  /** The first moment's decay. */
   beta1: number;
+  /** The second moment's decay. */
   beta2: number;
+  /** Added to the second moment's square root. */
   eps: number;
+  /** L2 weight decay (torch.optim.Adam's, added to the gradient); 0: none. */
   weightDecay: number;
   /**
    * Clip the gradients first as torch.nn.utils.clip_grad_norm_(params, clip): scaled by
@@ -21,12 +26,16 @@ export interface AdamHyper {
   clip?: number;
 }
 
+/** torch.optim.Adam's defaults. */
 export const ADAM_DEFAULTS: AdamHyper = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
 
 /** Adam's moments, flat in paramLayout order, and its step count (the number of steps taken). */
 export interface AdamState {
+  /** First moments, one per parameter. */
   m: Float32Array;
+  /** Second moments, one per parameter. */
   v: Float32Array;
+  /** Steps taken (Adam's t). */
   adamStep: number;
 }
 

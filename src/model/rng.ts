@@ -5,6 +5,7 @@
 export class Rng {
   #s: Uint32Array;
 
+  /** A stream from a number, or continuing a saved state. */
   constructor(seed: number | Uint32Array) {
     if (typeof seed !== "number") {
       this.#s = Uint32Array.from(seed);
@@ -27,6 +28,7 @@ export class Rng {
     return Uint32Array.from(this.#s);
   }
 
+  /** The next 32 random bits, as an unsigned integer. */
   nextU32(): number {
     const s = this.#s;
     const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
@@ -45,6 +47,7 @@ export class Rng {
     return this.nextU32() / 4294967296;
   }
 
+  /** Uniform in [lo, hi). */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }

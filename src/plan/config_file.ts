@@ -4,7 +4,7 @@
  * true/false for on/off flags). Every value is checked here as its flag checks it, so a bad file fails with
  * one line naming it before anything runs. The command line wins over the file (the caller merges them).
  */
-import { firstLine, USAGE_EXIT, UserError } from "../errors.ts";
+import { errorLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { commandLineValues, type FlagTable, flagValue, type FlagValues } from "./flags.ts";
 
 /** The flag values `text` (the file's contents) sets; `file` names the file in errors. */
@@ -16,7 +16,7 @@ export function configFileValues(text: string, file: string, table: FlagTable): 
   try {
     parsed = JSON.parse(text);
   } catch (e) {
-    fail(`not JSON: ${firstLine((e as Error).message)}`);
+    fail(`not JSON: ${errorLine(e)}`);
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     fail(`not a JSON object: give flags as {"name": value}, e.g. {"epochs": 5, "boundaries": true}`);
@@ -37,13 +37,13 @@ export function configFileValues(text: string, file: string, table: FlagTable): 
     try {
       flagValue(key, spec!, raw);
     } catch (e) {
-      fail(firstLine((e as Error).message));
+      fail(errorLine(e));
     }
     values[key] = raw;
   }
   try {
     return commandLineValues(table, values);
   } catch (e) {
-    return fail(firstLine((e as Error).message));
+    return fail(errorLine(e));
   }
 }

@@ -12,7 +12,9 @@ import type { ModelConfig } from "../model/config.ts";
 /** What values a flag takes: a number (its check), free text, on/off, or one of a few words. */
 export type FlagKind = NumberCheck | "text" | "boolean" | readonly string[];
 
+/** One flag: what it takes, its default and help, and what it does beyond its value. */
 export interface FlagSpec {
+  /** What values it takes. */
   kind: FlagKind;
   /** The heading --help lists it under. */
   group: string;
@@ -28,6 +30,7 @@ export interface FlagSpec {
   max?: number;
   /** A boolean flag that is on by default: the command line also takes --no-NAME. */
   negatable?: boolean;
+  /** Its one-letter alias on the command line ("h" for --help). */
   short?: string;
   /** The label of its field in the web page; absent: the page has no field for it. */
   label?: string;
@@ -39,6 +42,7 @@ export interface FlagSpec {
   inConfig?: boolean;
 }
 
+/** A command's flags: name (without dashes) -> what it is. */
 export type FlagTable = Readonly<Record<string, FlagSpec>>;
 
 /**
@@ -47,7 +51,8 @@ export type FlagTable = Readonly<Record<string, FlagSpec>>;
  */
 export type FlagValues = Partial<Record<string, string | boolean>>;
 
-type ValueOf<K> = K extends "boolean" ? boolean
+/** The type of a flag's parsed value, from its kind: a number, text, on/off, or one of its words. */
+export type FlagValueOf<K> = K extends "boolean" ? boolean
   : K extends "text" ? string
   : K extends readonly (infer C)[] ? C
   : number;
@@ -55,7 +60,7 @@ type ValueOf<K> = K extends "boolean" ? boolean
 /** A table's flags parsed: a flag without a default and not given is undefined; a boolean is false. */
 export type Settings<T extends FlagTable> = {
   -readonly [N in keyof T]:
-    | ValueOf<T[N]["kind"]>
+    | FlagValueOf<T[N]["kind"]>
     | (T[N] extends { default: unknown } ? never : T[N]["kind"] extends "boolean" ? never : undefined);
 };
 

@@ -6,9 +6,11 @@
  */
 import type { FlagTable, FlagValues } from "./flags.ts";
 
+/** A flag as a web page's field. */
 export interface FormField {
   /** The flag's name (the field's id is its prefix and this). */
   name: string;
+  /** What the page shows beside it. */
   label: string;
   /** A check box (on/off flags) or a text box. */
   checkbox: boolean;
@@ -20,6 +22,7 @@ export interface FormField {
   placeholder: string;
 }
 
+/** The fields of a table's flags that have a label, in the table's order. */
 export function formFields(table: FlagTable): FormField[] {
   return Object.entries(table).filter(([, spec]) => spec.label !== undefined).map(([name, spec]) => {
     const checkbox = spec.kind === "boolean";

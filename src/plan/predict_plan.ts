@@ -40,7 +40,9 @@ const SAMPLING_ONLY = ["count", "temperature", "top-k", "top-p", "seed", "stop-a
 
 /** The most likely next words of each prompt: one (printed as "prompt -> word"), or a list of K. */
 export interface NextWordsTask {
+  /** Which task this is. */
   kind: "next";
+  /** How many words to find (1 unless --top-k). */
   topK: number;
   /** --top-k was given: the words are listed with their probabilities. */
   list: boolean;
@@ -48,30 +50,45 @@ export interface NextWordsTask {
 
 /** Headlines sampled from each prompt (predict --generate N; the page's Generate section). */
 export interface SamplingTask {
+  /** Which task this is. */
   kind: "sample";
   /** Words added at most. */
   steps: number;
   /** Samples per prompt. */
   count: number;
+  /** Divides the logits before softmax; 0: greedy. */
   temperature: number;
+  /** Nucleus sampling's probability mass, in (0, 1]. */
   topP: number;
+  /** Draw from the k most likely words only (undefined: all). */
   topK?: number;
   /** The draws' seed; undefined: none given, the caller draws one (and says which). */
   seed?: number;
+  /** End a sample when it draws <unk>. */
   stopAtUnk: boolean;
 }
 
 /** The most probable continuations of each prompt (predict --beam B --generate N). */
 export interface BeamTask {
+  /** Which task this is. */
   kind: "beam";
+  /** Beams kept, and continuations returned, per prompt. */
   width: number;
+  /** Words added at most. */
   steps: number;
+  /** Rank by log-probability per word rather than the total. */
   lengthNorm: boolean;
 }
 
+/**
+ * What a `deno task predict` does, decided from its flags: the model, the backend, the prompts and the task.
+ */
 export interface PredictPlan {
+  /** The model's directory (--model). */
   model: string;
+  /** Where the model runs. */
   backend: BackendKind;
+  /** One JSON line per prompt instead of text. */
   json: boolean;
   /** Never propose or generate <unk>. */
   noUnk: boolean;
@@ -79,7 +96,9 @@ export interface PredictPlan {
   partner: boolean;
   /** The prompts given as arguments; none: --file's lines, else stdin's. */
   prompts: string[];
+  /** The file of prompts, one a line (--file). */
   file?: string;
+  /** Next words, sampled headlines, or beam search. */
   task: NextWordsTask | SamplingTask | BeamTask;
 }
 

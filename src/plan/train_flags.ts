@@ -21,8 +21,14 @@ import { DEFAULT_LR_FACTOR } from "../train/optim_flags.ts";
 export const DEFAULT_OUT = "runs/train";
 
 /** --help's headings, in order. */
-export const TRAIN_GROUPS = { data: "data", model: "model", training: "training", output: "output" } as const;
+export const TRAIN_GROUPS: Readonly<Record<string, string>> = {
+  data: "data",
+  model: "model",
+  training: "training",
+  output: "output",
+};
 
+/** train's flags (see the module's comment): name -> kind, default, help, label, model, recorded. */
 export const TRAIN_FLAGS = {
   // ---- data ----
   data: {
@@ -353,4 +359,8 @@ export const TRAIN_FLAGS = {
   help: { kind: "boolean", group: "output", short: "h", help: "this text", inConfig: false },
 } as const satisfies FlagTable;
 
-export type TrainFlagName = keyof typeof TRAIN_FLAGS;
+/**
+ * TRAIN_FLAGS as the public API types it (any FlagTable): the table's literal type, which the planner reads
+ * each setting's type from, is not one a published package may leave inferred.
+ */
+export const TRAIN_FLAG_TABLE: FlagTable = TRAIN_FLAGS;

@@ -33,18 +33,26 @@ import {
 import { TRAIN_FLAGS } from "./train_flags.ts";
 import { checkResumedLr, optimOptions, requireValidation } from "../train/optim_flags.ts";
 
-export type TrainSettings = Settings<typeof TRAIN_FLAGS>;
+/** train's flags parsed: each setting with the type its kind gives. */
+type TrainSettings = Settings<typeof TRAIN_FLAGS>;
 
 /** Where a run's weights come from: a fresh seeded init, --init FILE, or the resumed checkpoint. */
 export type InitFrom = { kind: "seed" } | { kind: "file"; path: string } | { kind: "resume" };
 
+/**
+ * What a training run does, decided from its flags, a resumed checkpoint and the data: the CLI's and the
+ * page's.
+ */
 export interface TrainPlan {
+  /** The model (a resumed run's, with the flags that may change). */
   config: ModelConfig;
   /** The training loop's options; their `flags` are what the checkpoint records for --resume. */
   options: TrainOptions;
+  /** Where it runs. */
   backend: BackendKind;
   /** The run directory (the CLI's): --resume DIR, else --out. */
   out: string;
+  /** Where the first weights come from. */
   init: InitFrom;
 }
 
@@ -268,7 +276,7 @@ export function planSamples(
     return { every, prompts: encodeSamplePrompts(texts, data.vocab, config) };
   } catch (e) {
     if (e instanceof UserError && e.exitCode !== USAGE_EXIT) {
-      throw new UserError(`--sample-prompts: ${e.message}`);
+      throw new UserError(["--sample-prompts: ", ...e.parts]);
     }
     throw e;
   }

@@ -6,6 +6,7 @@ import type { Backend } from "../model/backend.ts";
 import { contextRows, type RowsPartner } from "./contexts.ts";
 import { banEndAtStart, banIds, logSoftmax } from "./sampling.ts";
 
+/** How beamSearch searches. */
 export interface BeamOptions {
   /** Beams kept per prompt at each step, and continuations returned per prompt. */
   width: number;
@@ -22,6 +23,7 @@ export interface BeamOptions {
   lengthNorm?: boolean;
 }
 
+/** One continuation beamSearch found. */
 export interface Continuation {
   /** The words' ids (without the end token). */
   ids: number[];

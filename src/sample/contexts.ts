@@ -11,7 +11,12 @@ import type { Partner } from "../eval/partner.ts";
 import { mixDistribution } from "../eval/mixture.ts";
 import { logSoftmax } from "./sampling.ts";
 
+/**
+ * The rows of prompts being continued, whatever the model's kind: a window model recomputes its window, a
+ * headline model carries its LSTM state.
+ */
 export interface ContextRows {
+  /** Rows held. */
   readonly count: number;
   /** The next word's logits of every row, [count, V]. */
   logits(): Promise<Float32Array>;
@@ -26,6 +31,7 @@ export interface ContextRows {
 
 /** The count model to mix in (src/eval/partner.ts) and what it reads: each row's words so far. */
 export interface RowsPartner {
+  /** The count model and its weight. */
   partner: Partner;
   /** Per row, its words' ids (EncodedPrompt.ids), unframed: the count model frames them itself. */
   histories: readonly Int32Array[];

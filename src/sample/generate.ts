@@ -34,6 +34,7 @@ export function samplingFlags(
   return { temperature, topP };
 }
 
+/** How generateIds draws: the sampling settings, how far and how many, and which ids stop or never come. */
 export interface GenerateOptions extends SamplingOptions {
   /** Words to add to each sample at most. */
   steps: number;
@@ -95,7 +96,9 @@ export async function generateIds(
 
 /** What generateHeadlines draws: generateIds' sampling settings, and what to do with <unk>. */
 export interface HeadlineOptions extends SamplingOptions {
+  /** Words added at most. */
   steps: number;
+  /** Headlines per prompt. */
   count: number;
   /** End a sample when it draws <unk> (predict --stop-at-unk). */
   stopAtUnk?: boolean;

@@ -5,9 +5,10 @@
  */
 import { cleanHeadline } from "../data/clean.ts";
 import { BOS_ID, encodeWords, EOS_ID, hasBoundaries, unkId, wordIds } from "../data/vocab.ts";
-import { USAGE_EXIT, UserError } from "../errors.ts";
+import { setting, USAGE_EXIT, UserError, words } from "../errors.ts";
 import type { ModelKind } from "../model/config.ts";
 
+/** A prompt cleaned and encoded for a model. */
 export interface EncodedPrompt {
   /** All cleaned words (what the output shows). */
   words: string[];
@@ -93,7 +94,7 @@ export function checkTopK(k: number | undefined, vocabSize: number, banned: read
   const choices = vocabSize - banned.length;
   if (k !== undefined && k > choices) {
     throw new UserError(
-      `--top-k must be at most ${choices}, the words the model can propose, got "${k}"`,
+      words`${setting("top-k")} must be at most ${choices}, the words the model can propose, got "${k}"`,
       USAGE_EXIT,
     );
   }
@@ -112,6 +113,7 @@ export interface SpecialIds {
   unk: number;
 }
 
+/** How a vocabulary's special tokens act in prediction and generation. */
 export function specialIds(vocab: readonly string[]): SpecialIds {
   const unk = unkId(vocab);
   return hasBoundaries(vocab)

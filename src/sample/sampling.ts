@@ -71,6 +71,7 @@ export function topK(values: ArrayLike<number>, k: number): Int32Array {
   return ids.slice(0, k);
 }
 
+/** How a next word is drawn from the model's logits. */
 export interface SamplingOptions {
   /** Divides the logits before softmax; 0 means greedy (no draw). */
   temperature: number;
@@ -82,7 +83,9 @@ export interface SamplingOptions {
 
 /** A distribution restricted to some words: ids most likely first, their probabilities summing to 1. */
 export interface Candidates {
+  /** Word ids, most likely first. */
   ids: Int32Array;
+  /** Their probabilities. */
   probs: Float64Array;
 }
 

@@ -9,16 +9,18 @@
  */
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/types.ts";
-import { modelRows } from "../data/rows.ts";
+import { type ModelRows, modelRows } from "../data/rows.ts";
 import { modelKind } from "../model/config.ts";
 import { Rng } from "../model/rng.ts";
 import { ADAM_DEFAULTS, type AdamHyper, type ScheduleState } from "../model/optimizer.ts";
 import type { Checkpoint, TrainProgress } from "../io/checkpoint.ts";
 import type { MetricRecord } from "../io/metrics.ts";
 import type { SampleRecord } from "../io/samples.ts";
-import { type ProgressSink, StepPace } from "./progress.ts";
+import type { ProgressSink } from "./progress.ts";
+import { LossQueue } from "./loss_queue.ts";
 import { drawSamples, type SampleSettings } from "./samples.ts";
-import { firstLine, UserError } from "../errors.ts";
+import { errorLine, UserError } from "../errors.ts";
+import type { DropoutSettings } from "../model/dropout.ts";
 import {
   earlyStopDue,
   initialSchedule,
@@ -27,8 +29,14 @@ import {
   scheduleEpochEnd,
 } from "./schedule.ts";
 
+/**
+ * How train() runs: the epochs and batches, the optimizer and its schedule, when to save and read back, and
+ * what to record.
+ */
 export interface TrainOptions {
+  /** Epochs to complete in all (a resumed run counts the ones done). */
   epochs: number;
+  /** Rows per optimizer step. */
   batch: number;
   /** The learning rate (the first one, with a schedule). */
   lr: number;
@@ -38,7 +46,9 @@ export interface TrainOptions {
   schedule?: LrSchedule;
   /** End the run after this many epochs without a lower validation loss (absent: never). */
   earlyStop?: number;
+  /** Seeds the shuffle, dropout's masks and the samples. */
   seed: number;
+  /** Shuffle the rows every epoch (false: file order, the notebook's). */
   shuffle: boolean;
   /** Stop after this many optimizer steps in total (counted across resumes). */
   maxSteps?: number;
@@ -68,23 +78,33 @@ export interface TrainHooks {
    * checkpoint, like its metric record, so a run killed between the two writes them again on resume.
    */
   samples?(records: SampleRecord[]): Promise<void>;
+  /** Where progress is reported. */
   progress: ProgressSink;
   /** True once the run should stop at the next step boundary, save and return "interrupted". */
   stopRequested(): boolean;
 }
 
+/** How a run ended, and its figures. */
 export interface TrainResult {
+  /** Optimizer steps taken in all (a resumed run's included). */
   steps: number;
+  /** Epochs completed in all. */
   epochs: number;
+  /** The last step loss read back. */
   lastLoss: number;
+  /** The last completed epoch's mean training loss. */
   lastEpochLoss: number;
+  /** The last validation loss (with a validation split). */
   valLoss?: number;
+  /** Seconds this call trained (shader compilation not counted). */
   seconds: number;
+  /** Training pairs (or targets) per second in this call. */
   pairsPerSecond: number;
   /** "done" also when early stopping ended the run (then `earlyStop` says so). */
   stopped: "done" | "interrupted" | "max-steps";
   /** Set when early stopping ended the run: the epoch whose model best/ holds, and its validation loss. */
   earlyStop?: { bestEpoch: number; bestVal: number };
+  /** Where the latest checkpoint was saved (as TrainHooks.save named it). */
   checkpoint: string;
 }
 
@@ -94,10 +114,17 @@ export interface TrainResult {
  * loss covers the steps taken before the interruption).
  */
 export interface StartState {
+  /** The parameters to start from (a resumed run's checkpoint's). */
   params: Float32Array;
+  /** The resumed checkpoint, where it was saved, and the metric records so far. */
   resume?: { checkpoint: Checkpoint; from: string; history: MetricRecord[] };
 }
 
+/**
+ * Trains `backend` on `data` from `start` (fresh parameters or a resumed checkpoint) for `opts.epochs`,
+ * handing what it produces to `hooks`; resolves when the run is done, was asked to stop, reached
+ * `opts.maxSteps` or was stopped early. Bad settings and a loss that is not finite throw a UserError.
+ */
 export async function train(
   backend: Backend,
   data: Dataset,
@@ -105,252 +132,323 @@ export async function train(
   opts: TrainOptions,
   hooks: TrainHooks,
 ): Promise<TrainResult> {
-  const progress = hooks.progress;
   if (needsValidation(opts.schedule, opts.earlyStop) && data.val.count === 0) {
     throw new UserError(
       `${opts.earlyStop !== undefined ? "early stopping" : "reduce-on-plateau"} needs validation data, ` +
         "and this data has no validation split",
     );
   }
-  const dropout = opts.dropout ? { rate: opts.dropout, seed: opts.seed } : undefined;
   const kind = modelKind(backend.config);
   const rows = modelRows(data, kind, "train");
   const valRows = data.val.count > 0 ? modelRows(data, kind, "val") : null;
-  const val = valRows && valRows.count > 0 ? valRows : null;
-  const P = rows.count;
-  const stepsPerEpoch = Math.ceil(P / opts.batch);
+  await prepareBackend(backend, start, rows, hooks.progress);
+  const run = new TrainingRun(backend, data, { rows, val: valRows && valRows.count > 0 ? valRows : null }, {
+    start,
+    opts,
+    hooks,
+  });
+  return await run.run();
+}
 
+/** Parameters, a resumed run's Adam state and the training rows onto the backend (it compiles its shaders). */
+async function prepareBackend(backend: Backend, start: StartState, rows: ModelRows, progress: ProgressSink) {
   await backend.setParams(start.params);
-  const resumed = start.resume?.checkpoint.progress;
   if (start.resume?.checkpoint.optimizer) await backend.setAdamState(start.resume.checkpoint.optimizer);
   progress.status("preparing the backend (compiling shaders)");
   const prepareStart = performance.now();
-  await backend.setTrainData(rows.inputs, rows.targets, P);
+  await backend.setTrainData(rows.inputs, rows.targets, rows.count);
   const prepareSeconds = (performance.now() - prepareStart) / 1000;
   if (prepareSeconds >= 1) {
     progress.line(`backend ready in ${prepareSeconds.toFixed(1)} s (shader compilation)`);
   }
+}
 
-  let step = resumed?.step ?? 0;
-  let epoch = resumed?.epoch ?? 0; // completed epochs
-  let batchInEpoch = resumed?.batchInEpoch ?? 0;
-  let bestVal = resumed?.bestVal ?? Infinity;
-  // Without a schedule the lr is the one given now (a resumed run may be given another).
-  let schedule: ScheduleState = opts.schedule && resumed?.schedule
-    ? resumed.schedule
-    : { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr };
-  const hyperNow = (): AdamHyper => ({
-    ...ADAM_DEFAULTS,
-    lr: schedule.lr,
-    ...(opts.clip !== undefined ? { clip: opts.clip } : {}),
-  });
-  // The Rng state at the start of the current epoch: the epoch's shuffle is redrawn from it on resume.
-  let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;
+/** Where a run is: what a checkpoint's progress records (TrainProgress), the best loss kept as a number. */
+interface Position {
+  step: number;
+  /** Completed epochs. */
+  epoch: number;
+  batchInEpoch: number;
+  /** The Rng state at the start of the current epoch: the epoch's shuffle is redrawn from it on resume. */
+  epochRng: Uint32Array;
+  /** The lowest validation loss so far (Infinity: none yet). */
+  bestVal: number;
+  schedule: ScheduleState;
+}
 
-  // An epoch's mean loss weighs each step's mean by its targets (a pair has one, a headline row several).
-  let epochLossSum = 0;
-  let epochPairs = 0;
-  // Resumed mid-epoch: the epoch's mean also covers the steps taken before the interruption, in order.
-  let resumedLosses = batchInEpoch === 0
-    ? []
-    : (start.resume?.history ?? []).filter((r) => r.epoch === epoch + 1 && r.loss !== undefined)
-      .map((r) => r.loss!);
-
-  const checkpointAt = (): Promise<Checkpoint> =>
-    snapshot(backend, data, opts, {
-      step,
-      epoch,
-      batchInEpoch,
-      rng: epochRng,
-      bestVal: Number.isFinite(bestVal) ? bestVal : undefined,
-      schedule,
-    });
-  // Where the newest checkpoint of either kind, and the latest one, are.
-  let lastSaved: string | null = start.resume?.from ?? null;
-  let latest: string | null = lastSaved;
-  // One snapshot (a full readback of weights and Adam state) serves every checkpoint saved at this point.
-  const save = async (...kinds: CheckpointKind[]) => {
-    const ck = await checkpointAt();
-    for (const kind of kinds) {
-      const where = await hooks.save(ck, kind);
-      lastSaved = where;
-      if (kind === "checkpoint") latest = where;
-    }
+/** Where a run starts: at the beginning, or where its resumed checkpoint stopped. */
+function startPosition(start: StartState, opts: TrainOptions): Position {
+  const resumed = start.resume?.checkpoint.progress;
+  return {
+    step: resumed?.step ?? 0,
+    epoch: resumed?.epoch ?? 0,
+    batchInEpoch: resumed?.batchInEpoch ?? 0,
+    epochRng: resumed ? resumed.rng : new Rng(opts.seed).state,
+    bestVal: resumed?.bestVal ?? Infinity,
+    // Without a schedule the lr is the one given now (a resumed run may be given another).
+    schedule: opts.schedule && resumed?.schedule
+      ? resumed.schedule
+      : { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr },
   };
+}
 
-  const totalSteps = Math.min(opts.epochs * stepsPerEpoch, opts.maxSteps ?? Infinity);
-  // The clock starts once the backend is ready: shader compilation is not training time.
-  const runStart = performance.now();
-  const pace = new StepPace(step, 0);
-  let pairsThisRun = 0;
-  let pairsRead = 0; // pairs of the steps whose losses have been read back
-  let lastLoss = NaN;
-  let lastEpochLoss = NaN;
-  let valLoss: number | undefined;
-  let stopped: TrainResult["stopped"] = "done";
-  let earlyStop: TrainResult["earlyStop"];
-  const stopEarly = () => {
-    earlyStop = { bestEpoch: epoch - schedule.sinceBest, bestVal };
-    progress.line(
+/** A run resumed mid-epoch: the losses of the epoch's steps taken before the interruption, in order. */
+function earlierLosses(start: StartState, at: Position): number[] {
+  if (at.batchInEpoch === 0) return [];
+  return (start.resume?.history ?? []).filter((r) => r.epoch === at.epoch + 1 && r.loss !== undefined)
+    .map((r) => r.loss!);
+}
+
+/**
+ * One call of train(): the position (what a checkpoint records), where checkpoints went, and the figures of
+ * the result, moved by epochs of steps (`#epochSteps`) and the policy at each epoch's end (`#endEpoch`:
+ * validation, the schedule, samples, checkpoints, early stopping).
+ */
+class TrainingRun {
+  readonly #backend: Backend;
+  readonly #data: Dataset;
+  readonly #rows: ModelRows;
+  readonly #val: ModelRows | null;
+  readonly #opts: TrainOptions;
+  readonly #hooks: TrainHooks;
+  readonly #at: Position;
+  readonly #dropout: DropoutSettings | undefined;
+  readonly #stepsPerEpoch: number;
+  readonly #losses: LossQueue;
+  #earlier: number[];
+  // Where the newest checkpoint of either kind, and the latest one, are.
+  #lastSaved: string | null;
+  #latest: string | null;
+  #pairsThisRun = 0;
+  #lastEpochLoss = NaN;
+  #valLoss: number | undefined;
+  #stopped: TrainResult["stopped"] = "done";
+  #earlyStop: TrainResult["earlyStop"];
+
+  constructor(
+    backend: Backend,
+    data: Dataset,
+    rows: { rows: ModelRows; val: ModelRows | null },
+    run: { start: StartState; opts: TrainOptions; hooks: TrainHooks },
+  ) {
+    const { start, opts, hooks } = run;
+    this.#backend = backend;
+    this.#data = data;
+    this.#rows = rows.rows;
+    this.#val = rows.val;
+    this.#opts = opts;
+    this.#hooks = hooks;
+    this.#at = startPosition(start, opts);
+    this.#earlier = earlierLosses(start, this.#at);
+    this.#dropout = opts.dropout ? { rate: opts.dropout, seed: opts.seed } : undefined;
+    this.#stepsPerEpoch = Math.ceil(this.#rows.count / opts.batch);
+    this.#lastSaved = start.resume?.from ?? null;
+    this.#latest = this.#lastSaved;
+    this.#losses = new LossQueue(backend, {
+      epochs: opts.epochs,
+      totalSteps: Math.min(opts.epochs * this.#stepsPerEpoch, opts.maxSteps ?? Infinity),
+      firstStep: this.#at.step,
+      record: (rec) => hooks.record(rec),
+      progress: hooks.progress,
+      lastSaved: () => this.#lastSaved,
+    });
+  }
+
+  /** Epochs until done, stopped or stopped early; then the last checkpoint, and the result. */
+  async run(): Promise<TrainResult> {
+    const { epochs } = this.#opts;
+    const at = this.#at;
+    // A run that early stopping ended stays ended when resumed (a larger --early-stop lets it go on).
+    if (at.batchInEpoch === 0 && earlyStopDue(this.#opts.earlyStop, at.schedule)) this.#stopEarly();
+    // The epoch errors are reported in: `epoch` already counts an epoch during its evaluation and saves.
+    let atEpoch = at.epoch + 1;
+    try {
+      while (at.epoch < epochs && this.#stopped === "done" && !this.#earlyStop) {
+        atEpoch = at.epoch + 1;
+        await this.#epoch();
+      }
+      this.#hooks.progress.done();
+      if (this.#latest === null || this.#lastSaved !== this.#latest || this.#stopped !== "done") {
+        await this.#save("checkpoint");
+      }
+    } catch (e) {
+      this.#hooks.progress.done();
+      if (e instanceof UserError) throw e;
+      throw new Error(
+        `${errorLine(e)} (at step ${at.step}, epoch ${atEpoch}; last checkpoint: ${
+          this.#lastSaved ?? "none"
+        })`,
+      );
+    }
+    const seconds = this.#losses.seconds;
+    return {
+      steps: at.step,
+      epochs: at.epoch,
+      lastLoss: this.#losses.lastLoss,
+      lastEpochLoss: this.#lastEpochLoss,
+      valLoss: this.#valLoss,
+      seconds,
+      pairsPerSecond: this.#pairsThisRun / seconds,
+      stopped: this.#stopped,
+      ...(this.#earlyStop ? { earlyStop: this.#earlyStop } : {}),
+      checkpoint: this.#latest!,
+    };
+  }
+
+  /** The rest of the current epoch's steps, then, when it is complete, its end. */
+  async #epoch(): Promise<void> {
+    const at = this.#at;
+    const epochStart = performance.now();
+    const rng = new Rng(at.epochRng);
+    const order = new Int32Array(this.#rows.count).map((_, i) => i);
+    if (this.#opts.shuffle) rng.shuffle(order);
+    await this.#backend.setOrder(order);
+    const batchTargets = (b: number) => this.#batchTargets(order, b);
+    this.#losses.beginEpoch(this.#earlier.map((loss, b) => ({ loss, targets: batchTargets(b) })));
+    this.#earlier = [];
+    const hyper = this.#hyper(); // the schedule moves the lr at epoch ends only
+    const targetsBefore = this.#pairsThisRun;
+    await this.#epochSteps(hyper, batchTargets);
+    if (at.batchInEpoch < this.#stepsPerEpoch) {
+      this.#stopped = this.#hooks.stopRequested() ? "interrupted" : "max-steps";
+      return;
+    }
+    at.epoch++;
+    at.batchInEpoch = 0;
+    at.epochRng = rng.state;
+    const seconds = (performance.now() - epochStart) / 1000;
+    await this.#endEpoch(hyper.lr, (this.#pairsThisRun - targetsBefore) / seconds, seconds);
+  }
+
+  /** Steps from the epoch's next batch to its last, or to a stop request or `maxSteps`; losses read back. */
+  async #epochSteps(hyper: AdamHyper, batchTargets: (b: number) => number): Promise<void> {
+    const { batch, maxSteps, logEvery } = this.#opts;
+    const at = this.#at;
+    for (; at.batchInEpoch < this.#stepsPerEpoch; at.batchInEpoch++) {
+      if (this.#hooks.stopRequested() || (maxSteps !== undefined && at.step >= maxSteps)) break;
+      const first = at.batchInEpoch * batch;
+      const size = Math.min(batch, this.#rows.count - first);
+      this.#backend.trainStep(first, size, hyper, this.#dropout);
+      at.step++;
+      const targets = batchTargets(at.batchInEpoch);
+      this.#pairsThisRun += targets;
+      this.#losses.push({ epoch: at.epoch + 1, step: at.step, targets });
+      if (this.#losses.length >= logEvery) await this.#losses.flush();
+    }
+    await this.#losses.flush();
+  }
+
+  /** The targets of batch b of an epoch in `order`. */
+  #batchTargets(order: Int32Array, b: number): number {
+    const { batch } = this.#opts;
+    let n = 0;
+    for (let i = b * batch; i < Math.min(this.#rows.count, (b + 1) * batch); i++) {
+      n += this.#rows.targetsPerRow[order[i]];
+    }
+    return n;
+  }
+
+  /**
+   * The policy at an epoch's end: the validation loss, the schedule's step, the epoch's record and line,
+   * samples, the checkpoints due (the best, the latest every saveEvery epochs, at the last and at an early
+   * stop), and early stopping.
+   */
+  async #endEpoch(lrUsed: number, pairsPerSecond: number, seconds: number): Promise<void> {
+    const opts = this.#opts;
+    const at = this.#at;
+    const epoch = at.epoch;
+    this.#lastEpochLoss = this.#losses.epochLoss;
+    const rec: MetricRecord = {
+      epoch,
+      train_loss: this.#lastEpochLoss,
+      lr: lrUsed,
+      pairs_per_s: pairsPerSecond,
+      seconds,
+    };
+    const val = this.#val;
+    if (val) {
+      this.#valLoss = await this.#backend.evalLoss(val.inputs, val.targets, val.count);
+      rec.val_loss = this.#valLoss;
+      rec.val_ppl = Math.exp(this.#valLoss);
+    }
+    const valLoss = this.#valLoss;
+    const improved = valLoss !== undefined && valLoss < at.bestVal;
+    at.schedule = scheduleEpochEnd(opts.schedule, at.schedule, epoch, valLoss, improved);
+    await this.#hooks.record(rec);
+    this.#hooks.progress.line(
+      `epoch ${epoch}/${opts.epochs}: train loss ${this.#lastEpochLoss.toFixed(4)}` +
+        (valLoss !== undefined
+          ? `, val loss ${valLoss.toFixed(4)} (ppl ${Math.exp(valLoss).toFixed(1)})`
+          : "") +
+        (opts.schedule ? `, ${lrText(lrUsed, at.schedule.lr)}` : "") +
+        `, ${pairsPerSecond.toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
+    );
+    await this.#samples(epoch);
+    const kinds: CheckpointKind[] = [];
+    if (improved) {
+      at.bestVal = valLoss!;
+      kinds.push("best");
+    }
+    const stopping = earlyStopDue(opts.earlyStop, at.schedule);
+    if (epoch % opts.saveEvery === 0 || epoch === opts.epochs || stopping) kinds.push("checkpoint");
+    if (kinds.length) await this.#save(...kinds);
+    if (stopping) this.#stopEarly();
+    else if (this.#hooks.stopRequested()) this.#stopped = "interrupted";
+  }
+
+  /** Generated headlines at every samples.every-th epoch end, stored and shown. */
+  async #samples(epoch: number): Promise<void> {
+    const sampling = this.#opts.samples;
+    if (!sampling || sampling.prompts.length === 0 || epoch % sampling.every !== 0) return;
+    const drawn = await drawSamples(
+      this.#backend,
+      this.#data.vocab,
+      sampling.prompts,
+      this.#opts.seed,
+      epoch,
+    );
+    await this.#hooks.samples?.(drawn);
+    for (const s of drawn) this.#hooks.progress.line(`sample (epoch ${epoch}): ${s.text}`);
+  }
+
+  /** Adam's settings for the steps of the current epoch. */
+  #hyper(): AdamHyper {
+    const { clip } = this.#opts;
+    return {
+      ...ADAM_DEFAULTS,
+      lr: this.#at.schedule.lr,
+      ...(clip !== undefined ? { clip } : {}),
+    };
+  }
+
+  /** Ends the run early: the best epoch's model is in best/. */
+  #stopEarly(): void {
+    const { schedule, bestVal } = this.#at;
+    const earlyStop = { bestEpoch: this.#at.epoch - schedule.sinceBest, bestVal };
+    this.#earlyStop = earlyStop;
+    this.#hooks.progress.line(
       `early stop: no validation loss below ${bestVal.toFixed(4)} (epoch ${earlyStop.bestEpoch}) for ` +
         `${schedule.sinceBest} epochs; best/ holds that epoch's model`,
     );
-  };
-  // A run that early stopping ended stays ended when resumed (a larger --early-stop lets it go on).
-  if (batchInEpoch === 0 && earlyStopDue(opts.earlyStop, schedule)) stopEarly();
-
-  // Losses of queued steps, with the epoch and step each belongs to and its targets.
-  let pending: Array<{ epoch: number; step: number; size: number }> = [];
-  const flush = async () => {
-    if (!pending.length) return;
-    const losses = await backend.takeLosses();
-    for (let i = 0; i < pending.length; i++) {
-      const p = pending[i];
-      const loss = losses[i];
-      if (!Number.isFinite(loss)) {
-        throw new UserError(
-          `loss became ${loss} at step ${p.step} (epoch ${p.epoch}): stopping; the last good checkpoint is ` +
-            `${lastSaved ?? "none (no checkpoint was saved yet)"}; try a lower --lr`,
-        );
-      }
-      await hooks.record({ epoch: p.epoch, step: p.step, loss });
-      epochLossSum += loss * p.size;
-      epochPairs += p.size;
-      pairsRead += p.size;
-      lastLoss = loss;
-    }
-    // Figures from steps that are known to be done, never from steps merely queued.
-    const last = pending[pending.length - 1];
-    const elapsed = (performance.now() - runStart) / 1000;
-    pace.mark(last.step, elapsed);
-    progress.update({
-      epoch: last.epoch,
-      epochs: opts.epochs,
-      step: last.step,
-      totalSteps,
-      loss: lastLoss,
-      pairsPerSecond: pairsRead / Math.max(elapsed, 1e-9),
-      etaSeconds: pace.etaSeconds(totalSteps - last.step),
-    });
-    pending = [];
-  };
-
-  // The epoch errors are reported in: `epoch` already counts an epoch during its evaluation and saves.
-  let atEpoch = epoch + 1;
-  try {
-    while (epoch < opts.epochs && stopped === "done" && !earlyStop) {
-      atEpoch = epoch + 1;
-      const epochStart = performance.now();
-      const rng = new Rng(epochRng);
-      const order = new Int32Array(P).map((_, i) => i);
-      if (opts.shuffle) rng.shuffle(order);
-      await backend.setOrder(order);
-      // The targets of the epoch's batch b.
-      const batchTargets = (b: number) => {
-        let n = 0;
-        for (let i = b * opts.batch; i < Math.min(P, (b + 1) * opts.batch); i++) {
-          n += rows.targetsPerRow[order[i]];
-        }
-        return n;
-      };
-      if (batchInEpoch === 0) {
-        epochLossSum = 0;
-        epochPairs = 0;
-      }
-      resumedLosses.forEach((loss, b) => {
-        epochLossSum += loss * batchTargets(b);
-        epochPairs += batchTargets(b);
-      });
-      resumedLosses = [];
-      let epochPairsThisRun = 0;
-      const hyper = hyperNow(); // the schedule moves the lr at epoch ends only
-      for (; batchInEpoch < stepsPerEpoch; batchInEpoch++) {
-        if (hooks.stopRequested() || (opts.maxSteps !== undefined && step >= opts.maxSteps)) break;
-        const first = batchInEpoch * opts.batch;
-        const size = Math.min(opts.batch, P - first);
-        backend.trainStep(first, size, hyper, dropout);
-        step++;
-        const targets = batchTargets(batchInEpoch);
-        pairsThisRun += targets;
-        epochPairsThisRun += targets;
-        pending.push({ epoch: epoch + 1, step, size: targets });
-        if (pending.length >= opts.logEvery) await flush();
-      }
-      await flush();
-      if (batchInEpoch < stepsPerEpoch) {
-        stopped = hooks.stopRequested() ? "interrupted" : "max-steps";
-        break;
-      }
-      // Epoch complete.
-      epoch++;
-      batchInEpoch = 0;
-      epochRng = rng.state;
-      const seconds = (performance.now() - epochStart) / 1000;
-      lastEpochLoss = epochLossSum / Math.max(1, epochPairs);
-      const rec: MetricRecord = {
-        epoch,
-        train_loss: lastEpochLoss,
-        lr: hyper.lr,
-        pairs_per_s: epochPairsThisRun / seconds,
-        seconds,
-      };
-      if (val) {
-        valLoss = await backend.evalLoss(val.inputs, val.targets, val.count);
-        rec.val_loss = valLoss;
-        rec.val_ppl = Math.exp(valLoss);
-      }
-      const improved = valLoss !== undefined && valLoss < bestVal;
-      schedule = scheduleEpochEnd(opts.schedule, schedule, epoch, valLoss, improved);
-      await hooks.record(rec);
-      progress.line(
-        `epoch ${epoch}/${opts.epochs}: train loss ${lastEpochLoss.toFixed(4)}` +
-          (valLoss !== undefined
-            ? `, val loss ${valLoss.toFixed(4)} (ppl ${Math.exp(valLoss).toFixed(1)})`
-            : "") +
-          (opts.schedule ? `, ${lrText(hyper.lr, schedule.lr)}` : "") +
-          `, ${(epochPairsThisRun / seconds).toFixed(0)} pairs/s, ${seconds.toFixed(1)} s`,
-      );
-      const sampling = opts.samples;
-      if (sampling && sampling.prompts.length > 0 && epoch % sampling.every === 0) {
-        const drawn = await drawSamples(backend, data.vocab, sampling.prompts, opts.seed, epoch);
-        await hooks.samples?.(drawn);
-        for (const s of drawn) progress.line(`sample (epoch ${epoch}): ${s.text}`);
-      }
-      const kinds: CheckpointKind[] = [];
-      if (improved) {
-        bestVal = valLoss!;
-        kinds.push("best");
-      }
-      const stopping = earlyStopDue(opts.earlyStop, schedule);
-      if (epoch % opts.saveEvery === 0 || epoch === opts.epochs || stopping) kinds.push("checkpoint");
-      if (kinds.length) await save(...kinds);
-      if (stopping) stopEarly();
-      else if (hooks.stopRequested()) stopped = "interrupted";
-    }
-    progress.done();
-    if (latest === null || lastSaved !== latest || stopped !== "done") await save("checkpoint");
-  } catch (e) {
-    progress.done();
-    if (e instanceof UserError) throw e;
-    const msg = firstLine((e as Error).message);
-    throw new Error(
-      `${msg} (at step ${step}, epoch ${atEpoch}; last checkpoint: ${lastSaved ?? "none"})`,
-    );
   }
 
-  const seconds = (performance.now() - runStart) / 1000;
-  return {
-    steps: step,
-    epochs: epoch,
-    lastLoss,
-    lastEpochLoss,
-    valLoss,
-    seconds,
-    pairsPerSecond: pairsThisRun / seconds,
-    stopped,
-    ...(earlyStop ? { earlyStop } : {}),
-    checkpoint: latest!,
-  };
+  /** One snapshot (a full readback of weights and Adam state) serves every checkpoint saved at this point. */
+  async #save(...kinds: CheckpointKind[]): Promise<void> {
+    const at = this.#at;
+    const ck = await snapshot(this.#backend, this.#data, this.#opts, {
+      step: at.step,
+      epoch: at.epoch,
+      batchInEpoch: at.batchInEpoch,
+      rng: at.epochRng,
+      bestVal: Number.isFinite(at.bestVal) ? at.bestVal : undefined,
+      schedule: at.schedule,
+    });
+    for (const kind of kinds) {
+      const where = await this.#hooks.save(ck, kind);
+      this.#lastSaved = where;
+      if (kind === "checkpoint") this.#latest = where;
+    }
+  }
 }
 
 /** The epoch's learning rate, and the next one where the schedule changed it: "lr 1e-3 -> 1e-4". */

@@ -3,16 +3,23 @@
  * redrawn terminal line or plain log lines under Deno (src/deno/progress.ts), an element in a web page.
  */
 export interface ProgressState {
+  /** The epoch being trained, counted from 1. */
   epoch: number;
+  /** Epochs in the run. */
   epochs: number;
+  /** The last step read back. */
   step: number;
+  /** Steps in the run (epochs * steps per epoch, or --max-steps). */
   totalSteps: number;
+  /** That step's loss. */
   loss: number;
+  /** Training pairs per second so far. */
   pairsPerSecond: number;
   /** Time left at the pace of the recent steps; NaN until that pace is known (shown as "?"). */
   etaSeconds: number;
 }
 
+/** Where a run's progress goes (a terminal, a web page); every method returns at once. */
 export interface ProgressSink {
   /** The figures after the latest steps whose losses were read back (never steps merely queued). */
   update(s: ProgressState): void;
@@ -24,11 +31,13 @@ export interface ProgressSink {
   done(): void;
 }
 
+/** One line for a progress state: "epoch 1/40 step 10/400 loss 4.3012 900 pairs/s ETA 35s". */
 export function formatProgress(s: ProgressState): string {
   return `epoch ${s.epoch}/${s.epochs} step ${s.step}/${s.totalSteps} loss ${s.loss.toFixed(4)} ` +
     `${s.pairsPerSecond.toFixed(0)} pairs/s ETA ${formatDuration(s.etaSeconds)}`;
 }
 
+/** Seconds as a short duration ("35s", "2m05s", "1h02m"); "?" when not finite. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds)) return "?";
   const s = Math.round(seconds);

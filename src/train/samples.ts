@@ -20,6 +20,7 @@ export const SAMPLE_TEMPERATURE = 0.8;
 /** Separates prompts in --sample-prompts (cleaning deletes it from any prompt, so it cannot be in one). */
 export const PROMPT_SEPARATOR = "|";
 
+/** When and from what the training loop generates sample headlines. */
 export interface SampleSettings {
   /** Sample at the end of every `every`-th epoch. */
   every: number;

@@ -13,6 +13,7 @@
  */
 import type { ScheduleState } from "../model/optimizer.ts";
 
+/** A learning-rate schedule stepped at epoch ends (torch's StepLR or ReduceLROnPlateau). */
 export type LrSchedule =
   /** StepLR: multiply by `factor` after every `every`-th epoch. */
   | { kind: "step"; every: number; factor: number }

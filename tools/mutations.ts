@@ -1,5 +1,5 @@
 /**
- * The planted bugs `deno task mutate` (src/cli/mutate.ts) checks the tests against. Each is an exact text
+ * The planted bugs `deno task mutate` (tools/mutate.ts) checks the tests against. Each is an exact text
  * replacement (every `find` must occur exactly once in its file) and names the test files that must catch
  * it, with a --filter where one test is enough (to keep each run short). `quick` marks the subset
  * `deno task mutate --quick` runs (in CI, after the test suite): one or two per kernel family, the CPU
@@ -253,8 +253,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: the schedule's lr not used by the steps",
     "src/train/loop.ts",
-    "lr: schedule.lr,",
-    "lr: opts.lr,",
+    "lr: this.#at.schedule.lr,",
+    "lr: this.#opts.lr,",
     T_SCHEDULE,
     { filter: "scripted" },
   ),
@@ -269,8 +269,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: early stopping's count not restored on resume (without a schedule)",
     "src/train/loop.ts",
-    ": { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr };",
-    ": initialSchedule(opts.lr);",
+    ": { ...initialSchedule(opts.lr), ...resumed?.schedule, lr: opts.lr },",
+    ": initialSchedule(opts.lr),",
     T_SCHEDULE,
     { filter: "early stopping alone" },
   ),
@@ -1019,7 +1019,7 @@ export const MUTATIONS: Mutation[] = [
   // ---- the training loop, run files and the CLIs ----
   one(
     "train loop: only NaN stops training (Inf passes)",
-    "src/train/loop.ts",
+    "src/train/loss_queue.ts",
     "if (!Number.isFinite(loss)) {",
     "if (Number.isNaN(loss)) {",
     ["tests/train_cli_test.ts"],
@@ -1028,8 +1028,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "train loop: resume redraws the epoch's shuffle from the seed",
     "src/train/loop.ts",
-    "let epochRng = resumed ? resumed.rng : new Rng(opts.seed).state;",
-    "let epochRng = new Rng(opts.seed).state;",
+    "epochRng: resumed ? resumed.rng : new Rng(opts.seed).state,",
+    "epochRng: new Rng(opts.seed).state,",
     ["tests/robust_crash_test.ts"],
     { filter: "loss for loss" },
   ),
@@ -1050,9 +1050,39 @@ export const MUTATIONS: Mutation[] = [
     { filter: "init FILE starts" },
   ),
   one(
+    "package: the shaders left out of the published files",
+    "deno.json",
+    '"shaders/"',
+    '"shaders/README.md"',
+    ["tests/package_test.ts"],
+  ),
+  one(
+    "example: the Deno example trains one epoch",
+    "examples/train_and_predict.ts",
+    "epochs: 60,",
+    "epochs: 1,",
+    ["tests/examples_test.ts"],
+    { filter: "example (cpu)" },
+  ),
+  one(
+    "example: the browser example reads a one-word window",
+    "examples/browser/main.ts",
+    "encodePrompt(text, model.vocab, model.config.window)",
+    "encodePrompt(text, model.vocab, 1)",
+    ["tests/examples_test.ts"],
+    { filter: "browser example (cpu)" },
+  ),
+  one(
+    "lint: a function one line over the limit passes",
+    "tools/lint_plugin.ts",
+    "const lines = lineOf(node.range[1]) - lineOf(node.range[0]) + 1;",
+    "const lines = lineOf(node.range[1]) - lineOf(node.range[0]);",
+    ["tests/lint_plugin_test.ts"],
+  ),
+  one(
     "cli: WEBGPU_LSTM_DEBUG=1 prints no stack",
     "src/cli/args.ts",
-    "if (debugWanted()) console.error(err.stack);",
+    "if (debugWanted() && e instanceof Error) console.error(e.stack);",
     "",
     ["tests/predict_cli_test.ts"],
     { filter: "WEBGPU_LSTM_DEBUG" },
@@ -1107,9 +1137,9 @@ export const MUTATIONS: Mutation[] = [
   ),
   one(
     "progress: ETA from the whole run's average (slow first steps count)",
-    "src/train/loop.ts",
-    "etaSeconds: pace.etaSeconds(totalSteps - last.step),",
-    "etaSeconds: (elapsed / (last.step - (resumed?.step ?? 0))) * (totalSteps - last.step),",
+    "src/train/loss_queue.ts",
+    "etaSeconds: this.#pace.etaSeconds(totalSteps - last.step),",
+    "etaSeconds: (elapsed / (last.step - this.#settings.firstStep)) * (totalSteps - last.step),",
     ["tests/train_plan_test.ts"],
     { filter: "slow first steps" },
   ),

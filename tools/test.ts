@@ -7,6 +7,8 @@
  * and it happens after every test has passed, so it is reported and counted as a pass. Anything else (a
  * failed test, any other crash, an abort before the summary) keeps its failing exit code.
  */
+import { runMain } from "../src/cli/args.ts";
+
 export const TEST_HELP =
   `Run the test suite (deno test --allow-all), passing its output and exit code through.
 
@@ -83,3 +85,5 @@ export async function testMain(
 function signalNumber(signal: Deno.Signal): number {
   return { SIGABRT: 6, SIGKILL: 9, SIGSEGV: 11, SIGTERM: 15, SIGINT: 2 }[signal as string] ?? 1;
 }
+
+if (import.meta.main) await runMain("test", () => testMain(Deno.args.length ? Deno.args : ["tests/"]));

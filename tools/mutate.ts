@@ -1,5 +1,5 @@
 /**
- * `deno task mutate`: the tests checked by planting bugs. Each mutation in src/cli/mutations.ts is a small
+ * `deno task mutate`: the tests checked by planting bugs. Each mutation in tools/mutations.ts is a small
  * bug applied by exact text replacement to a scratch copy of the repository (never to the working tree),
  * the test files it names are run there (`deno test --no-check`, optionally one --filter), and the mutation
  * counts as caught when they fail. Prints a table (mutation, tests, caught or not and by which test, time)
@@ -8,10 +8,10 @@
  */
 import { join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { numberFlag, parseFlags } from "./args.ts";
-import { UserError } from "../errors.ts";
+import { numberFlag, parseFlags, runMain } from "../src/cli/args.ts";
+import { UserError } from "../src/errors.ts";
 import { type Mutation, MUTATIONS } from "./mutations.ts";
-import { table } from "./table.ts";
+import { table } from "../src/cli/table.ts";
 
 export const MUTATE_HELP = `Check that the tests catch planted bugs (mutations).
 
@@ -41,7 +41,7 @@ const FLAGS = {
   help: { type: "boolean", short: "h" },
 } as const;
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
 
 /** Top-level directories never copied into the scratch repository (node_modules is linked instead). */
 const SKIP_DIRS = new Set(["node_modules", "runs", "data"]);
@@ -182,7 +182,7 @@ function reader(repo: string): (path: string) => string | null {
 function checkPatterns(repo: string, mutations: Mutation[]): Map<string, string> {
   const problems = mutationProblems(mutations, reader(repo));
   if (problems.length) {
-    throw new UserError(`bad mutations (fix src/cli/mutations.ts): ${problems.join("; ")}`);
+    throw new UserError(`bad mutations (fix tools/mutations.ts): ${problems.join("; ")}`);
   }
   const read = reader(repo);
   return new Map(mutations.flatMap((m) => m.edits.map((e) => [e.file, read(e.file)!] as const)));
@@ -298,3 +298,5 @@ export function formatTable(outcomes: Outcome[]): string {
     `; ${(total / 60).toFixed(1)} min of test runs`,
   ].join("\n");
 }
+
+if (import.meta.main) await runMain("mutate", () => mutateMain(Deno.args));
