@@ -80,7 +80,8 @@ export type {
 export { HEADLINE_COLUMN, headlineColumn } from "./src/data/csv.ts";
 export { textLines } from "./src/data/text.ts";
 export { headlinePairs } from "./src/data/pairs.ts";
-export { IGNORE_TARGET, makeSequences } from "./src/data/sequences.ts";
+export { headlineSteps, IGNORE_TARGET, makeSequences } from "./src/data/sequences.ts";
+export { longestRow, type ModelRows, modelRows } from "./src/data/rows.ts";
 export {
   type DatasetSummary,
   decodePrepared,

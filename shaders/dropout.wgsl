@@ -1,4 +1,4 @@
-// Training dropout on a batch's packed [rows * steps, WIDTH] activation (docs/headline-model.md): each
+// Training dropout on a batch's packed [rows * steps, WIDTH] activation (or [rows, WIDTH] without PER_STEP) (docs/headline-model.md): each
 // element is kept, times the float32 keep scale, or zeroed, as the counter hash decides from the run's seed,
 // the optimizer step, this site and the element's index, exactly as src/model/dropout.ts does on the CPU.
 // The same pass is the mask's backward (a gradient times the same mask). IN_PLACE: x is the output too
@@ -17,6 +17,9 @@ struct Dropout {
 const ROWS = {{ROWS}}u; // rows the kernels compute (the largest batch)
 const WIDTH = {{WIDTH}}u;
 const SITE = {{SITE}}u;
+// Whether each of ROWS rows holds step.steps positions of WIDTH (a batch's packed activation) or just WIDTH
+// (a window model's head, one row per window).
+const PER_STEP = {{PER_STEP}};
 const WORKGROUP = {{WG}}u; // 256 where the device allows it
 
 @group(0) @binding(0) var<uniform> step: StepParams;
@@ -47,7 +50,7 @@ fn main(
   @builtin(local_invocation_id) lid: vec3u,
 ) {
   let i = (wg.y * groups.x + wg.x) * WORKGROUP + lid.x;
-  if (i >= ROWS * step.steps * WIDTH) {
+  if (i >= ROWS * select(1u, step.steps, PER_STEP) * WIDTH) {
     return;
   }
   let key = lowbias32(d.seed ^ lowbias32(d.step ^ lowbias32(SITE)));

@@ -8,6 +8,8 @@ const E = {{E}}u;
 const POSITIONS = {{POSITIONS}}u;
 const CHUNK = {{CHUNK}}u;
 const WG = 64u;
+// Add to dTable instead of overwriting it: a tied output layer's weight gradient is already there.
+const ACCUMULATE = {{ACCUMULATE}};
 
 @group(0) @binding(0) var<storage, read> ids: array<i32>;
 @group(0) @binding(1) var<storage, read> dx: array<f32>;
@@ -39,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(local_invocation
   }
   if (v < V) {
     for (var e = 0u; e < E; e++) {
-      dTable[v * E + e] = sum[e];
+      dTable[v * E + e] = select(sum[e], dTable[v * E + e] + sum[e], ACCUMULATE);
     }
   }
 }

@@ -41,6 +41,8 @@ import {
   TINY_CLIP_DIR,
   TINY_CORPUS,
   TINY_DIR,
+  TINY_HEADLINE_DIR,
+  TINY_HEADLINE_TIED_DIR,
   TOLERANCE,
   worstRelative,
 } from "./parity_harness.ts";
@@ -65,12 +67,31 @@ for (
     ["tiny fixture with clip_grad_norm_", TINY_CLIP_DIR, TOLERANCE.tinyClip.webgpu, undefined],
     // The fallback LSTM kernels (one per position), which this adapter's limits do not choose.
     ["tiny fixture, per-position LSTM kernels", TINY_DIR, TOLERANCE.tiny.webgpu, "steps"],
+    // The headline model: dropout with the project's masks, a head of 20; a tied direct head.
+    ["tiny headline fixture with dropout", TINY_HEADLINE_DIR, TOLERANCE.tinyHeadline.webgpu, undefined],
+    [
+      "tiny headline fixture, per-position LSTM kernels",
+      TINY_HEADLINE_DIR,
+      TOLERANCE.tinyHeadline.webgpu,
+      "steps",
+    ],
+    [
+      "tiny headline fixture, tied direct head",
+      TINY_HEADLINE_TIED_DIR,
+      TOLERANCE.tinyHeadlineTied.webgpu,
+      undefined,
+    ],
   ] as const
 ) {
   gpuTest(`parity, ${name}: the WebGPU Backend's losses and final weights equal PyTorch's`, async (gpu) => {
     const fx = await readFixture(dir);
     const pairs = await fixturePairs(fx, TINY_CORPUS);
-    const backend = await createGpuBackend(gpu, fx.settings.model, { maxBatch: fx.settings.batch, lstm });
+    const backend = await createGpuBackend(gpu, fx.settings.model, {
+      maxBatch: fx.settings.batch,
+      maxSteps: pairs.inputs.length / pairs.count,
+      dropout: fx.settings.dropout !== undefined,
+      lstm,
+    });
     let run;
     try {
       run = await replay(backend, fx, pairs);

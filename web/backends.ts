@@ -9,6 +9,7 @@ import {
   createCpuBackend,
   createGpuBackend,
   type Gpu,
+  type GpuBackendOptions,
   type ModelConfig,
 } from "../core.ts";
 import type { LoadedModel } from "./model_files.ts";
@@ -16,10 +17,19 @@ import type { LoadedModel } from "./model_files.ts";
 /** Rows one prediction pass holds: generation runs all its samples together, in passes of this many. */
 const PREDICT_BATCH = 64;
 
-export function openBackend(kind: BackendKind, gpu: Gpu | null, config: ModelConfig, maxBatch: number) {
+/**
+ * The backend `kind` names for a model of `config`: `options` as createGpuBackend takes them (a headline
+ * model's most positions per row; training's dropout).
+ */
+export function openBackend(
+  kind: BackendKind,
+  gpu: Gpu | null,
+  config: ModelConfig,
+  options: GpuBackendOptions,
+) {
   if (kind === "cpu") return createCpuBackend(config);
   if (!gpu) throw new Error("no WebGPU device: choose the CPU reference");
-  return createGpuBackend(gpu, config, { maxBatch });
+  return createGpuBackend(gpu, config, options);
 }
 
 export class ModelRunner {
@@ -57,7 +67,9 @@ export class ModelRunner {
       if (!model) throw new Error("no model loaded: open model files, or train one");
       let backend = this.#backends.get(kind);
       if (!backend) {
-        backend = openBackend(kind, this.gpu, model.checkpoint.config, PREDICT_BATCH).then(async (b) => {
+        // A headline model predicts one position at a time (Backend.advance).
+        const options = { maxBatch: PREDICT_BATCH, maxSteps: 1 };
+        backend = openBackend(kind, this.gpu, model.checkpoint.config, options).then(async (b) => {
           await b.setParams(model.checkpoint.params);
           return b;
         });

@@ -10,7 +10,10 @@ import {
   type CheckpointKind,
   formatProgress,
   type Gpu,
+  type GpuBackendOptions,
+  longestRow,
   metricLine,
+  modelKind,
   type TrainResult,
 } from "../core.ts";
 import { openBackend } from "./backends.ts";
@@ -19,7 +22,7 @@ import { downloadAll, downloadLinks } from "./downloads.ts";
 import { liveLossChart } from "./loss_chart.ts";
 import { reporting } from "./messages.ts";
 import type { LoadedModel } from "./model_files.ts";
-import { readTrainRun } from "./train_form.ts";
+import { readTrainRun, type TrainSetup } from "./train_form.ts";
 import { type CheckpointFileList, TrainingRun } from "./training.ts";
 import { yieldingBackend } from "./yielding_backend.ts";
 
@@ -97,7 +100,7 @@ export function setupTrain(deps: TrainDeps): void {
       const kind = deps.kind();
       const setup = await readTrainRun(kind);
       const { config, options } = setup.plan;
-      const backend = yieldingBackend(await openBackend(kind, deps.gpu, config, options.batch));
+      const backend = yieldingBackend(await openBackend(kind, deps.gpu, config, backendOptions(setup)));
       run?.destroy();
       latest = null;
       downloads.hidden = true;
@@ -145,4 +148,14 @@ export function setupTrain(deps: TrainDeps): void {
       await deps.useModel({ checkpoint, source: `the page's training run (step ${step})` });
     }));
   byId("download-all").addEventListener("click", () => void downloadAll([...links.querySelectorAll("a")]));
+}
+
+/** What a run's backend must hold: its batch, its data's longest row, and dropout's passes when it drops. */
+function backendOptions(setup: TrainSetup): GpuBackendOptions {
+  const { config, options } = setup.plan;
+  return {
+    maxBatch: options.batch,
+    maxSteps: longestRow(setup.data, modelKind(config)),
+    dropout: (options.dropout ?? 0) > 0,
+  };
 }

@@ -2,6 +2,7 @@
  * `deno task eval`: how good a trained model is on any data, beside add-k unigram and bigram baselines
  * counted on its training data: flags -> model -> pairs (made the model's way) -> scores -> a table or JSON.
  */
+import { headlineSteps } from "../data/sequences.ts";
 import { numberFlag, parseFlags } from "./args.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import { HEADLINE_COLUMN } from "../data/csv.ts";
@@ -113,7 +114,10 @@ export async function evalMain(args: string[]): Promise<number> {
   if (v.partner && !headlines) {
     throw new UserError(`--partner: ${scored.source} keeps no headlines (prepared before they were kept)`);
   }
-  const backend = await openBackend(backendKind, model.config, { maxBatch: 256 });
+  const backend = await openBackend(backendKind, model.config, {
+    maxBatch: 256,
+    maxSteps: headlineSteps(scored.headlines),
+  });
   let modelScores: Scores;
   let partner: Report["partner"];
   try {

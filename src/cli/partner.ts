@@ -3,6 +3,7 @@
  * weight on the validation headlines, and stores both with the checkpoint (src/eval/partner.ts), so that
  * eval and predict can mix the two with --partner.
  */
+import { headlineSteps } from "../data/sequences.ts";
 import { numberFlag, parseFlags } from "./args.ts";
 import { USAGE_EXIT, UserError } from "../errors.ts";
 import { loadCheckpoint, modelCheckpointDir, saveCheckpoint } from "../deno/checkpoint_files.ts";
@@ -73,7 +74,10 @@ export async function partnerMain(args: string[]): Promise<number> {
   if (!train.headlines || !val.headlines) {
     throw new UserError(`${input.dir} keeps no headlines (prepared before they were kept): prepare it again`);
   }
-  const backend = await openBackend(backendKind, ck.config, { maxBatch: 256 });
+  const backend = await openBackend(backendKind, ck.config, {
+    maxBatch: 256,
+    maxSteps: headlineSteps(val.headlines),
+  });
   let fit;
   try {
     await backend.setParams(ck.params);

@@ -84,7 +84,11 @@ export async function predictMain(args: string[]): Promise<number> {
   const task = plan.task;
   const rows = prompts.length * (task.kind === "beam" ? task.width : task.kind === "sample" ? task.count : 1);
   // The backend runs larger requests in chunks of maxBatch rows; a cap keeps its buffers small for V x rows.
-  const backend = await openBackend(plan.backend, config, { maxBatch: Math.min(rows, MAX_BATCH) });
+  // A headline model reads prompts and generates one position at a time (Backend.advance).
+  const backend = await openBackend(plan.backend, config, {
+    maxBatch: Math.min(rows, MAX_BATCH),
+    maxSteps: 1,
+  });
   try {
     await backend.setParams(model.params);
     // The count model reads each prompt's words whole, whatever the model's window.

@@ -4,6 +4,8 @@
  * then run it: backend, run directory and lock, training, summary. The flags themselves are declared in
  * src/plan/train_flags.ts.
  */
+import { longestRow } from "../data/rows.ts";
+import { modelKind } from "../model/config.ts";
 import { join, resolve } from "node:path";
 import { parseFlags } from "./args.ts";
 import { errorLine, UserError } from "../errors.ts";
@@ -62,6 +64,8 @@ export async function trainMain(args: string[]): Promise<number> {
   let backendLine = "";
   const backend = await openBackend(plan.backend, plan.config, {
     maxBatch: plan.options.batch,
+    maxSteps: longestRow(data, modelKind(plan.config)),
+    dropout: (plan.options.dropout ?? 0) > 0,
     say: (l) => backendLine = l,
   });
   try {

@@ -6,7 +6,7 @@
 import { UserError, words } from "../errors.ts";
 import { BOUNDARIES } from "./vocab.ts";
 import type { ModelKind } from "../model/config.ts";
-import { makeSequences, rowLengths } from "./sequences.ts";
+import { headlineSteps, makeSequences, rowLengths } from "./sequences.ts";
 import type { Dataset } from "./types.ts";
 
 /** Rows as the Backend contract takes them (src/model/backend.ts). */
@@ -41,4 +41,13 @@ export function modelRows(data: Dataset, kind: ModelKind, split: "train" | "val"
     count: set.count,
     targetsPerRow: rowLengths(set.targets, set.count),
   };
+}
+
+/**
+ * The most positions a row of `data` has for a model of `kind` (both splits): what a backend's buffers must
+ * hold (a window model's window; a headline model's longest headline plus its end).
+ */
+export function longestRow(data: Dataset, kind: ModelKind): number {
+  if (kind === "window") return data.window;
+  return headlineSteps([...(data.headlineIds?.train ?? []), ...(data.headlineIds?.val ?? [])]);
 }

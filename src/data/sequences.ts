@@ -81,3 +81,8 @@ export function trimRows(
   };
   return { inputs: cut(inputs), targets: cut(targets) };
 }
+
+/** The most positions a headline model's row of these headlines has (their longest plus its end), at least 1. */
+export function headlineSteps(headlines: readonly Int32Array[] | undefined): number {
+  return (headlines ?? []).reduce((m, ids) => Math.max(m, ids.length + 1), 1);
+}

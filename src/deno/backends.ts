@@ -20,6 +20,10 @@ export function openGpu(options: GpuOptions = {}): Promise<Gpu> {
 export interface BackendOptions {
   /** Largest batch the backend must hold (training batch; predict's sample count). */
   maxBatch: number;
+  /** A headline model's most positions per row (src/data/rows.ts longestRow; advance alone needs 1). */
+  maxSteps?: number;
+  /** Training steps will drop activations (their kernels are built only when asked). */
+  dropout?: boolean;
   /** Called once with a line describing what was opened. */
   say?: (line: string) => void;
 }
@@ -46,5 +50,9 @@ export async function openBackend(
   }
   const a = gpu.adapter;
   opts.say?.(`backend: webgpu on ${a.description}${a.isFallbackAdapter ? " (software adapter)" : ""}`);
-  return await createGpuBackend(gpu, cfg, { maxBatch: opts.maxBatch });
+  return await createGpuBackend(gpu, cfg, {
+    maxBatch: opts.maxBatch,
+    maxSteps: opts.maxSteps,
+    dropout: opts.dropout,
+  });
 }

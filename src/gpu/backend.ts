@@ -2,12 +2,15 @@
  * The Backend contract on WebGPU: the state around the model's buffers and kernels (src/gpu/model.ts). The
  * training data is uploaded once and the step's kernels are built for it then; each optimizer step is one
  * submit with no readback, its loss kept in a GPU slot until takeLosses reads them all; evaluation runs in
- * chunks of the largest batch. Every readback checks for a lost device or an uncaptured GPU error, which
- * would make its results garbage. Arguments are checked by checkedBackend.
+ * chunks of the largest batch. A headline model's step says its batch's positions (the longest of its rows,
+ * known on the host from the targets and the order), and `advance` runs one position from carried states.
+ * Every readback checks for a lost device or an uncaptured GPU error, which would make its results garbage.
+ * Arguments are checked by checkedBackend.
  */
-import type { Backend } from "../model/backend.ts";
+import { type Backend, stateSize } from "../model/backend.ts";
 import { checkedBackend } from "../model/checked_backend.ts";
-import { isDirectHead, isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
+import { isHeadlineModel, type ModelConfig, validateConfig } from "../model/config.ts";
+import { rowLengths } from "../data/sequences.ts";
 import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
@@ -23,9 +26,19 @@ const LOST_WAIT_MS = 500;
 export interface GpuBackendOptions {
   /** Largest batch a step (or an evaluation chunk) uses. */
   maxBatch: number;
+  /**
+   * A headline model's most positions per row (training data, evaluation rows): the buffers hold that many
+   * (default DEFAULT_MAX_STEPS). advance needs 1.
+   */
+  maxSteps?: number;
+  /** Build training's dropout passes: steps with a dropout rate above 0 need them. */
+  dropout?: boolean;
   /** The LSTM layers' variant (src/gpu/lstm.ts); by default the one the device's limits choose. */
   lstm?: LstmVariant;
 }
+
+/** Positions per row a headline model's buffers hold unless told: the nine NYT files' longest is 25. */
+export const DEFAULT_MAX_STEPS = 64;
 
 /**
  * The Backend that runs a model of `cfg` on `gpu`'s device with the WGSL kernels, its buffers sized for
@@ -37,9 +50,6 @@ export async function createGpuBackend(
   opts: GpuBackendOptions,
 ): Promise<Backend> {
   validateConfig(cfg);
-  if (isHeadlineModel(cfg) || isDirectHead(cfg)) {
-    throw new UserError("headline models and direct heads do not run on WebGPU yet: use --backend cpu");
-  }
   const layout = paramLayout(cfg);
   const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
   const flatBytes = layout.total * 4;
@@ -54,7 +64,12 @@ export async function createGpuBackend(
   gpu.device.pushErrorScope("out-of-memory");
   // Everything made here, the kernel builders' uniforms and scratch included, belongs to the backend.
   const { result: model, buffers } = await gpu.collect(async () => {
-    const m = new GpuModel(gpu, cfg, opts.maxBatch, opts.lstm);
+    const m = new GpuModel(gpu, cfg, {
+      maxBatch: opts.maxBatch,
+      maxSteps: opts.maxSteps ?? DEFAULT_MAX_STEPS,
+      dropout: opts.dropout ?? false,
+      lstm: opts.lstm,
+    });
     await m.build();
     return m;
   });
@@ -79,6 +94,9 @@ class GpuBackend implements Backend {
   /** Buffers destroyed with the backend: the model's, and the training data's while it is loaded. */
   readonly #owned: Set<GPUBuffer>;
   #data: TrainingData | null = null;
+  /** Each training row's positions with a target, and the epoch's order, on the host (a step's Tb). */
+  #lengths: Int32Array = new Int32Array(0);
+  #order: Int32Array = new Int32Array(0);
   #training: TrainingKernels | null = null;
   #adamStep = 0;
   /** Training steps submitted since the last takeLosses (= the next loss slot). */
@@ -105,9 +123,14 @@ class GpuBackend implements Backend {
    * with a bare "validation error occurred" a task before device.lost settles, so wait (briefly) for it.
    */
   async #read(slice: BufferSlice): Promise<Float32Array> {
+    return (await this.#readAll([slice]))[0];
+  }
+
+  /** #read of several slices in one round trip. */
+  async #readAll(slices: BufferSlice[]): Promise<Float32Array[]> {
     this.#checkDevice();
     try {
-      return await this.#gpu.read(slice);
+      return await this.#gpu.readAll(slices);
     } catch (e) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -152,12 +175,17 @@ class GpuBackend implements Backend {
   async setTrainData(inputs: Int32Array, targets: Int32Array, count: number): Promise<void> {
     this.#dropTraining();
     const gpu = this.#gpu;
+    const steps = this.#rowSteps(inputs, count);
     const own = (b: GPUBuffer) => (this.#owned.add(b), b);
+    const identity = Int32Array.from({ length: count }, (_, i) => i);
     const data: TrainingData = {
       inputs: own(gpu.buffer("train inputs", inputs.byteLength, inputs)),
       targets: own(gpu.buffer("train targets", targets.byteLength, targets)),
-      order: own(gpu.buffer("train order", count * 4, Int32Array.from({ length: count }, (_, i) => i))),
+      order: own(gpu.buffer("train order", count * 4, identity)),
+      steps,
     };
+    this.#lengths = this.#headline ? rowLengths(targets, count) : new Int32Array(count).fill(steps);
+    this.#order = identity;
     this.#data = data;
     try {
       this.#training = await this.#model.buildTraining(data);
@@ -181,23 +209,46 @@ class GpuBackend implements Backend {
 
   setOrder(order: Int32Array): Promise<void> {
     this.#gpu.write(this.#data!.order, 0, order);
+    this.#order = order.slice();
     return Promise.resolve();
   }
 
+  /** A headline batch runs as many positions as its longest row; a window batch its window. */
   trainStep(start: number, size: number, hyper: AdamHyper, dropout?: DropoutSettings): void {
-    if (dropout && dropout.rate > 0) {
-      throw new UserError("dropout does not run on WebGPU yet: use --backend cpu");
-    }
     this.#checkDevice();
-    const maxB = this.#model.maxBatch;
+    const model = this.#model;
+    const maxB = model.maxBatch;
     if (size > maxB) throw new Error(`trainStep: ${size} pairs, more than the batch ${maxB} built for`);
     if (this.#queued >= LOSS_SLOTS) {
       throw new Error(`trainStep: more than ${LOSS_SLOTS} steps without takeLosses`);
     }
+    if (dropout && dropout.rate > 0 && !model.dropout) {
+      throw new Error("trainStep: dropout on a backend built without it (GpuBackendOptions.dropout)");
+    }
     const training = this.#training!;
-    this.#model.step.set(start, size, this.#queued++);
+    let steps = 0;
+    for (let n = start; n < start + size; n++) steps = Math.max(steps, this.#lengths[this.#order[n]]);
+    model.step.set(start, size, this.#queued++, steps);
     training.adam.setStep(++this.#adamStep, hyper);
+    // The step's masks are keyed by Adam's step count, as the CPU reference's.
+    model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, this.#adamStep);
     this.#gpu.submit([...training.step, ...training.adam.stepKernels(hyper)]);
+  }
+
+  get #headline(): boolean {
+    return isHeadlineModel(this.config);
+  }
+
+  /** Positions per row of `count` rows (a window model's window), at most what the buffers hold. */
+  #rowSteps(inputs: Int32Array, count: number): number {
+    const steps = inputs.length / count;
+    if (steps > this.#model.maxSteps) {
+      throw new Error(
+        `rows of ${steps} positions; this backend's buffers hold ${this.#model.maxSteps} ` +
+          "(GpuBackendOptions.maxSteps)",
+      );
+    }
+    return steps;
   }
 
   async takeLosses(): Promise<number[]> {
@@ -224,52 +275,132 @@ class GpuBackend implements Backend {
   async evalLoss(inputs: Int32Array, targets: Int32Array, count: number): Promise<number> {
     const model = this.#model;
     const maxB = model.maxBatch;
+    const S = this.#rowSteps(inputs, count);
+    const perRow = this.#headline ? S : 1;
+    const lengths = this.#headline ? rowLengths(targets, count) : new Int32Array(count).fill(S);
+    model.dropout?.set({ rate: 0, seed: 0 }, 1); // evaluation keeps everything
     let total = 0;
+    let scored = 0;
     let done = 0;
     while (done < count) {
       // Up to LOSS_SLOTS chunks queued, then one readback of their mean losses.
       const chunks = Math.min(LOSS_SLOTS, Math.ceil((count - done) / maxB));
-      const sizes: number[] = [];
+      const weights: number[] = [];
       for (let c = 0; c < chunks; c++) {
         const first = done + c * maxB;
         const size = Math.min(maxB, count - first);
-        this.#loadEval(inputs, first, size, targets);
-        model.evalStep.set(0, size, c);
+        const chunk = lengths.subarray(first, first + size);
+        this.#loadEval(inputs, first, size, S, targets);
+        model.step.set(0, size, c, Math.max(...chunk));
         this.#gpu.submit(model.evalKernels(true));
-        sizes.push(size);
+        // Each chunk's loss is the mean over its targets: weigh it back by them.
+        weights.push(perRow === 1 ? size : chunk.reduce((a, b) => a + b, 0));
       }
       const losses = await this.#read(subSlice(whole(model.evalLosses), 0, chunks));
-      sizes.forEach((size, c) => total += losses[c] * size);
-      done += sizes.reduce((a, b) => a + b, 0);
+      weights.forEach((w, c) => (total += losses[c] * w, scored += w));
+      done = Math.min(count, done + chunks * maxB);
     }
     this.#checkDevice();
-    return total / count;
+    return total / scored;
   }
 
   async logits(inputs: Int32Array, count: number): Promise<Float32Array> {
     const model = this.#model;
     const V = this.config.vocab;
-    const out = new Float32Array(count * V);
+    const S = this.#rowSteps(inputs, count);
+    const perRow = this.#headline ? S : 1;
+    model.dropout?.set({ rate: 0, seed: 0 }, 1); // evaluation keeps everything
+    const out = new Float32Array(count * perRow * V);
     for (let first = 0; first < count; first += model.maxBatch) {
       const size = Math.min(model.maxBatch, count - first);
-      this.#loadEval(inputs, first, size, null);
-      model.evalStep.set(0, size, 0);
+      this.#loadEval(inputs, first, size, S, null);
+      model.step.set(0, size, 0, S);
       this.#gpu.submit(model.evalKernels(false));
-      out.set(await this.#read(model.logits(size)), first * V);
+      // Packed with S as the stride: row b's position t is logits row b * S + t, as [count, S, V] holds it.
+      out.set(await this.#read(model.logits(size * perRow)), first * perRow * V);
     }
     this.#checkDevice();
     return out;
   }
 
-  advance(): Promise<{ logits: Float32Array; state: Float32Array }> {
-    return Promise.reject(new Error("advance: a window model carries no state"));
+  async advance(
+    state: Float32Array | null,
+    ids: Int32Array,
+    count: number,
+  ): Promise<{ logits: Float32Array; state: Float32Array }> {
+    if (!this.#headline) throw new Error("advance: a window model carries no state");
+    const model = this.#model;
+    const { vocab: V, layers: L, hidden: H } = this.config;
+    const S = stateSize(this.config);
+    const logits = new Float32Array(count * V);
+    const next = new Float32Array(count * S);
+    for (let first = 0; first < count; first += model.maxBatch) {
+      const size = Math.min(model.maxBatch, count - first);
+      // The rows' carried h and c, layer by layer into h0 and c0 ([B, H] each); zeros at a headline's start.
+      for (let k = 0; k < L; k++) {
+        const h = new Float32Array(size * H);
+        const c = new Float32Array(size * H);
+        if (state) {
+          for (let r = 0; r < size; r++) {
+            const at = (first + r) * S + k * 2 * H;
+            h.set(state.subarray(at, at + H), r * H);
+            c.set(state.subarray(at + H, at + 2 * H), r * H);
+          }
+        }
+        const { h0, c0 } = model.state(k);
+        this.#gpu.write(h0.buffer, h0.offset, h);
+        this.#gpu.write(c0.buffer, c0.offset, c);
+      }
+      this.#loadEval(ids, first, size, 1, null);
+      model.step.set(0, size, 0, 1);
+      this.#gpu.submit(model.advanceKernels());
+      // One readback: the logits, then every layer's new h and c (position 0 of each row).
+      const slices = [model.logits(size)];
+      for (let k = 0; k < L; k++) {
+        const { h, c } = model.state(k);
+        slices.push(subSlice(h, 0, size * H), subSlice(c, 0, size * H));
+      }
+      const [rowsLogits, ...states] = await this.#readAll(slices);
+      logits.set(rowsLogits, first * V);
+      for (let k = 0; k < L; k++) {
+        for (let r = 0; r < size; r++) {
+          const at = (first + r) * S + k * 2 * H;
+          next.set(states[2 * k].subarray(r * H, (r + 1) * H), at);
+          next.set(states[2 * k + 1].subarray(r * H, (r + 1) * H), at + H);
+        }
+      }
+    }
+    this.#checkDevice();
+    return { logits, state: next };
   }
 
-  /** Writes windows first .. first+size (and their targets) into the evaluation input buffers. */
-  #loadEval(inputs: Int32Array, first: number, size: number, targets: Int32Array | null): void {
-    const T = this.config.window;
-    this.#gpu.write(this.#model.evalInputs, 0, inputs.subarray(first * T, (first + size) * T));
-    if (targets) this.#gpu.write(this.#model.evalTargets, 0, targets.subarray(first, first + size));
+  /**
+   * Writes rows first .. first+size of `steps` positions (and their targets) into the evaluation buffers,
+   * each row at the buffers' stride (the most positions they hold).
+   */
+  #loadEval(
+    inputs: Int32Array,
+    first: number,
+    size: number,
+    steps: number,
+    targets: Int32Array | null,
+  ): void {
+    const model = this.#model;
+    const stride = model.maxSteps;
+    const perRow = this.#headline ? steps : 1;
+    const ids = new Int32Array(size * stride);
+    const tg = new Int32Array(size * (this.#headline ? stride : 1)).fill(-1);
+    for (let r = 0; r < size; r++) {
+      ids.set(inputs.subarray((first + r) * steps, (first + r + 1) * steps), r * stride);
+      if (targets) {
+        tg.set(
+          targets.subarray((first + r) * perRow, (first + r + 1) * perRow),
+          r * (this.#headline ? stride : 1),
+        );
+      }
+    }
+    this.#gpu.write(model.evalInputs, 0, ids);
+    if (targets) this.#gpu.write(model.evalTargets, 0, tg);
   }
 
   memoryBytes(): number {

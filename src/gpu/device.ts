@@ -335,19 +335,33 @@ export class Gpu {
 
   /** Copies a slice back to the host (one submit + map round trip: never inside a training step). */
   async read(slice: BufferSlice): Promise<Float32Array> {
+    return (await this.readAll([slice]))[0];
+  }
+
+  /**
+   * Several slices read back in one round trip (one staging buffer, one map): on a software adapter each
+   * round trip costs milliseconds whatever its size.
+   */
+  async readAll(slices: readonly BufferSlice[]): Promise<Float32Array[]> {
+    const offsets: number[] = [];
+    let size = 0;
+    for (const s of slices) {
+      offsets.push(size);
+      size += Math.ceil(s.size / 4) * 4;
+    }
     const staging = this.device.createBuffer({
       label: "readback",
-      size: slice.size,
+      size: Math.max(size, 4),
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const enc = this.device.createCommandEncoder();
-    enc.copyBufferToBuffer(slice.buffer, slice.offset, staging, 0, slice.size);
+    slices.forEach((s, i) => enc.copyBufferToBuffer(s.buffer, s.offset, staging, offsets[i], s.size));
     this.device.queue.submit([enc.finish()]);
     try {
       await staging.mapAsync(GPUMapMode.READ);
-      const out = new Float32Array(staging.getMappedRange().slice(0));
+      const all = staging.getMappedRange().slice(0);
       staging.unmap();
-      return out;
+      return slices.map((s, i) => new Float32Array(all, offsets[i], s.size / 4));
     } finally {
       staging.destroy();
     }

@@ -30,7 +30,10 @@ export function createDropoutParams(gpu: Gpu, label = "dropout"): DropoutParams 
 export interface DropoutShape {
   /** Rows the kernels compute (the largest batch). */
   rows: number;
-  /** The longest positions per row a step may have (the buffers' size); the step uniform gives each step's. */
+  /**
+   * The longest positions per row a step may have (the buffers' size); the step uniform gives each step's.
+   * 0: a row is one position whatever the step's (a window model's head, a row per window).
+   */
   maxSteps: number;
   /** Floats per position. */
   width: number;
@@ -49,7 +52,7 @@ export async function createDropout(
   label = "dropout",
 ): Promise<Kernel> {
   const { rows, maxSteps, width, site } = shape;
-  const n = rows * maxSteps * width;
+  const n = rows * Math.max(1, maxSteps) * width;
   for (const [name, s] of [["x", bufs.x], ["y", bufs.y]] as const) {
     if (s && s.size < n * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${n * 4}`);
   }
@@ -60,6 +63,7 @@ export async function createDropout(
     SITE: site,
     WG: wg,
     IN_PLACE: bufs.y === undefined,
+    PER_STEP: maxSteps > 0,
   });
   const groups = ceilDiv(n, wg);
   const x = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);

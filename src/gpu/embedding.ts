@@ -44,11 +44,16 @@ export interface GpuEmbedding {
   ids: GPUBuffer;
 }
 
+/**
+ * The gather and its backward; with `accumulate`, the backward adds to dTable (a tied output layer's weight
+ * gradient is there) instead of overwriting it.
+ */
 export async function createEmbedding(
   gpu: Gpu,
   shape: EmbeddingShape,
   bufs: EmbeddingBuffers,
   label = "embedding",
+  accumulate = false,
 ): Promise<GpuEmbedding> {
   const { V, E, T, maxB } = shape;
   const positions = maxB * T;
@@ -56,7 +61,7 @@ export async function createEmbedding(
   // The backward walks the ids CHUNK at a time through workgroup memory (8 KiB: half the WebGPU minimum).
   const slots = { T, E, V, POSITIONS: positions, CHUNK: Math.min(positions, IDS_CHUNK) };
   const forwardPipeline = await gpu.pipeline("embedding", slots);
-  const backwardPipeline = await gpu.pipeline("embedding_backward", slots);
+  const backwardPipeline = await gpu.pipeline("embedding_backward", { ...slots, ACCUMULATE: accumulate });
   return {
     ids,
     forward: [

@@ -6,9 +6,12 @@ import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./de
 import { createMatmul, rowBlock, rowsThatFit } from "./matmul.ts";
 
 export interface LinearShape {
+  /** Rows of x; with `runtime`, the most (each step uses perStep x the step uniform's `steps` of them). */
   rows: number;
   inF: number;
   outF: number;
+  /** Rows decided at run time (a headline batch's B x Tb positions): src/gpu/matmul.ts's runtimeRows. */
+  runtime?: RuntimeColumnRows;
 }
 
 /** y = x·wᵀ + b, then ReLU when `relu`. */
@@ -18,11 +21,19 @@ export function createLinearForward(
   bufs: { x: BufferSlice; w: BufferSlice; b: BufferSlice; y: BufferSlice },
   label = "linear",
 ): Promise<Kernel[]> {
-  const { rows, inF, outF, relu } = shape;
+  const { rows, inF, outF, relu, runtime } = shape;
   return createMatmul(
     gpu,
-    { M: rows, K: inF, N: outF, transB: true, bias: true, relu },
-    { a: bufs.x, b: bufs.w, c: bufs.y, bias: bufs.b },
+    {
+      M: rows,
+      K: inF,
+      N: outF,
+      transB: true,
+      bias: true,
+      relu,
+      ...(runtime ? { runtimeRows: { dim: "M" as const, perStep: runtime.perStep } } : {}),
+    },
+    { a: bufs.x, b: bufs.w, c: bufs.y, bias: bufs.b, step: runtime?.step },
     `${label} forward`,
   );
 }
@@ -47,15 +58,22 @@ export async function createLinearBackward(
   },
   label = "linear",
 ): Promise<Kernel[]> {
-  const { rows, inF, outF, reluMask = false } = shape;
+  const { rows, inF, outF, reluMask = false, runtime } = shape;
   if (reluMask && !bufs.dx) throw new Error(`${label}: reluMask applies to dx, which was not given`);
+  const along = (dim: "M" | "K") => runtime ? { runtimeRows: { dim, perStep: runtime.perStep } } : {};
   const kernels: Kernel[] = [];
   if (bufs.dx) {
     kernels.push(
       ...await createMatmul(
         gpu,
-        { M: rows, K: outF, N: inF, reluMask },
-        { a: bufs.dy, b: bufs.w, c: bufs.dx, mask: reluMask ? bufs.mask ?? bufs.x : undefined },
+        { M: rows, K: outF, N: inF, reluMask, ...along("M") },
+        {
+          a: bufs.dy,
+          b: bufs.w,
+          c: bufs.dx,
+          mask: reluMask ? bufs.mask ?? bufs.x : undefined,
+          step: runtime?.step,
+        },
         `${label} dx`,
       ),
     );
@@ -63,12 +81,14 @@ export async function createLinearBackward(
   kernels.push(
     ...await createMatmul(
       gpu,
-      { M: outF, K: rows, N: inF, transA: true },
-      { a: bufs.dy, b: bufs.x, c: bufs.dw },
+      { M: outF, K: rows, N: inF, transA: true, ...along("K") },
+      { a: bufs.dy, b: bufs.x, c: bufs.dw, step: runtime?.step },
       `${label} dw`,
     ),
   );
-  kernels.push(...await createColumnSum(gpu, bufs.dy, bufs.db, rows, outF, `${label} db`));
+  kernels.push(
+    ...await createColumnSum(gpu, bufs.dy, bufs.db, rows, outF, `${label} db`, undefined, runtime),
+  );
   return kernels;
 }
 
