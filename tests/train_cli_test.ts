@@ -245,7 +245,7 @@ Deno.test("every bad input: one `train: error:` line, non-zero exit, no stack tr
       2,
       /--lr-step-factor only applies with --lr-step-every N$/,
     ],
-    ["lr-plateau 1.5", ["--lr-plateau", "1.5"], 2, /--lr-plateau must be a positive integer, got "1.5"$/],
+    ["lr-plateau 1.5", ["--lr-plateau", "1.5"], 2, /--lr-plateau must be a non-negative integer, got "1.5"$/],
     [
       "lr-plateau-factor 0",
       ["--lr-plateau", "2", "--lr-plateau-factor", "0", "--val-fraction", "0.2"],

@@ -234,7 +234,7 @@ export const TRAIN_FLAGS = {
     recorded: true,
   },
   "lr-plateau": {
-    kind: "positive integer",
+    kind: "non-negative integer",
     group: "training",
     arg: "P",
     help:

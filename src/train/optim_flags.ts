@@ -54,7 +54,9 @@ export function optimOptions(get: (flag: OptimFlag) => string | undefined): Opti
       }
       continue;
     }
-    const n = numberFlag(flag, value, 0, "positive integer");
+    // A step size of 0 would decay every epoch's start forever; a patience of 0 is torch's "reduce after the
+    // first epoch without improvement".
+    const n = numberFlag(flag, value, 0, kind === "plateau" ? "non-negative integer" : "positive integer");
     const factor = numberFlag(factorFlag, factorValue, DEFAULT_LR_FACTOR, "number in (0, 1)");
     schedules.push(kind === "step" ? { kind, every: n, factor } : { kind, patience: n, factor });
   }
