@@ -88,6 +88,10 @@ Deno.test("train plan: --epochs 0 and bad values are usage errors", () => {
   assertThrows(() => checkTrainFlags({ backend: "tpu" }), /--backend must be webgpu or cpu, got "tpu"/);
   assertThrows(() => checkTrainFlags({ resume: "r", init: "w" }), /--resume and --init contradict/);
   assertThrows(() => commandLine(["--shuffle", "--no-shuffle"]), /--shuffle and --no-shuffle contradict/);
+  assertThrows(
+    () => checkTrainFlags(commandLine(["--no-shuffle", "--bucket", "4"])),
+    /contradicts --no-shuffle/,
+  );
 });
 
 Deno.test("train plan: a resumed run keeps its recorded flags and model, and refuses what would change them", () => {
@@ -131,6 +135,7 @@ const EVERY_RECORDED: FlagValues = {
   head: "11",
   dropout: "0.25",
   clip: "5",
+  bucket: "4",
   "lr-plateau": "2",
   "lr-plateau-factor": "0.5",
   "early-stop": "3",
@@ -222,6 +227,8 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "0.1",
         "--clip",
         "4",
+        "--bucket",
+        "3",
         "--lr-plateau",
         "1",
         "--lr-plateau-factor",
@@ -264,6 +271,7 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         head: "9",
         dropout: "0.1",
         clip: "4",
+        bucket: "3",
         "lr-plateau": "1",
         "lr-plateau-factor": "0.3",
         "early-stop": "2",

@@ -280,3 +280,44 @@ backendTests(
     assertEquals(stepResumed.epochs, stepStraight.epochs, "step decay: each epoch's lr");
   },
 );
+
+backendTests(
+  (backend) =>
+    `${backend}: a headline model (tied direct head, dropout, length buckets, clipping, plateau 0) resumes ` +
+    "exactly mid-epoch and at an epoch end",
+  async (backend) => {
+    const dir = (name: string) => join(tmp, `${backend}_headline_${name}`);
+    const flags = [
+      ...[
+        "--model-kind",
+        "headline",
+        "--embed",
+        "8",
+        "--hidden",
+        "8",
+        "--layers",
+        "1",
+        "--head",
+        "0",
+        "--tie",
+      ],
+      ...["--dropout", "0.3", "--bucket", "4", "--clip", "1", "--batch", "16", "--lr", "0.01", "--quiet"],
+      ...["--val-fraction", "0.2", "--lr-plateau", "0", "--backend", backend],
+    ];
+    await Promise.all([
+      ok([...flags, "--epochs", "3", "--out", dir("straight")]),
+      ok([...flags, "--epochs", "1", "--out", dir("epoch")]),
+      ok([...flags, "--epochs", "3", "--max-steps", "9", "--out", dir("steps")]),
+    ]);
+    const straight = await scheduled(dir("straight"));
+    assertEquals(straight.run.ck.train!.bucket, 4, "the buckets are recorded");
+    await ok(["--resume", dir("epoch"), "--epochs", "3", "--quiet"]);
+    await ok(["--resume", dir("steps"), "--quiet"]);
+    for (const name of ["epoch", "steps"]) {
+      const resumed = await scheduled(dir(name));
+      assertSameRun(resumed.run, straight.run, `${name} resume`);
+      assertEquals(resumed.epochs, straight.epochs, `${name} resume: each epoch's lr and validation loss`);
+      assertEquals(resumed.best, straight.best, `${name} resume: best/`);
+    }
+  },
+);

@@ -273,6 +273,16 @@ export const TRAIN_FLAGS = {
     label: "dropout",
     recorded: true,
   },
+  bucket: {
+    kind: "positive integer",
+    group: "training",
+    arg: "N",
+    help: "with --shuffle, sort every N batches' worth of shuffled rows by length before cutting them into " +
+      "batches, then shuffle the batches: a headline model's batches then waste little on padding",
+    defaultText: "no buckets",
+    label: "length buckets (batches)",
+    recorded: true,
+  },
   "max-steps": {
     kind: "positive integer",
     group: "training",

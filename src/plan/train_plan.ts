@@ -99,6 +99,9 @@ export function checkTrainFlags(given: FlagValues, resolve: (path: string) => st
   if (given.resume === undefined) {
     optimOptions((name) => given[name] === undefined ? undefined : String(given[name]));
   }
+  if (given.bucket !== undefined && given.shuffle === false) {
+    throw new UserError("--bucket sorts shuffled rows: it contradicts --no-shuffle", USAGE_EXIT);
+  }
   if (given.resume !== undefined && given.init !== undefined) {
     throw new UserError("--resume and --init contradict", USAGE_EXIT);
   }
@@ -215,6 +218,7 @@ export function planTraining(
       saveEvery: s["save-every"],
       logEvery: s["log-every"],
       samples,
+      ...(s.bucket !== undefined ? { bucket: s.bucket } : {}),
       ...optim,
       ...(s.dropout > 0 ? { dropout: s.dropout } : {}),
       flags,

@@ -7,6 +7,7 @@
  * what asks it to stop, are the platform's (TrainHooks): files and Ctrl-C under Deno
  * (src/deno/train_run.ts), a chart, downloads and a pause button in a web page.
  */
+import { epochOrder } from "./order.ts";
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/types.ts";
 import { type ModelRows, modelRows } from "../data/rows.ts";
@@ -50,6 +51,8 @@ export interface TrainOptions {
   seed: number;
   /** Shuffle the rows every epoch (false: file order, the notebook's). */
   shuffle: boolean;
+  /** Bucket shuffled rows by length, this many batches a bucket (src/train/order.ts; absent: no buckets). */
+  bucket?: number;
   /** Stop after this many optimizer steps in total (counted across resumes). */
   maxSteps?: number;
   /** Save a checkpoint every N epochs (and always at the end and on a stop request). */
@@ -300,8 +303,7 @@ class TrainingRun {
     const at = this.#at;
     const epochStart = performance.now();
     const rng = new Rng(at.epochRng);
-    const order = new Int32Array(this.#rows.count).map((_, i) => i);
-    if (this.#opts.shuffle) rng.shuffle(order);
+    const order = epochOrder(this.#rows.count, this.#rows.targetsPerRow, this.#opts, rng);
     await this.#backend.setOrder(order);
     const batchTargets = (b: number) => this.#batchTargets(order, b);
     this.#losses.beginEpoch(this.#earlier.map((loss, b) => ({ loss, targets: batchTargets(b) })));
