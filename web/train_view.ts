@@ -99,7 +99,7 @@ export function setupTrain(deps: TrainDeps): void {
       if (run?.state === "running") return;
       const kind = deps.kind();
       const setup = await readTrainRun(kind);
-      const { config, options } = setup.plan;
+      const { config } = setup.plan;
       const backend = yieldingBackend(await openBackend(kind, deps.gpu, config, backendOptions(setup)));
       run?.destroy();
       latest = null;
