@@ -28,6 +28,30 @@ function reluMask(cfg: ModelConfig, params: Float32Array, inputs: Int32Array, B:
   return Array.from(modelForward(cfg, params, inputs, B).cache.hidden, (v) => (v > 0 ? "1" : "0")).join("");
 }
 
+Deno.test("init: a range draws embed.weight and fc2.weight from U(-R, R) and zeroes fc2.bias; the rest as PyTorch", () => {
+  for (
+    const cfg of [{ ...TINY, vocab: 301, embed: 7 }, { ...TINY, vocab: 301, embed: 4, head: 0, tie: true }]
+  ) {
+    const layout = paramLayout(cfg);
+    const flat = initParams(cfg, 5, 0.1);
+    const extremes = (name: string) => {
+      const v = Array.from(view(flat, layout.get(name)));
+      return [Math.min(...v), Math.max(...v)];
+    };
+    for (const name of ["embed.weight", "fc2.weight"]) {
+      const [lo, hi] = extremes(name);
+      // Over 1,204 or more draws the extremes come within 1% of the bounds, and never past them.
+      assert(lo >= -0.1 && lo < -0.099 && hi <= 0.1 && hi > 0.099, `${name}: [${lo}, ${hi}]`);
+    }
+    assert(view(flat, layout.get("fc2.bias")).every((x) => x === 0), "fc2.bias is zero");
+    const bound = 1 / Math.sqrt(cfg.hidden);
+    const [lo, hi] = extremes("lstm.weight_hh_l1");
+    assert(lo >= -bound && hi <= bound && hi - lo > bound, `the LSTM's weights are PyTorch's U(+-1/sqrt(H))`);
+  }
+  // Without a range the embedding is PyTorch's N(0, 1): values past 0.1 abound.
+  assert(view(initParams(TINY, 5), paramLayout(TINY).get("embed.weight")).some((x) => Math.abs(x) > 1));
+});
+
 Deno.test("model: loss gradient of every parameter of a tiny model matches finite differences", () => {
   const B = 5;
   const layout = paramLayout(TINY);

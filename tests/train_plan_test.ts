@@ -92,6 +92,12 @@ Deno.test("train plan: --epochs 0 and bad values are usage errors", () => {
     () => checkTrainFlags(commandLine(["--no-shuffle", "--bucket", "4"])),
     /contradicts --no-shuffle/,
   );
+  assertThrows(
+    () => checkTrainFlags({ init: "w", "init-range": "0.1" }),
+    /--init-range .* contradicts --init/,
+  );
+  assertEquals(plan({ "init-range": "0.1" }).init, { kind: "seed", range: 0.1 });
+  assertEquals(plan({}).init, { kind: "seed" });
 });
 
 Deno.test("train plan: a resumed run keeps its recorded flags and model, and refuses what would change them", () => {
@@ -135,7 +141,7 @@ const EVERY_RECORDED: FlagValues = {
   head: "11",
   dropout: "0.25",
   clip: "5",
-  bucket: "4",
+  "init-range": "0.05",
   "lr-plateau": "2",
   "lr-plateau-factor": "0.5",
   "early-stop": "3",
@@ -159,6 +165,9 @@ const STEP_DECAY: FlagValues = {
   tie: true,
   head: "0",
   embed: "7",
+  // Buckets sort shuffled rows.
+  shuffle: true,
+  bucket: "4",
 };
 
 Deno.test("train plan: --resume with no flags plans what the recorded run planned, for every recorded flag", () => {
@@ -227,8 +236,8 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         "0.1",
         "--clip",
         "4",
-        "--bucket",
-        "3",
+        "--init-range",
+        "0.2",
         "--lr-plateau",
         "1",
         "--lr-plateau-factor",
@@ -271,7 +280,7 @@ Deno.test("train plan: the page's fields give the command line's model, options 
         head: "9",
         dropout: "0.1",
         clip: "4",
-        bucket: "3",
+        "init-range": "0.2",
         "lr-plateau": "1",
         "lr-plateau-factor": "0.3",
         "early-stop": "2",
@@ -292,8 +301,20 @@ Deno.test("train plan: the page's fields give the command line's model, options 
   // The other schedule (a run takes one of the two).
   cases.push([
     "step decay, a tied direct head",
-    ["--lr-step-every", "2", "--lr-step-factor", "0.5", "--tie", "--head", "0", "--embed", "128"],
-    { "lr-step-every": "2", "lr-step-factor": "0.5", tie: true, head: "0", embed: "128" },
+    [
+      "--lr-step-every",
+      "2",
+      "--lr-step-factor",
+      "0.5",
+      "--tie",
+      "--head",
+      "0",
+      "--embed",
+      "128",
+      "--bucket",
+      "3",
+    ],
+    { "lr-step-every": "2", "lr-step-factor": "0.5", tie: true, head: "0", embed: "128", bucket: "3" },
   ]);
   for (const field of formFields(TRAIN_FLAGS)) {
     assert(

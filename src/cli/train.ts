@@ -58,7 +58,7 @@ export async function trainMain(args: string[]): Promise<number> {
     ? resume!.params
     : plan.init.kind === "file"
     ? (await loadModelFile(plan.init.path, plan.config)).params
-    : initParams(plan.config, plan.options.seed);
+    : initParams(plan.config, plan.options.seed, plan.init.range);
 
   // The backend first: without an adapter nothing is printed or written but the one error line.
   let backendLine = "";

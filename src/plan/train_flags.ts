@@ -273,6 +273,17 @@ export const TRAIN_FLAGS = {
     label: "dropout",
     recorded: true,
   },
+  "init-range": {
+    kind: "positive number",
+    group: "training",
+    arg: "R",
+    help:
+      "draw the embedding (and an untied output layer's weights) from U(-R, R) and zero the output bias, " +
+      "as PyTorch's word-language-model example (0.1 there; a tied head needs it)",
+    defaultText: "PyTorch's layer defaults",
+    label: "initial weights range",
+    recorded: true,
+  },
   bucket: {
     kind: "positive integer",
     group: "training",

@@ -37,7 +37,7 @@ import { checkResumedLr, optimOptions, requireValidation } from "../train/optim_
 type TrainSettings = Settings<typeof TRAIN_FLAGS>;
 
 /** Where a run's weights come from: a fresh seeded init, --init FILE, or the resumed checkpoint. */
-export type InitFrom = { kind: "seed" } | { kind: "file"; path: string } | { kind: "resume" };
+export type InitFrom = { kind: "seed"; range?: number } | { kind: "file"; path: string } | { kind: "resume" };
 
 /**
  * What a training run does, decided from its flags, a resumed checkpoint and the data: the CLI's and the
@@ -101,6 +101,9 @@ export function checkTrainFlags(given: FlagValues, resolve: (path: string) => st
   }
   if (given.bucket !== undefined && given.shuffle === false) {
     throw new UserError("--bucket sorts shuffled rows: it contradicts --no-shuffle", USAGE_EXIT);
+  }
+  if (given.init !== undefined && given["init-range"] !== undefined) {
+    throw new UserError("--init-range draws fresh weights: it contradicts --init", USAGE_EXIT);
   }
   if (given.resume !== undefined && given.init !== undefined) {
     throw new UserError("--resume and --init contradict", USAGE_EXIT);
@@ -179,7 +182,9 @@ export function planTraining(
   } catch (e) {
     throw new UserError((e as Error).message.replace(/^model config: /, "the model: "), USAGE_EXIT);
   }
-  let init: InitFrom = s.init === undefined ? { kind: "seed" } : { kind: "file", path: s.init };
+  let init: InitFrom = s.init !== undefined
+    ? { kind: "file", path: s.init }
+    : { kind: "seed", ...(s["init-range"] !== undefined ? { range: s["init-range"] } : {}) };
   if (resume) {
     checkResumable(given, resume, data, recorded, s.batch);
     checkResumedLr(optim, given.lr === undefined ? undefined : String(given.lr), recorded.lr);
