@@ -104,6 +104,6 @@ export async function readTrainRun(backend: BackendKind): Promise<TrainSetup> {
   const plan = planTraining(values, undefined, data, { picked: csv?.name });
   const params = plan.init.kind === "file" && init
     ? decodeModelFile(init.name, new Uint8Array(await init.arrayBuffer()), plan.config).params
-    : initParams(plan.config, plan.options.seed, plan.init.range);
+    : initParams(plan.config, plan.options.seed, plan.init.kind === "seed" ? plan.init.range : undefined);
   return { data, plan, params };
 }
