@@ -25,6 +25,7 @@ import {
   scoreModel,
   type Scores,
   scoreUnigram,
+  scoringRows,
 } from "../eval/scores.ts";
 
 /** Unknown words named in the report, most frequent first. */
@@ -115,7 +116,7 @@ export async function evalMain(args: string[]): Promise<number> {
     throw new UserError(`--partner: ${scored.source} keeps no headlines (prepared before they were kept)`);
   }
   const backend = await openBackend(backendKind, model.config, {
-    maxBatch: 256,
+    maxBatch: scoringRows(model.config, scored.headlines),
     maxSteps: headlineSteps(scored.headlines),
   });
   let modelScores: Scores;

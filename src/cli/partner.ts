@@ -13,7 +13,7 @@ import { parseBackendKind } from "../model/backend_kind.ts";
 import { preparedPairs } from "../eval/data.ts";
 import { DEFAULT_KN_ORDER } from "../eval/kneser_ney.ts";
 import { fitPartner } from "../eval/partner.ts";
-import type { Scores } from "../eval/scores.ts";
+import { type Scores, scoringRows } from "../eval/scores.ts";
 import { table } from "./table.ts";
 
 export const PARTNER_HELP =
@@ -75,7 +75,7 @@ export async function partnerMain(args: string[]): Promise<number> {
     throw new UserError(`${input.dir} keeps no headlines (prepared before they were kept): prepare it again`);
   }
   const backend = await openBackend(backendKind, ck.config, {
-    maxBatch: 256,
+    maxBatch: scoringRows(ck.config, val.headlines),
     maxSteps: headlineSteps(val.headlines),
   });
   let fit;

@@ -8,8 +8,8 @@
 import type { PairSet } from "../data/types.ts";
 import type { Backend } from "../model/backend.ts";
 import { logSoftmax } from "../sample/sampling.ts";
-import { isHeadlineModel } from "../model/config.ts";
-import { IGNORE_TARGET, makeSequences } from "../data/sequences.ts";
+import { isHeadlineModel, type ModelConfig } from "../model/config.ts";
+import { headlineSteps, IGNORE_TARGET, makeSequences } from "../data/sequences.ts";
 
 /**
  * The baselines' add-k smoothing by default. Near the best k for the bigram on held-out NYT headlines
@@ -63,8 +63,17 @@ export class Tally {
   }
 }
 
-/** Rows per logits call: bounds the block of logits held at once. */
+/** Windows per logits call: bounds the block of logits held at once. */
 const CHUNK = 256;
+
+/**
+ * Rows per logits call when scoring `headlines` with a model of this config: CHUNK windows' worth (a
+ * headline model's row is as long as the longest headline). The backend's maxBatch: a GPU backend computes
+ * all its maxBatch rows whatever a call asks, so a larger one would spend its time on rows nobody reads.
+ */
+export function scoringRows(config: ModelConfig, headlines: readonly Int32Array[] | undefined): number {
+  return isHeadlineModel(config) ? Math.max(1, Math.floor(CHUNK / headlineSteps(headlines))) : CHUNK;
+}
 
 /**
  * The model's scores on a scored set (at least one target), from its logits (float64 log-softmax on the
@@ -103,8 +112,7 @@ export async function scoreModelRows(
   if (!set.headlines) throw new Error("scoreModel: a headline model is scored on headlines");
   const rows = makeSequences(set.headlines).set;
   const S = rows.steps;
-  // Rows per call so that a call's logits stay near CHUNK windows' worth.
-  const chunk = Math.max(1, Math.floor(CHUNK / S));
+  const chunk = scoringRows(backend.config, set.headlines);
   for (let first = 0; first < rows.count; first += chunk) {
     const n = Math.min(chunk, rows.count - first);
     const logits = await backend.logits(rows.inputs.subarray(first * S, (first + n) * S), n);
