@@ -1377,4 +1377,34 @@ export const MUTATIONS: Mutation[] = [
     ["tests/gpu_harness_test.ts"],
     { quick: true },
   ),
+  // ---- length buckets and the word-language-model init ----
+  one(
+    "order: bucketed batches not shuffled (every epoch short to long)",
+    "src/train/order.ts",
+    "const batches = rng.shuffle(Int32Array.from({ length: full }, (_, i) => i));",
+    "const batches = Int32Array.from({ length: full }, (_, i) => i);",
+    ["tests/train_order_test.ts"],
+  ),
+  one(
+    "order: a bucket's last rows sorted into the next bucket's span (span off by one batch)",
+    "src/train/order.ts",
+    "const span = opts.bucket * opts.batch;",
+    "const span = (opts.bucket + 1) * opts.batch;",
+    ["tests/train_order_test.ts"],
+  ),
+  one(
+    "init: --init-range leaves fc2.bias at PyTorch's default",
+    "src/model/init.ts",
+    '"fc2.bias": "zero",',
+    "",
+    ["tests/cpu_model_test.ts"],
+    { filter: "init:" },
+  ),
+  one(
+    "init: --init-range not passed from the plan",
+    "src/plan/train_plan.ts",
+    ': { kind: "seed", ...(s["init-range"] !== undefined ? { range: s["init-range"] } : {}) };',
+    ': { kind: "seed" };',
+    ["tests/train_plan_test.ts"],
+  ),
 ];
