@@ -523,3 +523,15 @@ Deno.test("train progress: slow first steps (shader compilation) do not make a s
   }
   assert(seconds > slow, `the run took ${seconds} s`);
 });
+
+Deno.test("configs/headline.json, the shipped recipe, plans a tied headline model with validation", async () => {
+  const file = new URL("../configs/headline.json", import.meta.url);
+  const values = configFileValues(await Deno.readTextFile(file), "configs/headline.json", TRAIN_FLAGS);
+  checkTrainFlags(values);
+  const data = buildDataset(BUILTIN, { ...SETTINGS, boundaries: true, valFraction: 0.1 });
+  const plan = planTraining(values, undefined, data, CLI);
+  assertEquals(plan.config.kind, "headline");
+  assertEquals([plan.config.head, plan.config.tie, plan.config.embed], [0, true, plan.config.hidden]);
+  assertEquals(plan.init, { kind: "seed", range: 0.1 });
+  assert(plan.options.bucket !== undefined && plan.options.dropout! > 0, "buckets and dropout");
+});

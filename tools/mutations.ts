@@ -1407,4 +1407,12 @@ export const MUTATIONS: Mutation[] = [
     ': { kind: "seed" };',
     ["tests/train_plan_test.ts"],
   ),
+  one(
+    "page: a headline model's training buffers one position short",
+    "web/train_view.ts",
+    "maxSteps: longestRow(setup.data, modelKind(config)),",
+    "maxSteps: longestRow(setup.data, modelKind(config)) - 1,",
+    ["tests/web_headline_test.ts"],
+    { filter: "trained in the page" },
+  ),
 ];
