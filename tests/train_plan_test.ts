@@ -533,5 +533,5 @@ Deno.test("configs/headline.json, the shipped recipe, plans a tied headline mode
   assertEquals(plan.config.kind, "headline");
   assertEquals([plan.config.head, plan.config.tie, plan.config.embed], [0, true, plan.config.hidden]);
   assertEquals(plan.init, { kind: "seed", range: 0.1 });
-  assert(plan.options.bucket !== undefined && plan.options.dropout! > 0, "buckets and dropout");
+  assert(plan.options.dropout! > 0, "dropout");
 });
