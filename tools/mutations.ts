@@ -86,15 +86,15 @@ export const MUTATIONS: Mutation[] = [
   one(
     "adam host: no bias correction of m (step size lr)",
     "src/gpu/adam.ts",
-    "const stepSize = h.lr / (1 - Math.pow(h.beta1, t));",
-    "const stepSize = h.lr;",
+    "stepSize: h.lr / (1 - Math.pow(h.beta1, t)),",
+    "stepSize: h.lr,",
     T_ADAM,
   ),
   one(
     "adam host: bias correction of v without the square root",
     "src/gpu/adam.ts",
-    "const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));",
-    "const bc2Sqrt = 1 - Math.pow(h.beta2, t);",
+    "bc2Sqrt: Math.sqrt(1 - Math.pow(h.beta2, t)),",
+    "bc2Sqrt: 1 - Math.pow(h.beta2, t),",
     T_ADAM,
   ),
   one(
@@ -488,6 +488,24 @@ export const MUTATIONS: Mutation[] = [
     "",
     ["tests/gpu_linear_test.ts"],
     { filter: "run time" },
+  ),
+
+  // ---- uniform structs: the WGSL declaration and the TypeScript one that packs it ----
+  one(
+    "uniform struct: two fields of the GEMM's Shape swapped in WGSL",
+    MATMUL_COMMON,
+    "  aRow: u32, aK: u32, aOff: u32,",
+    "  aK: u32, aRow: u32, aOff: u32,",
+    ["tests/uniform_struct_test.ts"],
+    { filter: "field by field" },
+  ),
+  one(
+    "uniform struct: dropout's threshold and scale swapped in the TypeScript declaration",
+    "src/gpu/dropout.ts",
+    '  threshold: "u32",\n  scale: "f32",',
+    '  scale: "f32",\n  threshold: "u32",',
+    ["tests/uniform_struct_test.ts"],
+    { filter: "field by field" },
   ),
 
   // ---- embedding: forward rows past the batch, backward sums ----
