@@ -5,8 +5,8 @@
 import { adapterJson } from "../gpu/device.ts";
 import type { CaseResult } from "./compare.ts";
 import type { DoctorHeader, DoctorReport, KernelRow, TrainingRow } from "./doctor.ts";
-import { GEMM_TOLERANCE_TEXT } from "./gemm.ts";
-import { num, TOLERANCE_TEXT } from "./kernels.ts";
+import { num } from "../facts/tolerance.ts";
+import { headWidth, type ModelConfig } from "../model/config.ts";
 
 const e = (x: number, digits = 1) => (Number.isFinite(x) ? x.toExponential(digits) : String(x));
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -16,6 +16,7 @@ const lpad = (s: string, n: number) => s.padStart(n);
 export function formatHeader(h: DoctorHeader): string {
   const a = h.adapter;
   const m = h.shapes.model;
+  const hm = h.shapes.headline.model;
   const lines = [
     `adapter   ${a.description}`,
     `          vendor ${vendor(a.vendor)}, architecture ${a.architecture || "-"}, backend ${a.backend}, ` +
@@ -30,19 +31,30 @@ export function formatHeader(h: DoctorHeader): string {
     ),
     "",
     `kernel variants the runtime chooses for the model (V ${m.vocab}, E ${m.embed}, H ${m.hidden}, ` +
-    `${m.layers} layers, window ${m.window}, batch ${h.shapes.batch}):`,
+    `${m.layers} layers, window ${m.window}, batch ${h.shapes.batch}) and the headline model (V ${hm.vocab}, ` +
+    `E ${hm.embed}, H ${hm.hidden}, ${hm.layers} layers, ${headDescription(hm)}, rows of up to ` +
+    `${h.shapes.headline.steps} positions):`,
     ...h.choices.flatMap((c) => [`  ${pad(c.op, 28)} ${pad(c.shape, 26)} ${c.kernel}`, `      ${c.reason}`]),
     "",
   ];
   if (h.reduced) lines.push(`SMALLER SHAPES: ${h.reduced}`, "");
   lines.push(
     `checks against the CPU reference: seeded odd shapes (seed ${h.seed}), then the model's shapes (batch ` +
-      `${h.shapes.batch} and a last batch of ${h.shapes.lastBatch}); ` +
+      `${h.shapes.batch} and a last batch of ${h.shapes.lastBatch}, the headline model's at ` +
+      `${h.shapes.headline.steps} and ${h.shapes.headline.lastSteps} positions); ` +
       (h.all ? "every variant (--all)" : "the variants chosen above (--all: every variant)"),
     "",
     KERNEL_TABLE_HEADER,
   );
   return lines.join("\n");
+}
+
+/** A model's head in words: "a direct head tied to the embedding", "a head of 886". */
+function headDescription(cfg: ModelConfig): string {
+  const direct = headWidth(cfg) === 0;
+  return `${direct ? "a direct head" : `a head of ${headWidth(cfg)}`}${
+    cfg.tie ? " tied to the embedding" : ""
+  }`;
 }
 
 /** A numeric vendor id (Mesa's is 65541) also in hex, as PCI ids are written. */
@@ -150,16 +162,28 @@ export function formatSummary(report: DoctorReport): string {
     }`;
   return [
     "tolerances (|WebGPU - reference| <= atol + rtol·|reference| for every element):",
-    `  matmul: ${GEMM_TOLERANCE_TEXT} (float32 sums against float64 ones, K products each)`,
-    `  lstm forward: ${TOLERANCE_TEXT.lstmForward}; lstm backward: ${TOLERANCE_TEXT.lstmBackward}`,
-    `  embedding forward: ${TOLERANCE_TEXT.embeddingForward}; backward: ${TOLERANCE_TEXT.embeddingBackward}`,
-    `  softmax xent: ${TOLERANCE_TEXT.xent}`,
-    `  colsum: ${TOLERANCE_TEXT.columnSum}; adam: ${TOLERANCE_TEXT.adam}`,
-    `  grad norm: ${TOLERANCE_TEXT.gradNorm} (a float32 sum of squares against float64)`,
+    ...kernelTolerances(report.kernels).map(([kernel, tolerance]) => `  ${kernel}: ${tolerance}`),
     ...(training ? [`  training: ${training.tolerance}`] : []),
     "",
     `${verdict} (${report.seconds.toFixed(1)} s${report.reduced ? ", smaller shapes" : ""})`,
   ].join("\n");
+}
+
+/**
+ * Each kernel's tolerances as its rows state them (src/facts/): a kernel whose variants share one is listed
+ * once, others with each variant's.
+ */
+function kernelTolerances(rows: KernelRow[]): Array<[string, string]> {
+  const byKernel = new Map<string, Map<string, string[]>>();
+  for (const r of rows) {
+    const variants = byKernel.get(r.kernel) ?? new Map<string, string[]>();
+    byKernel.set(r.kernel, variants.set(r.tolerance, [...variants.get(r.tolerance) ?? [], r.variant]));
+  }
+  return [...byKernel].flatMap(([kernel, tolerances]) =>
+    tolerances.size === 1
+      ? [[kernel, [...tolerances.keys()][0]] as [string, string]]
+      : [...tolerances].map(([t, variants]) => [`${kernel} ${variants.join(", ")}`, t] as [string, string])
+  );
 }
 
 /** The whole report as text, as the CLI prints it piece by piece. */

@@ -12,7 +12,7 @@ import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/layout.ts";
 import { Rng } from "../model/rng.ts";
 import { type CaseResult, compare, randomInts, type Tolerance } from "./compare.ts";
-import type { DoctorShapes } from "./kernels.ts";
+import type { DoctorShapes } from "../facts/shapes.ts";
 
 /**
  * Losses: float32 sums in another order through the whole model: measured up to 1.3e-6 (of ~7.8) over seeds
