@@ -2,9 +2,7 @@
  * Adam on WebGPU against the CPU reference (src/cpu/adam.ts, exactly torch.optim.Adam) over steps t = 1..5
  * with fresh gradients each step: vec4 and scalar paths, weight decay, chunked (split-binding) runs, zero
  * gradients (from zero moments, and after moments have built up) and gradients as small as eps, where eps
- * decides the step. Tolerance: the GPU computes in float32, the reference in float64 rounded to float32 per
- * step; each step moves a parameter by about lr = 1e-3, so after 5 steps we allow atol 1e-6 on parameters (a
- * few float32 ulps of values near 1) and rtol 1e-5 on the moments.
+ * decides the step. Tolerance: src/facts/adam.ts's (float32 against float64 rounded to float32 per step).
  */
 import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
 import { destroyAll, gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
@@ -12,6 +10,7 @@ import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
 import { adamStep } from "../src/cpu/adam.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createAdam } from "../src/gpu/adam.ts";
+import { adamTolerance } from "../src/facts/adam.ts";
 
 /** Random gradients in +-scale, new ones each step t. */
 const randomGrads = (scale: number) => (count: number, t: number) =>
@@ -46,18 +45,11 @@ async function checkAdam(
     adamStep(params, grads, m, v, t, hyper);
   }
   const what = `count ${count} ${JSON.stringify(hyper)}`;
+  const tol = adamTolerance(gradScale);
   const got = await readFloats(gpu, bufs.params, count);
-  assertAllClose(got, params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
-  assertAllClose(await readFloats(gpu, bufs.m, count), m, {
-    atol: 1e-7 * gradScale,
-    rtol: 1e-5,
-    what: `m ${what}`,
-  });
-  assertAllClose(await readFloats(gpu, bufs.v, count), v, {
-    atol: 1e-9 * gradScale ** 2,
-    rtol: 1e-5,
-    what: `v ${what}`,
-  });
+  assertAllClose(got, params, { ...tol.params, what: `params ${what}` });
+  assertAllClose(await readFloats(gpu, bufs.m, count), m, { ...tol.m, what: `m ${what}` });
+  assertAllClose(await readFloats(gpu, bufs.v, count), v, { ...tol.v, what: `v ${what}` });
   destroyAll(gpu, Object.values(bufs));
   return { params: got, dispatches: adam.kernels.length };
 }
@@ -126,7 +118,7 @@ gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 
   const want = new Float32Array(1);
   adamStep(want, Float32Array.of(1), new Float32Array(1), new Float32Array(1), 1, ADAM_DEFAULTS);
   const got = await readFloats(gpu, bufs.params, count);
-  assertAllClose(got, new Float32Array(count).fill(want[0]), { atol: 1e-9, rtol: 1e-6, what: "params" });
+  assertAllClose(got, new Float32Array(count).fill(want[0]), { ...adamTolerance().params, what: "params" });
   destroyAll(gpu, Object.values(bufs));
 });
 

@@ -1102,6 +1102,14 @@ export const MUTATIONS: Mutation[] = [
     ["tests/gpu_dropout_test.ts", ...T_GPU_HEADLINE],
   ),
   one(
+    "gpu dropout: a pass per row masks the step's positions too (PER_STEP always on)",
+    "src/gpu/dropout.ts",
+    "PER_STEP: maxSteps > 0,",
+    "PER_STEP: true,",
+    ["tests/gpu_dropout_test.ts"],
+    { filter: "per row" },
+  ),
+  one(
     "gpu dropout: every step's masks those of the first step",
     GPU_BACKEND,
     "model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, this.#adamStep);",
