@@ -1425,10 +1425,10 @@ export const MUTATIONS: Mutation[] = [
     ["tests/gpu_dropout_test.ts"],
   ),
   one(
-    "dropout wgsl: the step's positions past the first row dropped wrongly (stride of the buffers)",
+    "dropout wgsl: only the first position's share of the elements masked (the step's positions ignored)",
     "shaders/dropout.wgsl",
-    "if (i >= ROWS * step.steps * WIDTH) {",
-    "if (i >= ROWS * WIDTH) {",
+    "select(1u, step.steps, PER_STEP)",
+    "select(1u, step.steps, false)",
     ["tests/gpu_dropout_test.ts"],
   ),
   one(
