@@ -94,6 +94,13 @@ gpuTest("doctor --json: a clean run passes and prints one JSON object of the doc
   assertEquals(j.training.cpu_losses.length, 3);
   assert(j.training.weights.worst_tensor.length > 0, "training weights");
   assert(j.training.weights.worst_rel_diff <= j.training.weights.tolerance, "training weights");
+  // The headline model's: its batches' positions, and advance from no state and from the carried one.
+  const h = SMALL_SHAPES.headline;
+  assertEquals(j.shapes.headline.steps, h.steps);
+  assertEquals(j.headline_training.pass, true);
+  assertEquals(j.headline_training.steps, [64, 64, 20]);
+  assertEquals(j.headline_training.positions, [h.steps, h.steps, h.lastSteps]);
+  assertEquals(j.headline_training.advance.map((c: { pass: boolean }) => c.pass), [true, true, true]);
 });
 
 // A 0.1% error in the forget gate of the forward (the sequence kernel: the variant lavapipe runs).
@@ -151,6 +158,8 @@ gpuTest("doctor: bugs planted in the headline model's variants FAIL exactly thei
   // The window model's rows and its training (no dropout, no initial state, untied) pass.
   assert(table.filter(([s]) => s === "PASS").length >= 15, lines.join("\n"));
   assert(lines.some((l) => /^training: .*: PASS$/.test(l)), lines.join("\n"));
+  // The headline model's training and advance run them all.
+  assert(lines.some((l) => /^headline training: .*: FAIL$/.test(l)), lines.join("\n"));
   assertEquals(code, 1);
 });
 

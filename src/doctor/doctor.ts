@@ -15,6 +15,7 @@ import { adamWidth } from "../gpu/adam.ts";
 import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
 import { lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
 import { paramLayout } from "../model/layout.ts";
+import { outputInputs } from "../model/config.ts";
 import { DROPOUT_TOLERANCE } from "../facts/dropout.ts";
 import { EMBEDDING_TOLERANCE } from "../facts/embedding.ts";
 import { adamTolerance, GRAD_NORM_TOLERANCE } from "../facts/adam.ts";
@@ -39,7 +40,13 @@ import {
 } from "./gemm.ts";
 import { checkAdam, checkColumnSum, checkGradNorm, checkLstmBackward, checkLstmForward } from "./kernels.ts";
 import { checkSoftmaxXent } from "./softmax_xent.ts";
-import { checkTraining, TRAINING_TOLERANCES, type TrainingResult } from "./training.ts";
+import {
+  advanceTolerances,
+  checkHeadlineTraining,
+  checkTraining,
+  TRAINING_TOLERANCES,
+  type TrainingResult,
+} from "./training.ts";
 
 export { type DoctorShapes, MODEL_SHAPES, SMALL_SHAPES } from "../facts/shapes.ts";
 
@@ -172,6 +179,8 @@ export interface DoctorReport extends DoctorHeader {
   kernels: KernelRow[];
   /** null when not run. */
   training: TrainingRow | null;
+  /** The headline model's training comparison (with dropout, clipping and advance); null when not run. */
+  headlineTraining: TrainingRow | null;
   /** Seconds the whole run took. */
   seconds: number;
 }
@@ -312,7 +321,7 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
     all,
     timing: timing ? kernelTiming(gpu) : null,
     choices,
-    checks: withTraining ? [...names, "training"] : names,
+    checks: withTraining ? [...names, "training", "headline training"] : names,
   };
   options.onStart?.(header);
   const total = header.checks.length;
@@ -338,28 +347,50 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
   }
 
   let training: TrainingRow | null = null;
+  let headlineTraining: TrainingRow | null = null;
   if (withTraining) {
-    await options.onCheck?.("training", plan.length, total);
-    const start = performance.now();
     const t = TRAINING_TOLERANCES;
     const tolerance = `losses atol ${num(t.losses.atol)}, rtol ${num(t.losses.rtol)}; weights: per tensor ` +
       `|WebGPU - CPU| / |CPU update| <= ${num(t.weights)}`;
-    try {
-      const result = await checkTraining(gpu, shapes, seed);
-      training = { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
-    } catch (e) {
-      const error = errorLine(e);
-      await throwIfLost(gpu, "training", true);
-      training = { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
-    }
+    const advance = advanceTolerances(outputInputs(shapes.headline.model));
+    const headlineTolerance = `losses ${toleranceText(t.headlineLosses)}; weights as training's; advance: ` +
+      `logits ${toleranceText(advance.logits)}, states ${toleranceText(advance.state)}`;
+    await options.onCheck?.("training", plan.length, total);
+    training = await trainingRow(gpu, "training", tolerance, () => checkTraining(gpu, shapes, seed));
+    await options.onCheck?.("headline training", plan.length + 1, total);
+    headlineTraining = await trainingRow(
+      gpu,
+      "headline training",
+      headlineTolerance,
+      () => checkHeadlineTraining(gpu, shapes, seed),
+    );
   }
   return {
     ...header,
-    pass: kernels.every((k) => k.pass) && (training?.pass ?? true),
+    pass: kernels.every((k) => k.pass) && (training?.pass ?? true) && (headlineTraining?.pass ?? true),
     kernels,
     training,
+    headlineTraining,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One training comparison as a row: its result, or the error that stopped it (a lost device ends the run). */
+async function trainingRow(
+  gpu: Gpu,
+  name: string,
+  tolerance: string,
+  check: () => Promise<TrainingResult>,
+): Promise<TrainingRow> {
+  const start = performance.now();
+  try {
+    const result = await check();
+    return { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
+  } catch (e) {
+    const error = errorLine(e);
+    await throwIfLost(gpu, name, true);
+    return { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
+  }
 }
 
 /** The checks to run: the variants the runtime uses for the model on this adapter, and with `all` the rest. */

@@ -102,11 +102,11 @@ function worstElement(c: CaseResult): string {
     `(${percent(c.ratio)} of atol ${num(c.tolerance.atol)} + rtol ${num(c.tolerance.rtol)}·|reference|)`;
 }
 
-/** The training comparison. */
-export function formatTraining(t: TrainingRow | null): string {
-  if (!t) return "training: not run";
+/** A training comparison (`name`: "training", "headline training"). */
+export function formatTraining(t: TrainingRow | null, name = "training"): string {
+  if (!t) return `${name}: not run`;
   const status = t.pass ? "PASS" : "FAIL";
-  if (!t.result) return `training: ${status}: ${t.error}`;
+  if (!t.result) return `${name}: ${status}: ${t.error}`;
   const r = t.result;
   const losses = (xs: number[]) => xs.map((x) => x.toFixed(6)).join(" ");
   const errors = (c: CaseResult, where = "") => {
@@ -117,8 +117,9 @@ export function formatTraining(t: TrainingRow | null): string {
   const seconds = `WebGPU ${r.gpuSeconds.toFixed(1)} s with building the model, CPU reference ` +
     `${r.cpuSeconds.toFixed(1)} s`;
   const w = r.weights;
+  const positions = r.positions ? ` rows at ${r.positions.join(", ")} positions` : " pairs";
   return [
-    `training: ${r.steps.length} steps (${r.steps.join(", ")} pairs) from the same weights and data, ` +
+    `${name}: ${r.steps.length} steps (${r.steps.join(", ")}${positions}) from the same weights and data, ` +
     `WebGPU vs the CPU reference: ${status}`,
     `  losses   WebGPU ${losses(r.gpuLosses)}`,
     `           CPU    ${losses(r.cpuLosses)}`,
@@ -126,6 +127,7 @@ export function formatTraining(t: TrainingRow | null): string {
     `  weights  |WebGPU - CPU| / |CPU update| per tensor: worst ${e(w.worst.relDiff)} (${w.worst.name}): ` +
     `${percent(w.worst.relDiff / w.tolerance)} of ${num(w.tolerance)}   ${w.pass ? "PASS" : "FAIL"}`,
     `           largest single difference ${e(w.maxAbs)} (${w.maxAbsTensor})`,
+    ...(r.advance ?? []).map((c, i) => `${i === 0 ? "  advance" : "         "}  ${c.what}: ${errors(c)}`),
     `  (${seconds})`,
   ].join("\n");
 }
@@ -150,20 +152,23 @@ export function formatSpeed(report: DoctorReport): string {
 export function formatSummary(report: DoctorReport): string {
   const failed = report.kernels.filter((k) => !k.pass);
   const training = report.training;
+  const headline = report.headlineTraining;
   const verdict = report.pass
     ? `PASS: all ${report.kernels.length} kernel checks${
-      training ? " and the training comparison" : ""
+      training ? " and the training comparisons" : ""
     } agree with the CPU reference`
     : `FAIL: ${
       [
         ...failed.map((k) => `${k.kernel}${k.variant ? ` ${k.variant}` : ""}`),
         ...(training && !training.pass ? ["training"] : []),
+        ...(headline && !headline.pass ? ["headline training"] : []),
       ].join("; ")
     }`;
   return [
     "tolerances (|WebGPU - reference| <= atol + rtol·|reference| for every element):",
     ...kernelTolerances(report.kernels).map(([kernel, tolerance]) => `  ${kernel}: ${tolerance}`),
     ...(training ? [`  training: ${training.tolerance}`] : []),
+    ...(headline ? [`  headline training: ${headline.tolerance}`] : []),
     "",
     `${verdict} (${report.seconds.toFixed(1)} s${report.reduced ? ", smaller shapes" : ""})`,
   ].join("\n");
@@ -193,6 +198,7 @@ export function formatReport(report: DoctorReport): string {
     ...report.kernels.map(formatKernelRow),
     "",
     formatTraining(report.training),
+    formatTraining(report.headlineTraining, "headline training"),
     "",
     formatSpeed(report),
     "",
@@ -217,7 +223,7 @@ function caseJson(c: CaseResult) {
 /** The report as one JSON-ready object (Infinity and NaN become null in JSON.stringify). */
 export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
   const a = r.adapter;
-  const t = r.training;
+  const h = r.shapes.headline;
   return {
     pass: r.pass,
     seconds: r.seconds,
@@ -232,6 +238,16 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
       window: r.shapes.model.window,
       batch: r.shapes.batch,
       last_batch: r.shapes.lastBatch,
+      headline: {
+        vocab: h.model.vocab,
+        embed: h.model.embed,
+        hidden: h.model.hidden,
+        layers: h.model.layers,
+        head: headWidth(h.model),
+        tie: h.model.tie === true,
+        steps: h.steps,
+        last_steps: h.lastSteps,
+      },
       reduced: r.reduced ?? null,
     },
     seed: r.seed,
@@ -255,28 +271,35 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
         : null,
       seconds: k.seconds,
     })),
-    training: t
+    training: trainingJson(r.training),
+    headline_training: trainingJson(r.headlineTraining),
+  };
+}
+
+/** A training comparison as JSON (null when not run). */
+function trainingJson(t: TrainingRow | null): Record<string, unknown> | null {
+  if (!t) return null;
+  return {
+    pass: t.pass,
+    error: t.error ?? null,
+    tolerance: t.tolerance,
+    seconds: t.seconds,
+    steps: t.result?.steps ?? null,
+    positions: t.result?.positions ?? null,
+    webgpu_losses: t.result?.gpuLosses ?? null,
+    cpu_losses: t.result?.cpuLosses ?? null,
+    losses: t.result ? caseJson(t.result.losses) : null,
+    weights: t.result
       ? {
-        pass: t.pass,
-        error: t.error ?? null,
-        tolerance: t.tolerance,
-        seconds: t.seconds,
-        steps: t.result?.steps ?? null,
-        webgpu_losses: t.result?.gpuLosses ?? null,
-        cpu_losses: t.result?.cpuLosses ?? null,
-        losses: t.result ? caseJson(t.result.losses) : null,
-        weights: t.result
-          ? {
-            pass: t.result.weights.pass,
-            tolerance: t.result.weights.tolerance,
-            worst_tensor: t.result.weights.worst.name,
-            worst_rel_diff: t.result.weights.worst.relDiff,
-            max_abs: t.result.weights.maxAbs,
-            max_abs_tensor: t.result.weights.maxAbsTensor,
-            tensors: Object.fromEntries(t.result.weights.tensors.map((x) => [x.name, x.relDiff])),
-          }
-          : null,
+        pass: t.result.weights.pass,
+        tolerance: t.result.weights.tolerance,
+        worst_tensor: t.result.weights.worst.name,
+        worst_rel_diff: t.result.weights.worst.relDiff,
+        max_abs: t.result.weights.maxAbs,
+        max_abs_tensor: t.result.weights.maxAbsTensor,
+        tensors: Object.fromEntries(t.result.weights.tensors.map((x) => [x.name, x.relDiff])),
       }
       : null,
+    advance: t.result?.advance?.map(caseJson) ?? null,
   };
 }
