@@ -12,7 +12,7 @@
 import { assert, assertAllClose, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
 import type { Gpu } from "../src/gpu/device.ts";
-import { createSoftmaxXent } from "../src/gpu/softmax_xent.ts";
+import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xent.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
@@ -24,17 +24,62 @@ interface Tolerances {
   dLogits: Tolerance;
 }
 
-/** The logits of step k, [maxB, V]; `targets` are the step's targets (rows < size). */
-type MakeLogits = (k: number, targets: Int32Array, maxB: number, V: number) => Float32Array;
+/** The logits of step k, [rows, V]; `targets` are the step's targets (a row's each, then the rows past them). */
+type MakeLogits = (k: number, targets: Int32Array, rows: number, V: number) => Float32Array;
 
 /** Uniform logits in [center - spread, center + spread). */
-const uniform = (center: number, spread: number): MakeLogits => (k, _t, maxB, V) =>
-  randomArray(maxB * V, 100 + k, center - spread, center + spread);
+const uniform = (center: number, spread: number): MakeLogits => (k, _t, rows, V) =>
+  randomArray(rows * V, 100 + k, center - spread, center + spread);
 
 /**
- * Runs the steps (start, size), step k writing its loss to slot k, reads the losses once at the end and
- * compares every step's loss and dLogits (rows beyond size must be exactly 0) with the CPU reference.
+ * Runs the steps (start, size, positions), step k writing its loss to slot k, reads the losses once at the
+ * end and compares every step's loss and dLogits (rows past the step's scored ones must be exactly 0) with
+ * the CPU reference on the targets the step scores.
  */
+async function runSteps(
+  gpu: Gpu,
+  shape: SoftmaxXentShape,
+  data: { targets: Int32Array; order: Int32Array },
+  steps: ReadonlyArray<readonly [number, number, number]>,
+  makeLogits: MakeLogits,
+  tol: Tolerances,
+): Promise<void> {
+  const { maxB, V, perPosition } = shape;
+  const rows = maxB * (perPosition?.maxSteps ?? 1);
+  const step = createStepParams(gpu, "test step", perPosition?.maxSteps ?? 1);
+  const bufs = {
+    step: step.buffer,
+    logits: output(gpu, rows * V),
+    targets: upload(gpu, data.targets),
+    order: upload(gpu, data.order),
+    rowLoss: output(gpu, rows),
+    losses: output(gpu, steps.length),
+    dLogits: output(gpu, rows * V),
+  };
+  const kernels = await createSoftmaxXent(gpu, shape, bufs);
+  const expectedLosses: number[] = [];
+  for (const [k, [start, size, tb]] of steps.entries()) {
+    const scored = stepTargets(data.targets, data.order, start, size, perPosition?.stride ?? 1, tb);
+    const logits = makeLogits(k, scored, rows, V);
+    gpu.write(bufs.logits.buffer, 0, logits);
+    // Stale gradient from "the previous step": rows beyond the step's must be overwritten with 0.
+    gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
+    step.set(start, size, k, tb);
+    await gpu.run(kernels);
+    const dExpected = new Float32Array(rows * V);
+    expectedLosses.push(softmaxCrossEntropy(logits, scored, scored.length, V, dExpected));
+    const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
+    const what = `dLogits step ${k} (size ${size}, ${tb} positions)`;
+    assertAllClose(dLogits, dExpected, { ...tol.dLogits, what });
+    for (let i = scored.length * V; i < rows * V; i++) {
+      assert(dLogits[i] === 0, `dLogits[${i}] beyond the step is ${dLogits[i]}`);
+    }
+  }
+  const losses = await readFloats(gpu, bufs.losses, steps.length);
+  assertAllClose(losses, expectedLosses, { ...tol.loss, what: "losses by slot" });
+}
+
+/** A window model's rows (one target each) through steps (start, size) over shuffled pairs. */
 async function checkSoftmaxXent(
   gpu: Gpu,
   maxB: number,
@@ -46,36 +91,8 @@ async function checkSoftmaxXent(
   const pairs = Math.max(...steps.map(([s, n]) => s + n));
   const targets = Int32Array.from(randomArray(pairs, 21, 0, V), Math.floor);
   const order = Int32Array.from({ length: pairs }, (_, i) => (i * 7 + 3) % pairs);
-  const step = createStepParams(gpu);
-  const bufs = {
-    step: step.buffer,
-    logits: output(gpu, maxB * V),
-    targets: upload(gpu, targets),
-    order: upload(gpu, order),
-    rowLoss: output(gpu, maxB),
-    losses: output(gpu, steps.length),
-    dLogits: output(gpu, maxB * V),
-  };
-  const kernels = await createSoftmaxXent(gpu, { maxB, V }, bufs);
-  const expectedLosses: number[] = [];
-  for (const [k, [start, size]] of steps.entries()) {
-    const scored = stepTargets(targets, order, start, size);
-    const logits = makeLogits(k, scored, maxB, V);
-    gpu.write(bufs.logits.buffer, 0, logits);
-    // Stale gradient from "the previous step": rows beyond size must be overwritten with 0.
-    gpu.write(bufs.dLogits.buffer, 0, new Float32Array(maxB * V).fill(123));
-    step.set(start, size, k);
-    await gpu.run(kernels);
-    const dExpected = new Float32Array(maxB * V);
-    expectedLosses.push(softmaxCrossEntropy(logits, scored, size, V, dExpected));
-    const dLogits = await readFloats(gpu, bufs.dLogits, maxB * V);
-    assertAllClose(dLogits, dExpected, { ...tol.dLogits, what: `dLogits step ${k} (size ${size})` });
-    for (let i = size * V; i < maxB * V; i++) {
-      assert(dLogits[i] === 0, `dLogits[${i}] beyond size is ${dLogits[i]}`);
-    }
-  }
-  const losses = await readFloats(gpu, bufs.losses, steps.length);
-  assertAllClose(losses, expectedLosses, { ...tol.loss, what: "losses by slot" });
+  const perPair = steps.map(([start, size]) => [start, size, 1] as const);
+  await runSteps(gpu, { maxB, V }, { targets, order }, perPair, makeLogits, tol);
 }
 
 const ORDINARY: Tolerances = XENT_TOLERANCE;
@@ -182,34 +199,12 @@ async function checkPerPosition(
     const length = 1 + (r * 5) % stride;
     for (let t = 0; t < length; t++) targets[r * stride + t] = (r * 11 + t * 7) % V;
   }
-  const step = createStepParams(gpu, "test step", maxSteps);
-  const rows = maxB * maxSteps;
-  const bufs = {
-    step: step.buffer,
-    logits: output(gpu, rows * V),
-    targets: upload(gpu, targets),
-    order: upload(gpu, order),
-    rowLoss: output(gpu, rows),
-    losses: output(gpu, steps.length),
-    dLogits: output(gpu, rows * V),
-  };
-  const kernels = await createSoftmaxXent(gpu, { maxB, V, perPosition: { maxSteps, stride } }, bufs);
-  const expected: number[] = [];
   for (const [k, [start, size, tb]] of steps.entries()) {
     const scored = stepTargets(targets, order, start, size, stride, tb);
-    const logits = randomArray(rows * V, 300 + k, -scale, scale);
-    gpu.write(bufs.logits.buffer, 0, logits);
-    gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
-    step.set(start, size, k, tb);
-    await gpu.run(kernels);
-    const dExpected = new Float32Array(rows * V);
-    expected.push(softmaxCrossEntropy(logits, scored, scored.length, V, dExpected));
-    const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
-    assertAllClose(dLogits, dExpected, { ...ORDINARY.dLogits, what: `dLogits step ${k}` });
     if (tb > 1) assert(scored.some((t) => t < 0), `step ${k} has padding`);
   }
-  const losses = await readFloats(gpu, bufs.losses, steps.length);
-  assertAllClose(losses, expected, { ...ORDINARY.loss, what: "losses" });
+  const xent = { maxB, V, perPosition: { maxSteps, stride } };
+  await runSteps(gpu, xent, { targets, order }, steps, uniform(0, scale), ORDINARY);
 }
 
 gpuTest(

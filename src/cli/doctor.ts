@@ -5,14 +5,7 @@
 import { numberFlag, parseFlags } from "./args.ts";
 import { isGlBackend, stderrIsTerminal, webgpuBackendLabel } from "../deno/gpu_env.ts";
 import { MODEL_SHAPES, runDoctor, SMALL_SHAPES } from "../doctor/doctor.ts";
-import {
-  doctorReportJson,
-  formatHeader,
-  formatKernelRow,
-  formatSpeed,
-  formatSummary,
-  formatTraining,
-} from "../doctor/format.ts";
+import { doctorReportJson, formatHeader, formatKernelRow, formatTail } from "../doctor/format.ts";
 import { errorLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
 
@@ -102,17 +95,7 @@ export async function doctorMain(args: string[], deps: DoctorDeps = {}): Promise
     if (json) {
       say(JSON.stringify(doctorReportJson(report)));
     } else {
-      say(
-        [
-          "",
-          formatTraining(report.training),
-          formatTraining(report.headlineTraining, "headline training"),
-          "",
-          formatSpeed(report),
-          "",
-          formatSummary(report),
-        ].join("\n"),
-      );
+      say(formatTail(report));
     }
     return report.pass ? 0 : 1;
   } finally {

@@ -191,11 +191,9 @@ function kernelTolerances(rows: KernelRow[]): Array<[string, string]> {
   );
 }
 
-/** The whole report as text, as the CLI prints it piece by piece. */
-export function formatReport(report: DoctorReport): string {
+/** What follows the kernel rows: the training comparisons, the speeds and the summary. */
+export function formatTail(report: DoctorReport): string {
   return [
-    formatHeader(report),
-    ...report.kernels.map(formatKernelRow),
     "",
     formatTraining(report.training),
     formatTraining(report.headlineTraining, "headline training"),
@@ -204,6 +202,11 @@ export function formatReport(report: DoctorReport): string {
     "",
     formatSummary(report),
   ].join("\n");
+}
+
+/** The whole report as text, as the CLI prints it piece by piece. */
+export function formatReport(report: DoctorReport): string {
+  return [formatHeader(report), ...report.kernels.map(formatKernelRow), formatTail(report)].join("\n");
 }
 
 function caseJson(c: CaseResult) {
