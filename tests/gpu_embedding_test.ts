@@ -12,7 +12,8 @@ import { type Gpu, whole } from "../src/gpu/device.ts";
 import { createEmbedding } from "../src/gpu/embedding.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { embeddingBackward, embeddingForward } from "../src/cpu/embedding.ts";
-import { EMBEDDING_TOLERANCE, modelEmbeddingCases, stepIds } from "../src/facts/embedding.ts";
+import { EMBEDDING_TOLERANCE, modelEmbeddingCases } from "../src/facts/embedding.ts";
+import { stepRows } from "../src/facts/step_rows.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 
 /** Seeded ids in [0, V) drawn from only `distinct` words, so batches repeat words. */
@@ -63,7 +64,7 @@ async function checkEmbedding(
     step.set(start, size, 0, tb);
     if (accumulate) gpu.write(bufs.dTable.buffer, 0, dTableBefore);
     await gpu.run([...emb.forward, ...emb.backward]);
-    const ids = stepIds(inputs, order, T, start, size, tb);
+    const ids = stepRows(inputs, order, T, start, size, tb);
     const xExpected = new Float32Array(maxB * T * E);
     embeddingForward(table, ids, E, xExpected);
     const what = `V=${V} E=${E} T=${T} start=${start} size=${size} positions ${tb}`;

@@ -11,7 +11,7 @@ import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from
 import { destroyAll, gpuTest, readFloats, upload } from "./gpu_harness.ts";
 import { benchKernels, gemmCase } from "../src/bench/kernels.ts";
 import { gemmReference } from "../src/cpu/matmul.ts";
-import { headGemms, runtimeRowsReference, sumTolerance } from "../src/facts/gemm.ts";
+import { type GemmInputs, headGemms, runtimeRowsReference, sumTolerance } from "../src/facts/gemm.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 import { EXACT } from "../src/facts/tolerance.ts";
 import type { Gpu } from "../src/gpu/device.ts";
@@ -33,25 +33,34 @@ interface Case {
   seed?: number;
 }
 
+/** A GEMM's seeded inputs (uniform in ±scale; the mask in ±1) and their buffers. */
+function gemmInputs(gpu: Gpu, spec: MatmulSpec, seed: number, scale = 1) {
+  const { M, K, N } = spec;
+  const x: GemmInputs = {
+    a: randomArray(M * K, seed, -scale, scale),
+    b: randomArray(K * N, seed + 1, -scale, scale),
+    c0: randomArray(M * N, seed + 2, -scale, scale), // what accumulate adds to (and overwrite must ignore)
+    bias: randomArray(N, seed + 3, -scale, scale),
+    mask: randomArray(M * N, seed + 4, -1, 1),
+  };
+  const bufs = {
+    a: upload(gpu, x.a, "a"),
+    b: upload(gpu, x.b, "b"),
+    c: upload(gpu, x.c0, "c"),
+    bias: upload(gpu, x.bias, "bias"),
+    mask: upload(gpu, x.mask, "mask"),
+  };
+  return { x, bufs };
+}
+
 /** Runs one GEMM on the GPU and compares it with the reference; returns the number of dispatches. */
 async function check({ gpu, spec, scale = 1, seed = 1 }: Case): Promise<number> {
   const { M, K, N } = spec;
-  const a = randomArray(M * K, seed, -scale, scale);
-  const b = randomArray(K * N, seed + 1, -scale, scale);
-  const c0 = randomArray(M * N, seed + 2, -scale, scale); // what accumulate adds to (and overwrite must ignore)
-  const bias = randomArray(N, seed + 3, -scale, scale);
-  const mask = randomArray(M * N, seed + 4, -1, 1);
-  const bufs = {
-    a: upload(gpu, a, "a"),
-    b: upload(gpu, b, "b"),
-    c: upload(gpu, c0, "c"),
-    bias: upload(gpu, bias, "bias"),
-    mask: upload(gpu, mask, "mask"),
-  };
+  const { x, bufs } = gemmInputs(gpu, spec, seed, scale);
   const kernels = await createMatmul(gpu, spec, bufs);
   await gpu.run(kernels);
   const got = await readFloats(gpu, bufs.c, M * N);
-  const want = gemmReference(spec, a, b, c0, bias, mask);
+  const want = gemmReference(spec, x.a, x.b, x.c0, x.bias, x.mask);
   assertAllClose(got, want, { ...sumTolerance(K, scale), what: `C of ${JSON.stringify(spec)}` });
   destroyAll(gpu, Object.values(bufs));
   return kernels.length;
@@ -250,26 +259,16 @@ gpuTest("matmul: a row too wide to split and accumulate with relu are refused", 
 async function checkRuntimeRows(gpu: Gpu, spec: MatmulSpec, stepsList: number[], seed = 1): Promise<number> {
   const { M, K, N } = spec;
   const { dim, perStep } = spec.runtimeRows!;
-  const a = randomArray(M * K, seed), b = randomArray(K * N, seed + 1);
-  const c0 = randomArray(M * N, seed + 2),
-    bias = randomArray(N, seed + 3),
-    mask = randomArray(M * N, seed + 4);
+  const { x, bufs } = gemmInputs(gpu, spec, seed);
   const step = createStepParams(gpu, "test step");
-  const bufs = {
-    a: upload(gpu, a, "a"),
-    b: upload(gpu, b, "b"),
-    c: upload(gpu, c0, "c"),
-    bias: upload(gpu, bias, "bias"),
-    mask: upload(gpu, mask, "mask"),
-  };
   const kernels = await createMatmul(gpu, spec, { ...bufs, step: step.buffer });
   for (const steps of stepsList) {
     const rows = Math.min(perStep * steps, dim === "M" ? M : K);
     step.set(0, 0, 0, steps);
-    gpu.write(bufs.c.buffer, 0, c0); // C as before each run: accumulate adds to it
+    gpu.write(bufs.c.buffer, 0, x.c0); // C as before each run: accumulate adds to it
     await gpu.run(kernels);
     const got = await readFloats(gpu, bufs.c, M * N);
-    const want = runtimeRowsReference(spec, rows, { a, b, c0, bias, mask });
+    const want = runtimeRowsReference(spec, rows, x);
     const what = `C of ${JSON.stringify(spec)} at steps = ${steps} (${rows} rows)`;
     // Along M the rows past the step's keep what C held, exactly; along K the sum has the step's rows.
     const computed = dim === "M" ? rows * N : M * N;

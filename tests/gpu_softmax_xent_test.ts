@@ -16,7 +16,8 @@ import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xen
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
-import { modelXentCases, stepTargets, XENT_TOLERANCE } from "../src/facts/softmax_xent.ts";
+import { modelXentCases, XENT_TOLERANCE } from "../src/facts/softmax_xent.ts";
+import { stepRows } from "../src/facts/step_rows.ts";
 import type { Tolerance } from "../src/facts/tolerance.ts";
 
 interface Tolerances {
@@ -59,7 +60,7 @@ async function runSteps(
   const kernels = await createSoftmaxXent(gpu, shape, bufs);
   const expectedLosses: number[] = [];
   for (const [k, [start, size, tb]] of steps.entries()) {
-    const scored = stepTargets(data.targets, data.order, start, size, perPosition?.stride ?? 1, tb);
+    const scored = stepRows(data.targets, data.order, perPosition?.stride ?? 1, start, size, tb);
     const logits = makeLogits(k, scored, rows, V);
     gpu.write(bufs.logits.buffer, 0, logits);
     // Stale gradient from "the previous step": rows beyond the step's must be overwritten with 0.
@@ -200,7 +201,7 @@ async function checkPerPosition(
     for (let t = 0; t < length; t++) targets[r * stride + t] = (r * 11 + t * 7) % V;
   }
   for (const [k, [start, size, tb]] of steps.entries()) {
-    const scored = stepTargets(targets, order, start, size, stride, tb);
+    const scored = stepRows(targets, order, stride, start, size, tb);
     if (tb > 1) assert(scored.some((t) => t < 0), `step ${k} has padding`);
   }
   const xent = { maxB, V, perPosition: { maxSteps, stride } };

@@ -9,12 +9,8 @@ import { embeddingBackward, embeddingForward } from "../cpu/embedding.ts";
 import { whole } from "../gpu/device.ts";
 import { createEmbedding } from "../gpu/embedding.ts";
 import { createStepParams } from "../gpu/step_params.ts";
-import {
-  EMBEDDING_TOLERANCE,
-  type EmbeddingModelCase,
-  modelEmbeddingCases,
-  stepIds,
-} from "../facts/embedding.ts";
+import { EMBEDDING_TOLERANCE, type EmbeddingModelCase, modelEmbeddingCases } from "../facts/embedding.ts";
+import { stepRows } from "../facts/step_rows.ts";
 import type { DoctorShapes } from "../facts/shapes.ts";
 import { type CaseResult, compare, permutation, randomFloats, randomInts, ShapeRng } from "./compare.ts";
 import { type CheckContext, type CheckOutcome, oddCount, type Speed } from "./context.ts";
@@ -99,7 +95,7 @@ export async function checkEmbedding(
       };
       const emb = await createEmbedding(ctx.gpu, c, bufs, "doctor embedding", c.accumulate);
       for (const [start, size, tb] of c.steps) {
-        const ids = stepIds(d.inputs, d.order, c.T, start, size, tb);
+        const ids = stepRows(d.inputs, d.order, c.T, start, size, tb);
         const label = `${c.label === "odd" ? "" : `${c.label}: `}V=${c.V} E=${c.E} T=${c.T} batch ${size} ` +
           `of ${c.maxB}${tb < c.T ? ` at ${tb} positions` : ""}`;
         step.set(start, size, 0, tb);

@@ -10,7 +10,8 @@ import { softmaxCrossEntropy } from "../cpu/softmax_xent.ts";
 import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import type { DoctorShapes } from "../facts/shapes.ts";
-import { modelXentCases, stepTargets, XENT_TOLERANCE, type XentModelCase } from "../facts/softmax_xent.ts";
+import { modelXentCases, XENT_TOLERANCE, type XentModelCase } from "../facts/softmax_xent.ts";
+import { stepRows } from "../facts/step_rows.ts";
 import { type CaseResult, compare, permutation, randomFloats, randomInts, ShapeRng } from "./compare.ts";
 import { type CheckContext, type CheckOutcome, oddCount, type Speed } from "./context.ts";
 
@@ -88,7 +89,7 @@ export async function checkSoftmaxXent(
         if (bufs.dLogits) ctx.gpu.write(bufs.dLogits.buffer, 0, new Float32Array(logitRows * V).fill(123));
         step.set(start, size, k, tb);
         await ctx.gpu.run(kernels);
-        const scored = stepTargets(targets, order, start, size, stride, c.perPosition ? tb : 1);
+        const scored = stepRows(targets, order, stride, start, size, c.perPosition ? tb : 1);
         const dWant = new Float32Array(logitRows * V);
         wantLosses.push(softmaxCrossEntropy(logits, scored, scored.length, V, grad ? dWant : null));
         if (bufs.dLogits) {

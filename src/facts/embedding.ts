@@ -1,7 +1,7 @@
 /**
  * The embedding's facts (shaders/embedding.wgsl and embedding_backward.wgsl against src/cpu/embedding.ts):
- * its tolerances, the ids a step resolves (the reference gathers and scatters through them), and the models'
- * shapes of it: a window model's batch, a headline model's rows strided by the data's longest row and run at
+ * its tolerances and the models' shapes of it (the ids a step resolves, which the reference gathers and
+ * scatters through, are src/facts/step_rows.ts's): a window model's batch, a headline model's rows strided by the data's longest row and run at
  * fewer positions, its backward adding to a tied output layer's gradient.
  */
 import type { DoctorShapes } from "./shapes.ts";
@@ -18,25 +18,6 @@ export const EMBEDDING_TOLERANCE = {
    */
   accumulate: { atol: 1e-5, rtol: 1e-6 } as Tolerance,
 };
-
-/**
- * The ids step (start, size) resolves: rows order[start .. start+size) of `inputs` (T ids a row), the first
- * `tb` positions of each, packed with tb as the row stride; size * tb ids.
- */
-export function stepIds(
-  inputs: Int32Array,
-  order: Int32Array,
-  T: number,
-  start: number,
-  size: number,
-  tb = T,
-): Int32Array {
-  const ids = new Int32Array(size * tb);
-  for (let b = 0; b < size; b++) {
-    for (let t = 0; t < tb; t++) ids[b * tb + t] = inputs[order[start + b] * T + t];
-  }
-  return ids;
-}
 
 /** A model-sized case: the table, the data's ids per row T, the largest batch and the steps run. */
 export interface EmbeddingModelCase {

@@ -1,7 +1,7 @@
 /**
  * Softmax cross-entropy's facts (shaders/softmax_xent*.wgsl against src/cpu/softmax_xent.ts): its
- * tolerances, ordinary and for logits of large magnitude, the targets a step scores (the reference's rows),
- * and the models' shapes of it: a window model's row per pair, a headline model's row per position with
+ * tolerances, ordinary and for logits of large magnitude, and the models' shapes of it (the targets a step
+ * scores are src/facts/step_rows.ts's): a window model's row per pair, a headline model's row per position with
  * padding that counts for nothing.
  */
 import type { DoctorShapes } from "./shapes.ts";
@@ -29,25 +29,6 @@ export const XENT_TOLERANCE = {
     dLogits: { atol: 1e-5, rtol: 1e-2 } as Tolerance,
   },
 };
-
-/**
- * The targets step (start, size) scores: rows order[start .. start+size) of `targets` (`stride` a row), the
- * first `steps` positions of each, packed with `steps` as the row stride (a window model: one a row).
- */
-export function stepTargets(
-  targets: Int32Array,
-  order: Int32Array,
-  start: number,
-  size: number,
-  stride = 1,
-  steps = 1,
-): Int32Array {
-  const out = new Int32Array(size * steps);
-  for (let b = 0; b < size; b++) {
-    for (let t = 0; t < steps; t++) out[b * steps + t] = targets[order[start + b] * stride + t];
-  }
-  return out;
-}
 
 /** A model-sized case: the largest batch, V, the steps run and the logits' magnitude. */
 export interface XentModelCase {
