@@ -1134,6 +1134,24 @@ export const MUTATIONS: Mutation[] = [
     { filter: "headline model" },
   ),
 
+  // ---- doctor's rows of the headline model's variants ----
+  one(
+    "doctor: the per-position loss row checks the loss per row",
+    "src/doctor/doctor.ts",
+    "(ctx) => checkSoftmaxXent(ctx, shapes, true, true),",
+    "(ctx) => checkSoftmaxXent(ctx, shapes, true),",
+    ["tests/doctor_test.ts"],
+    { filter: "headline model's variants" },
+  ),
+  one(
+    "doctor: the accumulating embedding row checks the overwriting backward",
+    "src/doctor/doctor.ts",
+    '(ctx) => checkEmbedding(ctx, shapes, "accumulate"),',
+    '(ctx) => checkEmbedding(ctx, shapes, "backward"),',
+    ["tests/doctor_test.ts"],
+    { filter: "headline model's variants" },
+  ),
+
   // ---- the training loop, run files and the CLIs ----
   one(
     "train loop: only NaN stops training (Inf passes)",
