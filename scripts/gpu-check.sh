@@ -142,10 +142,10 @@ const predictLine = () => {
   if (!pw || !pc || pw.length !== pc.length) return "failed (see the predict-*.out files)";
   let diff = 0;
   for (const [i, w] of pw.entries()) {
-    if (w.words.join(" ") !== pc[i].words.join(" ")) return `FAIL: "${w.prompt}" ranks other words than the CPU's`;
+    if (w.words.join(" ") !== pc[i].words.join(" ")) return `FAIL: "${w.prompt}" ranks other words than the CPU reference`;
     w.probabilities.forEach((p: number, k: number) => diff = Math.max(diff, Math.abs(p - pc[i].probabilities[k])));
   }
-  return `${diff <= 1e-4 ? "PASS" : "FAIL"}: top-10 of ${pw.length} prompts as the CPU reference's, ` +
+  return `${diff <= 1e-4 ? "PASS" : "FAIL"}: top-10 of ${pw.length} prompts as the CPU reference, ` +
     `probabilities within ${diff.toExponential(1)} (1e-4 allowed)`;
 };
 const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined) =>
@@ -154,7 +154,7 @@ const lines = [
   `GPU (nvidia-smi):  ${gpu}; PyTorch: ${torch}`,
   `adapter:           ${d ? `${d.adapter.description} (${d.adapter.backend}${d.adapter.fallback ? ", a SOFTWARE adapter: the GPU was not used" : ""})` : "none (see doctor)"}`,
   `doctor --all:      ${doctorRc === "0" ? "PASS" : `FAIL (exit ${doctorRc})`} in ${doctorSecs} s` +
-    (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}` : ""),
+    (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}, headline training ${d.headline_training?.pass ? "PASS" : "FAIL"}` : ""),
   `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
   `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
   `headline train:    ${headlineRc === "0" && h ? `${h.epochs} epochs, ${h.steps} steps in ${h.seconds.toFixed(0)} s (${h.pairsPerSecond.toFixed(0)} pairs/s), last loss ${h.lastLoss.toFixed(4)}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
