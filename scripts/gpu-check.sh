@@ -157,7 +157,7 @@ const lines = [
     (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}, headline training ${d.headline_training?.pass ? "PASS" : "FAIL"}` : ""),
   `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
   `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
-  `headline train:    ${headlineRc === "0" && h ? `${h.epochs} epochs, ${h.steps} steps in ${h.seconds.toFixed(0)} s (${h.pairsPerSecond.toFixed(0)} pairs/s), last loss ${h.lastLoss.toFixed(4)}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
+  `headline train:    ${headlineRc === "0" && h ? `${h.epochs} epochs, ${h.steps} steps in ${h.seconds.toFixed(0)} s (${h.pairsPerSecond.toFixed(0)} pairs/s), last loss ${h.lastLoss?.toFixed(4) ?? "-"}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
   `headline predict:  ${predictLine()}`,
 ];
 console.log(lines.join("\n"));
