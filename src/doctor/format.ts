@@ -187,7 +187,9 @@ function kernelTolerances(rows: KernelRow[]): Array<[string, string]> {
   return [...byKernel].flatMap(([kernel, tolerances]) =>
     tolerances.size === 1
       ? [[kernel, [...tolerances.keys()][0]] as [string, string]]
-      : [...tolerances].map(([t, variants]) => [`${kernel} ${variants.join(", ")}`, t] as [string, string])
+      : [...tolerances].map(([t, variants]) =>
+        [[kernel, variants.filter(Boolean).join(", ")].filter(Boolean).join(" "), t] as [string, string]
+      )
   );
 }
 

@@ -76,8 +76,9 @@ function lstmInputs(ctx: CheckContext, c: LstmCase) {
   };
 }
 
-const lstmLabel = (c: LstmCase, backward: boolean) =>
-  `${c.label === "odd" ? "" : `${c.label}: `}B=${c.shape.B} T=${c.shape.T}${
+/** A case in words (`which`: with the case's place in the model, as a compared case is named). */
+const lstmLabel = (c: LstmCase, backward: boolean, which = true) =>
+  `${which && c.label !== "odd" ? `${c.label}: ` : ""}B=${c.shape.B} T=${c.shape.T}${
     c.Tb < c.shape.T ? ` run at ${c.Tb}` : ""
   } In=${c.shape.In} H=${c.shape.H}` +
   (c.init ? " from h0, c0" : "") + (backward && c.used < c.shape.B ? `, dh 0 beyond row ${c.used}` : "");
@@ -164,7 +165,7 @@ async function checkLstmCases(
       if (c.timed) {
         // Forward: the two gate GEMMs; backward: their input and weight gradients, twice the work.
         const flops = 2 * B * c.Tb * 4 * H * (In + H) * (backward ? 2 : 1);
-        speed = await ctx.speed(lstmLabel(c, false), pass, { flops });
+        speed = await ctx.speed(lstmLabel(c, false, false), pass, { flops });
       }
     });
   }

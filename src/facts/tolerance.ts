@@ -15,8 +15,11 @@ export interface Tolerance {
 /** Nothing but the same value passes (copies and float32 products made alike on both sides). */
 export const EXACT: Tolerance = { atol: 0, rtol: 0 };
 
-/** 2e-5, not 0.00002. */
-export const num = (x: number): string => (x !== 0 && Math.abs(x) < 1e-3 ? x.toExponential() : String(x));
+/** 2e-5, not 0.00002; 1.36e-5, not the float's 1.3599999999999999e-5 (6 significant digits at most). */
+export const num = (x: number): string => {
+  const v = Number(x.toPrecision(6));
+  return v !== 0 && Math.abs(v) < 1e-3 ? v.toExponential() : String(v);
+};
 
 /** A tolerance in words: "atol 1e-6, rtol 1e-5", or "exact". */
 export function toleranceText(t: Tolerance): string {
