@@ -1,10 +1,11 @@
 /**
  * `deno task doctor`'s core, the same code a web page's "check this GPU" runs: given a Gpu it reports the
- * adapter, the limits and features that matter, the kernel variants the runtime chooses for the model on it
- * (and why), then checks each of those variants (with `all`, every variant it can compile) against the CPU
- * reference on seeded odd shapes and on the model's shapes, trains a few steps on WebGPU and on the CPU from
- * the same weights, and times each kernel. Pure: no printing, no Deno, no files; src/doctor/format.ts turns
- * the report into text and JSON.
+ * adapter, the limits and features that matter, the kernel variants the runtime chooses on it (and why) for
+ * the window model and a headline model (DoctorShapes, src/facts/shapes.ts), then checks each of those
+ * variants (with `all`, every variant it can compile) against the CPU reference on seeded odd shapes and on
+ * the models' shapes, trains a few steps of each model on WebGPU and on the CPU from the same weights, and
+ * times each kernel. Pure: no printing, no Deno, no files; src/doctor/format.ts turns the report into text
+ * and JSON.
  *
  * A check that throws (a shader that does not compile on this adapter, say) is that row's FAIL, with the
  * error's first line, and the others still run. A lost device ends the run with DeviceLostError.
