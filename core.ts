@@ -155,7 +155,7 @@ export {
   SMALL_SHAPES,
   type TrainingRow,
 } from "./src/doctor/doctor.ts";
-export type { DoctorShapes } from "./src/doctor/kernels.ts";
+export type { DoctorShapes } from "./src/facts/shapes.ts";
 export type { CaseResult, Tolerance } from "./src/doctor/compare.ts";
 export type { Speed } from "./src/doctor/context.ts";
 export type { TrainingResult, WeightsComparison } from "./src/doctor/training.ts";

@@ -1,23 +1,26 @@
 #!/usr/bin/env bash
 # The real-GPU check, for a machine with a GPU and a fresh clone: installs what is missing (Deno from npm,
-# the Vulkan loader), then runs `deno task doctor` (every kernel variant against the CPU reference),
-# `deno task bench` (WebGPU vs the CPU reference vs PyTorch, which runs on CUDA when
-# torch.cuda.is_available()) and the notebook's 200 epochs on ArticlesApril2017.csv, and prints one summary.
+# the Vulkan loader), then runs `deno task doctor` (every kernel variant of the window and the headline model
+# against the CPU reference), `deno task bench` (WebGPU vs the CPU reference vs PyTorch, which runs on CUDA
+# when torch.cuda.is_available()), the notebook's 200 epochs on ArticlesApril2017.csv, and a headline model
+# (tied direct head, dropout, clipping) for a few epochs whose predictions (advance from carried states) on
+# WebGPU must equal the CPU reference's; and prints one summary.
 #
-#   bash scripts/gpu-check.sh --data PATH [--out DIR] [--epochs N]
+#   bash scripts/gpu-check.sh --data PATH [--out DIR] [--epochs N] [--headline-epochs N]
 #
 # PATH: ArticlesApril2017.csv, or a directory holding it. Logs and JSON go to DIR (default runs/gpu-check).
 # UNTESTED ON GPU HARDWARE: written and checked on GPU-less machines only (see README, "doctor").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-data="" out="runs/gpu-check" epochs=200
+data="" out="runs/gpu-check" epochs=200 headline_epochs=10
 while [ $# -gt 0 ]; do
   case "$1" in
   --data) data="${2:?--data needs a path}"; shift 2 ;;
   --out) out="${2:?--out needs a directory}"; shift 2 ;;
   --epochs) epochs="${2:?--epochs needs a number}"; shift 2 ;;
-  -h | --help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  --headline-epochs) headline_epochs="${2:?--headline-epochs needs a number}"; shift 2 ;;
+  -h | --help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "gpu-check: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -84,7 +87,7 @@ timed() { # timed NAME CMD...: runs CMD with its stdout in $out/NAME.out and std
   secs=$((SECONDS - t0))
 }
 
-say "doctor (every variant the runtime would use, against the CPU reference)"
+say "doctor (every variant the runtime would use for the window and the headline model, against the CPU reference)"
 timed doctor deno task doctor --all
 doctor_rc=$rc doctor_secs=$secs
 cat "$out/doctor.out"
@@ -100,10 +103,22 @@ timed train deno task train --data "$data" --epochs "$epochs" --out "$out/train"
 train_rc=$rc train_secs=$secs
 tail -n 3 "$out/train.out"
 
+say "headline model: $headline_epochs epochs on $data (tied direct head, dropout 0.3, clip 1), then predictions"
+timed headline deno task train --data "$data" --boundaries --model-kind headline --embed 64 --hidden 64 \
+  --layers 2 --head 0 --tie --dropout 0.3 --clip 1 --val-fraction 0.1 --epochs "$headline_epochs" \
+  --out "$out/headline" --force --json
+headline_rc=$rc headline_secs=$secs
+tail -n 3 "$out/headline.out"
+# A headline model predicts by advancing its LSTM state word by word (h0, c0): WebGPU against the reference.
+prompts=("" "the" "new york" "trump says")
+deno task predict --model "$out/headline" --top-k 10 --json "${prompts[@]}" >"$out/predict-webgpu.out"
+deno task predict --model "$out/headline" --top-k 10 --json --backend cpu "${prompts[@]}" >"$out/predict-cpu.out"
+
 # ---- summary ----
 summary=$(
   deno eval --ext=ts '
-const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, gpu, torch] = Deno.args;
+const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, headlineRc, headlineSecs, gpu, torch] =
+  Deno.args;
 const last = (f: string) => {
   try {
     const lines = Deno.readTextFileSync(f).trim().split("\n");
@@ -113,20 +128,44 @@ const last = (f: string) => {
   }
 };
 const d = last(`${out}/doctor.json`), b = last(`${out}/bench.out`), t = last(`${out}/train.out`);
+const h = last(`${out}/headline.out`);
+// The largest difference of a top-10 probability between WebGPU and the CPU reference (words must agree).
+const predictions = (f: string) => {
+  try {
+    return Deno.readTextFileSync(f).trim().split("\n").map((l) => JSON.parse(l));
+  } catch {
+    return null;
+  }
+};
+const pw = predictions(`${out}/predict-webgpu.out`), pc = predictions(`${out}/predict-cpu.out`);
+const predictLine = () => {
+  if (!pw || !pc || pw.length !== pc.length) return "failed (see the predict-*.out files)";
+  let diff = 0;
+  for (const [i, w] of pw.entries()) {
+    if (w.words.join(" ") !== pc[i].words.join(" ")) return `FAIL: "${w.prompt}" ranks other words than the CPU reference`;
+    w.probabilities.forEach((p: number, k: number) => diff = Math.max(diff, Math.abs(p - pc[i].probabilities[k])));
+  }
+  return `${diff <= 1e-4 ? "PASS" : "FAIL"}: top-10 of ${pw.length} prompts as the CPU reference, ` +
+    `probabilities within ${diff.toExponential(1)} (1e-4 allowed)`;
+};
 const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined) =>
   x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} pairs/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
 const lines = [
   `GPU (nvidia-smi):  ${gpu}; PyTorch: ${torch}`,
   `adapter:           ${d ? `${d.adapter.description} (${d.adapter.backend}${d.adapter.fallback ? ", a SOFTWARE adapter: the GPU was not used" : ""})` : "none (see doctor)"}`,
   `doctor --all:      ${doctorRc === "0" ? "PASS" : `FAIL (exit ${doctorRc})`} in ${doctorSecs} s` +
-    (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}` : ""),
+    (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}, headline training ${d.headline_training?.pass ? "PASS" : "FAIL"}` : ""),
   `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
   `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
+  `headline train:    ${headlineRc === "0" && h ? `${h.epochs} epochs, ${h.steps} steps in ${h.seconds.toFixed(0)} s (${h.pairsPerSecond.toFixed(0)} pairs/s), last loss ${h.lastLoss?.toFixed(4) ?? "-"}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
+  `headline predict:  ${predictLine()}`,
 ];
 console.log(lines.join("\n"));
-' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$gpu_name" "$torch"
+' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$headline_rc" \
+    "$headline_secs" "$gpu_name" "$torch"
 )
 echo
 echo "==== gpu-check summary (logs in $out) ===="
 echo "$summary"
-[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$train_rc" = 0 ]
+[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$train_rc" = 0 ] && [ "$headline_rc" = 0 ] &&
+  [[ "$summary" == *"headline predict:  PASS"* ]]

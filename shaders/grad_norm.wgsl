@@ -9,9 +9,6 @@ alias T = {{T}};
 struct Chunk {
   // Where this chunk's partial sums start in `partials`.
   base: u32,
-  _pad0: u32,
-  _pad1: u32,
-  _pad2: u32,
 }
 
 @group(0) @binding(0) var<uniform> chunk: Chunk;

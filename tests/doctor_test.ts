@@ -1,10 +1,12 @@
 /**
  * `deno task doctor` (src/cli/doctor.ts over the core in src/doctor/): a clean run passes and prints one JSON
  * object of the documented shape; a deliberately wrong kernel (a 0.1% error in the LSTM's forget gate,
- * planted through Gpu.open's shader overrides) FAILs exactly that kernel's row and the run; a shader that
- * does not compile FAILs its row with the compiler's first line while the others still run; a lost device
- * ends the run with one line; no adapter at all gives one line and exit 1; and the variants the doctor says
- * the runtime uses are the ones the WebGPU backend really compiles.
+ * planted through Gpu.open's shader overrides) FAILs exactly that kernel's row and the run, and so do bugs
+ * planted in the headline model's variants (dropout per position, the per-position loss's count, the
+ * embedding's accumulating backward, the LSTM's initial state); a shader that does not compile FAILs its row
+ * with the compiler's first line while the others still run; a lost device ends the run with one line; no
+ * adapter at all gives one line and exit 1; and the variants the doctor says the runtime uses, for the window
+ * and the headline model, are the ones the WebGPU backend really compiles.
  *
  * Runs use --shapes small (the same kernel variants as the model's shapes, in a fraction of the time).
  */
@@ -13,6 +15,7 @@ import { gpuTest } from "./gpu_harness.ts";
 import { errorLine, runDeno, taskRun } from "./cli_harness.ts";
 import { doctorMain } from "../src/cli/doctor.ts";
 import {
+  doctorGemms,
   LSTM_VARIANT_NAMES,
   MODEL_SHAPES,
   planChecks,
@@ -21,11 +24,12 @@ import {
 } from "../src/doctor/doctor.ts";
 import { DeviceLostError } from "../src/errors.ts";
 import { compare } from "../src/doctor/compare.ts";
-import { GEMM_VARIANTS, gemmVariantName, modelGemms, runtimeGemmVariant } from "../src/doctor/gemm.ts";
+import { GEMM_VARIANTS, gemmVariantName, runtimeGemmVariant } from "../src/doctor/gemm.ts";
 import { ADAM_DEFAULTS } from "../src/model/optimizer.ts";
 import { createGpuBackend } from "../src/gpu/backend.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { lstmPlan } from "../src/gpu/lstm.ts";
+import type { Backend } from "../src/model/backend.ts";
 import { SHADER_SOURCES } from "../src/gpu/shaders.ts";
 import type { ShaderValues } from "../src/gpu/preprocess.ts";
 
@@ -90,6 +94,13 @@ gpuTest("doctor --json: a clean run passes and prints one JSON object of the doc
   assertEquals(j.training.cpu_losses.length, 3);
   assert(j.training.weights.worst_tensor.length > 0, "training weights");
   assert(j.training.weights.worst_rel_diff <= j.training.weights.tolerance, "training weights");
+  // The headline model's: its batches' positions, and advance from no state and from the carried one.
+  const h = SMALL_SHAPES.headline;
+  assertEquals(j.shapes.headline.steps, h.steps);
+  assertEquals(j.headline_training.pass, true);
+  assertEquals(j.headline_training.steps, [64, 64, 20]);
+  assertEquals(j.headline_training.positions, [h.steps, h.steps, h.lastSteps]);
+  assertEquals(j.headline_training.advance.map((c: { pass: boolean }) => c.pass), [true, true, true]);
 });
 
 // A 0.1% error in the forget gate of the forward (the sequence kernel: the variant lavapipe runs).
@@ -110,11 +121,47 @@ gpuTest(
     assert(table.filter(([s]) => s === "PASS").length >= 9, lines.join("\n"));
     // Its worst element is named, next to the reference's value.
     const at = lines.findIndex((l) => l.startsWith("FAIL   lstm forward"));
-    assert(/^ {7}worst: (h|c|gates) B=\d+ .*reference/.test(lines[at + 1]), lines[at + 1]);
+    assert(/^ {7}worst: (h|c|gates) (.+: )?B=\d+ .*reference/.test(lines[at + 1]), lines[at + 1]);
     assertEquals(code, 1);
     assert(lines.at(-1)!.startsWith("FAIL: lstm forward sequence"), lines.at(-1));
   },
 );
+
+/** One bug in each kernel variant the headline model adds, each in text only that variant compiles. */
+const HEADLINE_BUGS: Array<[string, string, string]> = [
+  // Dropout masks only a batch's first position of each row's elements (PER_STEP ignored).
+  ["dropout", "select(1u, step.steps, PER_STEP)", "select(1u, step.steps, false)"],
+  // The per-position loss counts padding among its targets.
+  ["softmax_xent_count", "if (targets[row + t] >= 0) {", "if (targets[row + t] >= -1) {"],
+  // The tied model's embedding backward overwrites fc2's gradient instead of adding to it.
+  ["embedding_backward", "select(sum[e], dTable[v * E + e] + sum[e], ACCUMULATE)", "sum[e]"],
+  // The sequence kernel's initial cell state read 1% short.
+  ["lstm_seq", "cs[r] = ldC0(b * H, j4);", "cs[r] = 0.99 * ldC0(b * H, j4);"],
+];
+
+gpuTest("doctor: bugs planted in the headline model's variants FAIL exactly their rows", async () => {
+  const shaders: Record<string, string> = {};
+  for (const [shader, find, replace] of HEADLINE_BUGS) {
+    const source = shaders[shader] ?? SHADER_SOURCES[shader];
+    assert(source.includes(find), `shaders/${shader}.wgsl holds ${find}`);
+    shaders[shader] = source.replace(find, replace);
+  }
+  const { code, lines } = await doctor(["--shapes", "small"], shaders);
+  const table = rows(lines);
+  assertEquals(table.filter(([s]) => s === "FAIL").map(([, name]) => name), [
+    "lstm forward sequence",
+    "embedding backward accumulate",
+    "dropout per position",
+    "softmax xent per position, loss + dLogits",
+    "softmax xent per position, loss only",
+  ], lines.join("\n"));
+  // The window model's rows and its training (no dropout, no initial state, untied) pass.
+  assert(table.filter(([s]) => s === "PASS").length >= 15, lines.join("\n"));
+  assert(lines.some((l) => /^training: .*: PASS$/.test(l)), lines.join("\n"));
+  // The headline model's training and advance run them all.
+  assert(lines.some((l) => /^headline training: .*: FAIL$/.test(l)), lines.join("\n"));
+  assertEquals(code, 1);
+});
 
 gpuTest("doctor: a shader that does not compile FAILs its row with the compiler's first line", async () => {
   const broken = SHADER_SOURCES.adam.replace("return;", "return undefinedThing;");
@@ -173,59 +220,79 @@ Deno.test({
   },
 });
 
-gpuTest("doctor: the GEMM variants it reports in use are those the WebGPU backend compiles", async (gpu) => {
-  for (const shapes of [MODEL_SHAPES, SMALL_SHAPES]) {
-    const compiled = new Set<string>();
-    const pipeline = gpu.pipeline.bind(gpu);
-    gpu.pipeline = (name: string, values: ShaderValues = {}) => {
-      if (name === "matmul_tiled") compiled.add("tiled");
-      if (name === "matmul_regblock") {
-        const b = values.B_VEC4 ? "vec4" : values.B_VEC2 ? "vec2" : "scalar";
-        compiled.add(
-          `${values.A_STAGED ? "staged" : "regblock"}, B ${b}, C ${values.C_VEC4 ? "vec4" : "scalar"}`,
-        );
+gpuTest(
+  "doctor: the GEMM variants it reports in use are those the WebGPU backend compiles for both models",
+  async (gpu) => {
+    for (const shapes of [MODEL_SHAPES, SMALL_SHAPES]) {
+      const compiled = new Set<string>();
+      const pipeline = gpu.pipeline.bind(gpu);
+      gpu.pipeline = (name: string, values: ShaderValues = {}) => {
+        if (name === "matmul_tiled") compiled.add("tiled");
+        if (name === "matmul_regblock") {
+          const b = values.B_VEC4 ? "vec4" : values.B_VEC2 ? "vec2" : "scalar";
+          compiled.add(
+            `${values.A_STAGED ? "staged" : "regblock"}, B ${b}, C ${values.C_VEC4 ? "vec4" : "scalar"}`,
+          );
+        }
+        return pipeline(name, values);
+      };
+      try {
+        // The training kernels are built at the first step; the headline model's with dropout.
+        const train = async (backend: Backend, rows: number, steps: number, perPosition: boolean) => {
+          // Every row has a target at its first position (a headline row's), then padding.
+          const targets = perPosition
+            ? Int32Array.from({ length: rows * steps }, (_, i) => (i % steps === 0 ? 1 : -1))
+            : new Int32Array(rows);
+          await backend.setTrainData(new Int32Array(rows * steps), targets, rows);
+          backend.trainStep(0, rows, ADAM_DEFAULTS, { rate: 0.1, seed: 1 });
+          await backend.takeLosses();
+          backend.destroy();
+        };
+        const window = await createGpuBackend(gpu, shapes.model, { maxBatch: shapes.batch, dropout: true });
+        await train(window, 2, shapes.model.window, false);
+        const h = shapes.headline;
+        const options = { maxBatch: shapes.batch, maxSteps: h.steps, dropout: true };
+        await train(await createGpuBackend(gpu, h.model, options), 2, h.steps, true);
+      } finally {
+        gpu.pipeline = pipeline;
       }
-      return pipeline(name, values);
-    };
-    try {
-      // The training kernels are built at the first step.
-      const backend = await createGpuBackend(gpu, shapes.model, { maxBatch: shapes.batch });
-      await backend.setTrainData(new Int32Array(2 * shapes.model.window), new Int32Array(2), 2);
-      backend.trainStep(0, 2, ADAM_DEFAULTS);
-      await backend.takeLosses();
-      backend.destroy();
-    } finally {
-      gpu.pipeline = pipeline;
+      const used = planChecks(gpu, shapes, false).filter((c) => c.kernel === "matmul").map((c) => c.variant);
+      assertEquals(used.sort(), [...compiled].sort(), `V = ${shapes.model.vocab}`);
+      // Every model GEMM maps to one of the variants checked.
+      const names = GEMM_VARIANTS.map(gemmVariantName);
+      for (const g of doctorGemms(gpu, shapes)) {
+        assert(names.includes(gemmVariantName(runtimeGemmVariant(gpu, g.spec))), g.op);
+      }
+      // --all adds every other variant, marked as not in use.
+      const all = planChecks(gpu, shapes, true);
+      assertEquals(all.filter((c) => c.kernel === "matmul").map((c) => c.variant), names);
+      assertEquals(all.filter((c) => c.kernel === "adam").map((c) => c.variant), ["vec4", "scalar"]);
+      assertEquals(all.filter((c) => c.kernel === "lstm forward").map((c) => c.variant), [
+        "sequence",
+        "per position",
+      ]);
+      // The headline model's variants have rows of their own, in use.
+      const rowNames = all.filter((c) => c.used).map((c) => `${c.kernel} ${c.variant}`);
+      for (
+        const name of [
+          "embedding backward accumulate",
+          "dropout per position",
+          "dropout per row",
+          "softmax xent per position, loss + dLogits",
+          "softmax xent per position, loss only",
+        ]
+      ) {
+        assert(rowNames.includes(name), `${name} in ${rowNames.join("; ")}`);
+      }
+      const lstmUsed = LSTM_VARIANT_NAMES[lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant];
+      for (const c of all) {
+        const expected = c.kernel === "matmul"
+          ? used.includes(c.variant)
+          : c.kernel.startsWith("lstm")
+          ? c.variant.startsWith(lstmUsed)
+          : c.variant !== "scalar";
+        assertEquals(c.used, expected, `${c.kernel} ${c.variant}`);
+      }
     }
-    const used = planChecks(gpu, shapes, false).filter((c) => c.kernel === "matmul").map((c) => c.variant);
-    assertEquals(used.sort(), [...compiled].sort(), `V = ${shapes.model.vocab}`);
-    // Every model GEMM maps to one of the variants checked.
-    const names = GEMM_VARIANTS.map(gemmVariantName);
-    for (
-      const g of modelGemms(
-        shapes.model,
-        shapes.batch,
-        lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant,
-      )
-    ) {
-      assert(names.includes(gemmVariantName(runtimeGemmVariant(gpu, g.spec))), g.op);
-    }
-    // --all adds every other variant, marked as not in use.
-    const all = planChecks(gpu, shapes, true);
-    assertEquals(all.filter((c) => c.kernel === "matmul").map((c) => c.variant), names);
-    assertEquals(all.filter((c) => c.kernel === "adam").map((c) => c.variant), ["vec4", "scalar"]);
-    assertEquals(all.filter((c) => c.kernel === "lstm forward").map((c) => c.variant), [
-      "sequence",
-      "per position",
-    ]);
-    const lstmUsed = LSTM_VARIANT_NAMES[lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant];
-    for (const c of all) {
-      const expected = c.kernel === "matmul"
-        ? used.includes(c.variant)
-        : c.kernel.startsWith("lstm")
-        ? c.variant.startsWith(lstmUsed)
-        : c.variant !== "scalar";
-      assertEquals(c.used, expected, `${c.kernel} ${c.variant}`);
-    }
-  }
-});
+  },
+);

@@ -2,25 +2,22 @@
  * Adam on WebGPU against the CPU reference (src/cpu/adam.ts, exactly torch.optim.Adam) over steps t = 1..5
  * with fresh gradients each step: vec4 and scalar paths, weight decay, chunked (split-binding) runs, zero
  * gradients (from zero moments, and after moments have built up) and gradients as small as eps, where eps
- * decides the step. Tolerance: the GPU computes in float32, the reference in float64 rounded to float32 per
- * step; each step moves a parameter by about lr = 1e-3, so after 5 steps we allow atol 1e-6 on parameters (a
- * few float32 ulps of values near 1) and rtol 1e-5 on the moments.
+ * decides the step. Tolerance: src/facts/adam.ts's (float32 against float64 rounded to float32 per step).
  */
 import { assert, assertAllClose, assertEquals, assertRejects, randomArray } from "./assert.ts";
-import { destroyAll, gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
+import { destroyAll, gpuTest, output, readFloats } from "./gpu_harness.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
 import { adamStep } from "../src/cpu/adam.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createAdam } from "../src/gpu/adam.ts";
+import { adamTolerance } from "../src/facts/adam.ts";
+import { checkAdamSteps } from "./adam_harness.ts";
 
 /** Random gradients in +-scale, new ones each step t. */
 const randomGrads = (scale: number) => (count: number, t: number) =>
   randomArray(count, 100 + t, -scale, scale);
 
-/**
- * Five Adam steps on the GPU and on the reference from the same parameters and zero moments; compares
- * parameters, m and v. Returns the final GPU parameters and the number of dispatches.
- */
+/** Five Adam steps with `hyper` and gradients from `gradsAt` (tests/adam_harness.ts). */
 async function checkAdam(
   gpu: Gpu,
   count: number,
@@ -28,38 +25,13 @@ async function checkAdam(
   gradsAt: (count: number, t: number) => Float32Array = randomGrads(1),
   gradScale = 1,
 ): Promise<{ params: Float32Array; dispatches: number }> {
-  const params = randomArray(count, 1);
-  const m = new Float32Array(count);
-  const v = new Float32Array(count);
-  const bufs = {
-    params: upload(gpu, params),
-    grads: output(gpu, count),
-    m: upload(gpu, m),
-    v: upload(gpu, v),
-  };
-  const adam = await createAdam(gpu, bufs, count);
-  for (let t = 1; t <= 5; t++) {
-    const grads = gradsAt(count, t);
-    gpu.write(bufs.grads.buffer, 0, grads);
-    adam.setStep(t, hyper);
-    await gpu.run(adam.kernels);
-    adamStep(params, grads, m, v, t, hyper);
-  }
-  const what = `count ${count} ${JSON.stringify(hyper)}`;
-  const got = await readFloats(gpu, bufs.params, count);
-  assertAllClose(got, params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
-  assertAllClose(await readFloats(gpu, bufs.m, count), m, {
-    atol: 1e-7 * gradScale,
-    rtol: 1e-5,
-    what: `m ${what}`,
-  });
-  assertAllClose(await readFloats(gpu, bufs.v, count), v, {
-    atol: 1e-9 * gradScale ** 2,
-    rtol: 1e-5,
-    what: `v ${what}`,
-  });
-  destroyAll(gpu, Object.values(bufs));
-  return { params: got, dispatches: adam.kernels.length };
+  const { params, adam } = await checkAdamSteps(
+    gpu,
+    count,
+    (t) => ({ grads: gradsAt(count, t), hyper }),
+    gradScale,
+  );
+  return { params, dispatches: adam.kernels.length };
 }
 
 gpuTest("adam: five steps equal torch.optim.Adam (vec4 and scalar counts)", async (gpu) => {
@@ -126,7 +98,7 @@ gpuTest("adam: a grid larger than 65535 workgroups per dimension is folded into 
   const want = new Float32Array(1);
   adamStep(want, Float32Array.of(1), new Float32Array(1), new Float32Array(1), 1, ADAM_DEFAULTS);
   const got = await readFloats(gpu, bufs.params, count);
-  assertAllClose(got, new Float32Array(count).fill(want[0]), { atol: 1e-9, rtol: 1e-6, what: "params" });
+  assertAllClose(got, new Float32Array(count).fill(want[0]), { ...adamTolerance().params, what: "params" });
   destroyAll(gpu, Object.values(bufs));
 });
 

@@ -1,8 +1,10 @@
 /**
  * The embedding on WebGPU (shaders/embedding.wgsl gather, embedding_backward.wgsl scatter-add without
  * atomics) against the CPU reference (src/cpu/embedding.ts): rows gathered through the epoch's order, rows
- * past a short batch zero with id -1, and the backward summing every repeated word's rows, within one chunk
- * of ids and across chunks.
+ * past a short batch zero with id -1, a step's positions fewer than the data's rows (its own stride), and the
+ * backward summing every repeated word's rows, within one chunk of ids and across chunks, overwriting dTable
+ * or adding to it (a tied output layer's gradient); then the models' shapes (src/facts/embedding.ts, whose
+ * tolerances these are).
  */
 import { assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, readInts, upload } from "./gpu_harness.ts";
@@ -10,6 +12,9 @@ import { type Gpu, whole } from "../src/gpu/device.ts";
 import { createEmbedding } from "../src/gpu/embedding.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { embeddingBackward, embeddingForward } from "../src/cpu/embedding.ts";
+import { EMBEDDING_TOLERANCE, modelEmbeddingCases } from "../src/facts/embedding.ts";
+import { stepRows } from "../src/facts/step_rows.ts";
+import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 
 /** Seeded ids in [0, V) drawn from only `distinct` words, so batches repeat words. */
 function randomIds(n: number, V: number, distinct: number, seed: number): Int32Array {
@@ -24,22 +29,24 @@ function permutation(n: number, seed: number): Int32Array {
 }
 
 /**
- * Runs forward and backward for steps (start, size) over `pairs` windows and compares with the CPU
- * reference on the same gathered ids. The gather and the sums are exact float copies/adds in the same
- * order as the reference, so the tolerance is float32 rounding only.
+ * Runs forward and backward for steps (start, size, positions) over `rows` rows of data and compares with
+ * the CPU reference on the same gathered ids; with `accumulate` dTable starts with values the backward adds
+ * to.
  */
 async function checkEmbedding(
   gpu: Gpu,
   shape: { V: number; E: number; T: number; maxB: number },
-  pairs: number,
+  rows: number,
   steps: Array<[number, number, number?]>,
   distinct: number,
+  accumulate = false,
 ): Promise<void> {
   const { V, E, T, maxB } = shape;
-  const inputs = randomIds(pairs * T, V, distinct, 11);
-  const order = permutation(pairs, 12);
+  const inputs = randomIds(rows * T, V, distinct, 11);
+  const order = permutation(rows, 12);
   const table = randomArray(V * E, 13);
   const dxHost = randomArray(maxB * T * E, 14); // nonzero beyond size too: those rows must be ignored
+  const dTableBefore = randomArray(V * E, 15); // what an accumulating backward adds to
   const step = createStepParams(gpu, "test step", T);
   const bufs = {
     step: step.buffer,
@@ -48,29 +55,28 @@ async function checkEmbedding(
     table: upload(gpu, table),
     x: output(gpu, maxB * T * E),
     dx: upload(gpu, dxHost),
-    dTable: output(gpu, V * E, NaN), // every row is overwritten, rows of absent words with 0
+    dTable: output(gpu, V * E, NaN), // overwritten: every row, rows of absent words with 0
   };
-  const emb = await createEmbedding(gpu, shape, bufs);
+  const emb = await createEmbedding(gpu, shape, bufs, "embedding", accumulate);
   for (const [start, size, tb = T] of steps) {
     // A batch of tb <= T positions per row (a headline batch shorter than the data's longest row) is
     // packed with tb as the row stride.
     step.set(start, size, 0, tb);
+    if (accumulate) gpu.write(bufs.dTable.buffer, 0, dTableBefore);
     await gpu.run([...emb.forward, ...emb.backward]);
-    const ids = new Int32Array(size * tb);
-    for (let b = 0; b < size; b++) {
-      for (let t = 0; t < tb; t++) ids[b * tb + t] = inputs[order[start + b] * T + t];
-    }
+    const ids = stepRows(inputs, order, T, start, size, tb);
     const xExpected = new Float32Array(maxB * T * E);
     embeddingForward(table, ids, E, xExpected);
     const what = `V=${V} E=${E} T=${T} start=${start} size=${size} positions ${tb}`;
     const x = await readFloats(gpu, bufs.x, maxB * T * E);
-    assertAllClose(x, xExpected, { atol: 0, rtol: 0, what: `x ${what}` });
+    assertAllClose(x, xExpected, { ...EMBEDDING_TOLERANCE.forward, what: `x ${what}` });
     const gpuIds = await readInts(gpu, whole(emb.ids), maxB * T);
     assertEquals(Array.from(gpuIds), [...ids, ...new Array(maxB * T - size * tb).fill(-1)]);
-    const dTableExpected = new Float32Array(V * E);
-    embeddingBackward(dxHost.subarray(0, size * tb * E), ids, E, dTableExpected);
+    const dTableExpected = accumulate ? dTableBefore.slice() : new Float32Array(V * E);
+    embeddingBackward(dxHost.subarray(0, size * tb * E), ids, E, dTableExpected, accumulate);
     const dTable = await readFloats(gpu, bufs.dTable, V * E);
-    assertAllClose(dTable, dTableExpected, { atol: 1e-6, rtol: 1e-6, what: `dTable ${what}` });
+    const tol = accumulate ? EMBEDDING_TOLERANCE.accumulate : EMBEDDING_TOLERANCE.backward;
+    assertAllClose(dTable, dTableExpected, { ...tol, what: `dTable ${what}` });
   }
 }
 
@@ -102,8 +108,17 @@ gpuTest(
 );
 
 gpuTest(
-  "embedding: real shape (V=2482, E=16, T=2, maxB=64), full batch and a last batch of 20",
+  "embedding: accumulating into dTable (a tied output layer's gradient), strided steps",
   async (gpu) => {
-    await checkEmbedding(gpu, { V: 2482, E: 16, T: 2, maxB: 64 }, 148, [[0, 64], [64, 64], [128, 20]], 50);
+    await checkEmbedding(gpu, { V: 31, E: 5, T: 6, maxB: 7 }, 12, [[0, 7, 6], [7, 5, 3], [2, 7, 1]], 5, true);
+  },
+);
+
+gpuTest(
+  "embedding: the models' shapes (V=2482, T=2; the tied headline model's V=2484, T=25), their last batches",
+  async (gpu) => {
+    for (const c of modelEmbeddingCases(MODEL_SHAPES)) {
+      await checkEmbedding(gpu, c, c.rows, c.steps, Math.min(c.V, 50), c.accumulate);
+    }
   },
 );

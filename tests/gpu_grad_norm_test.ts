@@ -6,21 +6,17 @@
  * steps with clipping active (the norm above the limit) and inactive (below it) against clipGradNorm +
  * adamStep, and an inactive clip leaving every bit as no clip does.
  *
- * Tolerance of the norm: every term is a square, so float32 sums carry no cancellation; each invocation adds
- * its share in order and the partials are added as trees. The relative error measured on lavapipe is 7.8e-8
- * at worst (printed by the first test); NORM_RTOL is 5e-7. A missing partial (one workgroup's share of up to
- * 256, or a whole chunk) moves the norm by 1e-3 or more.
+ * Tolerance of the norm: src/facts/adam.ts's GRAD_NORM_TOLERANCE (every term is a square, so float32 sums carry
+ * no cancellation; the first test prints the worst relative error); Adam's steps through tests/adam_harness.ts.
  */
-import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
-import { destroyAll, gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
+import { assert, assertEquals, randomArray } from "./assert.ts";
+import { destroyAll, gpuTest, readFloats, upload } from "./gpu_harness.ts";
 import { ADAM_DEFAULTS, type AdamHyper } from "../src/model/optimizer.ts";
-import { adamStep } from "../src/cpu/adam.ts";
-import { clipGradNorm, gradNorm } from "../src/cpu/grad_norm.ts";
+import { gradNorm } from "../src/cpu/grad_norm.ts";
 import type { Gpu } from "../src/gpu/device.ts";
-import { createAdam } from "../src/gpu/adam.ts";
 import { createGradNorm, PARTIALS_PER_CHUNK } from "../src/gpu/grad_norm.ts";
-
-const NORM_RTOL = 5e-7;
+import { GRAD_NORM_TOLERANCE } from "../src/facts/adam.ts";
+import { checkAdamSteps } from "./adam_harness.ts";
 
 /** Gradients whose magnitudes span six decades (as a model's do: embeddings tiny, the head large). */
 function spreadGrads(count: number, seed: number): Float32Array {
@@ -60,10 +56,15 @@ gpuTest(
         assertEquals([r.partials, r.chunks], [partials, chunks], `count ${count}: partials and chunks`);
         const rel = Math.abs(r.got - r.want) / r.want;
         worst = Math.max(worst, rel);
-        assert(rel <= NORM_RTOL, `count ${count}: norm ${r.got} vs float64 ${r.want} (rel ${rel})`);
+        assert(
+          rel <= GRAD_NORM_TOLERANCE.rtol,
+          `count ${count}: norm ${r.got} vs float64 ${r.want} (rel ${rel})`,
+        );
       }
     }
-    console.log(`grad norm: worst relative error ${worst.toExponential(2)} (rtol ${NORM_RTOL})`);
+    console.log(
+      `grad norm: worst relative error ${worst.toExponential(2)} (rtol ${GRAD_NORM_TOLERANCE.rtol})`,
+    );
   },
 );
 
@@ -72,10 +73,12 @@ gpuTest("grad norm: zero gradients give a norm of exactly 0", async (gpu) => {
   assertEquals(r.got, 0);
 });
 
+/** Step t's gradients: uniform in ±t (their norm grows from step to step). */
+const growingGrads = (count: number, t: number) => randomArray(count, 100 + t, -t, t);
+
 /**
- * Five Adam steps with hyper.clip on the GPU and on the reference (clipGradNorm, then adamStep) from the same
- * parameters; `clipAt(norm)` sets each step's limit from its gradients' norm. Compares the GPU's norm of
- * each step with the reference's, then parameters and moments (tolerances as tests/gpu_adam_test.ts).
+ * Five Adam steps with hyper.clip (tests/adam_harness.ts: each step's norm, then parameters and moments);
+ * `clipAt(norm)` sets each step's limit from its gradients' norm.
  */
 async function checkClippedAdam(
   gpu: Gpu,
@@ -83,34 +86,11 @@ async function checkClippedAdam(
   clipAt: (norm: number) => number,
   base: AdamHyper = ADAM_DEFAULTS,
 ): Promise<Float32Array> {
-  const params = randomArray(count, 1);
-  const m = new Float32Array(count);
-  const v = new Float32Array(count);
-  const bufs = {
-    params: upload(gpu, params),
-    grads: output(gpu, count),
-    m: upload(gpu, m),
-    v: upload(gpu, v),
+  const stepAt = (t: number) => {
+    const grads = growingGrads(count, t);
+    return { grads, hyper: { ...base, clip: clipAt(gradNorm(grads)) } };
   };
-  const adam = await createAdam(gpu, bufs, count);
-  for (let t = 1; t <= 5; t++) {
-    const grads = randomArray(count, 100 + t, -t, t);
-    const hyper = { ...base, clip: clipAt(gradNorm(grads)) };
-    gpu.write(bufs.grads.buffer, 0, grads);
-    adam.setStep(t, hyper);
-    await gpu.run(adam.stepKernels(hyper));
-    const norm = (await readFloats(gpu, adam.norm.norm, 1))[0];
-    const want = clipGradNorm(grads, hyper.clip);
-    assertAllClose([norm], [want], { atol: 0, rtol: NORM_RTOL, what: `count ${count} step ${t}: norm` });
-    adamStep(params, grads, m, v, t, hyper);
-  }
-  const what = `count ${count}`;
-  const got = await readFloats(gpu, bufs.params, count);
-  assertAllClose(got, params, { atol: 1e-6, rtol: 1e-6, what: `params ${what}` });
-  assertAllClose(await readFloats(gpu, bufs.m, count), m, { atol: 1e-7, rtol: 1e-5, what: `m ${what}` });
-  assertAllClose(await readFloats(gpu, bufs.v, count), v, { atol: 1e-9, rtol: 1e-5, what: `v ${what}` });
-  destroyAll(gpu, Object.values(bufs));
-  return got;
+  return (await checkAdamSteps(gpu, count, stepAt)).params;
 }
 
 gpuTest(
@@ -132,25 +112,9 @@ gpuTest("adam with clip: a limit above the norm changes nothing, bit for bit", a
     // Twice the norm: the reference leaves the gradients as they are; so must the GPU.
     const clipped = await checkClippedAdam(gpu, count, (norm) => 2 * norm);
     const plain = await checkClippedAdam(gpu, count, () => 1e30);
-    const unclipped = await (async () => {
-      const params = randomArray(count, 1);
-      const bufs = {
-        params: upload(gpu, params),
-        grads: output(gpu, count),
-        m: output(gpu, count),
-        v: output(gpu, count),
-      };
-      const adam = await createAdam(gpu, bufs, count);
-      assertEquals(adam.stepKernels(ADAM_DEFAULTS), adam.kernels, "no clip: no reduction is submitted");
-      for (let t = 1; t <= 5; t++) {
-        gpu.write(bufs.grads.buffer, 0, randomArray(count, 100 + t, -t, t));
-        adam.setStep(t, ADAM_DEFAULTS);
-        await gpu.run(adam.stepKernels(ADAM_DEFAULTS));
-      }
-      const got = await readFloats(gpu, bufs.params, count);
-      destroyAll(gpu, Object.values(bufs));
-      return got;
-    })();
+    const stepAt = (t: number) => ({ grads: growingGrads(count, t), hyper: ADAM_DEFAULTS });
+    const { params: unclipped, adam } = await checkAdamSteps(gpu, count, stepAt);
+    assertEquals(adam.stepKernels(ADAM_DEFAULTS), adam.kernels, "no clip: no reduction is submitted");
     for (const [name, got] of [["twice the norm", clipped], ["1e30", plain]] as const) {
       const i = got.findIndex((x, j) => !Object.is(x, unclipped[j]));
       assertEquals(

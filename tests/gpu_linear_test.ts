@@ -1,7 +1,7 @@
 /**
  * nn.Linear forward and backward on WebGPU against the CPU reference (src/cpu/linear.ts), at odd shapes and
  * the model's fc1/fc2 shapes, with and without the fused ReLU backward, and with bindings split.
- * Tolerance: atol 4e-7 * (summed length) + rtol 1e-5, as in gpu_matmul_test.ts (float32 against float64 sums).
+ * Tolerance: src/facts/gemm.ts's sumTolerance of the summed length (float32 against float64 sums).
  */
 import { assertAllClose, assertRejects, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats as read, upload } from "./gpu_harness.ts";
@@ -9,8 +9,8 @@ import { linearBackward, linearForward, reluBackward } from "../src/cpu/linear.t
 import type { Gpu } from "../src/gpu/device.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { createColumnSum, createLinearBackward, createLinearForward } from "../src/gpu/linear.ts";
-
-const tol = (summed: number) => ({ atol: 4e-7 * Math.max(summed, 25), rtol: 1e-5 });
+import { headGemms, sumTolerance as tol } from "../src/facts/gemm.ts";
+import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 
 async function checkForward(gpu: Gpu, rows: number, inF: number, outF: number, relu: boolean) {
   const x = randomArray(rows * inF, 1);
@@ -82,9 +82,16 @@ gpuTest("linear backward equals the reference (odd shapes, fused ReLU backward, 
 });
 
 gpuTest("linear at the model's shapes: fc1 (128 -> 2482, ReLU) and fc2 (2482 -> 2482)", async (gpu) => {
-  await checkForward(gpu, 64, 128, 2482, true);
-  await checkForward(gpu, 64, 2482, 2482, false);
-  await checkBackward(gpu, 64, 2482, 2482, true);
+  const { fc1Forward, fc2Forward } = headGemms(
+    MODEL_SHAPES.model,
+    MODEL_SHAPES.batch,
+    MODEL_SHAPES.model.window,
+  );
+  // A layer's forward GEMM is [rows, inF] x [outF, inF]ᵀ.
+  const layer = (g: { M: number; K: number; N: number }) => [g.M, g.K, g.N] as const;
+  await checkForward(gpu, ...layer(fc1Forward!), true);
+  await checkForward(gpu, ...layer(fc2Forward), false);
+  await checkBackward(gpu, ...layer(fc2Forward), true);
 });
 
 gpuTest("linear with weights split across bindings", async (gpu) => {

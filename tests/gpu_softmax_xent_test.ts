@@ -6,34 +6,81 @@
  * (e^88.7 overflows), far below it (e^-104 underflows to 0), mixed magnitudes in one row, rows whose maximum is
  * not the target, and a short batch of such rows.
  *
- * Tolerances: log-sum-exp in float32 is exact up to rounding at the logits' magnitude L, so we allow one
- * ulp(L) = 1.2e-7 L (plus 1e-5) absolute on the loss and 1.2e-7 L (plus 5e-5) relative on each probability
- * (its exp argument carries that error). Measured worst: loss 1.0e-5 and dLogits 2.7e-5 relative at L = 1010,
- * loss 2.2e-5 at L = 700; 1.7e-6 and 1.8e-6 on ordinary logits (allowed 1e-5 and 1e-4).
+ * Tolerances: src/facts/softmax_xent.ts (ordinary logits, and one ulp of the logits' magnitude L beyond), which
+ * doctor states too.
  */
 import { assert, assertAllClose, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
 import type { Gpu } from "../src/gpu/device.ts";
-import { createSoftmaxXent } from "../src/gpu/softmax_xent.ts";
+import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xent.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
+import { MODEL_SHAPES } from "../src/facts/shapes.ts";
+import { modelXentCases, XENT_TOLERANCE } from "../src/facts/softmax_xent.ts";
+import { stepRows } from "../src/facts/step_rows.ts";
+import type { Tolerance } from "../src/facts/tolerance.ts";
 
 interface Tolerances {
-  loss: { atol: number; rtol: number };
-  dLogits: { atol: number; rtol: number };
+  loss: Tolerance;
+  dLogits: Tolerance;
 }
 
-/** The logits of step k, [maxB, V]; `targets` are the step's targets (rows < size). */
-type MakeLogits = (k: number, targets: Int32Array, maxB: number, V: number) => Float32Array;
+/** The logits of step k, [rows, V]; `targets` are the step's targets (a row's each, then the rows past them). */
+type MakeLogits = (k: number, targets: Int32Array, rows: number, V: number) => Float32Array;
 
 /** Uniform logits in [center - spread, center + spread). */
-const uniform = (center: number, spread: number): MakeLogits => (k, _t, maxB, V) =>
-  randomArray(maxB * V, 100 + k, center - spread, center + spread);
+const uniform = (center: number, spread: number): MakeLogits => (k, _t, rows, V) =>
+  randomArray(rows * V, 100 + k, center - spread, center + spread);
 
 /**
- * Runs the steps (start, size), step k writing its loss to slot k, reads the losses once at the end and
- * compares every step's loss and dLogits (rows beyond size must be exactly 0) with the CPU reference.
+ * Runs the steps (start, size, positions), step k writing its loss to slot k, reads the losses once at the
+ * end and compares every step's loss and dLogits (rows past the step's scored ones must be exactly 0) with
+ * the CPU reference on the targets the step scores.
  */
+async function runSteps(
+  gpu: Gpu,
+  shape: SoftmaxXentShape,
+  data: { targets: Int32Array; order: Int32Array },
+  steps: ReadonlyArray<readonly [number, number, number]>,
+  makeLogits: MakeLogits,
+  tol: Tolerances,
+): Promise<void> {
+  const { maxB, V, perPosition } = shape;
+  const rows = maxB * (perPosition?.maxSteps ?? 1);
+  const step = createStepParams(gpu, "test step", perPosition?.maxSteps ?? 1);
+  const bufs = {
+    step: step.buffer,
+    logits: output(gpu, rows * V),
+    targets: upload(gpu, data.targets),
+    order: upload(gpu, data.order),
+    rowLoss: output(gpu, rows),
+    losses: output(gpu, steps.length),
+    dLogits: output(gpu, rows * V),
+  };
+  const kernels = await createSoftmaxXent(gpu, shape, bufs);
+  const expectedLosses: number[] = [];
+  for (const [k, [start, size, tb]] of steps.entries()) {
+    const scored = stepRows(data.targets, data.order, perPosition?.stride ?? 1, start, size, tb);
+    const logits = makeLogits(k, scored, rows, V);
+    gpu.write(bufs.logits.buffer, 0, logits);
+    // Stale gradient from "the previous step": rows beyond the step's must be overwritten with 0.
+    gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
+    step.set(start, size, k, tb);
+    await gpu.run(kernels);
+    const dExpected = new Float32Array(rows * V);
+    expectedLosses.push(softmaxCrossEntropy(logits, scored, scored.length, V, dExpected));
+    const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
+    const what = `dLogits step ${k} (size ${size}, ${tb} positions)`;
+    assertAllClose(dLogits, dExpected, { ...tol.dLogits, what });
+    for (let i = scored.length * V; i < rows * V; i++) {
+      assert(dLogits[i] === 0, `dLogits[${i}] beyond the step is ${dLogits[i]}`);
+    }
+  }
+  const losses = await readFloats(gpu, bufs.losses, steps.length);
+  assertAllClose(losses, expectedLosses, { ...tol.loss, what: "losses by slot" });
+}
+
+/** A window model's rows (one target each) through steps (start, size) over shuffled pairs. */
 async function checkSoftmaxXent(
   gpu: Gpu,
   maxB: number,
@@ -45,52 +92,21 @@ async function checkSoftmaxXent(
   const pairs = Math.max(...steps.map(([s, n]) => s + n));
   const targets = Int32Array.from(randomArray(pairs, 21, 0, V), Math.floor);
   const order = Int32Array.from({ length: pairs }, (_, i) => (i * 7 + 3) % pairs);
-  const step = createStepParams(gpu);
-  const bufs = {
-    step: step.buffer,
-    logits: output(gpu, maxB * V),
-    targets: upload(gpu, targets),
-    order: upload(gpu, order),
-    rowLoss: output(gpu, maxB),
-    losses: output(gpu, steps.length),
-    dLogits: output(gpu, maxB * V),
-  };
-  const kernels = await createSoftmaxXent(gpu, { maxB, V }, bufs);
-  const expectedLosses: number[] = [];
-  for (const [k, [start, size]] of steps.entries()) {
-    const stepTargets = Int32Array.from({ length: size }, (_, b) => targets[order[start + b]]);
-    const logits = makeLogits(k, stepTargets, maxB, V);
-    gpu.write(bufs.logits.buffer, 0, logits);
-    // Stale gradient from "the previous step": rows beyond size must be overwritten with 0.
-    gpu.write(bufs.dLogits.buffer, 0, new Float32Array(maxB * V).fill(123));
-    step.set(start, size, k);
-    await gpu.run(kernels);
-    const dExpected = new Float32Array(maxB * V);
-    expectedLosses.push(softmaxCrossEntropy(logits, stepTargets, size, V, dExpected));
-    const dLogits = await readFloats(gpu, bufs.dLogits, maxB * V);
-    assertAllClose(dLogits, dExpected, { ...tol.dLogits, what: `dLogits step ${k} (size ${size})` });
-    for (let i = size * V; i < maxB * V; i++) {
-      assert(dLogits[i] === 0, `dLogits[${i}] beyond size is ${dLogits[i]}`);
-    }
-  }
-  const losses = await readFloats(gpu, bufs.losses, steps.length);
-  assertAllClose(losses, expectedLosses, { ...tol.loss, what: "losses by slot" });
+  const perPair = steps.map(([start, size]) => [start, size, 1] as const);
+  await runSteps(gpu, { maxB, V }, { targets, order }, perPair, makeLogits, tol);
 }
 
-const ORDINARY: Tolerances = { loss: { atol: 1e-5, rtol: 1e-5 }, dLogits: { atol: 1e-7, rtol: 1e-4 } };
-
-/** Tolerances for logits of magnitude up to `L` (see the top comment). */
-const atMagnitude = (L: number): Tolerances => ({
-  loss: { atol: 1e-5 + 1.2e-7 * L, rtol: 0 },
-  dLogits: { atol: 1e-7, rtol: 5e-5 + 1.2e-7 * L },
-});
+const ORDINARY: Tolerances = XENT_TOLERANCE;
+const atMagnitude = XENT_TOLERANCE.atMagnitude;
 
 gpuTest("softmax xent: odd shape (V=37, maxB=5), short batch, losses in two slots", async (gpu) => {
   await checkSoftmaxXent(gpu, 5, 37, uniform(0, 3), [[0, 5], [5, 3]], ORDINARY);
 });
 
-gpuTest("softmax xent: real shape (V=2482, maxB=64), then a last batch of 20", async (gpu) => {
-  await checkSoftmaxXent(gpu, 64, 2482, uniform(0, 5), [[0, 64], [64, 20]], ORDINARY);
+gpuTest("softmax xent: the window model's shape (V=2482, maxB=64), then a last batch of 20", async (gpu) => {
+  const c = modelXentCases(MODEL_SHAPES).find((c) => c.model === "window")!;
+  const steps = c.steps.map(([start, size]): [number, number] => [start, size]);
+  await checkSoftmaxXent(gpu, c.maxB, c.V, uniform(0, c.scale), steps, ORDINARY);
 });
 
 gpuTest("softmax xent stability: large positive logits (90..110, past exp's float32 range)", async (gpu) => {
@@ -138,10 +154,7 @@ gpuTest("softmax xent stability: a short batch (3 and 5 of 8 rows) of logits nea
 
 gpuTest("softmax xent: logits up to +-1e4 stay finite and match the reference", async (gpu) => {
   // log-sum-exp near 1e4 carries float32 rounding of ~1e-3 absolute, so probabilities are ~1e-3 relative.
-  await checkSoftmaxXent(gpu, 6, 300, uniform(0, 1e4), [[0, 6], [2, 4]], {
-    loss: { atol: 1e-2, rtol: 1e-5 },
-    dLogits: { atol: 1e-5, rtol: 1e-2 },
-  });
+  await checkSoftmaxXent(gpu, 6, 300, uniform(0, 1e4), [[0, 6], [2, 4]], XENT_TOLERANCE.extreme);
 });
 
 gpuTest("softmax xent: forward-only variant (no dLogits buffer) writes only its slot", async (gpu) => {
@@ -163,60 +176,63 @@ gpuTest("softmax xent: forward-only variant (no dLogits buffer) writes only its 
   await gpu.run(kernels);
   const expected = softmaxCrossEntropy(logits, targets.subarray(0, 6), 6, V, null);
   assertAllClose(await readFloats(gpu, bufs.losses, 3), [0, 0, expected], {
-    atol: 1e-5,
-    rtol: 1e-5,
+    ...ORDINARY.loss,
     what: "losses",
   });
 });
 
 /**
- * A headline batch: a row of logits per position, the step's positions (fewer than the data's rows hold)
+ * Headline batches: a row of logits per position, the step's positions (fewer than the data's rows hold)
  * as the stride, padding targets (-1) counting for nothing, the mean over the step's targets; against the
- * CPU reference on the same rows (its -1 targets ignored alike).
+ * CPU reference on the same rows (its -1 targets ignored alike). Row r of the data has 1 + (r * 5) % stride
+ * targets, then -1.
  */
+async function checkPerPosition(
+  gpu: Gpu,
+  shape: { maxB: number; maxSteps: number; stride: number; V: number },
+  order: Int32Array,
+  steps: ReadonlyArray<readonly [number, number, number]>,
+  scale: number,
+): Promise<void> {
+  const { maxB, maxSteps, stride, V } = shape;
+  const targets = new Int32Array(order.length * stride).fill(-1);
+  for (let r = 0; r < order.length; r++) {
+    const length = 1 + (r * 5) % stride;
+    for (let t = 0; t < length; t++) targets[r * stride + t] = (r * 11 + t * 7) % V;
+  }
+  for (const [k, [start, size, tb]] of steps.entries()) {
+    const scored = stepRows(targets, order, stride, start, size, tb);
+    if (tb > 1) assert(scored.some((t) => t < 0), `step ${k} has padding`);
+  }
+  const xent = { maxB, V, perPosition: { maxSteps, stride } };
+  await runSteps(gpu, xent, { targets, order }, steps, uniform(0, scale), ORDINARY);
+}
+
 gpuTest(
   "softmax xent per position: padding ignored, the mean over the step's targets, short steps",
   async (gpu) => {
-    const maxB = 4, maxSteps = 6, stride = 6, V = 29, rowsOfData = 7;
-    // Row r of the data has 1 + (r * 5) % stride targets, then -1.
-    const targets = new Int32Array(rowsOfData * stride).fill(-1);
-    for (let r = 0; r < rowsOfData; r++) {
-      const length = 1 + (r * 5) % stride;
-      for (let t = 0; t < length; t++) targets[r * stride + t] = (r * 11 + t * 7) % V;
-    }
-    const order = Int32Array.of(3, 6, 0, 5, 1, 4, 2);
-    const step = createStepParams(gpu, "test step", maxSteps);
-    const rows = maxB * maxSteps;
-    const bufs = {
-      step: step.buffer,
-      logits: output(gpu, rows * V),
-      targets: upload(gpu, targets),
-      order: upload(gpu, order),
-      rowLoss: output(gpu, rows),
-      losses: output(gpu, 4),
-      dLogits: output(gpu, rows * V),
-    };
-    const kernels = await createSoftmaxXent(gpu, { maxB, V, perPosition: { maxSteps, stride } }, bufs);
-    const expected: number[] = [];
-    for (
-      const [k, [start, size, steps]] of ([[0, 4, 6], [4, 3, 4], [1, 2, 2], [2, 4, 1]] as const).entries()
-    ) {
-      const used = size * steps;
-      const stepTargets = new Int32Array(used);
-      for (let b = 0; b < size; b++) {
-        for (let t = 0; t < steps; t++) stepTargets[b * steps + t] = targets[order[start + b] * stride + t];
-      }
-      const logits = randomArray(rows * V, 300 + k, -4, 4);
-      gpu.write(bufs.logits.buffer, 0, logits);
-      gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
-      step.set(start, size, k, steps);
-      await gpu.run(kernels);
-      const dExpected = new Float32Array(rows * V);
-      expected.push(softmaxCrossEntropy(logits, stepTargets, used, V, dExpected));
-      const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
-      assertAllClose(dLogits, dExpected, { ...ORDINARY.dLogits, what: `dLogits step ${k}` });
-      if (steps > 1) assert(stepTargets.some((t) => t < 0), `step ${k} has padding`);
-    }
-    assertAllClose(await readFloats(gpu, bufs.losses, 4), expected, { ...ORDINARY.loss, what: "losses" });
+    const steps = [[0, 4, 6], [4, 3, 4], [1, 2, 2], [2, 4, 1]] as const;
+    await checkPerPosition(
+      gpu,
+      { maxB: 4, maxSteps: 6, stride: 6, V: 29 },
+      Int32Array.of(3, 6, 0, 5, 1, 4, 2),
+      steps,
+      4,
+    );
+    // The data's rows shorter than the buffers' positions (training data of a model built for longer rows).
+    await checkPerPosition(gpu, { maxB: 3, maxSteps: 7, stride: 5, V: 23 }, Int32Array.of(2, 0, 4, 1, 3), [
+      [0, 3, 5],
+      [3, 2, 3],
+    ], 4);
+  },
+);
+
+gpuTest(
+  "softmax xent per position: the headline model's shape (V=2484, 64 rows of 25, 20 of 9)",
+  async (gpu) => {
+    const c = modelXentCases(MODEL_SHAPES).find((c) => c.model === "headline")!;
+    const rows = Math.max(...c.steps.map(([start, size]) => start + size));
+    const order = Int32Array.from({ length: rows }, (_, i) => (i * 37 + 5) % rows);
+    await checkPerPosition(gpu, { maxB: c.maxB, V: c.V, ...c.perPosition! }, order, c.steps, c.scale);
   },
 );

@@ -50,6 +50,8 @@ const SCHEDULE = "src/train/schedule.ts";
 const LSTM_SEQ = "shaders/lstm_seq.wgsl";
 const LSTM_SEQ_BACK = "shaders/lstm_seq_backward.wgsl";
 const LSTM_HOST = "src/gpu/lstm.ts";
+const GPU_MODEL = "src/gpu/model.ts";
+const GPU_BACKEND = "src/gpu/backend.ts";
 
 const T_ADAM = ["tests/gpu_adam_test.ts"];
 const T_ADAM_CPU = ["tests/gpu_adam_test.ts", "tests/cpu_model_test.ts"];
@@ -65,6 +67,7 @@ const T_KN = ["tests/eval_kneser_ney_test.ts"];
 const T_MIXTURE = ["tests/eval_mixture_test.ts"];
 const T_GRAD_NORM = ["tests/gpu_grad_norm_test.ts"];
 const T_SCHEDULE = ["tests/train_schedule_test.ts"];
+const T_GPU_HEADLINE = ["tests/gpu_headline_test.ts"];
 /** Bugs made alike in the WGSL and in the CPU reference agree with each other: only PyTorch can tell. */
 const T_PARITY = ["tests/parity_cpu_test.ts", "tests/parity_gpu_test.ts"];
 
@@ -86,15 +89,15 @@ export const MUTATIONS: Mutation[] = [
   one(
     "adam host: no bias correction of m (step size lr)",
     "src/gpu/adam.ts",
-    "const stepSize = h.lr / (1 - Math.pow(h.beta1, t));",
-    "const stepSize = h.lr;",
+    "stepSize: h.lr / (1 - Math.pow(h.beta1, t)),",
+    "stepSize: h.lr,",
     T_ADAM,
   ),
   one(
     "adam host: bias correction of v without the square root",
     "src/gpu/adam.ts",
-    "const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));",
-    "const bc2Sqrt = 1 - Math.pow(h.beta2, t);",
+    "bc2Sqrt: Math.sqrt(1 - Math.pow(h.beta2, t)),",
+    "bc2Sqrt: 1 - Math.pow(h.beta2, t),",
     T_ADAM,
   ),
   one(
@@ -488,6 +491,24 @@ export const MUTATIONS: Mutation[] = [
     "",
     ["tests/gpu_linear_test.ts"],
     { filter: "run time" },
+  ),
+
+  // ---- uniform structs: the WGSL declaration and the TypeScript one that packs it ----
+  one(
+    "uniform struct: two fields of the GEMM's Shape swapped in WGSL",
+    MATMUL_COMMON,
+    "  aRow: u32, aK: u32, aOff: u32,",
+    "  aK: u32, aRow: u32, aOff: u32,",
+    ["tests/uniform_struct_test.ts"],
+    { filter: "field by field" },
+  ),
+  one(
+    "uniform struct: dropout's threshold and scale swapped in the TypeScript declaration",
+    "src/gpu/dropout.ts",
+    '  threshold: "u32",\n  scale: "f32",',
+    '  scale: "f32",\n  threshold: "u32",',
+    ["tests/uniform_struct_test.ts"],
+    { filter: "field by field" },
   ),
 
   // ---- embedding: forward rows past the batch, backward sums ----
@@ -1016,6 +1037,121 @@ export const MUTATIONS: Mutation[] = [
     { filter: "out of GPU memory" },
   ),
 
+  // ---- the headline graph on WebGPU (src/gpu/model.ts, backend.ts, dropout.ts) ----
+  one(
+    "gpu tie: the embedding's backward overwrites the tied output layer's gradient (ACCUMULATE off)",
+    GPU_MODEL,
+    "      this.config.tie === true,\n",
+    "      false,\n",
+    T_GPU_HEADLINE,
+    { filter: "tied" },
+  ),
+  one(
+    "gpu dropout: the gradient pass between LSTM layers omitted",
+    GPU_MODEL,
+    "if (k > 0 && dropping) backward.push(await this.#drop(dropoutSite.lstmInput(k), H, act.dh[k - 1]));",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu dropout: the head input's gradient pass omitted",
+    GPU_MODEL,
+    "if (dropping) backward.push(await this.#drop(dropoutSite.fc1Input(L), H, act.dh[L - 1]));",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu dropout: the embedding output's gradient pass omitted",
+    GPU_MODEL,
+    "if (dropping) backward.push(await this.#drop(dropoutSite.embedding, E, act.dx));",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu dropout: fc2's input gradient pass omitted",
+    GPU_MODEL,
+    "        backward.push(await this.#drop(dropoutSite.fc2Input(L), M, act.dz1, undefined, this.#headline));\n",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "window model" },
+  ),
+  one(
+    "gpu headline: a batch's Tb one short of its longest row",
+    GPU_BACKEND,
+    "model.step.set(start, size, this.#queued++, steps);",
+    "model.step.set(start, size, this.#queued++, Math.max(1, steps - 1));",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu headline: a batch's Tb from all its rows but the last",
+    GPU_BACKEND,
+    "for (let n = start; n < start + size; n++) steps = Math.max(",
+    "for (let n = start; n < start + size - 1; n++) steps = Math.max(",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu dropout: a batch's positions past the first not masked (PER_STEP ignored)",
+    "src/gpu/dropout.ts",
+    "PER_STEP: maxSteps > 0,",
+    "PER_STEP: false,",
+    ["tests/gpu_dropout_test.ts", ...T_GPU_HEADLINE],
+  ),
+  one(
+    "gpu dropout: a pass per row masks the step's positions too (PER_STEP always on)",
+    "src/gpu/dropout.ts",
+    "PER_STEP: maxSteps > 0,",
+    "PER_STEP: true,",
+    ["tests/gpu_dropout_test.ts"],
+    { filter: "per row" },
+  ),
+  one(
+    "gpu dropout: every step's masks those of the first step",
+    GPU_BACKEND,
+    "model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, this.#adamStep);",
+    "model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, 1);",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu advance: the LSTM built without the carried state (h0, c0)",
+    GPU_MODEL,
+    "            h0: act.h0[k],\n            c0: act.c0[k],\n",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+  one(
+    "gpu advance: the carried c not written to c0",
+    GPU_BACKEND,
+    "this.#gpu.write(c0.buffer, c0.offset, c);",
+    "",
+    T_GPU_HEADLINE,
+    { filter: "headline model" },
+  ),
+
+  // ---- doctor's rows of the headline model's variants ----
+  one(
+    "doctor: the per-position loss row checks the loss per row",
+    "src/doctor/doctor.ts",
+    "(ctx) => checkSoftmaxXent(ctx, shapes, true, true),",
+    "(ctx) => checkSoftmaxXent(ctx, shapes, true),",
+    ["tests/doctor_test.ts"],
+    { filter: "headline model's variants" },
+  ),
+  one(
+    "doctor: the accumulating embedding row checks the overwriting backward",
+    "src/doctor/doctor.ts",
+    '(ctx) => checkEmbedding(ctx, shapes, "accumulate"),',
+    '(ctx) => checkEmbedding(ctx, shapes, "backward"),',
+    ["tests/doctor_test.ts"],
+    { filter: "headline model's variants" },
+  ),
+
   // ---- the training loop, run files and the CLIs ----
   one(
     "train loop: only NaN stops training (Inf passes)",
@@ -1307,10 +1443,10 @@ export const MUTATIONS: Mutation[] = [
     ["tests/gpu_dropout_test.ts"],
   ),
   one(
-    "dropout wgsl: the step's positions past the first row dropped wrongly (stride of the buffers)",
+    "dropout wgsl: only the first position's share of the elements masked (the step's positions ignored)",
     "shaders/dropout.wgsl",
-    "if (i >= ROWS * step.steps * WIDTH) {",
-    "if (i >= ROWS * WIDTH) {",
+    "select(1u, step.steps, PER_STEP)",
+    "select(1u, step.steps, false)",
     ["tests/gpu_dropout_test.ts"],
   ),
   one(

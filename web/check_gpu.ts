@@ -1,7 +1,7 @@
 /**
  * "Check this GPU": `deno task doctor`'s checks (src/doctor/, the same code), run on this page's adapter:
- * every kernel variant the model uses here against the CPU reference, forward and backward, and a few
- * training steps on both. On doctor's small model shapes (the variants the full model gets, sizes that keep
+ * every kernel variant the models use here against the CPU reference, forward and backward, and a few
+ * training steps of each model kind on both. On doctor's small model shapes (the variants the full model gets, sizes that keep
  * the page's compile-on-first-use short); no timing, which is the CLI's business.
  */
 import { type DoctorReport, type Gpu, runDoctor, SMALL_SHAPES } from "../core.ts";
@@ -39,10 +39,17 @@ function rows(report: DoctorReport): CheckRow[] {
     pass: k.pass,
     error: k.error,
   }));
-  const t = report.training;
-  if (t) {
+  const trainings = [
+    ["3 training steps: losses (weights checked too)", report.training],
+    [
+      "headline model, 3 steps with dropout: losses (weights and advance checked too)",
+      report.headlineTraining,
+    ],
+  ] as const;
+  for (const [kernel, t] of trainings) {
+    if (!t) continue;
     out.push({
-      kernel: "3 training steps: losses (weights checked too)",
+      kernel,
       maxAbs: t.result?.losses.maxAbs ?? NaN,
       maxRel: t.result?.losses.maxRel ?? NaN,
       tolerance: t.tolerance,

@@ -21,8 +21,10 @@ import { createLstmLayer, lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
 import { createMatmul, defaultMatmulVariant, type MatmulSpec } from "../gpu/matmul.ts";
 import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
-import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
+import type { ModelConfig } from "../model/config.ts";
 import { paramLayout } from "../model/layout.ts";
+import { headGemms } from "../facts/gemm.ts";
+import { MODEL_SHAPES } from "../facts/shapes.ts";
 import { median } from "./stats.ts";
 
 export interface BenchRow {
@@ -49,9 +51,9 @@ export interface BenchCase {
   cpu?(): () => void;
 }
 
-/** The April 2017 vocabulary and the notebook's batch: the shapes the timings are about by default. */
-const BENCH_MODEL: ModelConfig = { ...DEFAULT_MODEL, vocab: 2482 };
-const BATCH = 64;
+/** The notebook's model on April 2017 and its batch (doctor's model shapes): what is timed by default. */
+const BENCH_MODEL: ModelConfig = MODEL_SHAPES.model;
+const BATCH = MODEL_SHAPES.batch;
 
 export interface BenchOptions {
   /** Fewer runs and copies, and one run of each CPU reference. */
@@ -171,18 +173,19 @@ function passStamps(gpu: Gpu) {
 /** The model's kernels (embedding, one LSTM layer in each variant, GEMMs, column sum, loss, Adam) at its shapes. */
 export function benchCases(gpu: Gpu, cfg: ModelConfig, batch = BATCH): BenchCase[] {
   const V = cfg.vocab;
-  const flat = cfg.window * cfg.hidden;
   const layout = paramLayout(cfg);
   const gemm = (what: string, spec: MatmulSpec) =>
     gemmCase(`matmul ${defaultMatmulVariant(gpu, spec)} ${what}`, spec);
+  // The model's head GEMMs as src/gpu/model.ts builds them (a window model's: fc1 and fc2).
+  const head = headGemms(cfg, batch, cfg.window);
   return [
     ...embeddingCases(cfg, batch),
     ...lstmCases(gpu, cfg, batch),
-    gemm("fc1 forward: x·Wᵀ + b, ReLU", { M: batch, K: flat, N: V, transB: true, bias: true, relu: true }),
-    gemm("fc2 forward: x·Wᵀ + b", { M: batch, K: V, N: V, transB: true, bias: true }),
+    ...(head.fc1Forward ? [gemm("fc1 forward: x·Wᵀ + b, ReLU", head.fc1Forward)] : []),
+    gemm("fc2 forward: x·Wᵀ + b", head.fc2Forward),
     softmaxXentCase(batch, V),
-    gemm("fc2 dX = dY·W, ReLU backward fused", { M: batch, K: V, N: V, reluMask: true }),
-    gemm("fc2 dW = dYᵀ·X", { M: V, K: batch, N: V, transA: true }),
+    gemm(`fc2 dX = dY·W${head.fc1Forward ? ", ReLU backward fused" : ""}`, head.fc2DX),
+    gemm("fc2 dW = dYᵀ·X", head.fc2DW),
     columnSumCase(batch, V),
     adamCase(layout.total),
   ];

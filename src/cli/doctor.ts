@@ -5,14 +5,7 @@
 import { numberFlag, parseFlags } from "./args.ts";
 import { isGlBackend, stderrIsTerminal, webgpuBackendLabel } from "../deno/gpu_env.ts";
 import { MODEL_SHAPES, runDoctor, SMALL_SHAPES } from "../doctor/doctor.ts";
-import {
-  doctorReportJson,
-  formatHeader,
-  formatKernelRow,
-  formatSpeed,
-  formatSummary,
-  formatTraining,
-} from "../doctor/format.ts";
+import { doctorReportJson, formatHeader, formatKernelRow, formatTail } from "../doctor/format.ts";
 import { errorLine, USAGE_EXIT, UserError } from "../errors.ts";
 import { Gpu, type GpuOptions, NO_ADAPTER, NoAdapterError } from "../gpu/device.ts";
 
@@ -20,17 +13,20 @@ export const DOCTOR_HELP = `Check this machine's WebGPU adapter against the CPU 
 
 usage: deno task doctor [--json] [--all] [flags]
 
-Prints the adapter, its limits and features, the kernel variants the runtime chooses for the model on it
-(and why), then runs each of those variants on seeded random odd shapes and on the model's shapes, forward
-and backward, against the CPU reference (largest absolute and relative errors beside each tolerance), trains
-3 steps on WebGPU and on the CPU reference from the same weights, and times each kernel. Exits 1 when
-anything FAILs.
+Prints the adapter, its limits and features, the kernel variants the runtime chooses on it (and why) for the
+window model and for a headline model (tied direct head, dropout, rows of many positions), then runs each of
+those variants on seeded random odd shapes and on the models' shapes, forward and backward, against the CPU
+reference (largest absolute and relative errors beside each tolerance), trains 3 steps of each model on
+WebGPU and on the CPU reference from the same weights (the headline model then advances from its carried
+state), and times each kernel. Exits 1 when anything FAILs.
 
   --all             also every variant this adapter can compile that the runtime would not choose here
   --json            print one JSON object on stdout instead of the text report
   --shapes WHICH    model: the notebook's model on April 2017 (V 2482, E 16, H 64, 5 layers, batch 64, a
-                    last batch of 20); small: V 886, H 32, 2 layers and fewer odd shapes, for adapters whose
-                    shader compiler is slow; auto (default): small on DENO_WEBGPU_BACKEND=gl, else model
+                    last batch of 20) and a headline model (V 2484, E = H = 64, 2 layers, rows of 25
+                    positions); small: V 886, H 32, 2 layers (headline: H 32, 12 positions) and fewer odd
+                    shapes, for adapters whose shader compiler is slow; auto (default): small on
+                    DENO_WEBGPU_BACKEND=gl, else model
   --seed N          seeds the odd shapes and all inputs (default 1)
   -h, --help        this text
 
@@ -99,9 +95,7 @@ export async function doctorMain(args: string[], deps: DoctorDeps = {}): Promise
     if (json) {
       say(JSON.stringify(doctorReportJson(report)));
     } else {
-      say(
-        ["", formatTraining(report.training), "", formatSpeed(report), "", formatSummary(report)].join("\n"),
-      );
+      say(formatTail(report));
     }
     return report.pass ? 0 : 1;
   } finally {
@@ -110,6 +104,7 @@ export async function doctorMain(args: string[], deps: DoctorDeps = {}): Promise
 }
 
 function describe(s: typeof MODEL_SHAPES): string {
-  const m = s.model;
-  return `V ${m.vocab}, E ${m.embed}, H ${m.hidden}, ${m.layers} layers`;
+  const m = s.model, h = s.headline;
+  return `V ${m.vocab}, E ${m.embed}, H ${m.hidden}, ${m.layers} layers (headline: H ${h.model.hidden}, ` +
+    `${h.steps} positions)`;
 }

@@ -4,12 +4,8 @@
  * of the tolerance the worst element used. Also the seeded inputs every check draws. Pure functions.
  */
 
-export interface Tolerance {
-  /** Absolute tolerance. */
-  atol: number;
-  /** Relative tolerance, times |want|. */
-  rtol: number;
-}
+import type { Tolerance } from "../facts/tolerance.ts";
+export type { Tolerance } from "../facts/tolerance.ts";
 
 /** One output of one case (one shape) compared with the reference. */
 export interface CaseResult {
@@ -97,6 +93,12 @@ export function xorshiftFloats(n: number, state: number, lo: number, hi: number)
     out[i] = lo + scale * s;
   }
   return out;
+}
+
+/** A seeded permutation of 0..n-1: an epoch's order. */
+export function permutation(n: number, seed: number): Int32Array {
+  const keys = randomFloats(n, seed, 0, 1);
+  return Int32Array.from([...Array(n).keys()].sort((a, b) => keys[a] - keys[b]));
 }
 
 /** Seeded integers in [0, n). */

@@ -1,10 +1,11 @@
 /**
  * `deno task doctor`'s core, the same code a web page's "check this GPU" runs: given a Gpu it reports the
- * adapter, the limits and features that matter, the kernel variants the runtime chooses for the model on it
- * (and why), then checks each of those variants (with `all`, every variant it can compile) against the CPU
- * reference on seeded odd shapes and on the model's shapes, trains a few steps on WebGPU and on the CPU from
- * the same weights, and times each kernel. Pure: no printing, no Deno, no files; src/doctor/format.ts turns
- * the report into text and JSON.
+ * adapter, the limits and features that matter, the kernel variants the runtime chooses on it (and why) for
+ * the window model and a headline model (DoctorShapes, src/facts/shapes.ts), then checks each of those
+ * variants (with `all`, every variant it can compile) against the CPU reference on seeded odd shapes and on
+ * the models' shapes, trains a few steps of each model on WebGPU and on the CPU from the same weights, and
+ * times each kernel. Pure: no printing, no Deno, no files; src/doctor/format.ts turns the report into text
+ * and JSON.
  *
  * A check that throws (a shader that does not compile on this adapter, say) is that row's FAIL, with the
  * error's first line, and the others still run. A lost device ends the run with DeviceLostError.
@@ -15,60 +16,45 @@ import { adamWidth } from "../gpu/adam.ts";
 import { type AdapterSummary, type Gpu, WIDE_WORKGROUP } from "../gpu/device.ts";
 import { lstmPlan, type LstmVariant } from "../gpu/lstm.ts";
 import { paramLayout } from "../model/layout.ts";
+import { outputInputs } from "../model/config.ts";
+import { DROPOUT_TOLERANCE } from "../facts/dropout.ts";
+import { EMBEDDING_TOLERANCE } from "../facts/embedding.ts";
+import { adamTolerance, GRAD_NORM_TOLERANCE } from "../facts/adam.ts";
+import { type ModelGemm, modelGemms, sumToleranceText } from "../facts/gemm.ts";
+import { LSTM_BACKWARD_TEXT, LSTM_TOLERANCE } from "../facts/lstm.ts";
+import { type DoctorShapes, MODEL_SHAPES } from "../facts/shapes.ts";
+import { XENT_TOLERANCE } from "../facts/softmax_xent.ts";
+import { num, toleranceText } from "../facts/tolerance.ts";
 import type { CaseResult } from "./compare.ts";
 import { CheckContext, type CheckOutcome, type Speed } from "./context.ts";
+import { checkDropout } from "./dropout.ts";
+import { checkEmbedding } from "./embedding.ts";
 import {
   checkGemm,
   describeSpec,
-  GEMM_TOLERANCE_TEXT,
   GEMM_VARIANTS,
   gemmPlan,
   gemmVariantName,
   matmulLayoutOf,
-  type ModelGemm,
-  modelGemms,
   runtimeGemmVariant,
   sameGemmVariant,
 } from "./gemm.ts";
+import { checkAdam, checkColumnSum, checkGradNorm, checkLstmBackward, checkLstmForward } from "./kernels.ts";
+import { checkSoftmaxXent } from "./softmax_xent.ts";
 import {
-  checkAdam,
-  checkColumnSum,
-  checkEmbeddingBackward,
-  checkEmbeddingForward,
-  checkGradNorm,
-  checkLstmBackward,
-  checkLstmForward,
-  checkSoftmaxXent,
-  type DoctorShapes,
-  num,
-  TOLERANCE_TEXT,
-} from "./kernels.ts";
-import { checkTraining, TRAINING_TOLERANCES, type TrainingResult } from "./training.ts";
+  advanceTolerances,
+  checkHeadlineTraining,
+  checkTraining,
+  TRAINING_TOLERANCES,
+  type TrainingResult,
+} from "./training.ts";
 
-export type { DoctorShapes } from "./kernels.ts";
+export { type DoctorShapes, MODEL_SHAPES, SMALL_SHAPES } from "../facts/shapes.ts";
 
 /** How the report names the LSTM variants (src/gpu/lstm.ts). */
 export const LSTM_VARIANT_NAMES: Record<LstmVariant, string> = {
   sequence: "sequence",
   steps: "per position",
-};
-
-/** The notebook's model on April 2017 (V = 2482), batch 64, and that epoch's last batch of 20 pairs. */
-export const MODEL_SHAPES: DoctorShapes = {
-  model: { vocab: 2482, embed: 16, hidden: 64, layers: 5, window: 2 },
-  batch: 64,
-  lastBatch: 20,
-};
-
-/**
- * Smaller model-sized shapes for adapters whose shader compiler is slow (wgpu's GL backend on llvmpipe
- * compiles the LSTM backward cell for H = 64 in minutes): the same kernel variants as MODEL_SHAPES (fc2 still
- * staged at 2·64·886² >= 1e8 flops, V still even but not a multiple of 4), H 32 and 2 layers.
- */
-export const SMALL_SHAPES: DoctorShapes = {
-  model: { vocab: 886, embed: 16, hidden: 32, layers: 2, window: 2 },
-  batch: 64,
-  lastBatch: 20,
 };
 
 /** What runDoctor checks and how, and where it reports as it goes. */
@@ -194,6 +180,8 @@ export interface DoctorReport extends DoctorHeader {
   kernels: KernelRow[];
   /** null when not run. */
   training: TrainingRow | null;
+  /** The headline model's training comparison (with dropout, clipping and advance); null when not run. */
+  headlineTraining: TrainingRow | null;
   /** Seconds the whole run took. */
   seconds: number;
 }
@@ -261,26 +249,30 @@ export function describeAdapter(
     { name: "shader-f16", present: has.has("shader-f16"), use: "not used (all kernels are f32)" },
     { name: "subgroups", present: has.has("subgroups"), use: "not used" },
   ];
-  const choices: Choice[] = modelGemms(cfg, shapes.batch, lstmPlan(gpu, shapes.batch, cfg.hidden).variant)
-    .map((g) => {
-      const v = runtimeGemmVariant(gpu, g.spec);
-      return {
-        op: g.op,
-        shape: describeSpec(g.spec),
-        kernel: `matmul ${gemmVariantName(v)}`,
-        reason: v.reason,
-      };
-    });
-  const { hidden: H, window: T } = cfg;
-  const lstm = lstmPlan(gpu, shapes.batch, H);
+  const choices: Choice[] = doctorGemms(gpu, shapes).map((g) => {
+    const v = runtimeGemmVariant(gpu, g.spec);
+    return {
+      op: g.op,
+      shape: describeSpec(g.spec),
+      kernel: `matmul ${gemmVariantName(v)}`,
+      reason: v.reason,
+    };
+  });
+  const B = shapes.batch;
+  const lstm = (op: string, T: number, H: number): Choice => {
+    const plan = lstmPlan(gpu, B, H);
+    return {
+      op,
+      shape: `B=${B} T=${T} H=${H}`,
+      kernel: `lstm ${LSTM_VARIANT_NAMES[plan.variant]}`,
+      reason: plan.reason,
+    };
+  };
   const params = paramLayout(cfg).total;
+  const h = shapes.headline;
   choices.push(
-    {
-      op: "lstm layers",
-      shape: `B=${shapes.batch} T=${T} H=${H}`,
-      kernel: `lstm ${LSTM_VARIANT_NAMES[lstm.variant]}`,
-      reason: lstm.reason,
-    },
+    lstm("lstm layers", cfg.window, cfg.hidden),
+    lstm("headline lstm layers", h.steps, h.model.hidden),
     {
       op: "adam",
       shape: `${params} params`,
@@ -295,6 +287,17 @@ export function describeAdapter(
     },
   );
   return { limits, features, choices };
+}
+
+/** Every GEMM of both models on this adapter: the window model's, then the headline model's (named so). */
+export function doctorGemms(gpu: Gpu, shapes: DoctorShapes): ModelGemm[] {
+  const { model, batch } = shapes;
+  const h = shapes.headline;
+  return [
+    ...modelGemms(model, batch, lstmPlan(gpu, batch, model.hidden).variant),
+    ...modelGemms(h.model, batch, lstmPlan(gpu, batch, h.model.hidden).variant, h.steps)
+      .map((g) => ({ op: `headline ${g.op}`, spec: g.spec })),
+  ];
 }
 
 /** Runs every check; see the file's comment. */
@@ -319,7 +322,7 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
     all,
     timing: timing ? kernelTiming(gpu) : null,
     choices,
-    checks: withTraining ? [...names, "training"] : names,
+    checks: withTraining ? [...names, "training", "headline training"] : names,
   };
   options.onStart?.(header);
   const total = header.checks.length;
@@ -345,28 +348,50 @@ export async function runDoctor(gpu: Gpu, options: DoctorOptions = {}): Promise<
   }
 
   let training: TrainingRow | null = null;
+  let headlineTraining: TrainingRow | null = null;
   if (withTraining) {
-    await options.onCheck?.("training", plan.length, total);
-    const start = performance.now();
     const t = TRAINING_TOLERANCES;
     const tolerance = `losses atol ${num(t.losses.atol)}, rtol ${num(t.losses.rtol)}; weights: per tensor ` +
       `|WebGPU - CPU| / |CPU update| <= ${num(t.weights)}`;
-    try {
-      const result = await checkTraining(gpu, shapes, seed);
-      training = { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
-    } catch (e) {
-      const error = errorLine(e);
-      await throwIfLost(gpu, "training", true);
-      training = { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
-    }
+    const advance = advanceTolerances(outputInputs(shapes.headline.model));
+    const headlineTolerance = `losses ${toleranceText(t.headlineLosses)}; weights as training's; advance: ` +
+      `logits ${toleranceText(advance.logits)}, states ${toleranceText(advance.state)}`;
+    await options.onCheck?.("training", plan.length, total);
+    training = await trainingRow(gpu, "training", tolerance, () => checkTraining(gpu, shapes, seed));
+    await options.onCheck?.("headline training", plan.length + 1, total);
+    headlineTraining = await trainingRow(
+      gpu,
+      "headline training",
+      headlineTolerance,
+      () => checkHeadlineTraining(gpu, shapes, seed),
+    );
   }
   return {
     ...header,
-    pass: kernels.every((k) => k.pass) && (training?.pass ?? true),
+    pass: kernels.every((k) => k.pass) && (training?.pass ?? true) && (headlineTraining?.pass ?? true),
     kernels,
     training,
+    headlineTraining,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/** One training comparison as a row: its result, or the error that stopped it (a lost device ends the run). */
+async function trainingRow(
+  gpu: Gpu,
+  name: string,
+  tolerance: string,
+  check: () => Promise<TrainingResult>,
+): Promise<TrainingRow> {
+  const start = performance.now();
+  try {
+    const result = await check();
+    return { pass: result.pass, result, tolerance, seconds: (performance.now() - start) / 1000 };
+  } catch (e) {
+    const error = errorLine(e);
+    await throwIfLost(gpu, name, true);
+    return { pass: false, error, tolerance, seconds: (performance.now() - start) / 1000 };
+  }
 }
 
 /** The checks to run: the variants the runtime uses for the model on this adapter, and with `all` the rest. */
@@ -374,18 +399,14 @@ export function planChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): Planne
   return [...gemmChecks(gpu, shapes, all), ...lstmChecks(gpu, shapes, all), ...otherChecks(shapes, all)];
 }
 
-/** Each GEMM variant the model's GEMMs use (with `all`, every variant, on the shapes that give it). */
+/** Each GEMM variant the models' GEMMs use (with `all`, every variant, on the shapes that give it). */
 function gemmChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
-  const gemms = modelGemms(
-    shapes.model,
-    shapes.batch,
-    lstmPlan(gpu, shapes.batch, shapes.model.hidden).variant,
-  );
+  const gemms = doctorGemms(gpu, shapes);
   const checks: PlannedCheck[] = [];
   for (const v of GEMM_VARIANTS) {
     const model = gemms.filter((g) => sameGemmVariant(runtimeGemmVariant(gpu, g.spec), v));
     if (!model.length && !all) continue;
-    // Under --all, the model's GEMMs whose shape gives this variant's layout run on it too.
+    // Under --all, the models' GEMMs whose shape gives this variant's layout run on it too.
     const forced: ModelGemm[] = model.length
       ? []
       : gemms.filter((g) => sameGemmVariant(matmulLayoutOf(g.spec, v.variant), v));
@@ -395,123 +416,180 @@ function gemmChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[
       variant: gemmVariantName(v),
       used: model.length > 0,
       usedBy: model.map((g) => g.op),
-      tolerance: GEMM_TOLERANCE_TEXT,
+      tolerance: sumToleranceText("K"),
       run: (ctx) => checkGemm(ctx, plan),
     });
   }
   return checks;
 }
 
-/** The LSTM variant the model uses (with `all`, the other too where this device can run it). */
+/** The LSTM variants the models use (with `all`, the other too where this device can run it). */
 function lstmChecks(gpu: Gpu, shapes: DoctorShapes, all: boolean): PlannedCheck[] {
-  const { layers: L, hidden: H } = shapes.model;
-  const lstm = `lstm l0-${L - 1}`;
-  const lstmUsed = lstmPlan(gpu, shapes.batch, H).variant;
+  const B = shapes.batch;
+  const layers = [
+    { name: `lstm l0-${shapes.model.layers - 1}`, plan: lstmPlan(gpu, B, shapes.model.hidden).variant },
+    {
+      name: `headline lstm l0-${shapes.headline.model.layers - 1}`,
+      plan: lstmPlan(gpu, B, shapes.headline.model.hidden).variant,
+    },
+  ];
   const variantChecks = (variant: LstmVariant): PlannedCheck[] => {
-    const used = variant === lstmUsed;
+    const users = layers.filter((l) => l.plan === variant).map((l) => l.name);
     const name = LSTM_VARIANT_NAMES[variant];
     return [
       {
         kernel: "lstm forward",
         variant: name,
-        used,
-        usedBy: used ? [`${lstm} forward`] : [],
-        tolerance: TOLERANCE_TEXT.lstmForward,
+        used: users.length > 0,
+        usedBy: users.map((u) => `${u} forward (and advance)`),
+        tolerance: toleranceText(LSTM_TOLERANCE.forward),
         run: (ctx) => checkLstmForward(ctx, shapes, variant),
       },
       {
         kernel: "lstm backward",
         variant: `${name}, GEMMs, colsum twin`,
-        used,
-        usedBy: used ? [`${lstm} backward`] : [],
-        tolerance: TOLERANCE_TEXT.lstmBackward,
+        used: users.length > 0,
+        usedBy: users.map((u) => `${u} backward`),
+        tolerance: LSTM_BACKWARD_TEXT,
         run: (ctx) => checkLstmBackward(ctx, shapes, variant),
       },
     ];
   };
-  // --all adds the variant not in use where this device can run it.
+  // --all adds the variant not in use where this device can run it (the sequence one needs more).
+  const canSequence = layers.every((l) => l.plan === "sequence");
   const lstmVariants = (["sequence", "steps"] as const).filter((v) =>
-    v === lstmUsed || (all && lstmPlan(gpu, shapes.batch, H).variant === "sequence")
+    layers.some((l) => l.plan === v) || (all && canSequence)
   );
   return lstmVariants.flatMap(variantChecks);
 }
 
-/** The embedding, the loss, the column sums, Adam and the gradient norm. */
+/** The embedding, dropout, the loss, the column sums, Adam and the gradient norm. */
 function otherChecks(shapes: DoctorShapes, all: boolean): PlannedCheck[] {
   const lstm = `lstm l0-${shapes.model.layers - 1}`;
-  const params = paramLayout(shapes.model).total;
-  const width = adamWidth(params).width;
-  const others: Array<PlannedCheck | false> = [
-    {
-      kernel: "embedding forward",
-      variant: "",
-      used: true,
-      usedBy: ["embedding gather (training and evaluation)"],
-      tolerance: TOLERANCE_TEXT.embeddingForward,
-      run: (ctx) => checkEmbeddingForward(ctx, shapes),
-    },
-    {
-      kernel: "embedding backward",
-      variant: "",
-      used: true,
-      usedBy: ["embedding dTable"],
-      tolerance: TOLERANCE_TEXT.embeddingBackward,
-      run: (ctx) => checkEmbeddingBackward(ctx, shapes),
-    },
-    {
-      kernel: "softmax xent",
-      variant: "loss + dLogits",
-      used: true,
-      usedBy: ["training loss"],
-      tolerance: TOLERANCE_TEXT.xent,
-      run: (ctx) => checkSoftmaxXent(ctx, shapes, true),
-    },
-    {
-      kernel: "softmax xent",
-      variant: "loss only",
-      used: true,
-      usedBy: ["evaluation loss"],
-      tolerance: TOLERANCE_TEXT.xentLoss,
-      run: (ctx) => checkSoftmaxXent(ctx, shapes, false),
-    },
-    {
-      kernel: "colsum",
-      variant: "",
-      used: true,
-      usedBy: ["fc1 db", "fc2 db"],
-      tolerance: TOLERANCE_TEXT.columnSum,
-      run: (ctx) => checkColumnSum(ctx, shapes, false),
-    },
-    {
-      kernel: "colsum",
-      variant: "twin",
-      used: true,
-      usedBy: [`${lstm} dbih, dbhh`],
-      tolerance: TOLERANCE_TEXT.columnSum,
-      run: (ctx) => checkColumnSum(ctx, shapes, true),
-    },
-    ...([4, 1] as const).map((w) =>
-      (w === width || all) && {
-        kernel: "adam",
-        variant: w === 4 ? "vec4" : "scalar",
-        used: w === width,
-        usedBy: w === width ? [`all ${params} parameters`] : [],
-        tolerance: TOLERANCE_TEXT.adam,
-        run: (ctx: CheckContext) => checkAdam(ctx, shapes, w),
-      }
+  const tied = shapes.headline.model.tie === true;
+  const xent = `loss ${toleranceText(XENT_TOLERANCE.loss)}; dLogits ${toleranceText(XENT_TOLERANCE.dLogits)}`;
+  const xentLoss = `loss ${toleranceText(XENT_TOLERANCE.loss)}`;
+  const check = (
+    kernel: string,
+    variant: string,
+    usedBy: string[],
+    tolerance: string,
+    run: PlannedCheck["run"],
+  ): PlannedCheck => ({ kernel, variant, used: true, usedBy, tolerance, run });
+  return [
+    check(
+      "embedding forward",
+      "",
+      ["embedding gather (training, evaluation, advance)"],
+      toleranceText(EMBEDDING_TOLERANCE.forward),
+      (ctx) => checkEmbedding(ctx, shapes, "forward"),
     ),
-    ...([4, 1] as const).map((w) =>
-      (w === width || all) && {
-        kernel: "grad norm",
-        variant: w === 4 ? "vec4" : "scalar",
-        used: w === width,
-        usedBy: w === width ? ["gradient clipping (--clip)"] : [],
-        tolerance: TOLERANCE_TEXT.gradNorm,
-        run: (ctx: CheckContext) => checkGradNorm(ctx, shapes, w),
-      }
+    check(
+      "embedding backward",
+      "",
+      tied ? ["embedding dTable"] : ["embedding dTable", "headline embedding dTable"],
+      toleranceText(EMBEDDING_TOLERANCE.backward),
+      (ctx) => checkEmbedding(ctx, shapes, "backward"),
     ),
+    ...(tied
+      ? [check(
+        "embedding backward",
+        "accumulate",
+        ["headline embedding dTable added to the tied fc2's"],
+        toleranceText(EMBEDDING_TOLERANCE.accumulate),
+        (ctx) => checkEmbedding(ctx, shapes, "accumulate"),
+      )]
+      : []),
+    check(
+      "dropout",
+      "per position",
+      ["--dropout: the embedding output, between LSTM layers, the head's input"],
+      toleranceText(DROPOUT_TOLERANCE),
+      (ctx) => checkDropout(ctx, shapes, true),
+    ),
+    check(
+      "dropout",
+      "per row",
+      ["--dropout: fc2's input (window model)"],
+      toleranceText(DROPOUT_TOLERANCE),
+      (ctx) => checkDropout(ctx, shapes, false),
+    ),
+    check(
+      "softmax xent",
+      "loss + dLogits",
+      ["training loss"],
+      xent,
+      (ctx) => checkSoftmaxXent(ctx, shapes, true),
+    ),
+    check(
+      "softmax xent",
+      "loss only",
+      ["evaluation loss"],
+      xentLoss,
+      (ctx) => checkSoftmaxXent(ctx, shapes, false),
+    ),
+    check(
+      "softmax xent",
+      "per position, loss + dLogits",
+      ["headline training loss"],
+      xent,
+      (ctx) => checkSoftmaxXent(ctx, shapes, true, true),
+    ),
+    check(
+      "softmax xent",
+      "per position, loss only",
+      ["headline evaluation loss"],
+      xentLoss,
+      (ctx) => checkSoftmaxXent(ctx, shapes, false, true),
+    ),
+    check(
+      "colsum",
+      "",
+      ["fc1 db", "fc2 db", "headline fc2 db"],
+      sumToleranceText("rows"),
+      (ctx) => checkColumnSum(ctx, shapes, false),
+    ),
+    check(
+      "colsum",
+      "twin",
+      [`${lstm} dbih, dbhh`, "headline lstm dbih, dbhh"],
+      sumToleranceText("rows"),
+      (ctx) => checkColumnSum(ctx, shapes, true),
+    ),
+    ...optimizerChecks(shapes, all),
   ];
-  return others.filter((c): c is PlannedCheck => c !== false);
+}
+
+/** Adam and the gradient norm, in the width the models' parameter counts give (with `all`, both). */
+function optimizerChecks(shapes: DoctorShapes, all: boolean): PlannedCheck[] {
+  const counts = [paramLayout(shapes.model).total, paramLayout(shapes.headline.model).total];
+  const adam = adamTolerance();
+  const adamText = `params ${toleranceText(adam.params)}; m ${toleranceText(adam.m)}; v ${
+    toleranceText(adam.v)
+  }`;
+  return ([4, 1] as const).flatMap((w) => {
+    const users = counts.filter((n) => adamWidth(n).width === w);
+    if (!users.length && !all) return [];
+    const variant = w === 4 ? "vec4" : "scalar";
+    return [
+      {
+        kernel: "adam",
+        variant,
+        used: users.length > 0,
+        usedBy: users.map((n) => `all ${n} parameters`),
+        tolerance: adamText,
+        run: (ctx: CheckContext) => checkAdam(ctx, shapes, w),
+      },
+      {
+        kernel: "grad norm",
+        variant,
+        used: users.length > 0,
+        usedBy: users.length ? ["gradient clipping (--clip)"] : [],
+        tolerance: `norm ${toleranceText(GRAD_NORM_TOLERANCE)}`,
+        run: (ctx: CheckContext) => checkGradNorm(ctx, shapes, w),
+      },
+    ];
+  });
 }
 
 function kernelRow(

@@ -5,8 +5,8 @@
 import { adapterJson } from "../gpu/device.ts";
 import type { CaseResult } from "./compare.ts";
 import type { DoctorHeader, DoctorReport, KernelRow, TrainingRow } from "./doctor.ts";
-import { GEMM_TOLERANCE_TEXT } from "./gemm.ts";
-import { num, TOLERANCE_TEXT } from "./kernels.ts";
+import { num } from "../facts/tolerance.ts";
+import { headWidth, type ModelConfig } from "../model/config.ts";
 
 const e = (x: number, digits = 1) => (Number.isFinite(x) ? x.toExponential(digits) : String(x));
 const pad = (s: string, n: number) => s.padEnd(n);
@@ -16,6 +16,7 @@ const lpad = (s: string, n: number) => s.padStart(n);
 export function formatHeader(h: DoctorHeader): string {
   const a = h.adapter;
   const m = h.shapes.model;
+  const hm = h.shapes.headline.model;
   const lines = [
     `adapter   ${a.description}`,
     `          vendor ${vendor(a.vendor)}, architecture ${a.architecture || "-"}, backend ${a.backend}, ` +
@@ -30,19 +31,30 @@ export function formatHeader(h: DoctorHeader): string {
     ),
     "",
     `kernel variants the runtime chooses for the model (V ${m.vocab}, E ${m.embed}, H ${m.hidden}, ` +
-    `${m.layers} layers, window ${m.window}, batch ${h.shapes.batch}):`,
+    `${m.layers} layers, window ${m.window}, batch ${h.shapes.batch}) and the headline model (V ${hm.vocab}, ` +
+    `E ${hm.embed}, H ${hm.hidden}, ${hm.layers} layers, ${headDescription(hm)}, rows of up to ` +
+    `${h.shapes.headline.steps} positions):`,
     ...h.choices.flatMap((c) => [`  ${pad(c.op, 28)} ${pad(c.shape, 26)} ${c.kernel}`, `      ${c.reason}`]),
     "",
   ];
   if (h.reduced) lines.push(`SMALLER SHAPES: ${h.reduced}`, "");
   lines.push(
     `checks against the CPU reference: seeded odd shapes (seed ${h.seed}), then the model's shapes (batch ` +
-      `${h.shapes.batch} and a last batch of ${h.shapes.lastBatch}); ` +
+      `${h.shapes.batch} and a last batch of ${h.shapes.lastBatch}, the headline model's at ` +
+      `${h.shapes.headline.steps} and ${h.shapes.headline.lastSteps} positions); ` +
       (h.all ? "every variant (--all)" : "the variants chosen above (--all: every variant)"),
     "",
     KERNEL_TABLE_HEADER,
   );
   return lines.join("\n");
+}
+
+/** A model's head in words: "a direct head tied to the embedding", "a head of 886". */
+function headDescription(cfg: ModelConfig): string {
+  const direct = headWidth(cfg) === 0;
+  return `${direct ? "a direct head" : `a head of ${headWidth(cfg)}`}${
+    cfg.tie ? " tied to the embedding" : ""
+  }`;
 }
 
 /** A numeric vendor id (Mesa's is 65541) also in hex, as PCI ids are written. */
@@ -90,11 +102,11 @@ function worstElement(c: CaseResult): string {
     `(${percent(c.ratio)} of atol ${num(c.tolerance.atol)} + rtol ${num(c.tolerance.rtol)}·|reference|)`;
 }
 
-/** The training comparison. */
-export function formatTraining(t: TrainingRow | null): string {
-  if (!t) return "training: not run";
+/** A training comparison (`name`: "training", "headline training"). */
+export function formatTraining(t: TrainingRow | null, name = "training"): string {
+  if (!t) return `${name}: not run`;
   const status = t.pass ? "PASS" : "FAIL";
-  if (!t.result) return `training: ${status}: ${t.error}`;
+  if (!t.result) return `${name}: ${status}: ${t.error}`;
   const r = t.result;
   const losses = (xs: number[]) => xs.map((x) => x.toFixed(6)).join(" ");
   const errors = (c: CaseResult, where = "") => {
@@ -105,8 +117,9 @@ export function formatTraining(t: TrainingRow | null): string {
   const seconds = `WebGPU ${r.gpuSeconds.toFixed(1)} s with building the model, CPU reference ` +
     `${r.cpuSeconds.toFixed(1)} s`;
   const w = r.weights;
+  const positions = r.positions ? ` rows at ${r.positions.join(", ")} positions` : " pairs";
   return [
-    `training: ${r.steps.length} steps (${r.steps.join(", ")} pairs) from the same weights and data, ` +
+    `${name}: ${r.steps.length} steps (${r.steps.join(", ")}${positions}) from the same weights and data, ` +
     `WebGPU vs the CPU reference: ${status}`,
     `  losses   WebGPU ${losses(r.gpuLosses)}`,
     `           CPU    ${losses(r.cpuLosses)}`,
@@ -114,6 +127,7 @@ export function formatTraining(t: TrainingRow | null): string {
     `  weights  |WebGPU - CPU| / |CPU update| per tensor: worst ${e(w.worst.relDiff)} (${w.worst.name}): ` +
     `${percent(w.worst.relDiff / w.tolerance)} of ${num(w.tolerance)}   ${w.pass ? "PASS" : "FAIL"}`,
     `           largest single difference ${e(w.maxAbs)} (${w.maxAbsTensor})`,
+    ...(r.advance ?? []).map((c, i) => `${i === 0 ? "  advance" : "         "}  ${c.what}: ${errors(c)}`),
     `  (${seconds})`,
   ].join("\n");
 }
@@ -138,42 +152,63 @@ export function formatSpeed(report: DoctorReport): string {
 export function formatSummary(report: DoctorReport): string {
   const failed = report.kernels.filter((k) => !k.pass);
   const training = report.training;
+  const headline = report.headlineTraining;
   const verdict = report.pass
     ? `PASS: all ${report.kernels.length} kernel checks${
-      training ? " and the training comparison" : ""
+      training ? " and the training comparisons" : ""
     } agree with the CPU reference`
     : `FAIL: ${
       [
         ...failed.map((k) => `${k.kernel}${k.variant ? ` ${k.variant}` : ""}`),
         ...(training && !training.pass ? ["training"] : []),
+        ...(headline && !headline.pass ? ["headline training"] : []),
       ].join("; ")
     }`;
   return [
     "tolerances (|WebGPU - reference| <= atol + rtol·|reference| for every element):",
-    `  matmul: ${GEMM_TOLERANCE_TEXT} (float32 sums against float64 ones, K products each)`,
-    `  lstm forward: ${TOLERANCE_TEXT.lstmForward}; lstm backward: ${TOLERANCE_TEXT.lstmBackward}`,
-    `  embedding forward: ${TOLERANCE_TEXT.embeddingForward}; backward: ${TOLERANCE_TEXT.embeddingBackward}`,
-    `  softmax xent: ${TOLERANCE_TEXT.xent}`,
-    `  colsum: ${TOLERANCE_TEXT.columnSum}; adam: ${TOLERANCE_TEXT.adam}`,
-    `  grad norm: ${TOLERANCE_TEXT.gradNorm} (a float32 sum of squares against float64)`,
+    ...kernelTolerances(report.kernels).map(([kernel, tolerance]) => `  ${kernel}: ${tolerance}`),
     ...(training ? [`  training: ${training.tolerance}`] : []),
+    ...(headline ? [`  headline training: ${headline.tolerance}`] : []),
     "",
     `${verdict} (${report.seconds.toFixed(1)} s${report.reduced ? ", smaller shapes" : ""})`,
   ].join("\n");
 }
 
-/** The whole report as text, as the CLI prints it piece by piece. */
-export function formatReport(report: DoctorReport): string {
+/**
+ * Each kernel's tolerances as its rows state them (src/facts/): a kernel whose variants share one is listed
+ * once, others with each variant's.
+ */
+function kernelTolerances(rows: KernelRow[]): Array<[string, string]> {
+  const byKernel = new Map<string, Map<string, string[]>>();
+  for (const r of rows) {
+    const variants = byKernel.get(r.kernel) ?? new Map<string, string[]>();
+    byKernel.set(r.kernel, variants.set(r.tolerance, [...variants.get(r.tolerance) ?? [], r.variant]));
+  }
+  return [...byKernel].flatMap(([kernel, tolerances]) =>
+    tolerances.size === 1
+      ? [[kernel, [...tolerances.keys()][0]] as [string, string]]
+      : [...tolerances].map(([t, variants]) =>
+        [[kernel, variants.filter(Boolean).join(", ")].filter(Boolean).join(" "), t] as [string, string]
+      )
+  );
+}
+
+/** What follows the kernel rows: the training comparisons, the speeds and the summary. */
+export function formatTail(report: DoctorReport): string {
   return [
-    formatHeader(report),
-    ...report.kernels.map(formatKernelRow),
     "",
     formatTraining(report.training),
+    formatTraining(report.headlineTraining, "headline training"),
     "",
     formatSpeed(report),
     "",
     formatSummary(report),
   ].join("\n");
+}
+
+/** The whole report as text, as the CLI prints it piece by piece. */
+export function formatReport(report: DoctorReport): string {
+  return [formatHeader(report), ...report.kernels.map(formatKernelRow), formatTail(report)].join("\n");
 }
 
 function caseJson(c: CaseResult) {
@@ -193,7 +228,7 @@ function caseJson(c: CaseResult) {
 /** The report as one JSON-ready object (Infinity and NaN become null in JSON.stringify). */
 export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
   const a = r.adapter;
-  const t = r.training;
+  const h = r.shapes.headline;
   return {
     pass: r.pass,
     seconds: r.seconds,
@@ -208,6 +243,16 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
       window: r.shapes.model.window,
       batch: r.shapes.batch,
       last_batch: r.shapes.lastBatch,
+      headline: {
+        vocab: h.model.vocab,
+        embed: h.model.embed,
+        hidden: h.model.hidden,
+        layers: h.model.layers,
+        head: headWidth(h.model),
+        tie: h.model.tie === true,
+        steps: h.steps,
+        last_steps: h.lastSteps,
+      },
       reduced: r.reduced ?? null,
     },
     seed: r.seed,
@@ -231,28 +276,35 @@ export function doctorReportJson(r: DoctorReport): Record<string, unknown> {
         : null,
       seconds: k.seconds,
     })),
-    training: t
+    training: trainingJson(r.training),
+    headline_training: trainingJson(r.headlineTraining),
+  };
+}
+
+/** A training comparison as JSON (null when not run). */
+function trainingJson(t: TrainingRow | null): Record<string, unknown> | null {
+  if (!t) return null;
+  return {
+    pass: t.pass,
+    error: t.error ?? null,
+    tolerance: t.tolerance,
+    seconds: t.seconds,
+    steps: t.result?.steps ?? null,
+    positions: t.result?.positions ?? null,
+    webgpu_losses: t.result?.gpuLosses ?? null,
+    cpu_losses: t.result?.cpuLosses ?? null,
+    losses: t.result ? caseJson(t.result.losses) : null,
+    weights: t.result
       ? {
-        pass: t.pass,
-        error: t.error ?? null,
-        tolerance: t.tolerance,
-        seconds: t.seconds,
-        steps: t.result?.steps ?? null,
-        webgpu_losses: t.result?.gpuLosses ?? null,
-        cpu_losses: t.result?.cpuLosses ?? null,
-        losses: t.result ? caseJson(t.result.losses) : null,
-        weights: t.result
-          ? {
-            pass: t.result.weights.pass,
-            tolerance: t.result.weights.tolerance,
-            worst_tensor: t.result.weights.worst.name,
-            worst_rel_diff: t.result.weights.worst.relDiff,
-            max_abs: t.result.weights.maxAbs,
-            max_abs_tensor: t.result.weights.maxAbsTensor,
-            tensors: Object.fromEntries(t.result.weights.tensors.map((x) => [x.name, x.relDiff])),
-          }
-          : null,
+        pass: t.result.weights.pass,
+        tolerance: t.result.weights.tolerance,
+        worst_tensor: t.result.weights.worst.name,
+        worst_rel_diff: t.result.weights.worst.relDiff,
+        max_abs: t.result.weights.maxAbs,
+        max_abs_tensor: t.result.weights.maxAbsTensor,
+        tensors: Object.fromEntries(t.result.weights.tensors.map((x) => [x.name, x.relDiff])),
       }
       : null,
+    advance: t.result?.advance?.map(caseJson) ?? null,
   };
 }

@@ -5,6 +5,7 @@
  * tile edges, then the model's own GEMMs.
  */
 import { gemmReference } from "../cpu/matmul.ts";
+import { type ModelGemm, runtimeRowsReference, sumTolerance } from "../facts/gemm.ts";
 import {
   chooseMatmulVariant,
   createMatmul,
@@ -15,11 +16,9 @@ import {
   type MatmulVariant,
 } from "../gpu/matmul.ts";
 import type { Gpu } from "../gpu/device.ts";
-import type { LstmVariant } from "../gpu/lstm.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import type { ModelConfig } from "../model/config.ts";
-import { lstmInputSize } from "../model/layout.ts";
-import { compare, notMultipleOf, randomFloats, ShapeRng, type Tolerance } from "./compare.ts";
+import { compare, notMultipleOf, randomFloats, ShapeRng } from "./compare.ts";
 import type { CheckContext, CheckOutcome, Speed } from "./context.ts";
 
 /** One compiled form of the GEMM: the algorithm and how it reads B and writes C. */
@@ -48,54 +47,6 @@ export function sameGemmVariant(a: GemmVariant, b: GemmVariant): boolean {
   return a.variant === b.variant && a.b === b.b && a.c === b.c;
 }
 
-/** A GEMM of the model, named by what it computes. */
-export interface ModelGemm {
-  op: string;
-  spec: MatmulSpec;
-}
-
-/**
- * Every GEMM a training step (and an evaluation) of the model runs, with the specs src/gpu/backend.ts
- * (through src/gpu/linear.ts and src/gpu/lstm.ts) passes to createMatmul, the LSTM layers' in the variant
- * `lstm` (the sequence kernels add the input projection); tests/doctor_test.ts checks that the backend
- * compiles exactly the variants these give.
- */
-export function modelGemms(cfg: ModelConfig, batch: number, lstm: LstmVariant): ModelGemm[] {
-  const { vocab: V, hidden: H, layers: L, window: T } = cfg;
-  const B = batch, rows = B * T, G = 4 * H, flat = T * H;
-  // The LSTM's GEMMs run over the batch's B * Tb positions, Tb read per step.
-  const runtime = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep: B } });
-  const gemms: ModelGemm[] = [
-    { op: "fc1 forward x·Wᵀ + b, ReLU", spec: { M: B, K: flat, N: V, transB: true, bias: true, relu: true } },
-    { op: "fc2 forward x·Wᵀ + b", spec: { M: B, K: V, N: V, transB: true, bias: true } },
-    { op: "fc2 dX = dY·W, ReLU backward", spec: { M: B, K: V, N: V, reluMask: true } },
-    { op: "fc2 dW = dYᵀ·X", spec: { M: V, K: B, N: V, transA: true } },
-    { op: "fc1 dX = dY·W", spec: { M: B, K: V, N: flat } },
-    { op: "fc1 dW = dYᵀ·X", spec: { M: V, K: B, N: flat, transA: true } },
-  ];
-  // Layers with the same input width run the same GEMMs.
-  const byInput = new Map<number, number[]>();
-  for (let k = 0; k < L; k++) {
-    byInput.set(lstmInputSize(cfg, k), [...byInput.get(lstmInputSize(cfg, k)) ?? [], k]);
-  }
-  for (const [In, layers] of byInput) {
-    const which = layers.length === 1 ? `lstm l${layers[0]}` : `lstm l${layers[0]}-${layers.at(-1)}`;
-    if (lstm === "sequence") {
-      gemms.push({
-        op: `${which} x·Wihᵀ + b_ih`,
-        spec: { M: rows, K: In, N: G, transB: true, bias: true, ...runtime("M") },
-      });
-    }
-    gemms.push({
-      op: `${which} dWih = dPreᵀ·x`,
-      spec: { M: G, K: rows, N: In, transA: true, ...runtime("K") },
-    });
-    gemms.push({ op: `${which} dx = dPre·Wih`, spec: { M: rows, K: G, N: In, ...runtime("M") } });
-  }
-  gemms.push({ op: "lstm dWhh = dPreᵀ·hPrev", spec: { M: G, K: rows, N: H, transA: true, ...runtime("K") } });
-  return gemms;
-}
-
 /** The variant the runtime builds for `spec` on this adapter, and why. */
 export function runtimeGemmVariant(gpu: Gpu, spec: MatmulSpec): GemmVariant & { reason: string } {
   const choice = chooseMatmulVariant(gpu, spec);
@@ -113,12 +64,6 @@ export function matmulLayoutOf(spec: MatmulSpec, variant: MatmulVariant): GemmVa
   const { b, c } = matmulLayout(spec, variant);
   return { variant, b, c };
 }
-
-/** 4e-7 per summed product (inputs in [-1, 1)), as tests/gpu_matmul_test.ts: float32 sums vs float64. */
-export function gemmTolerance(K: number): Tolerance {
-  return { atol: 4e-7 * Math.max(K, 25), rtol: 1e-5 };
-}
-export const GEMM_TOLERANCE_TEXT = "atol 4e-7·K, rtol 1e-5";
 
 /** What one variant's check runs. */
 export interface GemmPlan {
@@ -284,52 +229,20 @@ async function gemmCase(ctx: CheckContext, spec: MatmulSpec, time: boolean) {
     const full = runtime ? (runtime.dim === "M" ? M : K) / runtime.perStep : 0;
     step?.set(0, 0, 0, full);
     await ctx.gpu.run(kernels);
-    const result = compare(`C ${describeSpec(spec)}`, await s.read(c, M * N), want, gemmTolerance(K));
+    const result = compare(`C ${describeSpec(spec)}`, await s.read(c, M * N), want, sumTolerance(K));
     const results = [result];
     if (runtime && step) {
       const Tb = Math.ceil(full / 2);
       step.set(0, 0, 0, Tb);
       ctx.gpu.write(c.buffer, 0, x.c0);
       await ctx.gpu.run(kernels);
-      const sub = runtimeRowsReference(spec, runtime.perStep * Tb, x);
+      const rows = runtime.perStep * Tb;
+      const sub = runtimeRowsReference(spec, rows, x);
       const got = await s.read(c, M * N);
-      results.push(compare(`C ${describeSpec(spec)} run at Tb = ${Tb}`, got, sub, gemmTolerance(K)));
+      const tol = sumTolerance(runtime.dim === "K" ? rows : K);
+      results.push(compare(`C ${describeSpec(spec)} run at Tb = ${Tb}`, got, sub, tol));
     }
     const speed = time ? await ctx.speed(describeSpec(spec), kernels, { flops: 2 * M * K * N }) : undefined;
     return { results, speed };
   });
-}
-
-/**
- * The whole C a GEMM with rows at run time leaves when the step has `rows` of them: along M, the first `rows`
- * rows of the full GEMM's reference and C's old values after them; along K, the GEMM over the first `rows`
- * values of k.
- */
-function runtimeRowsReference(
-  spec: MatmulSpec,
-  rows: number,
-  x: { a: Float32Array; b: Float32Array; c0: Float32Array; bias: Float32Array; mask: Float32Array },
-): Float32Array {
-  const { M, K, N, transA = false, transB = false } = spec;
-  // op(A) [M, K] and op(B) [K, N] as row-major copies, cut to the step's rows.
-  const opA = new Float32Array(M * K), opB = new Float32Array(K * N);
-  for (let i = 0; i < M; i++) {
-    for (let k = 0; k < K; k++) {
-      opA[i * K + k] = transA ? x.a[k * M + i] : x.a[i * K + k];
-    }
-  }
-  for (let k = 0; k < K; k++) {
-    for (let j = 0; j < N; j++) {
-      opB[k * N + j] = transB ? x.b[j * K + k] : x.b[k * N + j];
-    }
-  }
-  const plain = { ...spec, transA: false, transB: false };
-  if (spec.runtimeRows!.dim === "M") {
-    const out = x.c0.slice();
-    out.set(gemmReference({ ...plain, M: rows }, opA.subarray(0, rows * K), opB, x.c0, x.bias, x.mask));
-    return out;
-  }
-  const cutA = new Float32Array(M * rows);
-  for (let i = 0; i < M; i++) cutA.set(opA.subarray(i * K, i * K + rows), i * rows);
-  return gemmReference({ ...plain, K: rows }, cutA, opB.subarray(0, rows * N), x.c0, x.bias, x.mask);
 }

@@ -9,6 +9,7 @@
 import type { AdamHyper } from "../model/optimizer.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice, WIDE_WORKGROUP } from "./device.ts";
 import { createGradNorm, type GradNormKernels } from "./grad_norm.ts";
+import { uniformStruct } from "./uniform_struct.ts";
 
 export interface AdamKernels {
   /** The update, one dispatch per chunk (clipping by the norm `norm` last computed when hyper.clip is set). */
@@ -42,7 +43,7 @@ export async function createAdam(
   const width = adamWidth(count).width;
   const wg = gpu.reductionWidth(WIDE_WORKGROUP);
   const pipeline = await gpu.pipeline("adam", { T: width === 4 ? "vec4f" : "f32", WG: wg });
-  const step = gpu.uniform(`${label} step`, new Float32Array(STEP_FLOATS)); // written by setStep before use
+  const step = gpu.uniform(`${label} step`, new Uint8Array(ADAM_STEP.bytes)); // written by setStep before use
   const maxGroups = gpu.device.limits.maxComputeWorkgroupsPerDimension;
   const chunk = flatChunkFloats(gpu);
   const norm = await createGradNorm(gpu, bufs.grads, count, width, chunk, `${label} grad norm`);
@@ -81,25 +82,30 @@ export function adamWidth(count: number): { width: 1 | 4; reason: string } {
     : { width: 1, reason: `${count} parameters, not a multiple of 4: scalar` };
 }
 
-/** Floats in the shader's Step struct (9 fields, padded to a multiple of 16 bytes). */
-const STEP_FLOATS = 12;
+/** The struct of shaders/adam.wgsl. */
+export const ADAM_STEP = uniformStruct("Step", "adam", {
+  stepSize: "f32",
+  bc2Sqrt: "f32",
+  beta1: "f32",
+  oneMinusBeta1: "f32",
+  beta2: "f32",
+  oneMinusBeta2: "f32",
+  eps: "f32",
+  weightDecay: "f32",
+  maxNorm: "f32",
+});
 
 /** The shader's Step struct for step t; bias corrections in float64 as torch computes them. */
-function stepUniform(h: AdamHyper, t: number): Float32Array {
-  const stepSize = h.lr / (1 - Math.pow(h.beta1, t));
-  const bc2Sqrt = Math.sqrt(1 - Math.pow(h.beta2, t));
-  const fields = [
-    stepSize,
-    bc2Sqrt,
-    h.beta1,
-    1 - h.beta1,
-    h.beta2,
-    1 - h.beta2,
-    h.eps,
-    h.weightDecay,
-    h.clip ?? 0, // 0: no clipping
-  ];
-  const out = new Float32Array(STEP_FLOATS);
-  out.set(fields);
-  return out;
+function stepUniform(h: AdamHyper, t: number): Uint8Array {
+  return ADAM_STEP.pack({
+    stepSize: h.lr / (1 - Math.pow(h.beta1, t)),
+    bc2Sqrt: Math.sqrt(1 - Math.pow(h.beta2, t)),
+    beta1: h.beta1,
+    oneMinusBeta1: 1 - h.beta1,
+    beta2: h.beta2,
+    oneMinusBeta2: 1 - h.beta2,
+    eps: h.eps,
+    weightDecay: h.weightDecay,
+    maxNorm: h.clip ?? 0, // 0: no clipping
+  });
 }

@@ -6,6 +6,15 @@
  */
 import { type DropoutSettings, dropThreshold, keepScale } from "../model/dropout.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
+import { uniformStruct } from "./uniform_struct.ts";
+
+/** The struct of shaders/dropout.wgsl. */
+export const DROPOUT_PARAMS = uniformStruct("Dropout", "dropout", {
+  seed: "u32",
+  step: "u32",
+  threshold: "u32",
+  scale: "f32",
+});
 
 /** The uniform of a step's dropout (seed, step, threshold, scale), shared by every dropout pass. */
 export interface DropoutParams {
@@ -15,14 +24,20 @@ export interface DropoutParams {
 }
 
 export function createDropoutParams(gpu: Gpu, label = "dropout"): DropoutParams {
-  const buffer = gpu.uniform(label, new Uint32Array(4));
+  const buffer = gpu.uniform(label, new Uint8Array(DROPOUT_PARAMS.bytes));
   return {
     buffer,
     set(settings: DropoutSettings, step: number): void {
-      const words = new Uint32Array(4);
-      words.set([settings.seed >>> 0, step >>> 0, dropThreshold(settings.rate)]);
-      new Float32Array(words.buffer, 12, 1)[0] = keepScale(settings.rate);
-      gpu.write(buffer, 0, words);
+      gpu.write(
+        buffer,
+        0,
+        DROPOUT_PARAMS.pack({
+          seed: settings.seed >>> 0,
+          step: step >>> 0,
+          threshold: dropThreshold(settings.rate),
+          scale: keepScale(settings.rate),
+        }),
+      );
     },
   };
 }

@@ -14,12 +14,16 @@ import {
   whole,
   WIDE_WORKGROUP,
 } from "./device.ts";
+import { uniformStruct } from "./uniform_struct.ts";
 
 /**
  * Stage 1's workgroups per chunk, at most: enough to keep a GPU busy, few enough for one workgroup to add
  * them all up. Each invocation sums a strided share of the chunk first.
  */
 export const PARTIALS_PER_CHUNK = 256;
+
+/** The struct of shaders/grad_norm.wgsl: where a chunk's partial sums start. */
+export const GRAD_NORM_CHUNK = uniformStruct("Chunk", "grad_norm", { base: "u32" });
 
 export interface GradNormKernels {
   /** Stage 1 over each chunk, then stage 2: one submit, before whatever reads `norm`. */
@@ -67,7 +71,7 @@ export async function createGradNorm(
   const kernels: Kernel[] = [];
   let base = 0;
   for (const c of chunks) {
-    const where = gpu.uniform(`${label} chunk`, Uint32Array.of(base, 0, 0, 0));
+    const where = gpu.uniform(`${label} chunk`, GRAD_NORM_CHUNK.pack({ base }));
     kernels.push(
       gpu.kernel(
         label,

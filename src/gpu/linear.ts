@@ -4,6 +4,16 @@
  */
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, subSlice } from "./device.ts";
 import { createMatmul, rowBlock, rowsThatFit } from "./matmul.ts";
+import { uniformStruct } from "./uniform_struct.ts";
+
+/** The struct of shaders/colsum.wgsl: one row block's rows, and how its sums land. */
+export const COLSUM_PARAMS = uniformStruct("Params", "colsum", {
+  rows: "u32",
+  cols: "u32",
+  accumulate: "u32",
+  perStep: "u32",
+  rowStart: "u32",
+});
 
 export interface LinearShape {
   /** Rows of x; with `runtime`, the most (each step uses perStep x the step uniform's `steps` of them). */
@@ -127,7 +137,13 @@ export async function createColumnSum(
     const n = Math.min(block, rows - r0);
     const params = gpu.uniform(
       `${label} rows ${r0}`,
-      new Uint32Array([n, cols, r0 === 0 ? 0 : 1, runtime?.perStep ?? 0, r0]),
+      COLSUM_PARAMS.pack({
+        rows: n,
+        cols,
+        accumulate: r0 === 0 ? 0 : 1,
+        perStep: runtime?.perStep ?? 0,
+        rowStart: r0,
+      }),
     );
     kernels.push(
       gpu.kernel(label, pipeline, [

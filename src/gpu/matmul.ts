@@ -13,6 +13,38 @@
  * every block starts 256-byte aligned) with one dispatch per block; blocks along K add up in C.
  */
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, softwareAdapterName, subSlice } from "./device.ts";
+import { uniformStruct } from "./uniform_struct.ts";
+
+/**
+ * The struct of shaders/matmul_common.wgsl: one dispatch's block. op(A)[i, k] is A[aOff + i * aRow + k * aK],
+ * op(B)[k, j] is B[bOff + k * bK + j * bCol], C[i, j] is C[cOff + i * ldc + j].
+ */
+export const MATMUL_SHAPE = uniformStruct("Shape", "matmul_common", {
+  M: "u32",
+  N: "u32",
+  K: "u32",
+  aRow: "u32",
+  aK: "u32",
+  aOff: "u32",
+  bK: "u32",
+  bCol: "u32",
+  bOff: "u32",
+  ldc: "u32",
+  cOff: "u32",
+  runDim: "u32",
+  perStep: "u32",
+  runStart: "u32",
+});
+
+/** The struct of shaders/matmul_stage_a.wgsl: one block of op(A) copied into a window. */
+export const STAGE_A_PARAMS = uniformStruct("Params", "matmul_stage_a", {
+  rows: "u32",
+  cols: "u32",
+  aRow: "u32",
+  aK: "u32",
+  aOff: "u32",
+  width: "u32",
+});
 
 export type MatmulVariant = "regblock" | "staged" | "tiled";
 
@@ -246,7 +278,10 @@ export async function createMatmul(
       const width = Math.ceil(mb / 16) * 16;
       if (stage) {
         kernels.push(gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a"), [
-          gpu.uniform(`${label}[m${m0} k${k0}] stage`, new Uint32Array([mb, kb, aRow, aK, aOff, width])),
+          gpu.uniform(
+            `${label}[m${m0} k${k0}] stage`,
+            STAGE_A_PARAMS.pack({ rows: mb, cols: kb, aRow, aK, aOff, width }),
+          ),
           a,
           stage,
         ], [WINDOW_FLOATS / 64]));
@@ -254,22 +289,22 @@ export async function createMatmul(
       for (let n0 = 0; n0 < N; n0 += nBlock) {
         const nb = Math.min(nBlock, N - n0);
         const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
-        const shape = new Uint32Array([
-          mb,
-          nb,
-          kb,
-          stage ? 1 : aRow,
-          stage ? width : aK,
-          stage ? 0 : aOff,
-          transB ? 1 : N, // bK
-          transB ? K : 1, // bCol
-          transB ? k0 : n0, // bOff
-          N, // ldc
-          n0, // cOff
+        const shape = MATMUL_SHAPE.pack({
+          M: mb,
+          N: nb,
+          K: kb,
+          aRow: stage ? 1 : aRow,
+          aK: stage ? width : aK,
+          aOff: stage ? 0 : aOff,
+          bK: transB ? 1 : N,
+          bCol: transB ? K : 1,
+          bOff: transB ? k0 : n0,
+          ldc: N,
+          cOff: n0,
           runDim, // 0 fixed, 1 M or 2 K at run time
-          spec.runtimeRows?.perStep ?? 0,
-          spec.runtimeRows?.dim === "K" ? k0 : m0, // runStart: where this block starts along the run-time rows
-        ]);
+          perStep: spec.runtimeRows?.perStep ?? 0,
+          runStart: spec.runtimeRows?.dim === "K" ? k0 : m0, // where this block starts along the run-time rows
+        });
         const where = `${label}[m${m0} n${n0} k${k0}]`;
         const shapeUniform = gpu.uniform(`${where} shape`, shape);
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [

@@ -17,6 +17,15 @@
  * Shaders that bind it take its struct from one include, `//#include step_params` (shaders/step_params.wgsl).
  */
 import type { Gpu } from "./device.ts";
+import { uniformStruct } from "./uniform_struct.ts";
+
+/** The struct of shaders/step_params.wgsl. */
+export const STEP_PARAMS = uniformStruct("StepParams", "step_params", {
+  start: "u32",
+  size: "u32",
+  slot: "u32",
+  steps: "u32",
+});
 
 export interface StepParams {
   /** The uniform buffer kernels bind (also a valid copyBufferToBuffer destination). */
@@ -36,7 +45,7 @@ export function createStepParams(gpu: Gpu, label = "step params", steps = 1): St
     }
   };
   check("steps", steps, 1);
-  const buffer = gpu.uniform(label, Uint32Array.of(0, 0, 0, steps));
+  const buffer = gpu.uniform(label, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps }));
   return {
     buffer,
     set(start: number, size: number, slot = 0, rowSteps = steps): void {
@@ -44,7 +53,7 @@ export function createStepParams(gpu: Gpu, label = "step params", steps = 1): St
       check("size", size, 0);
       check("slot", slot, 0);
       check("steps", rowSteps, 1);
-      gpu.write(buffer, 0, Uint32Array.of(start, size, slot, rowSteps));
+      gpu.write(buffer, 0, STEP_PARAMS.pack({ start, size, slot, steps: rowSteps }));
     },
   };
 }
