@@ -140,6 +140,7 @@ export {
 } from "./src/gpu/device.ts";
 export type { ShaderValues } from "./src/gpu/preprocess.ts";
 export { createGpuBackend, type GpuBackendOptions } from "./src/gpu/backend.ts";
+export type { LstmVariant } from "./src/gpu/lstm.ts";
 
 // Checking an adapter against the CPU reference (deno task doctor; the page's "check this GPU").
 export {

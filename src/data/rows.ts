@@ -11,8 +11,11 @@ import type { Dataset } from "./types.ts";
 
 /** Rows as the Backend contract takes them (src/model/backend.ts). */
 export interface ModelRows {
+  /** Each row's input ids: a window's words, or a headline row's positions (`<s>` and its words, padded). */
   inputs: Int32Array;
+  /** Each row's targets: a pair's next word, or a headline row's next words (IGNORE_TARGET past its end). */
   targets: Int32Array;
+  /** Number of rows. */
   count: number;
   /** Targets in each row: 1 for a pair, a headline's positions for a headline row. */
   targetsPerRow: Int32Array;

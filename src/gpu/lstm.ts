@@ -82,6 +82,10 @@ export interface LstmBuffers extends LstmForwardBuffers {
   dbhh: BufferSlice;
 }
 
+/**
+ * The LSTM layer's kernels: "sequence" runs all positions in one recurrent dispatch each way (after one GEMM
+ * for the input projection), "steps" one fused cell per position (the fallback the limits choose).
+ */
 export type LstmVariant = "sequence" | "steps";
 
 /** How a layer runs on a device, and why (doctor reports it). */
