@@ -133,12 +133,15 @@ export { adamStep } from "./src/cpu/adam.ts";
 export {
   type AdapterSummary,
   type BufferSlice,
+  countsSince,
   Gpu,
+  type GpuCounts,
   type GpuOptions,
   type Kernel,
   NoAdapterError,
 } from "./src/gpu/device.ts";
 export type { ShaderValues } from "./src/gpu/preprocess.ts";
+export { KernelProfile, type KernelTimes } from "./src/gpu/profile.ts";
 export { createGpuBackend, type GpuBackendOptions } from "./src/gpu/backend.ts";
 
 // Checking an adapter against the CPU reference (deno task doctor; the page's "check this GPU").

@@ -455,6 +455,40 @@ export const MUTATIONS: Mutation[] = [
     T_MATMUL,
     { filter: "split" },
   ),
+  // ---- GEMM: 32 rows a workgroup (the staged form), and the grid ----
+  // ---- fixed costs: what a step and a predicted word send to the GPU (tests/gpu_counts_test.ts) ----
+  one(
+    "gpu backend: Adam in a submit of its own",
+    "src/gpu/backend.ts",
+    "this.#gpu.submit([...training.step, ...training.adam.stepKernels(hyper)]);",
+    "this.#gpu.submit(training.step);\n    this.#gpu.submit(training.adam.stepKernels(hyper));",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "window model's step" },
+  ),
+  one(
+    "gpu backend: advance submits its kernels apart from their readback",
+    "src/gpu/backend.ts",
+    "const [rowsLogits, ...states] = await this.#submitAndRead(model.advanceKernels(), slices);",
+    "this.#gpu.submit(model.advanceKernels());\n      const [rowsLogits, ...states] = await this.#submitAndRead([], slices);",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "generated word" },
+  ),
+  one(
+    "gpu device: every kernel of a submit in a pass of its own",
+    "src/gpu/device.ts",
+    "    this.#pass(enc, kernels);\n    this.#submit(enc);\n  }",
+    "    for (const k of kernels) this.#pass(enc, [k]);\n    this.#submit(enc);\n  }",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "window model's step" },
+  ),
+  one(
+    "kernel profile: each kernel timed from the start of the submit",
+    "src/gpu/profile.ts",
+    "const ms = Math.max(0, Number(stamps[2 * i + 1] - stamps[2 * i])) / 1e6;",
+    "const ms = Math.max(0, Number(stamps[2 * i + 1] - stamps[0])) / 1e6;",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "profiling" },
+  ),
 
   // ---- GEMM and column sums with rows at run time (B * Tb from the step uniform) ----
   one(
