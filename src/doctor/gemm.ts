@@ -6,6 +6,7 @@
  */
 import { gemmReference } from "../cpu/matmul.ts";
 import {
+  chooseBlockRows,
   chooseMatmulVariant,
   createMatmul,
   MATMUL_EPILOGUES,
@@ -100,11 +101,12 @@ export function modelGemms(cfg: ModelConfig, batch: number, lstm: LstmVariant): 
 export function runtimeGemmVariant(gpu: Gpu, spec: MatmulSpec): GemmVariant & { reason: string } {
   const choice = chooseMatmulVariant(gpu, spec);
   const layout = matmulLayout(spec, choice.variant);
+  const rows = chooseBlockRows(spec, choice.variant);
   return {
     variant: choice.variant,
     b: layout.b,
     c: layout.c,
-    reason: choice.variant === "tiled" ? choice.reason : `${choice.reason}; ${layout.reason}`,
+    reason: choice.variant === "tiled" ? choice.reason : `${choice.reason}; ${layout.reason}; ${rows.reason}`,
   };
 }
 
