@@ -2,7 +2,9 @@
 # The real-GPU check, for a machine with a GPU and a fresh clone: installs what is missing (Deno from npm,
 # the Vulkan loader), then runs `deno task doctor` (every kernel variant against the CPU reference),
 # `deno task bench` (WebGPU vs the CPU reference vs PyTorch, which runs on CUDA when
-# torch.cuda.is_available()) and the notebook's 200 epochs on ArticlesApril2017.csv, and prints one summary.
+# torch.cuda.is_available(): the notebook's window model, then the headline model at the recipe's size, each
+# with a step's counts, kernel time and fixed cost, and generation's ms per word) and the notebook's 200
+# epochs on ArticlesApril2017.csv, and prints one summary.
 #
 #   bash scripts/gpu-check.sh --data PATH [--out DIR] [--epochs N]
 #
@@ -95,6 +97,12 @@ timed bench deno task bench --data "$data" --json
 bench_rc=$rc bench_secs=$secs
 cat "$out/bench.out"
 
+say "bench, headline model at the recipe's size (tied direct head, embed = hidden = 512, 1 layer, batch 32)"
+timed bench_headline deno task bench --data "$data" --model-kind headline --embed 512 --hidden 512 --layers 1 \
+  --head 0 --tie --dropout 0.5 --clip 5 --batch 32 --no-cpu --json
+headline_rc=$rc headline_secs=$secs
+cat "$out/bench_headline.out"
+
 say "training: $epochs epochs on $data"
 timed train deno task train --data "$data" --epochs "$epochs" --out "$out/train" --force --json
 train_rc=$rc train_secs=$secs
@@ -103,7 +111,8 @@ tail -n 3 "$out/train.out"
 # ---- summary ----
 summary=$(
   deno eval --ext=ts '
-const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, gpu, torch] = Deno.args;
+const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, gpu, torch, headlineRc, headlineSecs] =
+  Deno.args;
 const last = (f: string) => {
   try {
     const lines = Deno.readTextFileSync(f).trim().split("\n");
@@ -113,20 +122,29 @@ const last = (f: string) => {
   }
 };
 const d = last(`${out}/doctor.json`), b = last(`${out}/bench.out`), t = last(`${out}/train.out`);
-const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined) =>
-  x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} pairs/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
+const h = last(`${out}/bench_headline.out`);
+type Costs = { step_ms?: number; step?: { kernel_ms: number | null; fixed_ms: number | null; per_step: { submits: number } } | null; generation?: { ms_per_word: number } | null };
+const costs = (x: Costs | undefined) =>
+  `${x?.step?.kernel_ms != null ? `; step ${x.step_ms!.toFixed(1)} ms = kernels ${x.step.kernel_ms.toFixed(1)} + fixed ${x.step.fixed_ms!.toFixed(1)}` : ""}` +
+  `${x?.step ? `, ${x.step.per_step.submits} submit(s)` : ""}${x?.generation ? `; ${x.generation.ms_per_word.toFixed(1)} ms per word` : ""}`;
+const ratio = (x: { ratios?: { webgpu_over_pytorch: number | null } } | null) =>
+  x?.ratios?.webgpu_over_pytorch ? ` (webgpu/pytorch ${x.ratios.webgpu_over_pytorch.toFixed(2)}x)` : "";
+const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined, unit = "pairs") =>
+  x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} ${unit}/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
 const lines = [
   `GPU (nvidia-smi):  ${gpu}; PyTorch: ${torch}`,
   `adapter:           ${d ? `${d.adapter.description} (${d.adapter.backend}${d.adapter.fallback ? ", a SOFTWARE adapter: the GPU was not used" : ""})` : "none (see doctor)"}`,
   `doctor --all:      ${doctorRc === "0" ? "PASS" : `FAIL (exit ${doctorRc})`} in ${doctorSecs} s` +
     (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}` : ""),
-  `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
+  `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}${ratio(b)}${costs(b.backends.webgpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
+  `bench, headline:   ${headlineRc === "0" && h ? `webgpu ${rate(h.backends.webgpu, "headlines")}; pytorch ${rate(h.backends.pytorch, "headlines")}${ratio(h)}${costs(h.backends.webgpu)}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
   `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
 ];
 console.log(lines.join("\n"));
-' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$gpu_name" "$torch"
+' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$gpu_name" "$torch" \
+    "$headline_rc" "$headline_secs"
 )
 echo
 echo "==== gpu-check summary (logs in $out) ===="
 echo "$summary"
-[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$train_rc" = 0 ]
+[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$headline_rc" = 0 ] && [ "$train_rc" = 0 ]
