@@ -126,7 +126,7 @@ Deno.test("bench --model-kind headline: the headline model's rows, step account 
     "--json",
     "--no-cpu",
     ...["--model-kind", "headline", "--embed", "12", "--hidden", "12", "--layers", "1"],
-    ...["--head", "0", "--tie", "--dropout", "0.3", "--clip", "5", "--batch", "16"],
+    ...["--head", "0", "--tie", "--dropout", "0.3", "--clip", "5", "--batch", "16", "--torch-threads", "1"],
   ]);
   assertEquals(run.code, 0, run.stderr);
   const r: Json = lastJson(run);
@@ -154,6 +154,7 @@ Deno.test("bench --model-kind headline: the headline model's rows, step account 
   if (torch.status === "ok") {
     checkMeasured("pytorch", torch, false);
     assert(torch.generation.ms_per_word > 0, JSON.stringify(torch));
+    assert(torch.detail.includes(", 1 threads,"), torch.detail);
   } else {
     assertEquals(torch.status, "unavailable", JSON.stringify(torch));
   }
@@ -227,6 +228,7 @@ Deno.test("bench --help prints the usage and exits 0", async () => {
       "--dropout",
       "--clip",
       "--words",
+      "--torch-threads",
     ]
   ) {
     assert(run.stdout.includes(flag), flag);

@@ -39,6 +39,8 @@ usage: deno task bench [--data PATH] [flags]
   --words N         then draw N words for --samples samples at once and report ms per word (default 20;
                     0: none)
   --samples N       samples drawn together for --words (default 8, at most the batch)
+  --torch-threads N PyTorch's threads (default: this machine's cores; on a busy machine 1 can be several
+                    times faster: its threads wait for each other)
   --steps N         training steps per timed window for webgpu and pytorch (default 20)
   --cpu-steps N     steps per timed window for the slow CPU reference (default 2)
   --repeats N       timed windows after the warm-up; the median is reported (default 5; cpu: at most 3)
@@ -66,6 +68,7 @@ const FLAGS = {
   batch: { type: "string" },
   words: { type: "string" },
   samples: { type: "string" },
+  "torch-threads": { type: "string" },
   steps: { type: "string" },
   "cpu-steps": { type: "string" },
   repeats: { type: "string" },
@@ -100,6 +103,9 @@ export async function benchMain(args: string[]): Promise<number> {
   const batch = numberFlag("batch", v.batch, DEFAULT_BATCH, "positive integer");
   const words = numberFlag("words", v.words, quick ? 3 : 20, "non-negative integer");
   const samples = numberFlag("samples", v.samples, 8, "positive integer");
+  const torchThreads = v["torch-threads"] === undefined
+    ? undefined
+    : numberFlag("torch-threads", v["torch-threads"], 1, "positive integer");
   if (v.kernels && model.kind !== "window") {
     throw new UserError(
       "--kernels times the window model's kernels; a headline model's per-kernel times are in the " +
@@ -119,6 +125,7 @@ export async function benchMain(args: string[]): Promise<number> {
     model,
     words,
     samples,
+    torchThreads,
     // The first webgpu step builds the pipelines; a second lets the driver settle.
     webgpu: plan(steps, repeats, 2),
     cpu: v["no-cpu"] ? null : plan(cpuSteps, Math.min(repeats, CPU_MAX_REPEATS), 1),

@@ -88,6 +88,8 @@ export interface TrainBenchOptions {
   /** Generation's latency: words drawn for each of `samples` samples after the timed windows (0: none). */
   words: number;
   samples: number;
+  /** PyTorch's threads (default: this machine's cores, as many as lavapipe uses). */
+  torchThreads?: number;
   webgpu: WindowPlan | null;
   cpu: WindowPlan | null;
   torch: WindowPlan | null;
@@ -241,7 +243,19 @@ export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Pro
       "pytorch",
       opts.say,
       () =>
-        benchTorch(data, { model: m, cfg, batch, words: opts.words, samples: run.samples }, plan, opts.say),
+        benchTorch(
+          data,
+          {
+            model: m,
+            cfg,
+            batch,
+            words: opts.words,
+            samples: run.samples,
+            threads: opts.torchThreads ?? navigator.hardwareConcurrency,
+          },
+          plan,
+          opts.say,
+        ),
     );
   }
   return report;
@@ -355,11 +369,18 @@ async function findTorch(): Promise<{ python: string; version: string } | null> 
 /**
  * bench/torch_reference.py on the same pairs: the dataset written as a prepared directory in a temp dir,
  * the same model sizes and batch, one warm-up window of `steps` then `repeats` timed ones (its --epochs
- * with --max-steps), on as many threads as this machine has cores (what lavapipe uses too).
+ * with --max-steps), on `what.threads` threads.
  */
 async function benchTorch(
   data: Dataset,
-  what: { model: BenchModel; cfg: ModelConfig; batch: number; words: number; samples: number },
+  what: {
+    model: BenchModel;
+    cfg: ModelConfig;
+    batch: number;
+    words: number;
+    samples: number;
+    threads: number;
+  },
   plan: WindowPlan,
   say: (line: string) => void,
 ): Promise<Outcome> {
@@ -370,7 +391,7 @@ async function benchTorch(
   try {
     const prepared = join(tmp, "prepared");
     await writePrepared(prepared, data);
-    const threads = navigator.hardwareConcurrency;
+    const threads = what.threads;
     say(`pytorch: ${torch.python}, torch ${torch.version}, ${threads} threads: 1 + ${plan.repeats} windows`);
     const flag = (name: string, value: number | undefined) =>
       value === undefined ? [] : [`--${name}`, String(value)];
