@@ -133,12 +133,15 @@ export { adamStep } from "./src/cpu/adam.ts";
 export {
   type AdapterSummary,
   type BufferSlice,
+  countsSince,
   Gpu,
+  type GpuCounts,
   type GpuOptions,
   type Kernel,
   NoAdapterError,
 } from "./src/gpu/device.ts";
 export type { ShaderValues } from "./src/gpu/preprocess.ts";
+export { KernelProfile, type KernelTimes } from "./src/gpu/profile.ts";
 export { createGpuBackend, type GpuBackendOptions } from "./src/gpu/backend.ts";
 export type { LstmVariant } from "./src/gpu/lstm.ts";
 

@@ -38,9 +38,7 @@ import torch
 from torch import nn
 
 from make_parity_fixture import corpus_pairs, write_json, write_safetensors
-from torch_reference import HeadlineModel
-
-BOS, EOS, IGNORE = 0, 1, -1
+from torch_reference import EOS, IGNORE, HeadlineModel, batch_tensors, read_headlines, rows_of
 
 
 def lowbias32(x):
@@ -93,48 +91,6 @@ def forward_masked(model, x, rate, seed, step):
     if model.fc1 is not None:
         out = drop(torch.relu(model.fc1(out)), L + 1)
     return model.fc2(out)
-
-
-def read_headlines(prepared):
-    """summary, vocab and the training headlines' ids (lists) of a prepared directory, checked."""
-    with open(os.path.join(prepared, "summary.json")) as f:
-        summary = json.load(f)
-    with open(os.path.join(prepared, "vocab.json")) as f:
-        vocab = json.load(f)
-    if not summary.get("boundaries") or vocab[:2] != ["<s>", "</s>"]:
-        sys.exit(f"{prepared}: a headline model needs a directory prepared with --boundaries")
-    file = summary.get("headlines_file")
-    if not file:
-        sys.exit(f"{prepared}: no headlines.bin (prepared before headline models): prepare it again")
-    with open(os.path.join(prepared, file["name"]), "rb") as f:
-        ints = np.frombuffer(f.read(), dtype="<i4")
-    n = file["train"] + file["val"]
-    lengths = ints[:n]
-    if len(ints) != n + int(lengths.sum()):
-        sys.exit(f"{prepared}: headlines.bin does not hold {n} headlines")
-    out, at = [], n
-    for length in lengths[: file["train"]]:
-        out.append([int(i) for i in ints[at : at + length]])
-        at += length
-    if any(i < 0 or i >= len(vocab) for ids in out for i in ids):
-        sys.exit(f"{prepared}: a training headline holds an id outside the vocabulary")
-    return summary, vocab, out
-
-
-def rows_of(headlines):
-    """One row per headline with words: inputs <s> w1 .. wn, targets w1 .. wn </s>."""
-    return [([BOS] + ids, ids + [EOS]) for ids in headlines if ids]
-
-
-def batch_tensors(rows):
-    """A batch's inputs and targets [B, T], padded to its longest row (inputs <s>, targets -1)."""
-    T = max(len(i) for i, _ in rows)
-    inputs = torch.full((len(rows), T), BOS, dtype=torch.long)
-    targets = torch.full((len(rows), T), IGNORE, dtype=torch.long)
-    for r, (i, t) in enumerate(rows):
-        inputs[r, : len(i)] = torch.tensor(i)
-        targets[r, : len(t)] = torch.tensor(t)
-    return inputs, targets
 
 
 def check_corpus(path, summary, vocab, headlines):

@@ -2,7 +2,8 @@
 # The real-GPU check, for a machine with a GPU and a fresh clone: installs what is missing (Deno from npm,
 # the Vulkan loader), then runs `deno task doctor` (every kernel variant of the window and the headline model
 # against the CPU reference), `deno task bench` (WebGPU vs the CPU reference vs PyTorch, which runs on CUDA
-# when torch.cuda.is_available()), the notebook's 200 epochs on ArticlesApril2017.csv, and a headline model
+# when torch.cuda.is_available(): the notebook's window model, then the headline model at the recipe's size,
+# each with a step's counts, kernel time and fixed cost, and generation's ms per word), the notebook's 200 epochs on ArticlesApril2017.csv, and a headline model
 # (tied direct head, dropout, clipping) for a few epochs whose predictions (advance from carried states) on
 # WebGPU must equal the CPU reference's; and prints one summary.
 #
@@ -98,6 +99,12 @@ timed bench deno task bench --data "$data" --json
 bench_rc=$rc bench_secs=$secs
 cat "$out/bench.out"
 
+say "bench, headline model at the recipe's size (configs/headline.json: tied direct head, 512 wide, batch 32)"
+timed bench_headline deno task bench --data "$data" --model-kind headline --embed 512 --hidden 512 --layers 1 \
+  --head 0 --tie --dropout 0.6 --clip 5 --batch 32 --no-cpu --json
+hbench_rc=$rc hbench_secs=$secs
+cat "$out/bench_headline.out"
+
 say "training: $epochs epochs on $data"
 timed train deno task train --data "$data" --epochs "$epochs" --out "$out/train" --force --json
 train_rc=$rc train_secs=$secs
@@ -117,8 +124,10 @@ deno task predict --model "$out/headline" --top-k 10 --json --backend cpu "${pro
 # ---- summary ----
 summary=$(
   deno eval --ext=ts '
-const [out, doctorRc, doctorSecs, benchRc, benchSecs, trainRc, trainSecs, headlineRc, headlineSecs, gpu, torch] =
-  Deno.args;
+const [
+  out, doctorRc, doctorSecs, benchRc, benchSecs, hbenchRc, hbenchSecs, trainRc, trainSecs, headlineRc, headlineSecs,
+  gpu, torch,
+] = Deno.args;
 const last = (f: string) => {
   try {
     const lines = Deno.readTextFileSync(f).trim().split("\n");
@@ -128,7 +137,7 @@ const last = (f: string) => {
   }
 };
 const d = last(`${out}/doctor.json`), b = last(`${out}/bench.out`), t = last(`${out}/train.out`);
-const h = last(`${out}/headline.out`);
+const h = last(`${out}/headline.out`), hb = last(`${out}/bench_headline.out`);
 // The largest difference of a top-10 probability between WebGPU and the CPU reference (words must agree).
 const predictions = (f: string) => {
   try {
@@ -148,24 +157,31 @@ const predictLine = () => {
   return `${diff <= 1e-4 ? "PASS" : "FAIL"}: top-10 of ${pw.length} prompts as the CPU reference, ` +
     `probabilities within ${diff.toExponential(1)} (1e-4 allowed)`;
 };
-const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined) =>
-  x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} pairs/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
+type Costs = { step_ms?: number; step?: { kernel_ms: number | null; fixed_ms: number | null; per_step: { submits: number } } | null; generation?: { ms_per_word: number } | null };
+const costs = (x: Costs | undefined) =>
+  `${x?.step?.kernel_ms != null ? `; step ${x.step_ms!.toFixed(1)} ms = kernels ${x.step.kernel_ms.toFixed(1)} + fixed ${x.step.fixed_ms!.toFixed(1)}` : ""}` +
+  `${x?.step ? `, ${x.step.per_step.submits} submit(s)` : ""}${x?.generation ? `; ${x.generation.ms_per_word.toFixed(1)} ms per word` : ""}`;
+const ratio = (x: { ratios?: { webgpu_over_pytorch: number | null } } | null) =>
+  x?.ratios?.webgpu_over_pytorch ? ` (webgpu/pytorch ${x.ratios.webgpu_over_pytorch.toFixed(2)}x)` : "";
+const rate = (x: { status: string; pairs_per_s?: number; reason?: string; detail?: string } | undefined, unit = "pairs") =>
+  x?.status === "ok" ? `${x.pairs_per_s!.toFixed(0)} ${unit}/s${x.detail ? ` (${x.detail})` : ""}` : `${x?.status}: ${x?.reason}`;
 const lines = [
   `GPU (nvidia-smi):  ${gpu}; PyTorch: ${torch}`,
   `adapter:           ${d ? `${d.adapter.description} (${d.adapter.backend}${d.adapter.fallback ? ", a SOFTWARE adapter: the GPU was not used" : ""})` : "none (see doctor)"}`,
   `doctor --all:      ${doctorRc === "0" ? "PASS" : `FAIL (exit ${doctorRc})`} in ${doctorSecs} s` +
     (d ? `; model shapes: ${d.kernels.filter((k: { pass: boolean }) => !k.pass).length} of ${d.kernels.length} kernel rows fail, training ${d.training?.pass ? "PASS" : "FAIL"}, headline training ${d.headline_training?.pass ? "PASS" : "FAIL"}` : ""),
-  `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
+  `bench:             ${benchRc === "0" && b ? `webgpu ${rate(b.backends.webgpu)}; pytorch ${rate(b.backends.pytorch)}; cpu ${rate(b.backends.cpu)}${ratio(b)}${costs(b.backends.webgpu)}` : `failed (exit ${benchRc})`} [${benchSecs} s]`,
+  `bench, headline:   ${hbenchRc === "0" && hb ? `webgpu ${rate(hb.backends.webgpu, "headlines")}; pytorch ${rate(hb.backends.pytorch, "headlines")}${ratio(hb)}${costs(hb.backends.webgpu)}` : `failed (exit ${hbenchRc})`} [${hbenchSecs} s]`,
   `train:             ${trainRc === "0" && t ? `${t.epochs} epochs, ${t.steps} steps in ${t.seconds.toFixed(0)} s (${t.pairsPerSecond.toFixed(0)} pairs/s), last loss ${t.lastLoss.toFixed(4)}` : `failed (exit ${trainRc})`} [${trainSecs} s]`,
   `headline train:    ${headlineRc === "0" && h ? `${h.epochs} epochs, ${h.steps} steps in ${h.seconds.toFixed(0)} s (${h.pairsPerSecond.toFixed(0)} pairs/s), last loss ${h.lastLoss?.toFixed(4) ?? "-"}` : `failed (exit ${headlineRc})`} [${headlineSecs} s]`,
   `headline predict:  ${predictLine()}`,
 ];
 console.log(lines.join("\n"));
-' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$train_rc" "$train_secs" "$headline_rc" \
-    "$headline_secs" "$gpu_name" "$torch"
+' "$out" "$doctor_rc" "$doctor_secs" "$bench_rc" "$bench_secs" "$hbench_rc" "$hbench_secs" "$train_rc" \
+    "$train_secs" "$headline_rc" "$headline_secs" "$gpu_name" "$torch"
 )
 echo
 echo "==== gpu-check summary (logs in $out) ===="
 echo "$summary"
-[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$train_rc" = 0 ] && [ "$headline_rc" = 0 ] &&
+[ "$doctor_rc" = 0 ] && [ "$bench_rc" = 0 ] && [ "$hbench_rc" = 0 ] && [ "$train_rc" = 0 ] && [ "$headline_rc" = 0 ] &&
   [[ "$summary" == *"headline predict:  PASS"* ]]

@@ -4,7 +4,9 @@
  * numbers' size. With a WebGPU adapter the webgpu row must be measured; without one it must say
  * "unavailable" with the reason (what to install), and `--kernels` must fail saying so; with REQUIRE_GPU=1
  * and no adapter the webgpu checks fail (tests/gpu_harness.ts decides). Without torch, the pytorch row must
- * say "unavailable" too.
+ * say "unavailable" too. The webgpu row also holds a step's counts (one submit of one pass, no readback) and
+ * kernel time, and every measured row generation's ms per word; --model-kind headline benches the headline
+ * model on the same batches (PyTorch's HeadlineModel beside it).
  */
 import { fileURLToPath } from "node:url";
 import { assert, assertEquals } from "./assert.ts";
@@ -77,8 +79,12 @@ Deno.test("bench --quick --json measures every backend it can and prints one JSO
       JSON.stringify(r.adapter),
     );
     assert(r.ratios.webgpu_over_cpu > 0, JSON.stringify(r.ratios));
+    checkStepAccount(gpu);
+    checkGeneration("webgpu", gpu, true);
   });
   checkMeasured("cpu", r.backends.cpu, true);
+  checkGeneration("cpu", r.backends.cpu, false);
+  assertEquals(r.model.kind, "window");
   const torch = r.backends.pytorch;
   if (torch.status === "ok") {
     checkMeasured("pytorch", torch, false);
@@ -88,6 +94,75 @@ Deno.test("bench --quick --json measures every backend it can and prints one JSO
   }
   // The human table comes before the JSON.
   assert(/backend\s+pairs\/s\s+ms\/step/.test(run.stdout), run.stdout);
+  assert(/generation, per word \(8 samples, 3 words\)/.test(run.stdout), run.stdout);
+});
+
+/** One step's counts (one submit of one pass, no readback) and, with timestamps, its kernel time. */
+function checkStepAccount(gpu: Json): void {
+  const step = gpu.step;
+  const what = JSON.stringify(step);
+  assertEquals([step.per_step.passes, step.per_step.submits, step.per_step.readbacks], [1, 1, 0], what);
+  assert(step.per_step.dispatches > 10, what);
+  assertEquals([step.loss_readback.submits, step.loss_readback.readbacks], [1, 1], what);
+  if (step.kernel_ms !== null) {
+    assert(step.kernel_ms > 0 && Math.abs(step.fixed_ms - (gpu.step_ms - step.kernel_ms)) < 1e-9, what);
+    const dispatches = step.kernels.reduce((n: number, k: Json) => n + k.dispatches, 0);
+    assert(Math.abs(dispatches - step.per_step.dispatches) < 1e-9, what);
+  }
+}
+
+/** Generation's ms per word; on WebGPU one submit and one readback a word. */
+function checkGeneration(name: string, b: Json, gpu: boolean): void {
+  const g = b.generation;
+  const what = `${name}: ${JSON.stringify(g)}`;
+  assert(g.ms_per_word > 0 && g.words === 3 && g.samples === 8, what);
+  if (gpu) assertEquals([g.per_word.submits, g.per_word.readbacks, g.per_word.passes], [1, 1, 1], what);
+  else assertEquals(g.per_word, null, what);
+}
+
+Deno.test("bench --model-kind headline: the headline model's rows, step account and generation", async () => {
+  const run = await bench([
+    "--quick",
+    "--json",
+    "--no-cpu",
+    ...["--model-kind", "headline", "--embed", "12", "--hidden", "12", "--layers", "1"],
+    ...["--head", "0", "--tie", "--dropout", "0.3", "--clip", "5", "--batch", "16", "--torch-threads", "1"],
+  ]);
+  assertEquals(run.code, 0, run.stderr);
+  const r: Json = lastJson(run);
+  assertEquals(r.model, {
+    kind: "headline",
+    vocab: r.data.vocab,
+    embed: 12,
+    hidden: 12,
+    layers: 1,
+    window: 1,
+    head: 0,
+    tie: true,
+    dropout: 0.3,
+    clip: 5,
+  });
+  // The built-in corpus's 500 headlines, framed (the data gets boundaries): a row per headline.
+  assertEquals([r.data.unit, r.data.pairs, r.data.batch], ["headlines", 500, 16]);
+  assert(r.data.vocab === 116 + 2, `<s> and </s> in the vocabulary: ${r.data.vocab}`);
+  checkWebgpuRow(r, (gpu) => {
+    checkMeasured("webgpu", gpu, true);
+    checkStepAccount(gpu);
+    checkGeneration("webgpu", gpu, true);
+  });
+  const torch = r.backends.pytorch;
+  if (torch.status === "ok") {
+    checkMeasured("pytorch", torch, false);
+    assert(torch.generation.ms_per_word > 0, JSON.stringify(torch));
+    assert(torch.detail.includes(", 1 threads,"), torch.detail);
+  } else {
+    assertEquals(torch.status, "unavailable", JSON.stringify(torch));
+  }
+  assert(/backend\s+headlines\/s\s+ms\/step/.test(run.stdout), run.stdout);
+  assert(
+    run.stdout.includes("model: headline model, embed 12, hidden 12 x 1, direct head, tied"),
+    run.stdout,
+  );
 });
 
 Deno.test("bench --quick --no-cpu --no-torch says why those rows are empty", async () => {
@@ -148,6 +223,12 @@ Deno.test("bench --help prints the usage and exits 0", async () => {
       "--quick",
       "--json",
       "--kernels",
+      "--model-kind",
+      "--tie",
+      "--dropout",
+      "--clip",
+      "--words",
+      "--torch-threads",
     ]
   ) {
     assert(run.stdout.includes(flag), flag);
@@ -162,6 +243,12 @@ for (
       ["--data", "/nonexistent/bench-data"],
       /^bench: error: data path \/nonexistent\/bench-data does not exist$/,
     ],
+    [
+      ["--model-kind", "sentence"],
+      /^bench: error: --model-kind must be one of window, headline, got "sentence"$/,
+    ],
+    [["--dropout", "1"], /^bench: error: --dropout must be .*got "1"$/],
+    [["--kernels", "--model-kind", "headline"], /^bench: error: --kernels times the window model's kernels/],
   ] as const
 ) {
   Deno.test(`bench ${args.join(" ")} fails with one line and a non-zero exit`, async () => {

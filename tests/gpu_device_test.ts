@@ -89,6 +89,8 @@ Deno.test("//#for blocks are written out COUNT times with their index, nest, and
   // //#if blocks are chosen first, so they may sit inside a //#for.
   const withIf = "//#for i in N\n//#if X\n{{i}}\n//#endif\n//#endfor";
   assertEquals(preprocessShader("g", { g: withIf }, { N: 2, X: true }), "0\n1");
+  // A count may be written out instead of named.
+  assertEquals(preprocessShader("h", { h: "//#for i in 3\n{{i}}\n//#endfor" }), "0\n1\n2");
   const bad = (text: string, values = {}) => () => preprocessShader("bad", { bad: text }, values);
   assertThrows(bad("//#for i in N\nx"), /needs a whole number for N, got undefined/);
   assertThrows(bad("//#for i in N\nx\n//#endfor", { N: 1.5 }), /needs a whole number for N, got 1.5/);

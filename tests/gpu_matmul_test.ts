@@ -1,8 +1,9 @@
 /**
  * The WebGPU GEMM against the CPU reference (src/cpu/matmul.ts): every transpose combination, every
  * epilogue, odd shapes that are not multiples of the tiles or of 4, the model's real shapes, large inputs,
- * every kernel variant (regblock with A in storage or staged through uniform windows, tiled), operands
- * split across bindings and windows, and rows (M, or K of a weight gradient) decided at run time.
+ * every kernel variant (regblock with A in storage or staged through uniform windows, the staged one with 16
+ * or 32 rows per workgroup, tiled), operands split across bindings and windows, and rows (M, or K of a
+ * weight gradient) decided at run time.
  *
  * Tolerances: the reference sums in float64, the GPU in float32 in another order, so errors grow with K:
  * src/facts/gemm.ts's sumTolerance, shared with doctor.
@@ -17,6 +18,8 @@ import { EXACT } from "../src/facts/tolerance.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import {
+  type BlockRows,
+  chooseBlockRows,
   createMatmul,
   defaultMatmulVariant,
   MATMUL_EPILOGUES,
@@ -79,48 +82,63 @@ const TRANSPOSES = [[false, false], [true, false], [false, true], [true, true]];
 const VARIANTS: MatmulVariant[] = ["regblock", "staged", "tiled"];
 
 /**
+ * Every form the runtime builds: the variants, and the staged GEMM with 32 rows per workgroup (what
+ * chooseBlockRows gives it at M >= 32; the plain variants run 16, the default for every forced variant).
+ * `name` is what the tests' names say.
+ */
+const FORMS: Array<{ name: string; variant: MatmulVariant; blockRows?: BlockRows }> = [
+  ...VARIANTS.map((variant) => ({ name: variant, variant, blockRows: 16 as const })),
+  { name: "staged, 32 rows", variant: "staged", blockRows: 32 },
+];
+
+/**
  * Widths within 8 columns of a multiple of 64 (a regblock workgroup's 64 columns, a tiled one's 64), on both
  * sides: 64k - 8 .. 64k - 1 and 64k + 1 .. 64k + 8 for k = 1, 2. Among them N % 4 == 0 (vec4 B and C), N even
  * (vec2 B) and odd (scalar B); transposed B is always read as scalars, with C vec4 when N % 4 == 0.
  */
 const EDGE_NS = [64, 128].flatMap((n) => [1, 2, 3, 4, 5, 6, 7, 8].flatMap((d) => [n - d, n + d]));
 
-for (const variant of VARIANTS) {
+for (const { name, variant, blockRows } of FORMS) {
   gpuTest(
-    `matmul (${variant}): odd shapes, all transpose combinations, equal to the reference`,
+    `matmul (${name}): odd shapes, all transpose combinations, equal to the reference`,
     async (gpu) => {
       for (const [M, K, N] of ODD_SHAPES) {
         for (const [transA, transB] of TRANSPOSES) {
-          await check({ gpu, spec: { M, K, N, transA, transB, variant } });
+          await check({ gpu, spec: { M, K, N, transA, transB, variant, blockRows } });
         }
       }
     },
   );
 
-  gpuTest(`matmul (${variant}): bias, relu, accumulate and reluMask epilogues`, async (gpu) => {
+  gpuTest(`matmul (${name}): bias, relu, accumulate and reluMask epilogues`, async (gpu) => {
     for (const epi of MATMUL_EPILOGUES) {
       for (const [transA, transB] of TRANSPOSES) {
-        await check({ gpu, spec: { M: 11, K: 6, N: 40, transA, transB, variant, ...epi } });
-        await check({ gpu, spec: { M: 9, K: 13, N: 67, transA, transB, variant, ...epi }, seed: 7 });
+        await check({ gpu, spec: { M: 11, K: 6, N: 40, transA, transB, variant, blockRows, ...epi } });
+        await check({
+          gpu,
+          spec: { M: 9, K: 13, N: 67, transA, transB, variant, blockRows, ...epi },
+          seed: 7,
+        });
       }
     }
   });
 
   gpuTest(
-    `matmul (${variant}): whole blocks and edge blocks, every epilogue, N a multiple of 4 or not`,
+    `matmul (${name}): whole blocks and edge blocks, every epilogue, N a multiple of 4 or not`,
     async (gpu) => {
-      // The regblock kernel stores 16 x 64 blocks that lie wholly inside C without bounds checks (as vec4 when
-      // N % 4 == 0) and the blocks on C's edge element by element: these shapes have both kinds, in both C
-      // layouts, with K = 64 as in the fc2 dW GEMM.
+      // The regblock kernel stores ROWS x 64 blocks that lie wholly inside C without bounds checks (as vec4
+      // when N % 4 == 0) and the blocks on C's edge element by element: these shapes have both kinds, in both
+      // C layouts (16 and 32 rows: 35 and 70 rows give whole blocks and an edge one), with K = 64 as in the
+      // fc2 dW GEMM.
       const shapes: Array<[number, number, number]> = [[35, 9, 136], [33, 64, 130], [16, 5, 64], [
         48,
         7,
         199,
-      ]];
+      ], [70, 6, 128]];
       for (const [M, K, N] of shapes) {
         for (const epi of MATMUL_EPILOGUES) {
           for (const [transA, transB] of TRANSPOSES) {
-            await check({ gpu, spec: { M, K, N, transA, transB, variant, ...epi }, seed: M + N });
+            await check({ gpu, spec: { M, K, N, transA, transB, variant, blockRows, ...epi }, seed: M + N });
           }
         }
       }
@@ -128,20 +146,22 @@ for (const variant of VARIANTS) {
   );
 }
 
-for (const variant of VARIANTS) {
-  gpuTest(`matmul (${variant}): column edges, N = 64k +- 1..8, every transposition`, async (gpu) => {
-    // M = 35: two whole blocks of 16 rows and an edge block, so whole-block stores and edge stores meet.
+for (const { name, variant, blockRows } of FORMS) {
+  gpuTest(`matmul (${name}): column edges, N = 64k +- 1..8, every transposition`, async (gpu) => {
+    // M = 35 (16 rows a workgroup): two whole blocks and an edge block, so whole-block stores and edge
+    // stores meet; with 32 rows, M = 67 does the same.
     // Accumulating makes each row's result depend on what the stores of the row before left in C, so a
     // block that writes past column N (into the next row's first columns) is caught even where the next
     // row's own store would overwrite it: with it, a regblock whole-block bound of N + 8 fails at every
     // N = 64k - d (measured: without it at half of them). In the tiled kernel, whose invocations store
     // neighbouring columns, an edge store of column N shows without accumulate instead (bias + mask).
+    const M = blockRows === 32 ? 67 : 35;
     for (const N of EDGE_NS) {
       const epilogues: Array<Partial<MatmulSpec>> = [{ accumulate: true }];
       if (N < 100) epilogues.push({ bias: true, reluMask: true });
       for (const [transA, transB] of TRANSPOSES) {
         for (const epi of epilogues) {
-          await check({ gpu, spec: { M: 35, K: 5, N, transA, transB, variant, ...epi }, seed: N });
+          await check({ gpu, spec: { M, K: 5, N, transA, transB, variant, blockRows, ...epi }, seed: N });
         }
       }
     }
@@ -175,16 +195,40 @@ Deno.test("matmul: staging windows hold at most 64 KiB and split K and M on 64-r
   // The model's fc2 GEMMs: ten windows each at V = 2482.
   assertEquals(stagingWindow(64, 2482), { rows: 64, k: 256 });
   assertEquals(stagingWindow(2482, 64), { rows: 256, k: 64 });
+  // 32 rows a workgroup pad a window's rows to 32: 33 rows take 64 of each k's floats, so 256 k fit (320 at
+  // 16 rows, padded to 48).
+  for (const [M, K] of [[70, 600], [33, 5000], [2482, 64], [64, 2482]]) {
+    const w = stagingWindow(M, K, 32);
+    assert(Math.ceil(w.rows / 32) * 32 * w.k <= 16384, `window ${JSON.stringify(w)} of ${M}x${K} at 32 rows`);
+  }
+  assertEquals(stagingWindow(33, 5000, 32), { rows: 33, k: 256 });
+  assertEquals(stagingWindow(33, 5000, 16), { rows: 33, k: 320 });
+});
+
+Deno.test("matmul: 32 rows a workgroup for staged GEMMs of at least 32 rows, else 16", () => {
+  assertEquals(chooseBlockRows({ M: 64 }, "staged").rows, 32);
+  assertEquals(chooseBlockRows({ M: 2482 }, "staged").rows, 32);
+  assertEquals(chooseBlockRows({ M: 31 }, "staged").rows, 16);
+  assertEquals(chooseBlockRows({ M: 2482 }, "regblock").rows, 16);
+  assertEquals(chooseBlockRows({ M: 2482 }, "tiled").rows, 16);
 });
 
 gpuTest("matmul (staged): several windows along M and K, every epilogue and transpose", async (gpu) => {
   // [70, 600]: windows of 64 rows x 256 k, so 2 x 3 windows (the last ones 6 rows and 88 k); [300, 64]: 256
   // rows x 64 k, so 2 windows along M. Each window is staged, then multiplied, before the next is staged.
+  // Both block sizes (32 is chosen here, M >= 32: the windows pad rows to 32, the last M window's 6 rows
+  // to a whole 32).
   for (const [M, K, N] of [[70, 600, 45], [300, 64, 37], [70, 600, 68]]) {
-    for (const epi of MATMUL_EPILOGUES) {
-      for (const [transA, transB] of TRANSPOSES) {
-        const dispatches = await check({ gpu, spec: { M, K, N, transA, transB, variant: "staged", ...epi } });
-        assert(dispatches >= 4, `expected several windows for ${M}x${K}x${N}, got ${dispatches} dispatches`);
+    for (const blockRows of [16, 32] as const) {
+      for (const epi of MATMUL_EPILOGUES) {
+        for (const [transA, transB] of TRANSPOSES) {
+          const spec: MatmulSpec = { M, K, N, transA, transB, variant: "staged", blockRows, ...epi };
+          const dispatches = await check({ gpu, spec });
+          assert(
+            dispatches >= 4,
+            `expected several windows for ${M}x${K}x${N}, got ${dispatches} dispatches`,
+          );
+        }
       }
     }
   }
@@ -230,8 +274,8 @@ gpuTest("matmul: operands larger than one binding are split into row blocks", as
     { M: 150, K: 200, N: 128, transA: true, reluMask: true },
   ];
   for (const spec of cases) {
-    for (const variant of VARIANTS) {
-      const dispatches = await check({ gpu, spec: { ...spec, variant } });
+    for (const { variant, blockRows } of FORMS) {
+      const dispatches = await check({ gpu, spec: { ...spec, variant, blockRows } });
       assert(dispatches > 1, `expected a split for ${JSON.stringify(spec)}`);
     }
   }
@@ -281,8 +325,8 @@ async function checkRuntimeRows(gpu: Gpu, spec: MatmulSpec, stepsList: number[],
   return kernels.length;
 }
 
-for (const variant of VARIANTS) {
-  gpuTest(`matmul (${variant}): rows at run time along M, every transposition and epilogue`, async (gpu) => {
+for (const { name, variant, blockRows } of FORMS) {
+  gpuTest(`matmul (${name}): rows at run time along M, every transposition and epilogue`, async (gpu) => {
     // perStep = 5 rows a position, up to 13 positions: 65 rows built (four 16-row blocks and a row over, one
     // 64-row tile and one over); run at 13, 1, 7 and 3 positions: 65, 5, 35 and 15 rows, none a multiple of
     // the tiles, the one kernel set serving each.
@@ -295,6 +339,7 @@ for (const variant of VARIANTS) {
           transA,
           transB,
           variant,
+          blockRows,
           ...epi,
           runtimeRows: { dim: "M", perStep: 5 },
         };
@@ -309,11 +354,12 @@ for (const variant of VARIANTS) {
       transB: true,
       bias: true,
       variant,
+      blockRows,
       runtimeRows: { dim: "M", perStep: 67 },
     }, [11, 2, 9]);
   });
 
-  gpuTest(`matmul (${variant}): rows at run time along K (the weight gradients dW = dYᵀ·X)`, async (gpu) => {
+  gpuTest(`matmul (${name}): rows at run time along K (the weight gradients dW = dYᵀ·X)`, async (gpu) => {
     for (const epi of [{}, { accumulate: true }, { bias: true }]) {
       for (const [transA, transB] of TRANSPOSES) {
         const spec: MatmulSpec = {
@@ -323,6 +369,7 @@ for (const variant of VARIANTS) {
           transA,
           transB,
           variant,
+          blockRows,
           ...epi,
           runtimeRows: { dim: "K", perStep: 7 },
         };
@@ -336,6 +383,7 @@ for (const variant of VARIANTS) {
       N: 11,
       transA: true,
       variant,
+      blockRows,
       runtimeRows: { dim: "K", perStep: 5 },
     }, [12, 5, 1]);
   });
@@ -345,13 +393,14 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
   // Bindings of 64 KiB: A [300, 100] splits along M into 128-row blocks (M at run time: some steps end
   // inside the first block, leaving the later blocks nothing to do), and K = 600 staged splits into 256-k
   // windows (K at run time: some steps end inside the first window).
-  for (const variant of VARIANTS) {
+  for (const { variant, blockRows } of FORMS) {
     const dispatches = await checkRuntimeRows(gpu, {
       M: 300,
       K: 100,
       N: 45,
       bias: true,
       variant,
+      blockRows,
       runtimeRows: { dim: "M", perStep: 3 },
     }, [100, 17, 50, 43]);
     assert(dispatches > 1, `expected a split along M (${variant})`);
@@ -362,6 +411,7 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
       transA: true,
       accumulate: true,
       variant,
+      blockRows,
       runtimeRows: { dim: "K", perStep: 6 },
     }, [100, 7, 60, 43]);
     assert(alongK > 1, `expected a split along K (${variant})`);

@@ -458,6 +458,75 @@ export const MUTATIONS: Mutation[] = [
     T_MATMUL,
     { filter: "split" },
   ),
+  // ---- GEMM: 32 rows a workgroup (the staged form), and the grid ----
+  // (Not listed: a whole-block row bound of 16 with 32 rows is equivalent: whole blocks store min(ROWS,
+  // M - row0) rows anyway.)
+  one(
+    "gemm 32 rows: rows 16-31 read the window's rows 0-15",
+    REGBLOCK,
+    "let xs{{q}} = A[ka + {{q}}u];",
+    "let xs{{q}} = A[ka + {{q}}u % 4u];",
+    T_MATMUL,
+    { filter: "(staged, 32 rows): odd shapes" },
+  ),
+  one(
+    "gemm 32 rows: the window's rows read 16 apart",
+    REGBLOCK,
+    "let ka = (k * s.aK + row0) / 4u;",
+    "let ka = (k * s.aK + wg.y * 16u) / 4u;",
+    T_MATMUL,
+    { filter: "(staged, 32 rows): odd shapes" },
+  ),
+  one(
+    "gemm grid: 32-row workgroups for every block size",
+    "src/gpu/matmul.ts",
+    "const rowsPerWorkgroup = regblock ? blockRows : 64;",
+    "const rowsPerWorkgroup = regblock ? 32 : 64;",
+    T_MATMUL,
+    { filter: "(regblock): odd shapes" },
+  ),
+  one(
+    "gemm 32 rows: chosen where A is read from storage too",
+    "src/gpu/matmul.ts",
+    'if (variant !== "staged") return { rows: 16, reason: "16 rows per workgroup" };',
+    'if (variant === "tiled") return { rows: 16, reason: "16 rows per workgroup" };',
+    T_MATMUL,
+    { filter: "32 rows a workgroup" },
+  ),
+
+  // ---- fixed costs: what a step and a predicted word send to the GPU (tests/gpu_counts_test.ts) ----
+  one(
+    "gpu backend: Adam in a submit of its own",
+    "src/gpu/backend.ts",
+    "this.#gpu.submit([...training.step, ...training.adam.stepKernels(hyper)]);",
+    "this.#gpu.submit(training.step);\n    this.#gpu.submit(training.adam.stepKernels(hyper));",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "window model's step" },
+  ),
+  one(
+    "gpu backend: advance submits its kernels apart from their readback",
+    "src/gpu/backend.ts",
+    "const [rowsLogits, ...states] = await this.#submitAndRead(model.advanceKernels(), slices);",
+    "this.#gpu.submit(model.advanceKernels());\n      const [rowsLogits, ...states] = await this.#submitAndRead([], slices);",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "generated word" },
+  ),
+  one(
+    "gpu device: every kernel of a submit in a pass of its own",
+    "src/gpu/device.ts",
+    "    this.#pass(enc, kernels);\n    this.#submit(enc);\n  }",
+    "    for (const k of kernels) this.#pass(enc, [k]);\n    this.#submit(enc);\n  }",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "window model's step" },
+  ),
+  one(
+    "kernel profile: each kernel timed from the start of the submit",
+    "src/gpu/profile.ts",
+    "const ms = Math.max(0, Number(stamps[2 * i + 1] - stamps[2 * i])) / 1e6;",
+    "const ms = Math.max(0, Number(stamps[2 * i + 1] - stamps[0])) / 1e6;",
+    ["tests/gpu_counts_test.ts"],
+    { filter: "profiling" },
+  ),
 
   // ---- GEMM and column sums with rows at run time (B * Tb from the step uniform) ----
   one(

@@ -1,18 +1,24 @@
 /** `deno task bench`: flags -> data -> the training-throughput or per-kernel bench -> table or JSON. */
 import { fileURLToPath } from "node:url";
 import { numberFlag, parseFlags } from "./args.ts";
-import { UserError } from "../errors.ts";
+import { USAGE_EXIT, UserError } from "../errors.ts";
 import { buildDataset, DEFAULT_SETTINGS } from "../data/dataset.ts";
 import type { Dataset } from "../data/types.ts";
 import { loadDataset, readCorpus } from "../deno/data_files.ts";
 import { NO_ADAPTER_HINT, openGpu } from "../deno/backends.ts";
 import { statOrNull } from "../deno/fs.ts";
 import { type Gpu, NoAdapterError } from "../gpu/device.ts";
-import { DEFAULT_MODEL } from "../model/config.ts";
+import { MODEL_KINDS, type ModelKind } from "../model/config.ts";
 import { DEFAULT_BATCH } from "../train/defaults.ts";
 import { benchKernels, kernelTiming } from "../bench/kernels.ts";
 import { formatKernelReport, formatTrainReport, kernelReportJson, trainReportJson } from "./bench_report.ts";
-import { benchTraining, type WindowPlan } from "../deno/train_bench.ts";
+import {
+  benchConfig,
+  type BenchModel,
+  benchTraining,
+  NOTEBOOK_BENCH_MODEL,
+  type WindowPlan,
+} from "../deno/train_bench.ts";
 
 export const BENCH_HELP = `Measure training speed: WebGPU vs the CPU reference vs PyTorch, or per kernel.
 
@@ -20,6 +26,21 @@ usage: deno task bench [--data PATH] [flags]
 
   --data PATH       CSV file, directory of *Articles*.csv, or a prepared directory (default:
                     ../shared/data/nyt/ArticlesApril2017.csv if present, else as deno task train)
+  --min-count N     words seen fewer times become <unk> (as prepare; default 1)
+  --model-kind K    window (the notebook's, default) or headline (the LSTM over whole headlines; the data
+                    gets boundaries)
+  --embed N, --hidden N, --layers N
+                    the model's sizes (default 16, 64, 5: the notebook's)
+  --head N          fc1's width; 0: a direct head (default: the vocabulary, the notebook's)
+  --tie             fc2.weight is embed.weight (fc2 must read --embed values)
+  --dropout P       training's dropout rate (default 0)
+  --clip MAX        clip the gradients' norm before every step (default: no clipping)
+  --batch N         rows per step (default 64)
+  --words N         then draw N words for --samples samples at once and report ms per word (default 20;
+                    0: none)
+  --samples N       samples drawn together for --words (default 8, at most the batch)
+  --torch-threads N PyTorch's threads (default: this machine's cores; on a busy machine 1 can be several
+                    times faster: its threads wait for each other)
   --steps N         training steps per timed window for webgpu and pytorch (default 20)
   --cpu-steps N     steps per timed window for the slow CPU reference (default 2)
   --repeats N       timed windows after the warm-up; the median is reported (default 5; cpu: at most 3)
@@ -35,6 +56,19 @@ Progress goes to stderr. Numbers on a shared machine vary run to run: compare ra
 
 const FLAGS = {
   data: { type: "string" },
+  "min-count": { type: "string" },
+  "model-kind": { type: "string" },
+  embed: { type: "string" },
+  hidden: { type: "string" },
+  layers: { type: "string" },
+  head: { type: "string" },
+  tie: { type: "boolean" },
+  dropout: { type: "string" },
+  clip: { type: "string" },
+  batch: { type: "string" },
+  words: { type: "string" },
+  samples: { type: "string" },
+  "torch-threads": { type: "string" },
   steps: { type: "string" },
   "cpu-steps": { type: "string" },
   repeats: { type: "string" },
@@ -65,14 +99,33 @@ export async function benchMain(args: string[]): Promise<number> {
   const cpuSteps = numberFlag("cpu-steps", v["cpu-steps"], quick ? 1 : 2, "positive integer");
   const repeats = numberFlag("repeats", v.repeats, quick ? 2 : 5, "positive integer");
   const say = (line: string) => console.error(line);
+  const model = benchModel(v);
+  const batch = numberFlag("batch", v.batch, DEFAULT_BATCH, "positive integer");
+  const words = numberFlag("words", v.words, quick ? 3 : 20, "non-negative integer");
+  const samples = numberFlag("samples", v.samples, 8, "positive integer");
+  const torchThreads = v["torch-threads"] === undefined
+    ? undefined
+    : numberFlag("torch-threads", v["torch-threads"], 1, "positive integer");
+  if (v.kernels && model.kind !== "window") {
+    throw new UserError(
+      "--kernels times the window model's kernels; a headline model's per-kernel times are in the " +
+        "training bench's step account",
+      USAGE_EXIT,
+    );
+  }
 
-  const data = await benchData(v.data, quick);
+  const minCount = numberFlag("min-count", v["min-count"], 1, "positive integer");
+  const data = await benchData(v.data, quick, { minCount, boundaries: model.kind === "headline" });
   say(`data: ${data.source}: vocab ${data.vocab.length}, ${data.train.count} training pairs`);
-  if (v.kernels) return await kernelsMain(data, quick, Boolean(v.json));
+  if (v.kernels) return await kernelsMain(data, model, quick, Boolean(v.json));
 
   const plan = (s: number, r: number, warmup: number): WindowPlan => ({ steps: s, repeats: r, warmup });
   const report = await benchTraining(data, {
-    batch: DEFAULT_BATCH,
+    batch,
+    model,
+    words,
+    samples,
+    torchThreads,
     // The first webgpu step builds the pipelines; a second lets the driver settle.
     webgpu: plan(steps, repeats, 2),
     cpu: v["no-cpu"] ? null : plan(cpuSteps, Math.min(repeats, CPU_MAX_REPEATS), 1),
@@ -86,7 +139,35 @@ export async function benchMain(args: string[]): Promise<number> {
   return [report.webgpu, report.cpu, report.pytorch].some((o) => o.status === "failed") ? 1 : 0;
 }
 
-async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promise<number> {
+/** The model flags as the bench's model: the notebook's unless told otherwise. */
+function benchModel(v: {
+  "model-kind"?: string;
+  embed?: string;
+  hidden?: string;
+  layers?: string;
+  head?: string;
+  tie?: boolean;
+  dropout?: string;
+  clip?: string;
+}): BenchModel {
+  const kind = v["model-kind"] ?? "window";
+  if (!MODEL_KINDS.includes(kind as ModelKind)) {
+    throw new UserError(`--model-kind must be one of ${MODEL_KINDS.join(", ")}, got "${kind}"`, USAGE_EXIT);
+  }
+  const d = NOTEBOOK_BENCH_MODEL;
+  return {
+    kind: kind as ModelKind,
+    embed: numberFlag("embed", v.embed, d.embed, "positive integer"),
+    hidden: numberFlag("hidden", v.hidden, d.hidden, "positive integer"),
+    layers: numberFlag("layers", v.layers, d.layers, "positive integer"),
+    ...(v.head === undefined ? {} : { head: numberFlag("head", v.head, 0, "non-negative integer") }),
+    ...(v.tie ? { tie: true } : {}),
+    dropout: numberFlag("dropout", v.dropout, 0, "fraction"),
+    ...(v.clip === undefined ? {} : { clip: numberFlag("clip", v.clip, 1, "positive number") }),
+  };
+}
+
+async function kernelsMain(data: Dataset, m: BenchModel, quick: boolean, json: boolean): Promise<number> {
   let gpu: Gpu;
   try {
     gpu = await openGpu();
@@ -96,7 +177,7 @@ async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promis
     }
     throw e;
   }
-  const model = { ...DEFAULT_MODEL, vocab: data.vocab.length, window: data.window };
+  const model = benchConfig(data, m);
   const rows = await benchKernels(gpu, { quick, model, batch: DEFAULT_BATCH });
   const report = {
     adapter: gpu.adapter,
@@ -115,9 +196,18 @@ async function kernelsMain(data: Dataset, quick: boolean, json: boolean): Promis
  * --data; else the built-in corpus for --quick (small and always there); else the notebook's April 2017
  * file when present; else what deno task train would use (./data's CSVs, else the built-in corpus).
  */
-async function benchData(data: string | undefined, quick: boolean): Promise<Dataset> {
-  if (data !== undefined) return await loadDataset({ data });
-  if (quick) return buildDataset(await readCorpus({ kind: "builtin" }), DEFAULT_SETTINGS);
-  if ((await statOrNull(DEFAULT_DATA))?.isFile) return await loadDataset({ data: DEFAULT_DATA });
-  return await loadDataset({});
+async function benchData(
+  data: string | undefined,
+  quick: boolean,
+  settings: { minCount: number; boundaries: boolean },
+): Promise<Dataset> {
+  // Only what was asked for: a prepared directory refuses settings other than its own.
+  const given = {
+    ...(settings.minCount !== 1 ? { minCount: settings.minCount } : {}),
+    ...(settings.boundaries ? { boundaries: true } : {}),
+  };
+  if (data !== undefined) return await loadDataset({ data, ...given });
+  if (quick) return buildDataset(await readCorpus({ kind: "builtin" }), { ...DEFAULT_SETTINGS, ...given });
+  if ((await statOrNull(DEFAULT_DATA))?.isFile) return await loadDataset({ data: DEFAULT_DATA, ...given });
+  return await loadDataset(given);
 }

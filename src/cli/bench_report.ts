@@ -2,10 +2,12 @@
  * What `deno task bench` prints: the training-throughput table or the per-kernel table, and the same
  * numbers as one JSON object (snake_case keys, like the other commands' --json) for scripts and tests.
  */
-import { adapterJson, type AdapterSummary } from "../gpu/device.ts";
+import { adapterJson, type AdapterSummary, type GpuCounts } from "../gpu/device.ts";
+import type { StepAccount, WordLatency } from "../bench/step_account.ts";
 import type { BenchRow } from "../bench/kernels.ts";
 import { table } from "./table.ts";
 import {
+  LOSS_EVERY,
   NOTEBOOK_EPOCHS,
   type Outcome,
   type Throughput,
@@ -42,12 +44,21 @@ export function trainReportJson(report: TrainBenchReport): Record<string, unknow
       epoch_seconds: epochSeconds(report, r),
       run_seconds: NOTEBOOK_EPOCHS * epochSeconds(report, r),
       detail: r.detail ?? null,
+      step: r.account ? accountJson(r.account, r.stepMs) : null,
+      generation: r.latency ? latencyJson(r.latency) : null,
     };
   };
   return {
     mode: "train",
+    model: {
+      ...report.config,
+      kind: report.config.kind ?? "window",
+      dropout: report.dropout,
+      clip: report.clip ?? null,
+    },
     data: {
       source: report.source,
+      unit: report.unit,
       vocab: report.vocab,
       pairs: report.pairs,
       params: report.params,
@@ -64,11 +75,112 @@ export function trainReportJson(report: TrainBenchReport): Record<string, unknow
   };
 }
 
+function countsJson(c: GpuCounts) {
+  return {
+    dispatches: c.dispatches,
+    passes: c.passes,
+    submits: c.submits,
+    readbacks: c.readbacks,
+    writes: c.writes,
+  };
+}
+
+function accountJson(a: StepAccount, stepMs: number) {
+  return {
+    per_step: countsJson(a.perStep),
+    loss_readback: countsJson(a.lossReadback),
+    kernel_ms: a.kernelMs,
+    fixed_ms: a.kernelMs === null ? null : stepMs - a.kernelMs,
+    kernels: a.kernels.map((k) => ({ label: k.label, ms: k.ms, dispatches: k.dispatches })),
+  };
+}
+
+function latencyJson(l: WordLatency) {
+  return {
+    ms_per_word: l.msPerWord,
+    words: l.words,
+    samples: l.samples,
+    per_word: l.perWord ? countsJson(l.perWord) : null,
+  };
+}
+
+/** The model in a few words: kind, sizes, head, tie, dropout and clip. */
+function modelLine(report: TrainBenchReport): string {
+  const c = report.config;
+  const head = c.head === undefined ? `fc1 ${c.vocab} (V)` : c.head === 0 ? "direct head" : `fc1 ${c.head}`;
+  return [
+    `${c.kind ?? "window"} model`,
+    ...(c.kind === "headline" ? [] : [`window ${c.window}`]),
+    `embed ${c.embed}`,
+    `hidden ${c.hidden} x ${c.layers}`,
+    head + (c.tie ? ", tied to the embedding" : ""),
+    ...(report.dropout > 0 ? [`dropout ${report.dropout}`] : []),
+    ...(report.clip !== undefined ? [`clip ${report.clip}`] : []),
+  ].join(", ");
+}
+
+/** A count per step or word: whole numbers as they are, means to 2 decimals. */
+function n(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toFixed(2);
+}
+
+function countsLine(c: GpuCounts): string {
+  return `${n(c.dispatches)} dispatches, ${n(c.passes)} passes, ${n(c.submits)} submits, ` +
+    `${n(c.readbacks)} readbacks, ${n(c.writes)} uploads`;
+}
+
+/** What a WebGPU step sends and where its time goes, and each backend's generation speed. */
+function costLines(report: TrainBenchReport): string[] {
+  const lines: string[] = [];
+  const gpu = report.webgpu;
+  if (gpu.status === "ok" && gpu.result.account) {
+    const a = gpu.result.account;
+    const step = gpu.result.stepMs;
+    lines.push(
+      "",
+      `webgpu step: ${countsLine(a.perStep)}; the loss readback (every ${LOSS_EVERY} steps): ` +
+        `${countsLine(a.lossReadback)}`,
+    );
+    if (a.kernelMs === null) {
+      lines.push("webgpu step time: no timestamp-query on this adapter, so no kernel time to take from it");
+    } else {
+      const fixed = step - a.kernelMs;
+      lines.push(
+        `webgpu step time: ${step.toFixed(1)} ms = kernels ${
+          a.kernelMs.toFixed(1)
+        } ms (GPU timestamps, each ` +
+          `kernel in its own pass) + fixed cost ${fixed.toFixed(1)} ms (${
+            (100 * fixed / step).toFixed(0)
+          }%: ` +
+          "submits, readbacks, passes, the host)",
+        "  largest kernels per step: " +
+          a.kernels.slice(0, 6).map((k) => `${k.label} ${k.ms.toFixed(1)} ms`).join(", "),
+      );
+    }
+  }
+  const words: string[] = [];
+  for (const b of BACKENDS) {
+    const o = report[b];
+    if (o.status !== "ok" || !o.result.latency) continue;
+    const l = o.result.latency;
+    words.push(`${b} ${l.msPerWord.toFixed(2)} ms` + (l.perWord ? ` (${countsLine(l.perWord)})` : ""));
+  }
+  if (words.length) {
+    const l = [report.webgpu, report.cpu, report.pytorch].find((o) => o.status === "ok" && o.result.latency);
+    const what = l?.status === "ok"
+      ? `${l.result.latency!.samples} samples, ${l.result.latency!.words} words`
+      : "";
+    lines.push("", `generation, per word (${what}): ${words.join("; ")}`);
+  }
+  return lines;
+}
+
 export function formatTrainReport(report: TrainBenchReport): string {
   const lines = [
-    `data: ${report.source}: vocab ${report.vocab}, ${report.pairs} pairs, ` +
+    `data: ${report.source}: vocab ${report.vocab}, ${report.pairs} ${report.unit}, ` +
     `${report.params.toLocaleString("en-US")} parameters, batch ${report.batch} ` +
     `(${report.stepsPerEpoch} steps per epoch)`,
+    `model: ${modelLine(report)}`,
     `adapter: ${report.adapter ? adapterLine(report.adapter) : "none opened"}`,
     "",
   ];
@@ -98,7 +210,7 @@ export function formatTrainReport(report: TrainBenchReport): string {
     ...table(
       [
         "backend",
-        "pairs/s",
+        `${report.unit}/s`,
         "ms/step",
         "timed (median)",
         "peak RSS",
@@ -114,10 +226,11 @@ export function formatTrainReport(report: TrainBenchReport): string {
   lines.push(
     "",
     `webgpu/pytorch: ${fmt(ratio(report, "pytorch"))}   webgpu/cpu: ${fmt(ratio(report, "cpu"))}   ` +
-      "(pairs/s; epoch times are steps per epoch x ms/step, without evaluation or checkpoints)",
+      `(${report.unit}/s; epoch times are steps per epoch x ms/step, without evaluation or checkpoints)`,
     "peak RSS: our process sampled after every step (on a software adapter it holds the GPU buffers too); " +
       "pytorch: its ru_maxrss",
     ...notes,
+    ...costLines(report),
   );
   return lines.join("\n");
 }

@@ -2,23 +2,30 @@
  * Training throughput, measured in one run on the same data and the same batches: the WebGPU backend, the
  * CPU reference and PyTorch (bench/torch_reference.py, given the dataset as a prepared directory). Each
  * is timed over windows of steps after a warm-up, and the median window is reported, with peak memory
- * and the time an epoch (and the notebook's 200-epoch run) would take at that speed.
+ * and the time an epoch (and the notebook's 200-epoch run) would take at that speed. For WebGPU also what a
+ * step sends to the GPU and its kernel time (src/bench/step_account.ts); for each, the wall time per word
+ * of generation.
  *
  * Every window trains on the first batches of the data in file order, which is what torch_reference.py
- * does with --max-steps, so the three see the same inputs.
+ * does with --max-steps, so the three see the same inputs: pairs for a window model, headline rows (each
+ * batch as long as its longest) for a headline model.
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Backend } from "../model/backend.ts";
 import type { Dataset } from "../data/types.ts";
+import { longestRow, type ModelRows, modelRows } from "../data/rows.ts";
+import { BOS_ID } from "../data/vocab.ts";
+import { accountStep, type StepAccount, type WordLatency, wordLatency } from "../bench/step_account.ts";
 import { writePrepared } from "./data_files.ts";
-import { ADAM_DEFAULTS } from "../model/optimizer.ts";
+import { ADAM_DEFAULTS, type AdamHyper } from "../model/optimizer.ts";
+import type { DropoutSettings } from "../model/dropout.ts";
 import { createCpuBackend } from "../cpu/backend.ts";
 import { type AdapterSummary, type Gpu, NoAdapterError } from "../gpu/device.ts";
 import { NO_ADAPTER_HINT, openGpu } from "./backends.ts";
 import { asFlag, errorLine, spell } from "../errors.ts";
 import { createGpuBackend } from "../gpu/backend.ts";
-import { DEFAULT_MODEL, type ModelConfig } from "../model/config.ts";
+import { DEFAULT_MODEL, type ModelConfig, type ModelKind } from "../model/config.ts";
 import { initParams } from "../model/init.ts";
 import { paramLayout } from "../model/layout.ts";
 import { median } from "../bench/stats.ts";
@@ -28,7 +35,10 @@ import { DEFAULT_EPOCHS, DEFAULT_LOG_EVERY } from "../train/defaults.ts";
 export const NOTEBOOK_EPOCHS = DEFAULT_EPOCHS;
 
 /** Losses are read back every this many steps: `deno task train`'s default --log-every. */
-const LOG_EVERY = DEFAULT_LOG_EVERY;
+export const LOSS_EVERY = DEFAULT_LOG_EVERY;
+
+/** Steps whose kernels are timed one by one after the timed windows (their median is reported). */
+const PROFILED_STEPS = 3;
 
 const TORCH_SCRIPT = fileURLToPath(new URL("../../bench/torch_reference.py", import.meta.url));
 
@@ -53,8 +63,33 @@ export interface WindowPlan {
   warmup: number;
 }
 
+/** The model the bench trains: its kind and sizes (vocabulary and window come from the data). */
+export interface BenchModel {
+  kind: ModelKind;
+  embed: number;
+  hidden: number;
+  layers: number;
+  /** fc1's width; absent: V (the notebook's); 0: a direct head. */
+  head?: number;
+  /** fc2.weight is embed.weight. */
+  tie?: boolean;
+  /** Training's dropout rate (0: none). */
+  dropout: number;
+  /** clip_grad_norm_'s max norm (absent: no clipping). */
+  clip?: number;
+}
+
+/** The notebook's window model, as the bench trains it unless told otherwise. */
+export const NOTEBOOK_BENCH_MODEL: BenchModel = { kind: "window", ...DEFAULT_MODEL, dropout: 0 };
+
 export interface TrainBenchOptions {
   batch: number;
+  model: BenchModel;
+  /** Generation's latency: words drawn for each of `samples` samples after the timed windows (0: none). */
+  words: number;
+  samples: number;
+  /** PyTorch's threads (default: this machine's cores, as many as lavapipe uses). */
+  torchThreads?: number;
   webgpu: WindowPlan | null;
   cpu: WindowPlan | null;
   torch: WindowPlan | null;
@@ -72,6 +107,10 @@ export interface Throughput {
   repeats: number;
   /** Loss of the last timed step (a sanity check that it trained). */
   lastLoss: number;
+  /** WebGPU: what a step sends to the GPU and its kernel time. */
+  account?: StepAccount;
+  /** Generation's wall time per word (and, on WebGPU, its counts). */
+  latency?: WordLatency;
   /** Peak resident memory of the process that trained (ours: sampled after every step). */
   peakRssBytes?: number;
   /** Bytes the backend holds for tensors: GPU buffers for webgpu, arrays for cpu. */
@@ -89,7 +128,14 @@ export type Outcome =
 
 export interface TrainBenchReport {
   source: string;
+  /** The model trained: kind and sizes (window: the data's; head V for the notebook's). */
+  config: ModelConfig;
+  dropout: number;
+  clip?: number;
+  /** What a row is: a window model's pairs, a headline model's headlines. */
+  unit: "pairs" | "headlines";
   vocab: number;
+  /** Training rows (pairs or headlines). */
   pairs: number;
   params: number;
   batch: number;
@@ -101,16 +147,57 @@ export interface TrainBenchReport {
   pytorch: Outcome;
 }
 
+/** The model config the bench trains on `data`. */
+export function benchConfig(data: Dataset, m: BenchModel): ModelConfig {
+  const headline = m.kind === "headline";
+  return {
+    ...(headline ? { kind: "headline" as const } : {}),
+    vocab: data.vocab.length,
+    embed: m.embed,
+    hidden: m.hidden,
+    layers: m.layers,
+    window: headline ? 1 : data.window,
+    ...(m.head !== undefined ? { head: m.head } : {}),
+    ...(m.tie ? { tie: true } : {}),
+  };
+}
+
+/** How each backend trains: the rows, Adam's settings with the clip, the dropout, and the latency's ask. */
+interface RunSettings {
+  rows: ModelRows;
+  hyper: AdamHyper;
+  dropout?: DropoutSettings;
+  /** Generation's latency: context to continue, words, samples (words 0: not measured). */
+  words: number;
+  samples: number;
+  context: Int32Array;
+}
+
 export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Promise<TrainBenchReport> {
-  const batch = Math.min(opts.batch, data.train.count);
-  const cfg: ModelConfig = { ...DEFAULT_MODEL, vocab: data.vocab.length, window: data.window };
+  const m = opts.model;
+  const cfg = benchConfig(data, m);
+  const rows = modelRows(data, m.kind, "train");
+  const batch = Math.min(opts.batch, rows.count);
+  const run: RunSettings = {
+    rows,
+    hyper: m.clip === undefined ? ADAM_DEFAULTS : { ...ADAM_DEFAULTS, clip: m.clip },
+    ...(m.dropout > 0 ? { dropout: { rate: m.dropout, seed: 0 } } : {}),
+    words: opts.words,
+    samples: Math.min(opts.samples, batch),
+    // A headline model starts from "<s>"; a window model continues the first training window.
+    context: m.kind === "headline" ? Int32Array.of(BOS_ID) : data.train.inputs.slice(0, data.window),
+  };
   const report: TrainBenchReport = {
     source: data.source,
+    config: cfg,
+    dropout: m.dropout,
+    ...(m.clip !== undefined ? { clip: m.clip } : {}),
+    unit: m.kind === "headline" ? "headlines" : "pairs",
     vocab: cfg.vocab,
-    pairs: data.train.count,
+    pairs: rows.count,
     params: paramLayout(cfg).count,
     batch,
-    stepsPerEpoch: Math.ceil(data.train.count / batch),
+    stepsPerEpoch: Math.ceil(rows.count / batch),
     adapter: null,
     webgpu: { status: "skipped", reason: "not asked for" },
     cpu: { status: "skipped", reason: "--no-cpu" },
@@ -131,8 +218,12 @@ export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Pro
       }
       report.adapter = gpu.adapter;
       try {
-        const backend = await createGpuBackend(gpu, cfg, { maxBatch: batch });
-        return { status: "ok", result: await timeBackend(backend, data, batch, plan, opts.say) };
+        const backend = await createGpuBackend(gpu, cfg, {
+          maxBatch: batch,
+          maxSteps: longestRow(data, m.kind),
+          dropout: m.dropout > 0,
+        });
+        return { status: "ok", result: await timeBackend(backend, run, batch, plan, opts.say, gpu) };
       } finally {
         // Frees what the software adapter holds in our memory before the CPU reference's peak is taken.
         gpu.device.destroy();
@@ -143,12 +234,29 @@ export async function benchTraining(data: Dataset, opts: TrainBenchOptions): Pro
     const plan = opts.cpu;
     report.cpu = await attempt("cpu", opts.say, async () => {
       const backend = await createCpuBackend(cfg);
-      return { status: "ok", result: await timeBackend(backend, data, batch, plan, opts.say) };
+      return { status: "ok", result: await timeBackend(backend, run, batch, plan, opts.say) };
     });
   }
   if (opts.torch) {
     const plan = opts.torch;
-    report.pytorch = await attempt("pytorch", opts.say, () => benchTorch(data, cfg, batch, plan, opts.say));
+    report.pytorch = await attempt(
+      "pytorch",
+      opts.say,
+      () =>
+        benchTorch(
+          data,
+          {
+            model: m,
+            cfg,
+            batch,
+            words: opts.words,
+            samples: run.samples,
+            threads: opts.torchThreads ?? navigator.hardwareConcurrency,
+          },
+          plan,
+          opts.say,
+        ),
+    );
   }
   return report;
 }
@@ -170,49 +278,54 @@ async function attempt(
 
 /**
  * Trains `plan.warmup` untimed steps, then `plan.repeats` windows of `plan.steps` steps, reading the losses
- * back every LOG_EVERY steps and at the end of each window, as the training loop does. A window's time
- * runs from its first step to its last loss on the host, so queued GPU work is inside it.
+ * back every LOSS_EVERY steps and at the end of each window, as the training loop does. A window's time
+ * runs from its first step to its last loss on the host, so queued GPU work is inside it. Then, on WebGPU
+ * (`gpu`), one step's counts and kernel time (accountStep), and for every backend generation's latency.
  */
 async function timeBackend(
   backend: Backend,
-  data: Dataset,
+  run: RunSettings,
   batch: number,
   plan: WindowPlan,
   say: (line: string) => void,
+  gpu?: Gpu,
 ): Promise<Throughput> {
   const name = backend.name.split(" ")[0];
-  const P = data.train.count;
+  const P = run.rows.count;
   const fullBatches = Math.max(1, Math.floor(P / batch));
   let peakRss = Deno.memoryUsage().rss;
   try {
     await backend.setParams(initParams(backend.config, 0));
-    await backend.setTrainData(data.train.inputs, data.train.targets, P);
+    await backend.setTrainData(run.rows.inputs, run.rows.targets, P);
     await backend.setOrder(Int32Array.from({ length: P }, (_, i) => i));
     let lastLoss = NaN;
-    const run = async (steps: number) => {
-      for (let i = 0; i < steps; i++) {
-        backend.trainStep((i % fullBatches) * batch, batch, ADAM_DEFAULTS);
-        if ((i + 1) % LOG_EVERY === 0 || i === steps - 1) {
-          const losses = await backend.takeLosses();
-          lastLoss = losses[losses.length - 1];
-          if (!losses.every(Number.isFinite)) throw new Error(`${name}: a training loss was ${lastLoss}`);
-        }
+    let taken = 0;
+    const step = () => backend.trainStep((taken++ % fullBatches) * batch, batch, run.hyper, run.dropout);
+    const takeLosses = async () => {
+      const losses = await backend.takeLosses();
+      lastLoss = losses[losses.length - 1];
+      if (!losses.every(Number.isFinite)) throw new Error(`${name}: a training loss was ${lastLoss}`);
+    };
+    const steps = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        step();
+        if ((i + 1) % LOSS_EVERY === 0 || i === count - 1) await takeLosses();
         peakRss = Math.max(peakRss, Deno.memoryUsage().rss);
       }
     };
     say(`${name}: ${plan.warmup} warm-up step(s)`);
-    await run(plan.warmup);
+    await steps(plan.warmup);
     const windowSeconds: number[] = [];
     for (let r = 0; r < plan.repeats; r++) {
       const t0 = performance.now();
-      await run(plan.steps);
+      await steps(plan.steps);
       windowSeconds.push((performance.now() - t0) / 1000);
       say(
         `${name}: window ${r + 1}/${plan.repeats}: ${plan.steps} steps in ${windowSeconds[r].toFixed(2)} s`,
       );
     }
     const seconds = median(windowSeconds);
-    return {
+    const result: Throughput = {
       pairsPerS: (plan.steps * batch) / seconds,
       stepMs: (seconds * 1000) / plan.steps,
       windowSeconds,
@@ -222,6 +335,15 @@ async function timeBackend(
       peakRssBytes: peakRss,
       tensorBytes: backend.memoryBytes(),
     };
+    if (gpu) {
+      say(`${name}: one step counted, ${PROFILED_STEPS} with every kernel timed`);
+      result.account = await accountStep(gpu, step, takeLosses, PROFILED_STEPS);
+    }
+    if (run.words > 0) {
+      say(`${name}: generating ${run.words} words for ${run.samples} samples`);
+      result.latency = await wordLatency(backend, run.context, run.words, run.samples, gpu);
+    }
+    return result;
   } finally {
     backend.destroy();
   }
@@ -247,41 +369,51 @@ async function findTorch(): Promise<{ python: string; version: string } | null> 
 /**
  * bench/torch_reference.py on the same pairs: the dataset written as a prepared directory in a temp dir,
  * the same model sizes and batch, one warm-up window of `steps` then `repeats` timed ones (its --epochs
- * with --max-steps), on as many threads as this machine has cores (what lavapipe uses too).
+ * with --max-steps), on `what.threads` threads.
  */
 async function benchTorch(
   data: Dataset,
-  cfg: ModelConfig,
-  batch: number,
+  what: {
+    model: BenchModel;
+    cfg: ModelConfig;
+    batch: number;
+    words: number;
+    samples: number;
+    threads: number;
+  },
   plan: WindowPlan,
   say: (line: string) => void,
 ): Promise<Outcome> {
   const torch = await findTorch();
   if (!torch) return { status: "unavailable", reason: `no ${PYTHONS.join(" or ")} imports torch` };
+  const { model: m, cfg } = what;
   const tmp = await Deno.makeTempDir({ prefix: "webgpu-lstm-bench-" });
   try {
     const prepared = join(tmp, "prepared");
     await writePrepared(prepared, data);
-    const threads = navigator.hardwareConcurrency;
+    const threads = what.threads;
     say(`pytorch: ${torch.python}, torch ${torch.version}, ${threads} threads: 1 + ${plan.repeats} windows`);
+    const flag = (name: string, value: number | undefined) =>
+      value === undefined ? [] : [`--${name}`, String(value)];
     const out = await new Deno.Command(torch.python, {
       args: [
         TORCH_SCRIPT,
         prepared,
-        "--epochs",
-        String(plan.repeats),
-        "--max-steps",
-        String(plan.steps),
-        "--batch",
-        String(batch),
-        "--embed",
-        String(cfg.embed),
-        "--hidden",
-        String(cfg.hidden),
-        "--layers",
-        String(cfg.layers),
-        "--threads",
-        String(threads),
+        "--model-kind",
+        m.kind,
+        ...flag("epochs", plan.repeats),
+        ...flag("max-steps", plan.steps),
+        ...flag("batch", what.batch),
+        ...flag("embed", cfg.embed),
+        ...flag("hidden", cfg.hidden),
+        ...flag("layers", cfg.layers),
+        ...flag("head", cfg.head),
+        ...(cfg.tie ? ["--tie"] : []),
+        ...flag("dropout", m.dropout),
+        ...flag("clip", m.clip),
+        ...flag("words", what.words),
+        ...flag("samples", what.samples),
+        ...flag("threads", threads),
       ],
       stdout: "piped",
       stderr: "piped",
@@ -304,6 +436,9 @@ async function benchTorch(
         repeats: windowSeconds.length,
         lastLoss: r.last_loss,
         peakRssBytes: r.max_rss_bytes,
+        ...(r.ms_per_word === undefined ? {} : {
+          latency: { msPerWord: r.ms_per_word, words: what.words, samples: what.samples },
+        }),
         detail: `torch ${r.torch} on ${r.device}, ${r.threads} threads, BLAS ${r.blas ?? "unknown"}` +
           (REFERENCE_BLAS.test(r.blas ?? "") ? ` (${REFERENCE_BLAS_NOTE})` : ""),
       },

@@ -7,6 +7,7 @@
 import { gemmReference } from "../cpu/matmul.ts";
 import { type ModelGemm, runtimeRowsReference, sumTolerance } from "../facts/gemm.ts";
 import {
+  chooseBlockRows,
   chooseMatmulVariant,
   createMatmul,
   MATMUL_EPILOGUES,
@@ -51,11 +52,12 @@ export function sameGemmVariant(a: GemmVariant, b: GemmVariant): boolean {
 export function runtimeGemmVariant(gpu: Gpu, spec: MatmulSpec): GemmVariant & { reason: string } {
   const choice = chooseMatmulVariant(gpu, spec);
   const layout = matmulLayout(spec, choice.variant);
+  const rows = chooseBlockRows(spec, choice.variant);
   return {
     variant: choice.variant,
     b: layout.b,
     c: layout.c,
-    reason: choice.variant === "tiled" ? choice.reason : `${choice.reason}; ${layout.reason}`,
+    reason: choice.variant === "tiled" ? choice.reason : `${choice.reason}; ${layout.reason}; ${rows.reason}`,
   };
 }
 

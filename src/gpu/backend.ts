@@ -14,7 +14,7 @@ import { rowLengths } from "../data/sequences.ts";
 import type { DropoutSettings } from "../model/dropout.ts";
 import { paramLayout } from "../model/layout.ts";
 import type { AdamHyper, AdamState } from "../model/optimizer.ts";
-import { type BufferSlice, type Gpu, subSlice, whole } from "./device.ts";
+import { type BufferSlice, type Gpu, type Kernel, subSlice, whole } from "./device.ts";
 import { GpuModel, LOSS_SLOTS, type TrainingData, type TrainingKernels } from "./model.ts";
 import type { LstmVariant } from "./lstm.ts";
 import { DeviceLostError, firstLine, UserError } from "../errors.ts";
@@ -118,19 +118,20 @@ class GpuBackend implements Backend {
     if (error) throw new Error(`GPU error: ${error}`);
   }
 
-  /**
-   * gpu.read, except that a failure on a lost device says so: Deno rejects mapAsync on a destroyed device
-   * with a bare "validation error occurred" a task before device.lost settles, so wait (briefly) for it.
-   */
+  /** One slice read back (#submitAndRead with no kernels). */
   async #read(slice: BufferSlice): Promise<Float32Array> {
-    return (await this.#readAll([slice]))[0];
+    return (await this.#submitAndRead([], [slice]))[0];
   }
 
-  /** #read of several slices in one round trip. */
-  async #readAll(slices: BufferSlice[]): Promise<Float32Array[]> {
+  /**
+   * Kernels and the readback of their results in one submit (gpu.submitAndRead), except that a failure on a
+   * lost device says so: Deno rejects mapAsync on a destroyed device with a bare "validation error occurred"
+   * a task before device.lost settles, so wait (briefly) for it.
+   */
+  async #submitAndRead(kernels: Kernel[], slices: BufferSlice[]): Promise<Float32Array[]> {
     this.#checkDevice();
     try {
-      return await this.#gpu.readAll(slices);
+      return await this.#gpu.submitAndRead(kernels, slices);
     } catch (e) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -161,11 +162,8 @@ class GpuBackend implements Backend {
 
   async getAdamState(): Promise<AdamState> {
     const model = this.#model;
-    return {
-      m: await this.#read(model.flat(model.m)),
-      v: await this.#read(model.flat(model.v)),
-      adamStep: this.#adamStep,
-    };
+    const [m, v] = await this.#submitAndRead([], [model.flat(model.m), model.flat(model.v)]);
+    return { m, v, adamStep: this.#adamStep };
   }
 
   /**
@@ -292,11 +290,14 @@ class GpuBackend implements Backend {
         const chunk = lengths.subarray(first, first + size);
         this.#loadEval(inputs, first, size, S, targets);
         model.step.set(0, size, c, Math.max(...chunk));
-        this.#gpu.submit(model.evalKernels(true));
+        // The last chunk's submit carries the readback of all their losses.
+        if (c + 1 < chunks) this.#gpu.submit(model.evalKernels(true));
         // Each chunk's loss is the mean over its targets: weigh it back by them.
         weights.push(perRow === 1 ? size : chunk.reduce((a, b) => a + b, 0));
       }
-      const losses = await this.#read(subSlice(whole(model.evalLosses), 0, chunks));
+      const [losses] = await this.#submitAndRead(model.evalKernels(true), [
+        subSlice(whole(model.evalLosses), 0, chunks),
+      ]);
       weights.forEach((w, c) => (total += losses[c] * w, scored += w));
       done = Math.min(count, done + chunks * maxB);
     }
@@ -315,9 +316,9 @@ class GpuBackend implements Backend {
       const size = Math.min(model.maxBatch, count - first);
       this.#loadEval(inputs, first, size, S, null);
       model.step.set(0, size, 0, S);
-      this.#gpu.submit(model.evalKernels(false));
       // Packed with S as the stride: row b's position t is logits row b * S + t, as [count, S, V] holds it.
-      out.set(await this.#read(model.logits(size * perRow)), first * perRow * V);
+      const [rows] = await this.#submitAndRead(model.evalKernels(false), [model.logits(size * perRow)]);
+      out.set(rows, first * perRow * V);
     }
     this.#checkDevice();
     return out;
@@ -353,14 +354,13 @@ class GpuBackend implements Backend {
       }
       this.#loadEval(ids, first, size, 1, null);
       model.step.set(0, size, 0, 1);
-      this.#gpu.submit(model.advanceKernels());
-      // One readback: the logits, then every layer's new h and c (position 0 of each row).
+      // One submit and one readback: the logits, then every layer's new h and c (position 0 of each row).
       const slices = [model.logits(size)];
       for (let k = 0; k < L; k++) {
         const { h, c } = model.state(k);
         slices.push(subSlice(h, 0, size * H), subSlice(c, 0, size * H));
       }
-      const [rowsLogits, ...states] = await this.#readAll(slices);
+      const [rowsLogits, ...states] = await this.#submitAndRead(model.advanceKernels(), slices);
       logits.set(rowsLogits, first * V);
       for (let k = 0; k < L; k++) {
         for (let r = 0; r < size; r++) {

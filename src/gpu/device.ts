@@ -7,6 +7,7 @@
  */
 import { firstLine } from "../errors.ts";
 import { preprocessShader, type ShaderValues } from "./preprocess.ts";
+import type { KernelProfile } from "./profile.ts";
 import { SHADER_SOURCES } from "./shaders.ts";
 
 /** What we tell the user when WebGPU has no adapter at all, where no CPU fallback exists (doctor). */
@@ -140,6 +141,35 @@ export interface Kernel {
   label: string;
 }
 
+/**
+ * What a Gpu has sent to its device since it opened: the fixed costs of a step or a predicted word, counted
+ * where they happen (encode, submit, read, write) rather than by hand. Snapshot before and after with
+ * `Gpu.counts` and subtract with `countsSince`.
+ */
+export interface GpuCounts {
+  /** Compute dispatches encoded. */
+  dispatches: number;
+  /** Compute passes encoded. */
+  passes: number;
+  /** Command buffers submitted to the queue (each `submit`, each readback's own when it has no kernels). */
+  submits: number;
+  /** Readbacks: buffers mapped for reading, each a round trip the host waits for. */
+  readbacks: number;
+  /** queue.writeBuffer calls (uploads land before the next submit, in it). */
+  writes: number;
+}
+
+/** `now - before`, field by field. */
+export function countsSince(before: GpuCounts, now: GpuCounts): GpuCounts {
+  return {
+    dispatches: now.dispatches - before.dispatches,
+    passes: now.passes - before.passes,
+    submits: now.submits - before.submits,
+    readbacks: now.readbacks - before.readbacks,
+    writes: now.writes - before.writes,
+  };
+}
+
 /** The feature whose presence on an adapter means it offers core WebGPU (Chromium names it so). */
 const CORE_FEATURE = "core-features-and-limits";
 
@@ -166,6 +196,12 @@ export class Gpu {
   #placeholder: GPUBuffer | null = null;
   /** The first error no error scope caught (a failed submit, say), as one line. */
   #error: string | null = null;
+  #counts: GpuCounts = { dispatches: 0, passes: 0, submits: 0, readbacks: 0, writes: 0 };
+  /**
+   * While set, every kernel submitted runs in a timestamped pass of its own, timed into this profile (the
+   * bench's account of a step's kernel time: src/gpu/profile.ts); null (the default) encodes one pass.
+   */
+  profile: KernelProfile | null = null;
 
   private constructor(
     device: GPUDevice,
@@ -235,6 +271,11 @@ export class Gpu {
   /** The workgroup width of a tree reduction that would like `wanted`: a power of two this device allows. */
   reductionWidth(wanted: number): number {
     return 2 ** Math.floor(Math.log2(Math.min(wanted, this.maxWorkgroupWidth)));
+  }
+
+  /** What this Gpu has encoded, submitted, read back and written so far (a copy: subtract two with countsSince). */
+  get counts(): GpuCounts {
+    return { ...this.#counts };
   }
 
   /** Set when the device was lost (driver reset, out of memory); checked by the training loop. */
@@ -324,6 +365,7 @@ export class Gpu {
 
   /** Writes `data` into `buf` at `byteOffset` (queued: it lands before the next submit). */
   write(buf: GPUBuffer, byteOffset: number, data: ArrayBufferView): void {
+    this.#counts.writes++;
     this.device.queue.writeBuffer(
       buf,
       byteOffset,
@@ -342,7 +384,16 @@ export class Gpu {
    * Several slices read back in one round trip (one staging buffer, one map): on a software adapter each
    * round trip costs milliseconds whatever its size.
    */
-  async readAll(slices: readonly BufferSlice[]): Promise<Float32Array[]> {
+  readAll(slices: readonly BufferSlice[]): Promise<Float32Array[]> {
+    return this.submitAndRead([], slices);
+  }
+
+  /**
+   * `kernels` as one compute pass (none: no pass), then copies of `slices` into one staging buffer, in one
+   * command buffer and one submit, and one map of it: work whose results the host waits for (an evaluation
+   * chunk, a predicted word) costs a single round trip.
+   */
+  async submitAndRead(kernels: Kernel[], slices: readonly BufferSlice[]): Promise<Float32Array[]> {
     const offsets: number[] = [];
     let size = 0;
     for (const s of slices) {
@@ -355,8 +406,10 @@ export class Gpu {
       usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
     });
     const enc = this.device.createCommandEncoder();
+    if (kernels.length > 0) this.#pass(enc, kernels);
     slices.forEach((s, i) => enc.copyBufferToBuffer(s.buffer, s.offset, staging, offsets[i], s.size));
-    this.device.queue.submit([enc.finish()]);
+    this.#submit(enc);
+    this.#counts.readbacks++;
     try {
       await staging.mapAsync(GPUMapMode.READ);
       const all = staging.getMappedRange().slice(0);
@@ -440,11 +493,8 @@ export class Gpu {
 
   /** Records kernels into one compute pass (WebGPU orders storage writes between dispatches). */
   encode(pass: GPUComputePassEncoder, kernels: Kernel[]): void {
-    for (const k of kernels) {
-      pass.setPipeline(k.pipeline);
-      pass.setBindGroup(0, k.bindGroup);
-      pass.dispatchWorkgroups(...k.workgroups);
-    }
+    this.#counts.dispatches += kernels.length;
+    for (const k of kernels) dispatch(pass, k);
   }
 
   /**
@@ -454,9 +504,26 @@ export class Gpu {
    */
   submit(kernels: Kernel[]): void {
     const enc = this.device.createCommandEncoder();
+    this.#pass(enc, kernels);
+    this.#submit(enc);
+  }
+
+  /** Kernels as one compute pass of `enc` (profiled: a timestamped pass each). */
+  #pass(enc: GPUCommandEncoder, kernels: Kernel[]): void {
+    if (this.profile) {
+      this.#counts.passes += kernels.length;
+      this.#counts.dispatches += kernels.length;
+      this.profile.encode(enc, kernels, dispatch);
+      return;
+    }
     const pass = enc.beginComputePass();
+    this.#counts.passes++;
     this.encode(pass, kernels);
     pass.end();
+  }
+
+  #submit(enc: GPUCommandEncoder): void {
+    this.#counts.submits++;
     this.device.queue.submit([enc.finish()]);
   }
 
@@ -468,6 +535,13 @@ export class Gpu {
     const err = await this.device.popErrorScope();
     if (err) throw new Error(`GPU validation error: ${firstLine(err.message)}`);
   }
+}
+
+/** One kernel's dispatch in `pass`. */
+function dispatch(pass: GPUComputePassEncoder, k: Kernel): void {
+  pass.setPipeline(k.pipeline);
+  pass.setBindGroup(0, k.bindGroup);
+  pass.dispatchWorkgroups(...k.workgroups);
 }
 
 /**

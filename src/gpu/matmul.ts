@@ -48,6 +48,9 @@ export const STAGE_A_PARAMS = uniformStruct("Params", "matmul_stage_a", {
 
 export type MatmulVariant = "regblock" | "staged" | "tiled";
 
+/** Rows of C one regblock workgroup owns (its lanes' accumulators: ROWS x 8 columns each). */
+export type BlockRows = 16 | 32;
+
 export interface MatmulSpec {
   M: number;
   K: number;
@@ -66,6 +69,11 @@ export interface MatmulSpec {
   reluMask?: boolean;
   /** Forces a kernel (tests run both); by default chosen from the adapter. */
   variant?: MatmulVariant;
+  /**
+   * Forces the rows of C each regblock workgroup owns (tests run both); by default chooseBlockRows decides.
+   * Ignored by the tiled kernel.
+   */
+  blockRows?: BlockRows;
   /**
    * M (or K) decided at run time: min(M, perStep x the bound StepParams' `steps`) rows (MatmulBuffers.step),
    * M or K above being the most, which the buffers are sized for. perStep is the batch's rows B for the
@@ -176,6 +184,22 @@ export function chooseMatmulVariant(gpu: Gpu, spec: Pick<MatmulSpec, "M" | "K" |
   };
 }
 
+/**
+ * The rows of C a regblock workgroup owns for `spec`, and why: 32 where A is staged (its loads are cheap
+ * uniform gathers, so the B loads each k shares among twice the rows are what is saved) and C has at least
+ * 32 rows; 16 where A is read from storage, whose 32 per-lane loads per k cost more than that saves. Measured
+ * on lavapipe by process CPU time, 32 rows against 16 in the same process (docs/performance.md): staged
+ * 0.76x-0.96x the time at every model shape, storage A 1.3x-1.4x.
+ */
+export function chooseBlockRows(
+  spec: Pick<MatmulSpec, "M">,
+  variant: MatmulVariant,
+): { rows: BlockRows; reason: string } {
+  if (variant !== "staged") return { rows: 16, reason: "16 rows per workgroup" };
+  if (spec.M < 32) return { rows: 16, reason: `16 rows per workgroup (M = ${spec.M} < 32)` };
+  return { rows: 32, reason: "32 rows per workgroup (A staged)" };
+}
+
 /** How a GEMM variant reads B and writes C (and its mask) for one spec: fixed by the shape and transposes. */
 export interface MatmulLayout {
   /** B read as scalars (any stride), vec2 or vec4 (op(B) = B with N a multiple of 2 or 4); "scalar" for tiled. */
@@ -239,16 +263,19 @@ export async function createMatmul(
         // reads or vec4 C stores, two pairs for vec2 B reads, else 4 columns 8 apart.
         COLUMNS: vec4 || vec4C ? "0u, 1u, 2u, 3u" : vec2 ? "0u, 1u, 16u, 17u" : "0u, 8u, 16u, 24u",
         LANE_STEP: vec4 || vec4C ? 4 : vec2 ? 2 : 1,
+        ROWS: blockRows,
+        QUADS: blockRows / 4,
         FLAGS: flags,
       })
       : gpu.pipeline("matmul_tiled", { C_VEC4: false, FLAGS: flags });
-  const rowsPerWorkgroup = regblock ? 16 : 64;
+  const blockRows = spec.blockRows ?? chooseBlockRows(spec, variant).rows;
+  const rowsPerWorkgroup = regblock ? blockRows : 64;
   const runDim = spec.runtimeRows ? (spec.runtimeRows.dim === "M" ? 1 : 2) : 0;
 
   // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
-  // each block of A (rows x K values, rows rounded up to 16) one window.
+  // each block of A (rows x K values, rows rounded up to the workgroup's) one window.
   const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
-  const stagingBlock = staged ? stagingWindow(M, K) : { rows: M, k: K };
+  const stagingBlock = staged ? stagingWindow(M, K, blockRows) : { rows: M, k: K };
   const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), stagingBlock.rows);
   const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), stagingBlock.k);
   const nBlock = transB ? fit("B", N, K) : N;
@@ -274,8 +301,8 @@ export async function createMatmul(
       // a[aOff + i * aRow + k * aK] for the block's rows i and k values k.
       const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
       const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
-      // Staged, the GEMMs of this block read it from the window, [k][row] with rows padded to 16.
-      const width = Math.ceil(mb / 16) * 16;
+      // Staged, the GEMMs of this block read it from the window, [k][row] with rows padded to blockRows.
+      const width = Math.ceil(mb / blockRows) * blockRows;
       if (stage) {
         kernels.push(gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a"), [
           gpu.uniform(
@@ -327,10 +354,10 @@ export async function createMatmul(
  * The largest block of op(A) one staging window holds: up to WINDOW_MAX_K values of k (all of K if fewer)
  * and as many rows as then fit, in whole multiples of BLOCK_ROWS when M needs more than one block.
  */
-export function stagingWindow(M: number, K: number): { rows: number; k: number } {
+export function stagingWindow(M: number, K: number, blockRows: BlockRows = 16): { rows: number; k: number } {
   const maxRows = Math.floor(WINDOW_FLOATS / Math.min(K, WINDOW_MAX_K) / BLOCK_ROWS) * BLOCK_ROWS;
   const rows = Math.min(M, maxRows);
-  const fitK = Math.floor(WINDOW_FLOATS / (Math.ceil(rows / 16) * 16));
+  const fitK = Math.floor(WINDOW_FLOATS / (Math.ceil(rows / blockRows) * blockRows));
   // Blocks along K start at multiples of the block size: keep them multiples of BLOCK_ROWS (B's row offsets).
   const k = K <= fitK ? K : Math.floor(fitK / BLOCK_ROWS) * BLOCK_ROWS;
   return { rows, k };

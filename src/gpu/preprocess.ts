@@ -8,8 +8,9 @@
  *   //#else
  *   //#endif
  *   //#for I in COUNT   the lines up to the matching //#endfor, written COUNT times (a whole number among the
- *   //#endfor           values) with {{I}} standing for 0, 1, ...: code unrolled by hand where WGSL's own
- *                       loops over local arrays compile slowly and spill (docs/performance.md); blocks nest
+ *   //#endfor           values, or written out: //#for r in 4) with {{I}} standing for 0, 1, ...: code
+ *                       unrolled by hand where WGSL's own loops over local arrays compile slowly and spill
+ *                       (docs/performance.md); blocks nest
  *   {{KEY}}             replaced by the value of KEY (a boolean prints as WGSL's true or false)
  *
  * A flag, count or slot the values do not give is an error naming the shader, never silently empty WGSL; so
@@ -101,7 +102,7 @@ function repeatBlocks(name: string, text: string, values: ShaderValues): string 
         continue;
       }
       const [, index, key] = m;
-      const count = values[key];
+      const count = /^\d+$/.test(key) ? Number(key) : values[key];
       if (typeof count !== "number" || !Number.isInteger(count) || count < 0) {
         throw new Error(`${where}: //#for ${index} in ${key} needs a whole number for ${key}, got ${count}`);
       }
