@@ -1,8 +1,12 @@
-// Copies one block of a GEMM's A operand into a 64 KiB staging window that matmul_regblock.wgsl then reads
-// as a uniform buffer (its "staged" form; see there for why):
+// Copies blocks of a GEMM's A operand into 64 KiB staging windows that matmul_regblock.wgsl then reads as
+// uniform buffers (its "staged" form; see there for why):
 //   stage[k * width + i] = op(A)[i, k]   for i < rows, k < cols of this block, 0 elsewhere in the window,
 // with op(A)[i,k] = A[aOff + i*aRow + k*aK] as in the GEMM. Rows past the block are zeros so that the GEMM's
 // edge workgroups multiply zeros rather than whatever the previous block left.
+//
+// ALL_WINDOWS: every block of the GEMM in one dispatch, block w (workgroup row w) into window w of one buffer
+// of windows, its Params from a storage array (A bound whole): one dispatch per GEMM instead of one per block.
+// Otherwise one block into one window (A bound as the block's rows), staged just before that block's GEMMs.
 
 struct Params {
   rows: u32, // rows of op(A) in this block
@@ -10,26 +14,41 @@ struct Params {
   aRow: u32,
   aK: u32,
   aOff: u32,
-  width: u32, // the window's row stride: rows rounded up to 16
+  width: u32, // the window's row stride: rows rounded up to the GEMM's rows per workgroup
 }
 
 const WINDOW = 16384u; // floats in 64 KiB
 
-@group(0) @binding(0) var<uniform> p: Params;
+//#if ALL_WINDOWS
+@group(0) @binding(0) var<storage, read> windows: array<Params>;
+//#else
+@group(0) @binding(0) var<uniform> params: Params;
+//#endif
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stage: array<f32>;
 
+// Each invocation copies every (64 x workgroups)-th element: a few workgroups, each looping, cost lavapipe less
+// than a workgroup per 64 elements (0.09 against 0.14 ms of CPU a window; docs/performance.md, session 3).
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) gid: vec3u) {
-  let e = gid.x;
-  if (e >= WINDOW) {
-    return;
+fn main(
+  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(workgroup_id) wg: vec3u,
+  @builtin(num_workgroups) groups: vec3u,
+) {
+  //#if ALL_WINDOWS
+  let p = windows[wg.y];
+  let base = wg.y * WINDOW;
+  //#else
+  let p = params;
+  let base = 0u;
+  //#endif
+  for (var e = gid.x; e < WINDOW; e += groups.x * 64u) {
+    let k = e / p.width;
+    let i = e % p.width;
+    var value = 0.0;
+    if (i < p.rows && k < p.cols) {
+      value = A[p.aOff + i * p.aRow + k * p.aK];
+    }
+    stage[base + e] = value;
   }
-  let k = e / p.width;
-  let i = e % p.width;
-  var value = 0.0;
-  if (i < p.rows && k < p.cols) {
-    value = A[p.aOff + i * p.aRow + k * p.aK];
-  }
-  stage[e] = value;
 }

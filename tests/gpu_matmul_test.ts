@@ -215,7 +215,8 @@ Deno.test("matmul: 32 rows a workgroup for staged GEMMs of at least 32 rows, els
 
 gpuTest("matmul (staged): several windows along M and K, every epilogue and transpose", async (gpu) => {
   // [70, 600]: windows of 64 rows x 256 k, so 2 x 3 windows (the last ones 6 rows and 88 k); [300, 64]: 256
-  // rows x 64 k, so 2 windows along M. Each window is staged, then multiplied, before the next is staged.
+  // rows x 64 k, so 2 windows along M. One dispatch stages every window, each into its own, then each is
+  // multiplied (with a binding too small for them all, one window serves each block in turn: the split test).
   // Both block sizes (32 is chosen here, M >= 32: the windows pad rows to 32, the last M window's 6 rows
   // to a whole 32).
   for (const [M, K, N] of [[70, 600, 45], [300, 64, 37], [70, 600, 68]]) {
@@ -224,10 +225,11 @@ gpuTest("matmul (staged): several windows along M and K, every epilogue and tran
         for (const [transA, transB] of TRANSPOSES) {
           const spec: MatmulSpec = { M, K, N, transA, transB, variant: "staged", blockRows, ...epi };
           const dispatches = await check({ gpu, spec });
-          assert(
-            dispatches >= 4,
-            `expected several windows for ${M}x${K}x${N}, got ${dispatches} dispatches`,
-          );
+          // One staging dispatch fills every window, then a GEMM per window.
+          const w = stagingWindow(M, K, blockRows);
+          const windows = Math.ceil(M / w.rows) * Math.ceil(K / w.k);
+          assert(windows >= 2, `expected several windows for ${M}x${K}x${N}`);
+          assertEquals(dispatches, 1 + windows, `${M}x${K}x${N} at ${blockRows} rows`);
         }
       }
     }
@@ -417,6 +419,33 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
     assert(alongK > 1, `expected a split along K (${variant})`);
   }
 }, { maxStorageBindingBytes: 64 * 1024 });
+
+gpuTest("matmul (staged): rows at run time across windows staged together", async (gpu) => {
+  // No binding limit: one dispatch stages all 2 x 3 windows of A, some of which a step's rows end before
+  // (their GEMMs then do nothing, or add nothing along K).
+  for (const blockRows of [16, 32] as const) {
+    const alongM = await checkRuntimeRows(gpu, {
+      M: 70,
+      K: 600,
+      N: 45,
+      bias: true,
+      variant: "staged",
+      blockRows,
+      runtimeRows: { dim: "M", perStep: 7 },
+    }, [10, 3, 7]);
+    const alongK = await checkRuntimeRows(gpu, {
+      M: 70,
+      K: 600,
+      N: 20,
+      transA: true,
+      accumulate: true,
+      variant: "staged",
+      blockRows,
+      runtimeRows: { dim: "K", perStep: 6 },
+    }, [100, 7, 60, 43]);
+    assertEquals([alongM, alongK], [7, 7], "one staging dispatch and 6 GEMMs each");
+  }
+});
 
 gpuTest("matmul: rows at run time need the step uniform", async (gpu) => {
   const slice = upload(gpu, new Float32Array(64), "small");

@@ -478,6 +478,22 @@ export const MUTATIONS: Mutation[] = [
     { filter: "(staged, 32 rows): odd shapes" },
   ),
   one(
+    "gemm staged: the window's last 64 floats not staged",
+    "shaders/matmul_stage_a.wgsl",
+    "for (var e = gid.x; e < WINDOW; e += groups.x * 64u) {",
+    "for (var e = gid.x; e + 64u < WINDOW; e += groups.x * 64u) {",
+    T_MATMUL,
+    { filter: "several windows" },
+  ),
+  one(
+    "gemm staged together: every block along M staged from A's first rows",
+    "src/gpu/matmul.ts",
+    "aOff: aOff + (transA ? k0 * M : m0 * K),",
+    "aOff: aOff + (transA ? k0 * M : 0),",
+    T_MATMUL,
+    { filter: "several windows" },
+  ),
+  one(
     "gemm grid: 32-row workgroups for every block size",
     "src/gpu/matmul.ts",
     "const rowsPerWorkgroup = regblock ? blockRows : 64;",

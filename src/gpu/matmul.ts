@@ -7,8 +7,9 @@
  *
  * The kernel is chosen per adapter: software adapters (Mesa lavapipe) run `matmul_regblock.wgsl`, real GPUs
  * `matmul_tiled.wgsl`; see the shaders for why. On software adapters large GEMMs take the "staged" form of
- * regblock: each block of A is first copied (matmul_stage_a.wgsl) into a 64 KiB window that the GEMM reads as
- * a uniform buffer, which lavapipe loads far more cheaply than storage. Operands larger than one storage
+ * regblock: each block of A is first copied (matmul_stage_a.wgsl: all blocks in one dispatch, each into a
+ * window of its own, where they fit a binding) into a 64 KiB window that the GEMM reads as a uniform buffer,
+ * which lavapipe loads far more cheaply than storage. Operands larger than one storage
  * binding (or, staged, A blocks larger than a window) are split into blocks of rows (multiples of 64 rows, so
  * every block starts 256-byte aligned) with one dispatch per block; blocks along K add up in C.
  */
@@ -45,6 +46,8 @@ export const STAGE_A_PARAMS = uniformStruct("Params", "matmul_stage_a", {
   aOff: "u32",
   width: "u32",
 });
+/** Bytes of one STAGE_A_PARAMS in a storage array (all its fields 4-byte scalars: no padding between them). */
+const STAGE_A_STRIDE = STAGE_A_PARAMS.fields.length * 4;
 
 export type MatmulVariant = "regblock" | "staged" | "tiled";
 
@@ -117,6 +120,9 @@ const BLOCK_ROWS = 64;
 export const WINDOW_FLOATS = 16384;
 /** The longest stretch of K a window covers; it then holds 64 rows (the batch, in the model's fc2 GEMMs). */
 const WINDOW_MAX_K = 256;
+/** Workgroups of 64 that copy one staging window, each looping over its share (shaders/matmul_stage_a.wgsl). */
+const STAGE_WORKGROUPS = 16;
+
 /**
  * Software adapters stage A for GEMMs of at least this many flops: below it the staging dispatches (about
  * 50 us each on lavapipe) cost more than they save. The model's fc2 GEMMs are ~8e8 flops; fc1's ~4e7.
@@ -281,10 +287,22 @@ export async function createMatmul(
   const nBlock = transB ? fit("B", N, K) : N;
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
-  // One window serves every block in turn: each block's staging dispatch runs after the previous block's GEMMs.
+  // Staged, every block has a window of its own, all filled by one dispatch before the GEMMs, where A and the
+  // windows each fit one binding; otherwise one window serves every block in turn, each block's staging
+  // dispatch running after the previous block's GEMMs.
+  const blocks = ceilDiv(M, mBlock) * ceilDiv(K, kBlock);
+  const windowBytes = WINDOW_FLOATS * 4;
+  const together = staged && M * K * 4 <= gpu.maxBinding && blocks * windowBytes <= gpu.maxBinding;
   const stage = staged
-    ? gpu.buffer(`${label} staged A`, WINDOW_FLOATS * 4, undefined, GPUBufferUsage.UNIFORM)
+    ? gpu.buffer(
+      `${label} staged A`,
+      (together ? blocks : 1) * windowBytes,
+      undefined,
+      GPUBufferUsage.UNIFORM,
+    )
     : null;
+  const windowParams = new Uint8Array(together ? blocks * STAGE_A_STRIDE : 0);
+  let block = 0;
   const kernels: Kernel[] = [];
   for (let m0 = 0; m0 < M; m0 += mBlock) {
     const mb = Math.min(mBlock, M - m0);
@@ -303,16 +321,31 @@ export async function createMatmul(
       const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
       // Staged, the GEMMs of this block read it from the window, [k][row] with rows padded to blockRows.
       const width = Math.ceil(mb / blockRows) * blockRows;
-      if (stage) {
-        kernels.push(gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a"), [
-          gpu.uniform(
-            `${label}[m${m0} k${k0}] stage`,
-            STAGE_A_PARAMS.pack({ rows: mb, cols: kb, aRow, aK, aOff, width }),
-          ),
-          a,
-          stage,
-        ], [WINDOW_FLOATS / 64]));
+      const window = together ? { buffer: stage!, offset: block * windowBytes, size: windowBytes } : stage;
+      if (together) {
+        // Where the block starts in the whole of A, not in its rows; in an array<Params>, 4 bytes a field.
+        const params = STAGE_A_PARAMS.pack({
+          rows: mb,
+          cols: kb,
+          aRow,
+          aK,
+          aOff: aOff + (transA ? k0 * M : m0 * K),
+          width,
+        });
+        windowParams.set(params.subarray(0, STAGE_A_STRIDE), block * STAGE_A_STRIDE);
+      } else if (stage) {
+        kernels.push(
+          gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: false }), [
+            gpu.uniform(
+              `${label}[m${m0} k${k0}] stage`,
+              STAGE_A_PARAMS.pack({ rows: mb, cols: kb, aRow, aK, aOff, width }),
+            ),
+            a,
+            stage,
+          ], [STAGE_WORKGROUPS]),
+        );
       }
+      block++;
       for (let n0 = 0; n0 < N; n0 += nBlock) {
         const nb = Math.min(nBlock, N - n0);
         const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
@@ -336,7 +369,7 @@ export async function createMatmul(
         const shapeUniform = gpu.uniform(`${where} shape`, shape);
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
           shapeUniform,
-          stage ?? a,
+          window ?? a,
           b,
           rowBlock(bufs.c, m0, mb, N),
           spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
@@ -346,6 +379,15 @@ export async function createMatmul(
         ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
       }
     }
+  }
+  if (together) {
+    kernels.unshift(
+      gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: true }), [
+        gpu.buffer(`${label} staging windows`, windowParams.byteLength, windowParams),
+        subSlice(bufs.a, 0, M * K),
+        stage!,
+      ], [STAGE_WORKGROUPS, blocks]),
+    );
   }
   return kernels;
 }
