@@ -20,7 +20,7 @@ import {
   recordedFlags,
   type TrainPlan,
 } from "../src/plan/train_plan.ts";
-import { buildDataset, completeSettings } from "../src/data/dataset.ts";
+import { buildDataset, completeSettings, matchPrepared, splitSettings } from "../src/data/dataset.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../src/data/builtin.ts";
 import type { Corpus, Dataset } from "../src/data/types.ts";
 import type { Checkpoint } from "../src/io/checkpoint.ts";
@@ -189,7 +189,12 @@ Deno.test("train plan: --resume with no flags plans what the recorded run planne
       train: { source: data.source, ...first.options.flags },
     };
     const again = planData({ resume: "runs/x" }, recordedFlags(checkpoint));
-    assertEquals(again, planData(values, {}), "the data");
+    assertEquals(splitSettings(again), splitSettings(planData(values, {})), "the data's settings");
+    assertEquals(
+      [again.data, again.files, again.column],
+      [values.data, values.files, values.column],
+      "the data",
+    );
     const resumed = planTraining({ resume: "runs/x" }, checkpoint, data, CLI);
     const without = (p: TrainPlan) => ({ ...p, out: undefined, init: undefined });
     assertEquals(without(resumed), without(first));
@@ -372,6 +377,34 @@ Deno.test("train plan: a run of a file picked in the page resumes with --data PA
   const old = { ...resume, train: { ...resume.train, data: "headlines.csv", picked: undefined } };
   assertEquals(recordedFlags(old).picked, "headlines.csv");
   assertThrows(() => planData({ resume: "runs/p" }, recordedFlags(old)), /give its path with --data PATH/);
+});
+
+Deno.test("train plan: a run on a directory prepared with another seed than its own resumes; --seed given must match", () => {
+  // Trained with no --seed on data prepared with --seed 1: the run's seed (weights, order) is 0, the split 1.
+  const prepared = { ...buildDataset(BUILTIN, completeSettings({ valFraction: 0.2, seed: 1 })), source: "x" };
+  const first = planTraining({ data: "runs/prepared" }, undefined, prepared, CLI);
+  assertEquals([first.options.seed, first.options.flags.seed], [0, 0]);
+  const checkpoint: Checkpoint = {
+    config: first.config,
+    vocab: prepared.vocab,
+    params: initParams(first.config, 0),
+    progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
+    train: { source: prepared.source, ...first.options.flags },
+  };
+  const resumed = planData({ resume: "runs/r" }, recordedFlags(checkpoint));
+  assertEquals(matchPrepared(prepared, "runs/prepared", resumed), prepared);
+  assertEquals(planTraining({ resume: "runs/r" }, checkpoint, prepared, CLI).options.seed, 0);
+  // Raw headlines are split again with the run's seed; a seed given now is checked against the directory.
+  assertEquals(splitSettings(resumed).seed, 0);
+  assertThrows(
+    () =>
+      matchPrepared(
+        prepared,
+        "runs/prepared",
+        planData({ resume: "runs/r", seed: "0" }, recordedFlags(checkpoint)),
+      ),
+    /runs\/prepared was prepared with seed 1, not 0/,
+  );
 });
 
 Deno.test("train flags: --help and parseArgs come from the table, every flag in them", () => {

@@ -108,6 +108,15 @@ export function completeSettings(given: Partial<DatasetSettings>): DatasetSettin
   return full;
 }
 
+/**
+ * The settings raw headlines are split with: those given, a resumed run's seed where none is given
+ * (DataOptions.resumedSeed), the notebook's elsewhere.
+ */
+export function splitSettings(opts: Partial<DatasetSettings> & { resumedSeed?: number }): DatasetSettings {
+  const given = givenSettings(opts);
+  return completeSettings({ ...given, seed: given.seed ?? opts.resumedSeed });
+}
+
 /** The prepared dataset, unless a setting given explicitly disagrees with how it was prepared. */
 export function matchPrepared(ds: Dataset, dir: string, opts: Partial<DatasetSettings>): Dataset {
   const wanted: [string, string, number | undefined, number][] = [

@@ -113,4 +113,11 @@ export interface SourceOptions {
  * prepared directory, the directory's; a given one that differs from a prepared directory's is an error,
  * never silently ignored.
  */
-export interface DataOptions extends Partial<DatasetSettings>, SourceOptions {}
+export interface DataOptions extends Partial<DatasetSettings>, SourceOptions {
+  /**
+   * The seed of a resumed run, when none is given now: raw headlines are split with it, as the run's were,
+   * while a prepared directory keeps its own split (the run's seed, which also drew its weights and order,
+   * need not be the one the directory was prepared with).
+   */
+  resumedSeed?: number;
+}

@@ -9,7 +9,7 @@ import { UserError } from "../errors.ts";
 import { BUILTIN_SOURCE, builtinHeadlines } from "../data/builtin.ts";
 import { HEADLINE_COLUMN, headlineColumn } from "../data/csv.ts";
 import { textLines } from "../data/text.ts";
-import { buildDataset, completeSettings, givenSettings, matchPrepared } from "../data/dataset.ts";
+import { buildDataset, givenSettings, matchPrepared, splitSettings } from "../data/dataset.ts";
 import { matchesGlob } from "../data/glob.ts";
 import { decodePrepared, encodePrepared } from "../data/prepared.ts";
 import type { Corpus, DataOptions, Dataset, SourceOptions } from "../data/types.ts";
@@ -24,7 +24,7 @@ export async function loadDataset(opts: DataOptions): Promise<Dataset> {
   const settings = givenSettings(opts);
   const input = await locateData(opts);
   if (input.kind === "prepared") return matchPrepared(await readPrepared(input.dir), input.dir, settings);
-  return buildDataset(await readCorpus(input), completeSettings(settings));
+  return buildDataset(await readCorpus(input), splitSettings(opts));
 }
 
 /** The raw headlines of located files (or of the built-in corpus), in order. */

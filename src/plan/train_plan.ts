@@ -144,7 +144,8 @@ export function planData(given: FlagValues, recorded: Record<string, unknown>): 
     window: ifGiven("window", s.window),
     minCount: ifGiven("min-count", s["min-count"]),
     valFraction: ifGiven("val-fraction", s["val-fraction"]),
-    seed: ifGiven("seed", s.seed),
+    seed: given.seed === undefined ? undefined : s.seed,
+    resumedSeed: given.seed === undefined ? ifGiven("seed", s.seed) : undefined,
   };
 }
 
