@@ -244,23 +244,103 @@ export async function createMatmul(
   const { M, K, N, transA = false, transB = false } = spec;
   checkSpec(gpu, spec, bufs, label);
   const variant = spec.variant ?? defaultMatmulVariant(gpu, spec);
-  const regblock = variant !== "tiled";
-  const staged = variant === "staged";
-  if (staged && !canStage(gpu)) {
+  if (variant === "staged" && !canStage(gpu)) {
     throw new Error(
       `${label}: the staged GEMM binds a ${WINDOW_FLOATS * 4}-byte uniform window; this device allows ` +
         `${gpu.device.limits.maxUniformBufferBindingSize}`,
     );
   }
-  const layout = matmulLayout(spec, variant);
-  const vec4 = layout.b === "vec4";
-  const vec2 = layout.b === "vec2";
-  const vec4C = layout.c === "vec4";
-  // One pipeline per combination of epilogue bits, which the shaders compile in.
-  const pipelineFor = (flags: number) =>
-    regblock
+  const blockRows = spec.blockRows ?? chooseBlockRows(spec, variant).rows;
+  const pipelineFor = matmulPipelines(gpu, variant, matmulLayout(spec, variant), blockRows);
+  const rowsPerWorkgroup = variant !== "tiled" ? blockRows : 64;
+  const runDim = spec.runtimeRows ? (spec.runtimeRows.dim === "M" ? 1 : 2) : 0;
+
+  // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
+  // each block of A (rows x K values, rows rounded up to the workgroup's) one window.
+  const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
+  const stagingBlock = variant === "staged" ? stagingWindow(M, K, blockRows) : { rows: M, k: K };
+  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), stagingBlock.rows);
+  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), stagingBlock.k);
+  const nBlock = transB ? fit("B", N, K) : N;
+
+  const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
+  const staging = variant === "staged"
+    ? createStaging(gpu, label, spec, bufs.a, ceilDiv(M, mBlock) * ceilDiv(K, kBlock))
+    : null;
+  const kernels: Kernel[] = [];
+  let block = 0;
+  for (let m0 = 0; m0 < M; m0 += mBlock) {
+    const mb = Math.min(mBlock, M - m0);
+    for (let k0 = 0; k0 < K; k0 += kBlock) {
+      const kb = Math.min(kBlock, K - k0);
+      const flags = epilogueFlags(spec, k0 === 0, k0 + kb === K);
+      // A's block of storage rows and where this block starts inside it (in floats): op(A)[i, k] is
+      // a[aOff + i * aRow + k * aK] for the block's rows i and k values k.
+      const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
+      const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
+      // Staged, the GEMMs of this block read it from its window, [k][row] with rows padded to blockRows.
+      const width = Math.ceil(mb / blockRows) * blockRows;
+      const window = await staging?.block(block++, { m0, k0, rows: mb, cols: kb, a, aRow, aK, aOff, width });
+      if (window?.kernel) kernels.push(window.kernel);
+      for (let n0 = 0; n0 < N; n0 += nBlock) {
+        const nb = Math.min(nBlock, N - n0);
+        const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
+        const shape = MATMUL_SHAPE.pack({
+          M: mb,
+          N: nb,
+          K: kb,
+          aRow: window ? 1 : aRow,
+          aK: window ? width : aK,
+          aOff: window ? 0 : aOff,
+          bK: transB ? 1 : N,
+          bCol: transB ? K : 1,
+          bOff: transB ? k0 : n0,
+          ldc: N,
+          cOff: n0,
+          runDim, // 0 fixed, 1 M or 2 K at run time
+          perStep: spec.runtimeRows?.perStep ?? 0,
+          runStart: spec.runtimeRows?.dim === "K" ? k0 : m0, // where this block starts along the run-time rows
+        });
+        const shapeUniform = gpu.uniform(`${label}[m${m0} n${n0} k${k0}] shape`, shape);
+        kernels.push(gpu.kernel(label, await pipelineFor(flags), [
+          shapeUniform,
+          window?.window ?? a,
+          b,
+          rowBlock(bufs.c, m0, mb, N),
+          spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
+          spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
+          // A fixed GEMM binds its own shape where the step uniform goes: the shader does not read it then.
+          spec.runtimeRows ? bufs.step! : shapeUniform,
+        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
+      }
+    }
+  }
+  const stageAll = await staging?.all();
+  return stageAll ? [stageAll, ...kernels] : kernels;
+}
+
+/** The epilogue of a block's GEMM: bias on the first block along K, ReLU and its mask on the last. */
+function epilogueFlags(spec: MatmulSpec, first: boolean, last: boolean): number {
+  let flags = 0;
+  if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;
+  if (first && spec.bias) flags |= EPI_BIAS;
+  if (last && spec.relu) flags |= EPI_RELU;
+  if (last && spec.reluMask) flags |= EPI_MASK;
+  return flags;
+}
+
+/** The GEMM's pipeline for each combination of epilogue bits, which the shaders compile in. */
+function matmulPipelines(
+  gpu: Gpu,
+  variant: MatmulVariant,
+  layout: ReturnType<typeof matmulLayout>,
+  blockRows: number,
+): (flags: number) => Promise<GPUComputePipeline> {
+  const vec4 = layout.b === "vec4", vec2 = layout.b === "vec2", vec4C = layout.c === "vec4";
+  return (flags) =>
+    variant !== "tiled"
       ? gpu.pipeline("matmul_regblock", {
-        A_STAGED: staged,
+        A_STAGED: variant === "staged",
         B_SCALAR: layout.b === "scalar",
         B_VEC2: vec2,
         B_VEC4: vec4,
@@ -274,122 +354,73 @@ export async function createMatmul(
         FLAGS: flags,
       })
       : gpu.pipeline("matmul_tiled", { C_VEC4: false, FLAGS: flags });
-  const blockRows = spec.blockRows ?? chooseBlockRows(spec, variant).rows;
-  const rowsPerWorkgroup = regblock ? blockRows : 64;
-  const runDim = spec.runtimeRows ? (spec.runtimeRows.dim === "M" ? 1 : 2) : 0;
+}
 
-  // Rows per block of each dimension: each bound operand block must fit one binding, and when A is staged,
-  // each block of A (rows x K values, rows rounded up to the workgroup's) one window.
-  const fit = (what: string, rows: number, width: number) => rowsThatFit(gpu, label, what, rows, width);
-  const stagingBlock = staged ? stagingWindow(M, K, blockRows) : { rows: M, k: K };
-  const mBlock = Math.min(fit("C", M, N), transA ? M : fit("A", M, K), stagingBlock.rows);
-  const kBlock = Math.min(transA ? fit("A", K, M) : K, transB ? K : fit("B", K, N), stagingBlock.k);
-  const nBlock = transB ? fit("B", N, K) : N;
+/** One block of op(A) for staging: op(A)[i, k] = a[aOff + i * aRow + k * aK], i < rows, k < cols. */
+interface StagedBlock {
+  m0: number;
+  k0: number;
+  rows: number;
+  cols: number;
+  /** The block's storage rows of A. */
+  a: BufferSlice;
+  aRow: number;
+  aK: number;
+  aOff: number;
+  /** The window's row stride: rows rounded up to the GEMM's rows per workgroup. */
+  width: number;
+}
 
-  const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
-  // Staged, every block has a window of its own, all filled by one dispatch before the GEMMs, where A and the
-  // windows each fit one binding; otherwise one window serves every block in turn, each block's staging
-  // dispatch running after the previous block's GEMMs.
-  const blocks = ceilDiv(M, mBlock) * ceilDiv(K, kBlock);
+/**
+ * A staged GEMM's windows (matmul_stage_a.wgsl). Where A and a window per block each fit one binding, every
+ * block has a window of its own and one dispatch, first among the GEMM's kernels (`all`), fills them all;
+ * otherwise one window serves every block in turn, each block staged by a dispatch of its own just before
+ * its GEMMs (`block` returns it).
+ */
+function createStaging(gpu: Gpu, label: string, spec: MatmulSpec, wholeA: BufferSlice, blocks: number) {
   const windowBytes = WINDOW_FLOATS * 4;
-  const together = staged && M * K * 4 <= gpu.maxBinding && blocks * windowBytes <= gpu.maxBinding;
-  const stage = staged
-    ? gpu.buffer(
-      `${label} staged A`,
-      (together ? blocks : 1) * windowBytes,
-      undefined,
-      GPUBufferUsage.UNIFORM,
-    )
-    : null;
-  const windowParams = new Uint8Array(together ? blocks * STAGE_A_STRIDE : 0);
-  let block = 0;
-  const kernels: Kernel[] = [];
-  for (let m0 = 0; m0 < M; m0 += mBlock) {
-    const mb = Math.min(mBlock, M - m0);
-    for (let k0 = 0; k0 < K; k0 += kBlock) {
-      const kb = Math.min(kBlock, K - k0);
-      const first = k0 === 0;
-      const last = k0 + kb === K;
-      let flags = 0;
-      if (first ? spec.accumulate : true) flags |= EPI_ACCUMULATE;
-      if (first && spec.bias) flags |= EPI_BIAS;
-      if (last && spec.relu) flags |= EPI_RELU;
-      if (last && spec.reluMask) flags |= EPI_MASK;
-      // A's block of storage rows and where this block starts inside it (in floats): op(A)[i, k] is
-      // a[aOff + i * aRow + k * aK] for the block's rows i and k values k.
-      const a = transA ? rowBlock(bufs.a, k0, kb, M) : rowBlock(bufs.a, m0, mb, K);
-      const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
-      // Staged, the GEMMs of this block read it from the window, [k][row] with rows padded to blockRows.
-      const width = Math.ceil(mb / blockRows) * blockRows;
-      const window = together ? { buffer: stage!, offset: block * windowBytes, size: windowBytes } : stage;
+  const together = spec.M * spec.K * 4 <= gpu.maxBinding && blocks * windowBytes <= gpu.maxBinding;
+  const stage = gpu.buffer(
+    `${label} staged A`,
+    (together ? blocks : 1) * windowBytes,
+    undefined,
+    GPUBufferUsage.UNIFORM,
+  );
+  const params = new Uint8Array(together ? blocks * STAGE_A_STRIDE : 0);
+  return {
+    /** Block `index`'s window, and the kernel that stages it where it is staged alone. */
+    async block(
+      index: number,
+      b: StagedBlock,
+    ): Promise<{ window: BufferSlice | GPUBuffer; kernel?: Kernel }> {
+      const { rows, cols, aRow, aK, width } = b;
       if (together) {
         // Where the block starts in the whole of A, not in its rows; in an array<Params>, 4 bytes a field.
-        const params = STAGE_A_PARAMS.pack({
-          rows: mb,
-          cols: kb,
-          aRow,
-          aK,
-          aOff: aOff + (transA ? k0 * M : m0 * K),
-          width,
-        });
-        windowParams.set(params.subarray(0, STAGE_A_STRIDE), block * STAGE_A_STRIDE);
-      } else if (stage) {
-        kernels.push(
-          gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: false }), [
-            gpu.uniform(
-              `${label}[m${m0} k${k0}] stage`,
-              STAGE_A_PARAMS.pack({ rows: mb, cols: kb, aRow, aK, aOff, width }),
-            ),
-            a,
-            stage,
-          ], [STAGE_WORKGROUPS]),
-        );
+        const aOff = b.aOff + (spec.transA ? b.k0 * spec.M : b.m0 * spec.K);
+        const packed = STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff, width });
+        params.set(packed.subarray(0, STAGE_A_STRIDE), index * STAGE_A_STRIDE);
+        return { window: { buffer: stage, offset: index * windowBytes, size: windowBytes } };
       }
-      block++;
-      for (let n0 = 0; n0 < N; n0 += nBlock) {
-        const nb = Math.min(nBlock, N - n0);
-        const b = transB ? rowBlock(bufs.b, n0, nb, K) : rowBlock(bufs.b, k0, kb, N);
-        const shape = MATMUL_SHAPE.pack({
-          M: mb,
-          N: nb,
-          K: kb,
-          aRow: stage ? 1 : aRow,
-          aK: stage ? width : aK,
-          aOff: stage ? 0 : aOff,
-          bK: transB ? 1 : N,
-          bCol: transB ? K : 1,
-          bOff: transB ? k0 : n0,
-          ldc: N,
-          cOff: n0,
-          runDim, // 0 fixed, 1 M or 2 K at run time
-          perStep: spec.runtimeRows?.perStep ?? 0,
-          runStart: spec.runtimeRows?.dim === "K" ? k0 : m0, // where this block starts along the run-time rows
-        });
-        const where = `${label}[m${m0} n${n0} k${k0}]`;
-        const shapeUniform = gpu.uniform(`${where} shape`, shape);
-        kernels.push(gpu.kernel(label, await pipelineFor(flags), [
-          shapeUniform,
-          window ?? a,
-          b,
-          rowBlock(bufs.c, m0, mb, N),
-          spec.bias ? subSlice(bufs.bias!, n0, nb) : unused,
-          spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
-          // A fixed GEMM binds its own shape where the step uniform goes: the shader does not read it then.
-          spec.runtimeRows ? bufs.step! : shapeUniform,
-        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
-      }
-    }
-  }
-  if (together) {
-    kernels.unshift(
-      gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: true }), [
-        gpu.buffer(`${label} staging windows`, windowParams.byteLength, windowParams),
-        subSlice(bufs.a, 0, M * K),
-        stage!,
-      ], [STAGE_WORKGROUPS, blocks]),
-    );
-  }
-  return kernels;
+      const uniform = gpu.uniform(
+        `${label}[m${b.m0} k${b.k0}] stage`,
+        STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff: b.aOff, width }),
+      );
+      const pipeline = await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: false });
+      return {
+        window: stage,
+        kernel: gpu.kernel(`${label} stage A`, pipeline, [uniform, b.a, stage], [STAGE_WORKGROUPS]),
+      };
+    },
+    /** The one dispatch that stages every block, where they are staged together. */
+    async all(): Promise<Kernel | undefined> {
+      if (!together) return undefined;
+      return gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: true }), [
+        gpu.buffer(`${label} staging windows`, params.byteLength, params),
+        subSlice(wholeA, 0, spec.M * spec.K),
+        stage,
+      ], [STAGE_WORKGROUPS, blocks]);
+    },
+  };
 }
 
 /**
