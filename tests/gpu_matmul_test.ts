@@ -391,6 +391,18 @@ for (const { name, variant, blockRows } of FORMS) {
   });
 }
 
+/** dW = dYᵀ·X with K (the rows summed) at run time: 600 rows, split in blocks or windows along K. */
+const ALONG_K_SPLIT: MatmulSpec = {
+  M: 70,
+  K: 600,
+  N: 20,
+  transA: true,
+  accumulate: true,
+  runtimeRows: { dim: "K", perStep: 6 },
+};
+/** Its runs' steps (6 rows each): all 600 rows, then 42, 360 and 258. */
+const ALONG_K_STEPS = [100, 7, 60, 43];
+
 gpuTest("matmul: rows at run time across split blocks and staging windows", async (gpu) => {
   // Bindings of 64 KiB: A [300, 100] splits along M into 128-row blocks (M at run time: some steps end
   // inside the first block, leaving the later blocks nothing to do), and K = 600 staged splits into 256-k
@@ -406,16 +418,7 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
       runtimeRows: { dim: "M", perStep: 3 },
     }, [100, 17, 50, 43]);
     assert(dispatches > 1, `expected a split along M (${variant})`);
-    const alongK = await checkRuntimeRows(gpu, {
-      M: 70,
-      K: 600,
-      N: 20,
-      transA: true,
-      accumulate: true,
-      variant,
-      blockRows,
-      runtimeRows: { dim: "K", perStep: 6 },
-    }, [100, 7, 60, 43]);
+    const alongK = await checkRuntimeRows(gpu, { ...ALONG_K_SPLIT, variant, blockRows }, ALONG_K_STEPS);
     assert(alongK > 1, `expected a split along K (${variant})`);
   }
 }, { maxStorageBindingBytes: 64 * 1024 });
@@ -433,16 +436,11 @@ gpuTest("matmul (staged): rows at run time across windows staged together", asyn
       blockRows,
       runtimeRows: { dim: "M", perStep: 7 },
     }, [10, 3, 7]);
-    const alongK = await checkRuntimeRows(gpu, {
-      M: 70,
-      K: 600,
-      N: 20,
-      transA: true,
-      accumulate: true,
-      variant: "staged",
-      blockRows,
-      runtimeRows: { dim: "K", perStep: 6 },
-    }, [100, 7, 60, 43]);
+    const alongK = await checkRuntimeRows(
+      gpu,
+      { ...ALONG_K_SPLIT, variant: "staged", blockRows },
+      ALONG_K_STEPS,
+    );
     assertEquals([alongM, alongK], [7, 7], "one staging dispatch and 6 GEMMs each");
   }
 });

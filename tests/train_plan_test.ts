@@ -170,6 +170,17 @@ const STEP_DECAY: FlagValues = {
   bucket: "4",
 };
 
+/** The checkpoint `plan`'s run would write after its first step on `data`, its flags recorded. */
+function firstStepCheckpoint(plan: TrainPlan, data: Dataset): Checkpoint {
+  return {
+    config: plan.config,
+    vocab: data.vocab,
+    params: initParams(plan.config, 0),
+    progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
+    train: { source: data.source, ...plan.options.flags },
+  };
+}
+
 Deno.test("train plan: --resume with no flags plans what the recorded run planned, for every recorded flag", () => {
   const recorded = Object.keys(TABLE).filter((name) => TABLE[name].recorded);
   for (const name of recorded) {
@@ -181,13 +192,7 @@ Deno.test("train plan: --resume with no flags plans what the recorded run planne
   for (const values of [EVERY_RECORDED, STEP_DECAY]) {
     const data = buildDataset(BUILTIN, completeSettings(planData(values, {})));
     const first = planTraining(values, undefined, data, CLI);
-    const checkpoint: Checkpoint = {
-      config: first.config,
-      vocab: data.vocab,
-      params: initParams(first.config, 0),
-      progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
-      train: { source: data.source, ...first.options.flags },
-    };
+    const checkpoint = firstStepCheckpoint(first, data);
     const again = planData({ resume: "runs/x" }, recordedFlags(checkpoint));
     assertEquals(splitSettings(again), splitSettings(planData(values, {})), "the data's settings");
     assertEquals(
@@ -384,13 +389,7 @@ Deno.test("train plan: a run on a directory prepared with another seed than its 
   const prepared = { ...buildDataset(BUILTIN, completeSettings({ valFraction: 0.2, seed: 1 })), source: "x" };
   const first = planTraining({ data: "runs/prepared" }, undefined, prepared, CLI);
   assertEquals([first.options.seed, first.options.flags.seed], [0, 0]);
-  const checkpoint: Checkpoint = {
-    config: first.config,
-    vocab: prepared.vocab,
-    params: initParams(first.config, 0),
-    progress: { step: 1, epoch: 1, batchInEpoch: 0, rng: new Uint32Array(4) },
-    train: { source: prepared.source, ...first.options.flags },
-  };
+  const checkpoint = firstStepCheckpoint(first, prepared);
   const resumed = planData({ resume: "runs/r" }, recordedFlags(checkpoint));
   assertEquals(matchPrepared(prepared, "runs/prepared", resumed), prepared);
   assertEquals(planTraining({ resume: "runs/r" }, checkpoint, prepared, CLI).options.seed, 0);
