@@ -9,10 +9,10 @@
  * checks the same). Both sides implement PyTorch's cell; a bug planted alike in both is for the PyTorch
  * parity tests to catch.
  */
-import { assert, assertAllClose, randomArray } from "./assert.ts";
+import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats } from "./gpu_harness.ts";
-import type { Gpu } from "../src/gpu/device.ts";
-import { createLstmLayer, type LstmShape, type LstmVariant } from "../src/gpu/lstm.ts";
+import { Gpu } from "../src/gpu/device.ts";
+import { createLstmLayer, lstmPlan, type LstmShape, type LstmVariant } from "../src/gpu/lstm.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import type { LstmState } from "../src/cpu/lstm.ts";
 import { LSTM_TOLERANCE, lstmReference, modelLstmCases } from "../src/facts/lstm.ts";
@@ -283,3 +283,20 @@ for (const variant of VARIANTS) {
     });
   });
 }
+
+gpuTest(
+  "lstm plan: at most 4 backward rows a workgroup on the GL backend, whose compiler is slow with more",
+  async (gpu) => {
+    const plain = lstmPlan(gpu, 64, 32);
+    assert(plain.variant === "sequence" && plain.sequenceRows!.backward > 4, `plain: ${plain.reason}`);
+    const gl = await Gpu.open({ backend: "gl" });
+    try {
+      const plan = lstmPlan(gl, 64, 32);
+      assertEquals(plan.sequenceRows, { forward: plain.sequenceRows!.forward, backward: 4 });
+      assert(plan.reason.includes("at most 4 backward rows on GL"), plan.reason);
+      assertEquals(lstmPlan(gl, 3, 32).sequenceRows!.backward, 2, "still at most half the rows");
+    } finally {
+      gl.device.destroy();
+    }
+  },
+);

@@ -486,6 +486,14 @@ export const MUTATIONS: Mutation[] = [
     { filter: "several windows" },
   ),
   one(
+    "lstm plan: the GL backend's backward rows not capped (its compiler takes minutes at 16)",
+    "src/gpu/lstm.ts",
+    "gl ? Math.min(wanted.backward, SEQUENCE_BACKWARD_ROWS_GL) : wanted.backward,",
+    "wanted.backward,",
+    T_LSTM,
+    { filter: "lstm plan" },
+  ),
+  one(
     "gemm staged together: every block along M staged from A's first rows",
     "src/gpu/matmul.ts",
     "const aOff = b.aOff + (spec.transA ? b.k0 * spec.M : b.m0 * spec.K);",

@@ -15,10 +15,7 @@ export function webgpuBackendLabel(): string | undefined {
   }
 }
 
-/** Whether the first backend asked for is OpenGL (wgpu's GL backend: another shader compiler, slow to compile). */
-export function isGlBackend(label: string | undefined): boolean {
-  return label?.split(",")[0].trim().toLowerCase() === "gl";
-}
+export { isGlBackend } from "../gpu/device.ts";
 
 /** Whether stderr is a terminal (progress lines go there only then). */
 export function stderrIsTerminal(): boolean {

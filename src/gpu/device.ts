@@ -554,6 +554,14 @@ export function softwareAdapterName(gpu: Gpu): string | null {
   return named ? `a software adapter ("${named[0]}" in its description)` : null;
 }
 
+/**
+ * Whether a backend label (AdapterSummary.backend, Deno's DENO_WEBGPU_BACKEND) asks first for OpenGL: wgpu's GL
+ * backend, whose shader compiler (Mesa's GLSL front end) is far slower on large kernels.
+ */
+export function isGlBackend(label: string | undefined): boolean {
+  return label?.split(",")[0].trim().toLowerCase() === "gl";
+}
+
 /** ceil(a / b) for workgroup counts. */
 export function ceilDiv(a: number, b: number): number {
   return Math.ceil(a / b);

@@ -25,6 +25,7 @@ import {
   type BufferSlice,
   ceilDiv,
   type Gpu,
+  isGlBackend,
   type Kernel,
   softwareAdapterName,
   whole,
@@ -121,6 +122,12 @@ const BACKWARD_ROWS = 8;
  */
 const SEQUENCE_ROWS_SOFTWARE = { forward: 8, backward: 16 };
 const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
+/**
+ * At most this many backward rows on wgpu's GL backend: there Mesa's GLSL front end compiles the backward in
+ * time that grows steeply with its rows (H = 32, a cold shader cache: 2.9 s at 2 rows, 8.6 s at 4, 34 s at 8,
+ * over 20 minutes at 16), where Vulkan's compiler takes about a second at 16.
+ */
+const SEQUENCE_BACKWARD_ROWS_GL = 4;
 
 /** Rows per forward invocation and per backward workgroup of the per-position kernels, for H. */
 export function lstmBlocking(
@@ -191,9 +198,13 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
   const half = Math.max(1, Math.ceil(B / 2));
   const rows = (want: number, rowBytes: number) =>
     Math.max(1, Math.min(want, Math.floor(memory / rowBytes), half));
+  const gl = isGlBackend(gpu.adapter.backend);
   const sequenceRows = {
     forward: rows(wanted.forward, bytes.forward),
-    backward: rows(wanted.backward, bytes.backward),
+    backward: rows(
+      gl ? Math.min(wanted.backward, SEQUENCE_BACKWARD_ROWS_GL) : wanted.backward,
+      bytes.backward,
+    ),
   };
   return {
     variant: "sequence",
@@ -201,7 +212,8 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
     reason: `the input projection as one GEMM, then one recurrent dispatch each way over all positions, ` +
       `${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) batch rows per workgroup of ` +
       `${quads} invocations (one per 4 hidden units): ${software ?? "a hardware adapter"}, at most ${half} ` +
-      `rows to keep two workgroups busy, ${memory} B of workgroup memory`,
+      `rows to keep two workgroups busy, ${memory} B of workgroup memory` +
+      (gl ? `, at most ${SEQUENCE_BACKWARD_ROWS_GL} backward rows on GL (its shader compiler)` : ""),
   };
 }
 
