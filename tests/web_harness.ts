@@ -71,6 +71,19 @@ export interface TopK {
   probabilities: number[];
 }
 
+/** A seeded generation's settings, as predict's flags and as the page's link parameters. */
+export const GENERATION = { generate: "6", count: "3", temperature: "0.8", "top-p": "0.9", seed: "7" };
+
+/** What `deno task predict --backend cpu --json` generates from `prompt` with GENERATION's flags. */
+export async function cliGenerated(model: string, prompt: string): Promise<string[]> {
+  const flags = Object.entries(GENERATION).flatMap(([k, v]) => [`--${k}`, v]);
+  const out = ok(
+    await runDeno([...taskRun("predict"), "--model", model, "--backend", "cpu", "--json", ...flags, prompt]),
+    "predict --generate",
+  );
+  return JSON.parse(out).generated as string[];
+}
+
 /** `deno task predict --json --top-k K` for each prompt (extra: e.g. ["--backend", "cpu"]). */
 export async function cliTopK(
   model: string,

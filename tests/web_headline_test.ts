@@ -14,7 +14,9 @@ import {
   assertSameTopK,
   BROWSER_ENV,
   clickAndWait,
+  cliGenerated,
   cliTopK,
+  GENERATION,
   ok,
   predictInPage,
   servePage,
@@ -24,7 +26,6 @@ import {
 } from "./web_harness.ts";
 
 const PROMPTS = ["knicks quietly", "three new", "the mayor"];
-const GENERATION = { generate: "6", count: "3", temperature: "0.8", "top-p": "0.9", seed: "7" };
 
 const tmp = await Deno.makeTempDir({ prefix: "web_headline_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -72,20 +73,7 @@ browserTest(
   async ({ page }) => {
     const model = await headlineModel();
     const prompt = "the mayor";
-    const flags = Object.entries(GENERATION).flatMap(([k, v]) => [`--${k}`, v]);
-    const cli = JSON.parse(ok(
-      await runDeno([
-        ...taskRun("predict"),
-        "--model",
-        model,
-        "--backend",
-        "cpu",
-        "--json",
-        ...flags,
-        prompt,
-      ]),
-      "predict --generate",
-    )).generated as string[];
+    const cli = await cliGenerated(model, prompt);
     assertEquals(cli.length, 3);
     await using server = await servePage(model);
     await page.goto(`${server.url}?${new URLSearchParams({ prompt, ...GENERATION, backend: "cpu" })}`);

@@ -8,14 +8,14 @@
  */
 import { assert, assertEquals } from "./assert.ts";
 import { ADAPTERS, browserTest, type PageGlobal } from "./browser_harness.ts";
-import { runDeno, taskRun } from "./cli_harness.ts";
 import { gpuAvailable } from "./gpu_harness.ts";
 import {
   assertSameTopK,
   BROWSER_ENV,
   clickAndWait,
+  cliGenerated,
   cliTopK,
-  ok,
+  GENERATION,
   predictInPage,
   servePage,
   shownTopK,
@@ -28,7 +28,6 @@ import {
 const PROMPTS = ["knicks quietly", "three new", "the mayor quietly", "one new", "scientists quietly"];
 const K = 5;
 /** predict's flags for the generation compared word for word. */
-const GENERATION = { generate: "6", count: "3", temperature: "0.8", "top-p": "0.9", seed: "7" };
 
 const tmp = await Deno.makeTempDir({ prefix: "web_predict_test_" });
 globalThis.addEventListener("unload", () => Deno.removeSync(tmp, { recursive: true }));
@@ -115,20 +114,7 @@ browserTest(
   async ({ page }) => {
     const { model } = await fixtures();
     const prompt = "scientists quietly";
-    const flags = Object.entries(GENERATION).flatMap(([k, v]) => [`--${k}`, v]);
-    const cli = JSON.parse(ok(
-      await runDeno([
-        ...taskRun("predict"),
-        "--model",
-        model,
-        "--backend",
-        "cpu",
-        "--json",
-        ...flags,
-        prompt,
-      ]),
-      "predict --generate",
-    )).generated as string[];
+    const cli = await cliGenerated(model, prompt);
     assertEquals(cli.length, 3);
     await using server = await servePage(model);
 
