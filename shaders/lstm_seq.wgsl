@@ -3,9 +3,11 @@
 // arrives in `gates` (one GEMM over B*Tb rows before this); this kernel adds b_hh and h_{t-1}·W_hhᵀ,
 // activates, updates c and h, and overwrites `gates` with the activated gates the backward reads.
 //
-// Each workgroup owns ROWS batch rows and walks t = 0 .. Tb-1, Tb = step.steps read at run time. h_{t-1} of
-// its rows lives in workgroup memory: two copies, read at step t and written for step t+1 alternately, so one
-// barrier per step suffices. c lives in registers. Invocation q owns the 4 consecutive hidden units j4 = 4q ..
+// Each workgroup owns ROWS batch rows and walks t = 0 .. Tb-1, Tb = step.steps read at run time. With SHARED,
+// h_{t-1} of its rows lives in workgroup memory: two copies, read at step t and written for step t+1
+// alternately, so one barrier per step suffices; without, it is read back from `hOut`, where step t-1 wrote
+// it, after a storage barrier (no workgroup memory, so no bound on ROWS from it; the rows written at a step
+// are never those read at it). c lives in registers. Invocation q owns the 4 consecutive hidden units j4 = 4q ..
 // 4q+3 (vec4 over units) of all ROWS rows: per 4 values of k it loads 16 vec4 of W_hh (4 gates x 4 units, from
 // storage) and ROWS vec4 of h, and does 64·ROWS multiply-adds; loads, not arithmetic, bound the software
 // adapter (docs/performance.md).
@@ -24,6 +26,7 @@ const ROWS = {{ROWS}}u;
 const QUADS = (H + 3u) / 4u;
 const G = 4u * H;
 const INIT = {{INIT}};
+const SHARED = {{SHARED}};
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 //#if VEC4
@@ -48,8 +51,10 @@ const INIT = {{INIT}};
 //#endif
 //#endif
 
+//#if SHARED
 // h_{t-1} of the workgroup's rows, twice: [copy][row][quad], vec4 over 4 consecutive units.
 var<workgroup> hs: array<vec4f, 2u * ROWS * QUADS>;
+//#endif
 
 // Units j4 .. j4+3 of the row of a buffer that starts at `base` (in floats). Without VEC4, units past H read
 // unit H-1 and are not stored.
@@ -119,6 +124,29 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 //#endif
 //#endif
 
+//#if !SHARED
+// h_{t-1} of row b at units 4k .. 4k+3 (0 past H), from hOut (h0 at t = 0 with INIT).
+fn ldPrevH(b: u32, t: u32, k: u32) -> vec4f {
+  let base = (b * step.steps + max(t, 1u) - 1u) * H;
+//#if VEC4
+  var v = hOut[base / 4u + k];
+//#if INIT
+  v = select(v, ldH0(b * H, 4u * k), t == 0u);
+//#endif
+  return v;
+//#else
+  let j = 4u * k;
+  let live = vec4u(j, j + 1u, j + 2u, j + 3u) < vec4u(H);
+  var v = vec4f(hOut[base + j], hOut[base + min(j + 1u, H - 1u)], hOut[base + min(j + 2u, H - 1u)],
+    hOut[base + min(j + 3u, H - 1u)]);
+//#if INIT
+  v = select(v, ldH0(b * H, j), t == 0u);
+//#endif
+  return select(vec4f(0.0), v, live);
+//#endif
+}
+//#endif
+
 // W_hh at the rows of one gate's units j4 .. j4+3 (from row `gate`; units past H read unit H-1) and columns
 // 4k .. 4k+3, as 4 vec4 over the units, one per column.
 fn quadColumns(gate: u32, j4: u32, k: u32) -> array<vec4f, 4> {
@@ -162,10 +190,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   //#if INIT
   for (var r = 0u; r < rows; r++) {
     let b = b0 + r;
+    //#if SHARED
     hs[r * QUADS + q] = select(vec4f(0.0), ldH0(b * H, j4), live);
+    //#endif
     cs[r] = ldC0(b * H, j4);
   }
+  //#if SHARED
   workgroupBarrier();
+  //#endif
   //#endif
   for (var t = 0u; t < T; t++) {
     let cur = (t % 2u) * ROWS * QUADS;
@@ -183,7 +215,12 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
     if (INIT || t > 0u) {
       for (var k = 0u; k < QUADS; k++) {
 //#for r in ROWS
+        //#if SHARED
         let x{{r}} = hs[cur + {{r}}u * QUADS + k];
+        //#else
+        // Rows past B (the last workgroup's) read row B-1: their sums are never used.
+        let x{{r}} = ldPrevH(min(b0 + {{r}}u, B - 1u), t, k);
+        //#endif
 //#endfor
         let wi = quadColumns(0u, j4, k);
 //#for r in ROWS
@@ -222,7 +259,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       let cNew = f * cs[r] + i * g;
       let hNew = o * tanh4(cNew);
       cs[r] = cNew;
+      //#if SHARED
       hs[nxt + r * QUADS + q] = select(vec4f(0.0), hNew, live);
+      //#endif
       stGates(row * G, j4, i);
       stGates(row * G + H, j4, f);
       stGates(row * G + 2u * H, j4, g);
@@ -230,6 +269,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       stC(row * H, j4, cNew);
       stH(row * H, j4, hNew);
     }
+    //#if SHARED
     workgroupBarrier();
+    //#else
+    storageBarrier();
+    //#endif
   }
 }

@@ -3,11 +3,15 @@
 // t = Tb-1 down to 0 (Tb = step.steps, read at run time), carrying the recurrent gradients dh and dc of its
 // rows in registers. Per step it writes the pre-activation gradients dPre [.,4H] (for the weight and input
 // gradients, GEMMs over all positions after this) and h_{t-1} into hPrev [.,H] (the operand of dW_hh; h0 or
-// zeros at t = 0), and computes dh_{t-1} = dPre_t·W_hh: the rows' dPre pass through workgroup memory, two
-// copies written and read alternately, so one barrier per step suffices.
+// zeros at t = 0), and computes dh_{t-1} = dPre_t·W_hh. With SHARED the rows' dPre pass through workgroup
+// memory, two copies written and read alternately, so one barrier per step suffices; without, they are read
+// back from `dPre` after a storage barrier (no workgroup memory, so no bound on ROWS from it; the rows written
+// at a step are never those read at the step before).
 //
-// Invocation q owns the 4 consecutive hidden units j4 = 4q .. 4q+3 (vec4 over units) of all ROWS rows: per 4
-// values of k (gate units) it loads 4 vec4 of W_hh and ROWS vec4 of dPre and does 16·ROWS multiply-adds.
+// Invocation q owns QPI quads of hidden units, quads QPI·q .. QPI·q+QPI-1 (a quad: 4 consecutive units j4 ..
+// j4+3, vec4 over units), of all ROWS rows: per 4 values of k (gate units) it loads 4·QPI vec4 of W_hh and ROWS
+// vec4 of dPre and does 16·ROWS·QPI multiply-adds. Quads past the last (the last invocation's, when QPI does
+// not divide QUADS) read the last quad's weights and are never stored.
 //
 // Layouts, packed batch-major with Tb as the row stride (position t of row b is row b*Tb + t): gates (the
 // forward's activated gates) and dPre [.,4H], c, h, dh (the gradient reaching h from above) and hPrev [.,H];
@@ -20,7 +24,9 @@
 const B = {{B}}u;
 const H = {{H}}u;
 const ROWS = {{ROWS}}u;
+const QPI = {{QPI}}u;
 const QUADS = (H + 3u) / 4u;
+const SHARED = {{SHARED}};
 const G = 4u * H;
 // A row of dPre in workgroup memory: each gate's units padded to whole quads.
 const ROW_VEC4S = 4u * QUADS;
@@ -53,8 +59,10 @@ const ROW_VEC4S = 4u * QUADS;
 //#endif
 //#endif
 
+//#if SHARED
 // dPre of the workgroup's rows, twice: [copy][row][gate][quad], vec4 over 4 consecutive units.
 var<workgroup> ds: array<vec4f, 2u * ROWS * ROW_VEC4S>;
+//#endif
 
 // Units j4 .. j4+3 of the row of a buffer that starts at `base` (in floats). Without VEC4, units past H read
 // unit H-1 and are not stored.
@@ -115,6 +123,21 @@ fn ldW(row: u32, j4: u32) -> vec4f {
 }
 //#endif
 
+//#if !SHARED
+// dPre of row `row` at gate units u0 .. u0+3 of the gate that starts at `gate` (0 past H).
+fn ldDPreQuad(row: u32, gate: u32, u0: u32) -> vec4f {
+  let base = row * G + gate;
+//#if VEC4
+  return dPre[(base + u0) / 4u];
+//#else
+  let live = vec4u(u0, u0 + 1u, u0 + 2u, u0 + 3u) < vec4u(H);
+  let v = vec4f(dPre[base + u0], dPre[base + min(u0 + 1u, H - 1u)], dPre[base + min(u0 + 2u, H - 1u)],
+    dPre[base + min(u0 + 3u, H - 1u)]);
+  return select(vec4f(0.0), v, live);
+//#endif
+}
+//#endif
+
 //#if INIT
 //#if VEC4
 fn ldH0(base: u32, j4: u32) -> vec4f {
@@ -135,86 +158,122 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 //#endif
 //#endif
 
-@compute @workgroup_size(QUADS)
+@compute @workgroup_size((QUADS + QPI - 1u) / QPI)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
   let b0 = wid.x * ROWS;
   // The workgroup's rows that exist; a bound the compiler cannot know keeps the loops over them rolled up
   // (as in lstm_seq.wgsl, for the compile time).
   let rows = min(ROWS, B - b0);
-  let j4 = 4u * q;
-  let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
-  // dh_t and dc_t flowing back from step t+1 (nothing beyond the last position).
-  var dhRec: array<vec4f, ROWS>;
-  var dcRec: array<vec4f, ROWS>;
+  // dh_t and dc_t flowing back from step t+1 (nothing beyond the last position), [row][quad of this
+  // invocation].
+  var dhRec: array<vec4f, ROWS * QPI>;
+  var dcRec: array<vec4f, ROWS * QPI>;
 //#for r in ROWS
-  var d{{r}}: vec4f;
+//#for u in QPI
+  var d{{r}}_{{u}}: vec4f;
+//#endfor
+//#endfor
+  // The first unit of each of the invocation's quads as the weights are read (past the last quad: the last).
+//#for u in QPI
+  let jw{{u}} = 4u * min(QPI * q + {{u}}u, QUADS - 1u);
 //#endfor
   for (var s = 0u; s < T; s++) {
     let t = T - 1u - s;
     let cur = (s % 2u) * ROWS * ROW_VEC4S;
-    for (var r = 0u; r < rows; r++) {
-      let b = b0 + r;
-      let row = b * T + t;
-      let i = ldGates(row * G, j4);
-      let f = ldGates(row * G + H, j4);
-      let g = ldGates(row * G + 2u * H, j4);
-      let o = ldGates(row * G + 3u * H, j4);
-      let tc = tanh4(ldC(row * H, j4));
-      let dh = ldDh(row * H, j4) + dhRec[r];
-      let dct = dcRec[r] + dh * o * (1.0 - tc * tc);
-      var cp = vec4f(0.0);
-      var hp = vec4f(0.0);
-      if (t > 0u) {
-        cp = ldC((row - 1u) * H, j4);
-        hp = ldH((row - 1u) * H, j4);
+    for (var u = 0u; u < QPI; u++) {
+      let quad = QPI * q + u;
+      if (quad >= QUADS) {
+        break;
       }
-      //#if INIT
-      if (t == 0u) {
-        cp = ldC0(b * H, j4);
-        hp = ldH0(b * H, j4);
+      let j4 = 4u * quad;
+      let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
+      for (var r = 0u; r < rows; r++) {
+        let b = b0 + r;
+        let row = b * T + t;
+        let i = ldGates(row * G, j4);
+        let f = ldGates(row * G + H, j4);
+        let g = ldGates(row * G + 2u * H, j4);
+        let o = ldGates(row * G + 3u * H, j4);
+        let tc = tanh4(ldC(row * H, j4));
+        let dh = ldDh(row * H, j4) + dhRec[r * QPI + u];
+        let dct = dcRec[r * QPI + u] + dh * o * (1.0 - tc * tc);
+        var cp = vec4f(0.0);
+        var hp = vec4f(0.0);
+        if (t > 0u) {
+          cp = ldC((row - 1u) * H, j4);
+          hp = ldH((row - 1u) * H, j4);
+        }
+        //#if INIT
+        if (t == 0u) {
+          cp = ldC0(b * H, j4);
+          hp = ldH0(b * H, j4);
+        }
+        //#endif
+        let di = dct * g * i * (1.0 - i);
+        let df = dct * cp * f * (1.0 - f);
+        let dg = dct * i * (1.0 - g * g);
+        let dO = dh * tc * o * (1.0 - o);
+        dcRec[r * QPI + u] = dct * f;
+        //#if SHARED
+        let at = cur + r * ROW_VEC4S + quad;
+        ds[at] = select(vec4f(0.0), di, live);
+        ds[at + QUADS] = select(vec4f(0.0), df, live);
+        ds[at + 2u * QUADS] = select(vec4f(0.0), dg, live);
+        ds[at + 3u * QUADS] = select(vec4f(0.0), dO, live);
+        //#endif
+        stDPre(row * G, j4, di);
+        stDPre(row * G + H, j4, df);
+        stDPre(row * G + 2u * H, j4, dg);
+        stDPre(row * G + 3u * H, j4, dO);
+        stHPrev(row * H, j4, hp);
       }
-      //#endif
-      let di = dct * g * i * (1.0 - i);
-      let df = dct * cp * f * (1.0 - f);
-      let dg = dct * i * (1.0 - g * g);
-      let dO = dh * tc * o * (1.0 - o);
-      dcRec[r] = dct * f;
-      let at = cur + r * ROW_VEC4S + q;
-      ds[at] = select(vec4f(0.0), di, live);
-      ds[at + QUADS] = select(vec4f(0.0), df, live);
-      ds[at + 2u * QUADS] = select(vec4f(0.0), dg, live);
-      ds[at + 3u * QUADS] = select(vec4f(0.0), dO, live);
-      stDPre(row * G, j4, di);
-      stDPre(row * G + H, j4, df);
-      stDPre(row * G + 2u * H, j4, dg);
-      stDPre(row * G + 3u * H, j4, dO);
-      stHPrev(row * H, j4, hp);
     }
+    //#if SHARED
     workgroupBarrier();
+    //#else
+    storageBarrier();
+    //#endif
     if (t > 0u) {
-      // dh_{t-1}[j] = sum over the 4H gate units k of dPre_t[k] · W_hh[k, j], one variable per row (written
-      // out by //#for: in a local array the same loop ran at half the speed on lavapipe), cleared here (naga
-      // zero-fills a loop-local var only once, gfx-rs/wgpu#9489), then copied to dhRec, which the loop over
-      // rows above indexes.
+      // dh_{t-1}[j] = sum over the 4H gate units k of dPre_t[k] · W_hh[k, j], one variable per row and quad
+      // (written out by //#for: in a local array the same loop ran at half the speed on lavapipe), cleared
+      // here (naga zero-fills a loop-local var only once, gfx-rs/wgpu#9489), then copied to dhRec, which the
+      // loops over quads and rows above index.
 //#for r in ROWS
-      d{{r}} = vec4f(0.0);
+//#for u in QPI
+      d{{r}}_{{u}} = vec4f(0.0);
+//#endfor
 //#endfor
       for (var k = 0u; k < ROW_VEC4S; k++) {
         // Gate units gate*H + u0 .. u0+3 (the last quad of a gate clamped to its last unit, where ds is 0).
         let gate = k / QUADS;
         let u0 = 4u * (k % QUADS);
-        let w0 = ldW(gate * H + u0, j4);
-        let w1 = ldW(gate * H + min(u0 + 1u, H - 1u), j4);
-        let w2 = ldW(gate * H + min(u0 + 2u, H - 1u), j4);
-        let w3 = ldW(gate * H + min(u0 + 3u, H - 1u), j4);
+        let k0 = gate * H + u0;
+        let k1 = gate * H + min(u0 + 1u, H - 1u);
+        let k2 = gate * H + min(u0 + 2u, H - 1u);
+        let k3 = gate * H + min(u0 + 3u, H - 1u);
+//#for u in QPI
+        let w{{u}}_0 = ldW(k0, jw{{u}});
+        let w{{u}}_1 = ldW(k1, jw{{u}});
+        let w{{u}}_2 = ldW(k2, jw{{u}});
+        let w{{u}}_3 = ldW(k3, jw{{u}});
+//#endfor
 //#for r in ROWS
+        //#if SHARED
         let x{{r}} = ds[cur + {{r}}u * ROW_VEC4S + k];
-        d{{r}} += x{{r}}.x * w0 + x{{r}}.y * w1 + x{{r}}.z * w2 + x{{r}}.w * w3;
+        //#else
+        // Rows past B (the last workgroup's) read row B-1: their sums are never used.
+        let x{{r}} = ldDPreQuad(min(b0 + {{r}}u, B - 1u) * T + t, gate * H, u0);
+        //#endif
+//#for u in QPI
+        d{{r}}_{{u}} += x{{r}}.x * w{{u}}_0 + x{{r}}.y * w{{u}}_1 + x{{r}}.z * w{{u}}_2 + x{{r}}.w * w{{u}}_3;
+//#endfor
 //#endfor
       }
 //#for r in ROWS
-      dhRec[{{r}}u] = d{{r}};
+//#for u in QPI
+      dhRec[{{r}}u * QPI + {{u}}u] = d{{r}}_{{u}};
+//#endfor
 //#endfor
     }
   }

@@ -11,8 +11,14 @@
  */
 import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats } from "./gpu_harness.ts";
-import { Gpu } from "../src/gpu/device.ts";
-import { createLstmLayer, lstmPlan, type LstmShape, type LstmVariant } from "../src/gpu/lstm.ts";
+import { Gpu, softwareAdapterName } from "../src/gpu/device.ts";
+import {
+  createLstmLayer,
+  type LstmPlan,
+  lstmPlan,
+  type LstmShape,
+  type LstmVariant,
+} from "../src/gpu/lstm.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import type { LstmState } from "../src/cpu/lstm.ts";
 import { LSTM_TOLERANCE, lstmReference, modelLstmCases } from "../src/facts/lstm.ts";
@@ -27,6 +33,8 @@ interface LstmCase {
   /** B rows and the most positions T the buffers hold. */
   shape: LstmShape;
   variant: LstmVariant;
+  /** The variant's whole plan (its blockings), instead of the one lstmPlan chooses for this device. */
+  plan?: LstmPlan;
   /** The batches' positions Tb (each <= T), run in turn on the one kernel set (default [T]). */
   steps?: number[];
   /** Inputs, weights and incoming gradients are uniform in +-scale. */
@@ -82,7 +90,7 @@ function close(
  */
 async function checkLstm(
   gpu: Gpu,
-  { shape, variant, steps = [shape.T], scale, used = shape.B, init = false, repeats = 1 }: LstmCase,
+  { shape, variant, plan, steps = [shape.T], scale, used = shape.B, init = false, repeats = 1 }: LstmCase,
   saturated = false,
 ): Promise<number> {
   const { B, T, In, H } = shape;
@@ -116,7 +124,13 @@ async function checkLstm(
     c0: init ? output(gpu, B * H) : undefined,
   };
   const step = createStepParams(gpu, "test step");
-  const layer = await createLstmLayer(gpu, shape, { ...bufs, step: step.buffer }, "test lstm", variant);
+  const layer = await createLstmLayer(
+    gpu,
+    shape,
+    { ...bufs, step: step.buffer },
+    "test lstm",
+    plan ?? variant,
+  );
   assert(layer.plan.variant === variant, `${variant} was asked for, ${layer.plan.variant} built`);
   if (variant === "steps") {
     assert(layer.forward.length === T, `one kernel per position: ${layer.forward.length}`);
@@ -206,9 +220,10 @@ for (const variant of VARIANTS) {
   );
 
   lstmTest(
-    `lstm layer (${variant}): H=300 (75 quads of units; the cells loop over a 256-wide workgroup), B=19`,
+    `lstm layer (${variant}): H=300 (75 quads of units; the cells loop over a 256-wide workgroup; a wide ` +
+      `layer's blocking on a software adapter), B=19, from h0, c0`,
     async (gpu) => {
-      await checkLstm(gpu, { shape: { B: 19, T: 2, In: 5, H: 300 }, variant, scale: 0.1 });
+      await checkLstm(gpu, { shape: { B: 19, T: 2, In: 5, H: 300 }, variant, scale: 0.1, init: true });
     },
   );
 
@@ -284,6 +299,57 @@ for (const variant of VARIANTS) {
   });
 }
 
+lstmTest(
+  "lstm layer (sequence): the state read from storage and 4 quads of units per backward invocation (a wide " +
+    "layer's blocking on a software adapter) at odd shapes, the last invocation's quads partly past H",
+  async (gpu) => {
+    const plan: LstmPlan = {
+      variant: "sequence",
+      // Fewer rows than a wide layer gets (H = 300 above runs those): more rows only unroll the same code
+      // further, and each takes seconds to compile.
+      sequenceRows: { forward: 3, backward: 3 },
+      sequenceState: "storage",
+      backwardQuads: 4,
+      reason: "the test's",
+    };
+    // H = 37: 10 quads (the last of 1 unit: scalar access), 3 invocations, the last owning quads 8-11 of which
+    // 10 and 11 do not exist (H = 300 above has vec4 access and one quad past the last). B = 7: the last
+    // workgroup has 1 row.
+    await checkLstm(gpu, {
+      shape: { B: 7, T: 6, In: 5, H: 37 },
+      variant: "sequence",
+      plan,
+      scale: 0.5,
+      steps: [6, 1, 4],
+      init: true,
+      used: 5,
+    });
+  },
+);
+
+gpuTest(
+  "lstm plan: the state in storage, 16 rows and 4 backward quads for wide layers on a software adapter, as " +
+    "before for narrow ones",
+  (gpu) => {
+    const wide = lstmPlan(gpu, 32, 512);
+    const narrow = lstmPlan(gpu, 64, 64);
+    assertEquals(narrow.backwardQuads, 1, narrow.reason);
+    if (softwareAdapterName(gpu) === null) {
+      assertEquals(wide.backwardQuads, 1, `a hardware adapter: ${wide.reason}`);
+      return Promise.resolve();
+    }
+    assertEquals(wide.sequenceRows, { forward: 16, backward: 16 }, wide.reason);
+    assertEquals(wide.backwardQuads, 4, wide.reason);
+    assertEquals(wide.sequenceState, "storage", wide.reason);
+    assertEquals(narrow.sequenceState, "workgroup", narrow.reason);
+    assert(wide.reason.includes("4 quads of 4 hidden units per backward invocation"), wide.reason);
+    assertEquals(narrow.sequenceRows, { forward: 8, backward: 16 }, narrow.reason);
+    assertEquals(lstmPlan(gpu, 32, 124).backwardQuads, 1, "31 quads: narrow");
+    assertEquals(lstmPlan(gpu, 32, 125).backwardQuads, 4, "32 quads: wide");
+    return Promise.resolve();
+  },
+);
+
 gpuTest(
   "lstm plan: at most 4 backward rows a workgroup on the GL backend, whose compiler is slow with more",
   async (gpu) => {
@@ -295,6 +361,12 @@ gpuTest(
       assertEquals(plan.sequenceRows, { forward: plain.sequenceRows!.forward, backward: 4 });
       assert(plan.reason.includes("at most 4 backward rows on GL"), plan.reason);
       assertEquals(lstmPlan(gl, 3, 32).sequenceRows!.backward, 2, "still at most half the rows");
+      const wideGl = lstmPlan(gl, 32, 512);
+      assertEquals(
+        [wideGl.backwardQuads, wideGl.sequenceState],
+        [1, "workgroup"],
+        "as for narrow layers on GL",
+      );
     } finally {
       gl.device.destroy();
     }

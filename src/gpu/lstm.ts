@@ -94,6 +94,14 @@ export interface LstmPlan {
   variant: LstmVariant;
   /** "sequence": batch rows per workgroup of the recurrent forward and backward kernels. */
   sequenceRows?: { forward: number; backward: number };
+  /**
+   * "sequence": where the recurrent kernels read the previous position's h (forward) and the gate gradients
+   * (backward): two copies in workgroup memory, which bounds the rows per workgroup, or the storage buffers
+   * they were written to, after a storage barrier.
+   */
+  sequenceState?: "workgroup" | "storage";
+  /** "sequence": quads of hidden units (4 each) per invocation of the recurrent backward kernel. */
+  backwardQuads?: number;
   /** "steps": the per-position kernels' blocking (lstmBlocking). */
   steps?: ReturnType<typeof lstmBlocking>;
   reason: string;
@@ -122,6 +130,17 @@ const BACKWARD_ROWS = 8;
  */
 const SEQUENCE_ROWS_SOFTWARE = { forward: 8, backward: 16 };
 const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
+/**
+ * A wide layer on a software adapter (at least WIDE_QUADS quads of units, so that a workgroup still fills one
+ * of lavapipe's 8-lane vectors when each invocation owns 4 quads) gets more work per loaded value: 16 rows
+ * each way, which workgroup memory cannot hold at such widths (at H = 512 it held 8 forward rows and 2
+ * backward), so the state is read from storage; and 4 quads per backward invocation. docs/performance.md has
+ * the measurements (at H = 512 the recurrent backward took about a quarter of the time, the forward 0.7x); at
+ * H = 64 (16 quads) nothing differed, and the larger kernels take seconds longer to compile.
+ */
+const WIDE_QUADS = 32;
+const SEQUENCE_ROWS_SOFTWARE_WIDE = { forward: 16, backward: 16 };
+const BACKWARD_QUADS_SOFTWARE_WIDE = 4;
 /**
  * At most this many backward rows on wgpu's GL backend: there Mesa's GLSL front end compiles the backward in
  * time that grows steeply with its rows (H = 32, a cold shader cache: 2.9 s at 2 rows, 8.6 s at 4, 34 s at 8,
@@ -193,12 +212,19 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
     };
   }
   const software = softwareAdapterName(gpu);
-  const wanted = software ? SEQUENCE_ROWS_SOFTWARE : SEQUENCE_ROWS_HARDWARE;
+  const gl = isGlBackend(gpu.adapter.backend);
+  // Not on GL, whose shader compiler is slow with larger kernels (below).
+  const wide = software !== null && !gl && quads >= WIDE_QUADS;
+  const wanted = wide
+    ? SEQUENCE_ROWS_SOFTWARE_WIDE
+    : software
+    ? SEQUENCE_ROWS_SOFTWARE
+    : SEQUENCE_ROWS_HARDWARE;
+  const backwardQuads = wide ? BACKWARD_QUADS_SOFTWARE_WIDE : 1;
   // At least two workgroups when there are two rows: a software adapter runs each on its own core.
   const half = Math.max(1, Math.ceil(B / 2));
   const rows = (want: number, rowBytes: number) =>
-    Math.max(1, Math.min(want, Math.floor(memory / rowBytes), half));
-  const gl = isGlBackend(gpu.adapter.backend);
+    Math.max(1, Math.min(want, wide ? Infinity : Math.floor(memory / rowBytes), half));
   const sequenceRows = {
     forward: rows(wanted.forward, bytes.forward),
     backward: rows(
@@ -206,13 +232,19 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
       bytes.backward,
     ),
   };
+  const quadsText = backwardQuads === 1 ? "one quad" : `${backwardQuads} quads`;
   return {
     variant: "sequence",
     sequenceRows,
+    sequenceState: wide ? "storage" : "workgroup",
+    backwardQuads,
     reason: `the input projection as one GEMM, then one recurrent dispatch each way over all positions, ` +
-      `${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) batch rows per workgroup of ` +
-      `${quads} invocations (one per 4 hidden units): ${software ?? "a hardware adapter"}, at most ${half} ` +
-      `rows to keep two workgroups busy, ${memory} B of workgroup memory` +
+      `${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) batch rows per workgroup, ` +
+      `${quadsText} of 4 hidden units per backward invocation (${quads} quads), the state in ` +
+      (wide
+        ? `storage: ${software}, at least ${WIDE_QUADS} quads`
+        : `workgroup memory (${memory} B): ${software ?? "a hardware adapter"}`) +
+      `, at most ${half} rows to keep two workgroups busy` +
       (gl ? `, at most ${SEQUENCE_BACKWARD_ROWS_GL} backward rows on GL (its shader compiler)` : ""),
   };
 }
@@ -264,7 +296,14 @@ export async function createLstmForward(
     return forward;
   }
   const rows = plan.sequenceRows!.forward;
-  const recurrent = await gpu.pipeline("lstm_seq", { B, H, ROWS: rows, VEC4: H % 4 === 0, INIT: init });
+  const recurrent = await gpu.pipeline("lstm_seq", {
+    B,
+    H,
+    ROWS: rows,
+    VEC4: H % 4 === 0,
+    INIT: init,
+    SHARED: plan.sequenceState !== "storage",
+  });
   return [
     // x·W_ihᵀ + b_ih of every position, into the gates the recurrent kernel then overwrites in place.
     ...await createMatmul(
@@ -347,6 +386,8 @@ export async function createLstmLayer(
       B,
       H,
       ROWS: rowsPerWorkgroup,
+      QPI: plan.backwardQuads ?? 1,
+      SHARED: plan.sequenceState !== "storage",
       VEC4: H % 4 === 0,
       INIT: init,
     });
