@@ -259,11 +259,11 @@ export function describeAdapter(
     };
   });
   const B = shapes.batch;
-  const lstm = (op: string, T: number, H: number): Choice => {
-    const plan = lstmPlan(gpu, B, H);
+  const lstm = (op: string, T: number, H: number, rows = B): Choice => {
+    const plan = lstmPlan(gpu, rows, H);
     return {
       op,
-      shape: `B=${B} T=${T} H=${H}`,
+      shape: `B=${rows} T=${T} H=${H}`,
       kernel: `lstm ${LSTM_VARIANT_NAMES[plan.variant]}`,
       reason: plan.reason,
     };
@@ -273,6 +273,8 @@ export function describeAdapter(
   choices.push(
     lstm("lstm layers", cfg.window, cfg.hidden),
     lstm("headline lstm layers", h.steps, h.model.hidden),
+    // configs/headline.json's layer (hidden 512, batch 32): the blocking for wide layers.
+    lstm("headline recipe's lstm layer", h.steps, 512, 32),
     {
       op: "adam",
       shape: `${params} params`,

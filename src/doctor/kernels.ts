@@ -12,7 +12,7 @@ import { createGradNorm } from "../gpu/grad_norm.ts";
 import { columnSum } from "../cpu/linear.ts";
 import { createAdam, flatChunkFloats } from "../gpu/adam.ts";
 import { createColumnSum } from "../gpu/linear.ts";
-import { createLstmLayer, type LstmShape, type LstmVariant } from "../gpu/lstm.ts";
+import { createLstmLayer, type LstmShape, type LstmVariant, WIDE_QUADS } from "../gpu/lstm.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import { paramLayout } from "../model/layout.ts";
 import { adamTolerance, GRAD_NORM_TOLERANCE } from "../facts/adam.ts";
@@ -41,16 +41,23 @@ interface LstmCase {
 
 /**
  * The same for the forward and the backward check: createLstmLayer compiles both anyway. Odd shapes run at
- * a Tb below the T the kernels were built for, one of them from an initial state; then the models' layers.
+ * a Tb below the T the kernels were built for, one of them from an initial state, the other (unless compiling
+ * is slow) wide enough for the blocking lstmPlan gives wide layers; then the models' layers.
  */
+/** The narrowest layer lstmPlan treats as wide. */
+const WIDE_H = 4 * WIDE_QUADS - 3;
+
 function lstmCases(ctx: CheckContext, shapes: DoctorShapes): LstmCase[] {
   const rng = new ShapeRng(ctx.seedFor("lstm"));
   // The shapes are compiled in: few (with a small H, which compiles faster) when compiling is slow.
   const odd = oddCount(ctx).map((i): LstmCase => {
     const B = rng.int(3, 40, (n) => n % 8 !== 0);
-    const shape = ctx.fewShapes
-      ? { B, T: 3, In: rng.int(3, 13), H: rng.int(5, 20) }
-      : { B, T: rng.int(3, 4), In: rng.int(3, 21), H: rng.int(5, 40) };
+    const shape = ctx.fewShapes ? { B, T: 3, In: rng.int(3, 13), H: rng.int(5, 20) } : {
+      B,
+      T: rng.int(3, 4),
+      In: rng.int(3, 21),
+      H: i === 1 ? rng.int(WIDE_H, WIDE_H + 40) : rng.int(5, 40),
+    };
     const used = rng.int(1, B);
     return { shape, Tb: shape.T - 1, init: i === 0, scale: 0.5, used, label: "odd", timed: false };
   });

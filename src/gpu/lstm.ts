@@ -138,7 +138,7 @@ const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
  * the measurements (at H = 512 the recurrent backward took about a quarter of the time, the forward 0.7x); at
  * H = 64 (16 quads) nothing differed, and the larger kernels take seconds longer to compile.
  */
-const WIDE_QUADS = 32;
+export const WIDE_QUADS = 32;
 const SEQUENCE_ROWS_SOFTWARE_WIDE = { forward: 16, backward: 16 };
 const BACKWARD_QUADS_SOFTWARE_WIDE = 4;
 /**
