@@ -1,8 +1,9 @@
 // Copies blocks of a GEMM's A operand into 64 KiB staging windows that matmul_regblock.wgsl then reads as
 // uniform buffers (its "staged" form; see there for why):
-//   stage[k * width + i] = op(A)[i, k]   for i < rows, k < cols of this block, 0 elsewhere in the window,
-// with op(A)[i,k] = A[aOff + i*aRow + k*aK] as in the GEMM. Rows past the block are zeros so that the GEMM's
-// edge workgroups multiply zeros rather than whatever the previous block left.
+//   stage[k * width + i] = op(A)[i, k]   for i < rows, k < cols of this block, 0 elsewhere in the window's
+// first WINDOW / width k values (all the GEMM reads), with op(A)[i,k] = A[aOff + i*aRow + k*aK] as in the
+// GEMM. Rows past the block are zeros so that the GEMM's edge workgroups multiply zeros rather than whatever
+// the previous block left.
 //
 // ALL_WINDOWS: every block of the GEMM in one dispatch, block w (workgroup row w) into window w of one buffer
 // of windows, its Params from a storage array (A bound whole): one dispatch per GEMM instead of one per block.
@@ -27,11 +28,13 @@ const WINDOW = 16384u; // floats in 64 KiB
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stage: array<f32>;
 
-// Each invocation copies every (64 x workgroups)-th element: a few workgroups, each looping, cost lavapipe less
-// than a workgroup per 64 elements (0.09 against 0.14 ms of CPU a window; docs/performance.md, session 3).
+// Workgroups take the window's k values in turn, their 64 invocations its rows: a few workgroups, each
+// looping, cost lavapipe less than a workgroup per 64 elements (0.09 against 0.14 ms of CPU a window;
+// docs/performance.md, session 3), and no element needs a division by the run-time width (on lavapipe 8
+// scalar divisions per vector of invocations).
 @compute @workgroup_size(64)
 fn main(
-  @builtin(global_invocation_id) gid: vec3u,
+  @builtin(local_invocation_index) lane: u32,
   @builtin(workgroup_id) wg: vec3u,
   @builtin(num_workgroups) groups: vec3u,
 ) {
@@ -42,13 +45,15 @@ fn main(
   let p = params;
   let base = 0u;
   //#endif
-  for (var e = gid.x; e < WINDOW; e += groups.x * 64u) {
-    let k = e / p.width;
-    let i = e % p.width;
-    var value = 0.0;
-    if (i < p.rows && k < p.cols) {
-      value = A[p.aOff + i * p.aRow + k * p.aK];
+  // The GEMM reads k < cols <= WINDOW / width, rows i < width.
+  let depth = WINDOW / p.width;
+  for (var k = wg.x; k < depth; k += groups.x) {
+    for (var i = lane; i < p.width; i += 64u) {
+      var value = 0.0;
+      if (i < p.rows && k < p.cols) {
+        value = A[p.aOff + i * p.aRow + k * p.aK];
+      }
+      stage[base + k * p.width + i] = value;
     }
-    stage[base + e] = value;
   }
 }

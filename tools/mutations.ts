@@ -478,10 +478,10 @@ export const MUTATIONS: Mutation[] = [
     { filter: "(staged, 32 rows): odd shapes" },
   ),
   one(
-    "gemm staged: the window's last 64 floats not staged",
+    "gemm staged: a full window's last k value not staged",
     "shaders/matmul_stage_a.wgsl",
-    "for (var e = gid.x; e < WINDOW; e += groups.x * 64u) {",
-    "for (var e = gid.x; e + 64u < WINDOW; e += groups.x * 64u) {",
+    "for (var k = wg.x; k < depth; k += groups.x) {",
+    "for (var k = wg.x; k + 1u < depth; k += groups.x) {",
     T_MATMUL,
     { filter: "several windows" },
   ),
