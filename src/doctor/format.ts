@@ -136,13 +136,14 @@ export function formatTraining(t: TrainingRow | null, name = "training"): string
 export function formatSpeed(report: DoctorReport): string {
   if (!report.timing) return "speed: not measured";
   const rows = report.kernels.filter((k) => k.speed);
+  const nameOf = (k: KernelRow) => `${k.kernel}${k.variant ? ` ${k.variant}` : ""}`;
+  const width = Math.max(46, ...rows.map((k) => nameOf(k).length + 2));
   return [
     `speed at the model's shapes (GPU time by ${report.timing}; one quick measurement each):`,
-    `  ${pad("kernel", 46)}${pad("shape", 34)}${lpad("ms", 9)}${lpad("GFLOP/s", 9)}${lpad("GB/s", 7)}`,
+    `  ${pad("kernel", width)}${pad("shape", 34)}${lpad("ms", 9)}${lpad("GFLOP/s", 9)}${lpad("GB/s", 7)}`,
     ...rows.map((k) => {
       const s = k.speed!;
-      const name = `${k.kernel}${k.variant ? ` ${k.variant}` : ""}`;
-      return `  ${pad(name, 46)}${pad(s.shape, 34)}${lpad(s.ms.toFixed(s.ms < 1 ? 3 : 1), 9)}` +
+      return `  ${pad(nameOf(k), width)}${pad(s.shape, 34)}${lpad(s.ms.toFixed(s.ms < 1 ? 3 : 1), 9)}` +
         `${lpad(s.gflops ? s.gflops.toFixed(1) : "", 9)}${lpad(s.gbps ? s.gbps.toFixed(2) : "", 7)}`;
     }),
   ].join("\n");

@@ -12,7 +12,13 @@ import { createGradNorm } from "../gpu/grad_norm.ts";
 import { columnSum } from "../cpu/linear.ts";
 import { createAdam, flatChunkFloats } from "../gpu/adam.ts";
 import { createColumnSum } from "../gpu/linear.ts";
-import { createLstmLayer, type LstmShape, type LstmVariant, WIDE_QUADS } from "../gpu/lstm.ts";
+import {
+  createLstmLayer,
+  type LstmShape,
+  type LstmVariant,
+  storageSequencePlan,
+  WIDE_QUADS,
+} from "../gpu/lstm.ts";
 import { createStepParams } from "../gpu/step_params.ts";
 import { paramLayout } from "../model/layout.ts";
 import { adamTolerance, GRAD_NORM_TOLERANCE } from "../facts/adam.ts";
@@ -44,6 +50,13 @@ interface LstmCase {
  * a Tb below the T the kernels were built for, one of them from an initial state, the other (unless compiling
  * is slow) wide enough for the blocking lstmPlan gives wide layers; then the models' layers.
  */
+/**
+ * The LSTM forms doctor checks: the variants as lstmPlan builds them on this device, and (doctor --all) the
+ * sequence kernels with the state in storage, as wide layers on a software adapter run them.
+ */
+export const STORAGE_FORM = "sequence, state in storage";
+export type LstmForm = LstmVariant | typeof STORAGE_FORM;
+
 /** The narrowest layer lstmPlan treats as wide. */
 const WIDE_H = 4 * WIDE_QUADS - 3;
 
@@ -94,9 +107,9 @@ const lstmLabel = (c: LstmCase, backward: boolean, which = true) =>
 export function checkLstmForward(
   ctx: CheckContext,
   shapes: DoctorShapes,
-  variant: LstmVariant,
+  form: LstmForm,
 ): Promise<CheckOutcome> {
-  return checkLstmCases(ctx, shapes, variant, false, async (c, want, s, bufs, label) => {
+  return checkLstmCases(ctx, shapes, form, false, async (c, want, s, bufs, label) => {
     const { B, H } = c.shape;
     const rows = B * c.Tb;
     const tol = LSTM_TOLERANCE.forward;
@@ -115,9 +128,9 @@ export function checkLstmForward(
 export function checkLstmBackward(
   ctx: CheckContext,
   shapes: DoctorShapes,
-  variant: LstmVariant,
+  form: LstmForm,
 ): Promise<CheckOutcome> {
-  return checkLstmCases(ctx, shapes, variant, true, async (c, want, s, bufs, label) => {
+  return checkLstmCases(ctx, shapes, form, true, async (c, want, s, bufs, label) => {
     const { B, In, H } = c.shape;
     const G = 4 * H;
     const rows = B * c.Tb;
@@ -140,7 +153,7 @@ export function checkLstmBackward(
 async function checkLstmCases(
   ctx: CheckContext,
   shapes: DoctorShapes,
-  variant: LstmVariant,
+  form: LstmForm,
   backward: boolean,
   compareCase: (
     c: LstmCase,
@@ -164,7 +177,7 @@ async function checkLstmCases(
         c.shape,
         { ...bufs, step: step.buffer },
         "doctor lstm",
-        variant,
+        form === STORAGE_FORM ? storageSequencePlan(B, H, "checked by doctor --all") : form,
       );
       const pass = backward ? layer.backward : layer.forward;
       await ctx.gpu.run(pass);

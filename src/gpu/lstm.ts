@@ -214,17 +214,13 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
   const software = softwareAdapterName(gpu);
   const gl = isGlBackend(gpu.adapter.backend);
   // Not on GL, whose shader compiler is slow with larger kernels (below).
-  const wide = software !== null && !gl && quads >= WIDE_QUADS;
-  const wanted = wide
-    ? SEQUENCE_ROWS_SOFTWARE_WIDE
-    : software
-    ? SEQUENCE_ROWS_SOFTWARE
-    : SEQUENCE_ROWS_HARDWARE;
-  const backwardQuads = wide ? BACKWARD_QUADS_SOFTWARE_WIDE : 1;
-  // At least two workgroups when there are two rows: a software adapter runs each on its own core.
-  const half = Math.max(1, Math.ceil(B / 2));
+  if (software !== null && !gl && quads >= WIDE_QUADS) {
+    return storageSequencePlan(B, H, `${software}, at least ${WIDE_QUADS} quads`);
+  }
+  const wanted = software ? SEQUENCE_ROWS_SOFTWARE : SEQUENCE_ROWS_HARDWARE;
+  const half = halfOf(B);
   const rows = (want: number, rowBytes: number) =>
-    Math.max(1, Math.min(want, wide ? Infinity : Math.floor(memory / rowBytes), half));
+    Math.max(1, Math.min(want, Math.floor(memory / rowBytes), half));
   const sequenceRows = {
     forward: rows(wanted.forward, bytes.forward),
     backward: rows(
@@ -232,20 +228,47 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
       bytes.backward,
     ),
   };
-  const quadsText = backwardQuads === 1 ? "one quad" : `${backwardQuads} quads`;
   return {
     variant: "sequence",
     sequenceRows,
-    sequenceState: wide ? "storage" : "workgroup",
-    backwardQuads,
-    reason: `the input projection as one GEMM, then one recurrent dispatch each way over all positions, ` +
-      `${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) batch rows per workgroup, ` +
-      `${quadsText} of 4 hidden units per backward invocation (${quads} quads), the state in ` +
-      (wide
-        ? `storage: ${software}, at least ${WIDE_QUADS} quads`
-        : `workgroup memory (${memory} B): ${software ?? "a hardware adapter"}`) +
-      `, at most ${half} rows to keep two workgroups busy` +
+    sequenceState: "workgroup",
+    backwardQuads: 1,
+    reason: `${SEQUENCE_TEXT}, ${sequenceRows.forward} (forward) and ${sequenceRows.backward} (backward) ` +
+      `batch rows per workgroup, one quad of 4 hidden units per backward invocation (${quads} quads), the ` +
+      `state in workgroup memory (${memory} B): ${software ?? "a hardware adapter"}, at most ${half} rows ` +
+      `to keep two workgroups busy` +
       (gl ? `, at most ${SEQUENCE_BACKWARD_ROWS_GL} backward rows on GL (its shader compiler)` : ""),
+  };
+}
+
+const SEQUENCE_TEXT =
+  "the input projection as one GEMM, then one recurrent dispatch each way over all positions";
+
+/** At least two workgroups when there are two rows: a software adapter runs each on its own core. */
+function halfOf(B: number): number {
+  return Math.max(1, Math.ceil(B / 2));
+}
+
+/**
+ * The sequence kernels with the state read from storage, for B rows of hidden size H: lstmPlan's choice for
+ * wide layers on a software adapter (`why` says so), which doctor --all also checks on other adapters (it
+ * needs no workgroup memory).
+ */
+export function storageSequencePlan(B: number, H: number, why: string): LstmPlan {
+  const half = halfOf(B);
+  const rows = {
+    forward: Math.min(SEQUENCE_ROWS_SOFTWARE_WIDE.forward, half),
+    backward: Math.min(SEQUENCE_ROWS_SOFTWARE_WIDE.backward, half),
+  };
+  const quads = BACKWARD_QUADS_SOFTWARE_WIDE;
+  return {
+    variant: "sequence",
+    sequenceRows: rows,
+    sequenceState: "storage",
+    backwardQuads: quads,
+    reason: `${SEQUENCE_TEXT}, ${rows.forward} (forward) and ${rows.backward} (backward) batch rows per ` +
+      `workgroup, ${quads} quads of 4 hidden units per backward invocation (${Math.ceil(H / 4)} quads), ` +
+      `the state in storage: ${why}, at most ${half} rows to keep two workgroups busy`,
   };
 }
 
