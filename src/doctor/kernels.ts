@@ -14,6 +14,7 @@ import { createAdam, flatChunkFloats } from "../gpu/adam.ts";
 import { createColumnSum } from "../gpu/linear.ts";
 import {
   createLstmLayer,
+  lstmPlan,
   type LstmShape,
   type LstmVariant,
   storageSequencePlan,
@@ -46,11 +47,6 @@ interface LstmCase {
 }
 
 /**
- * The same for the forward and the backward check: createLstmLayer compiles both anyway. Odd shapes run at
- * a Tb below the T the kernels were built for, one of them from an initial state, the other (unless compiling
- * is slow) wide enough for the blocking lstmPlan gives wide layers; then the models' layers.
- */
-/**
  * The LSTM forms doctor checks: the variants as lstmPlan builds them on this device, and (doctor --all) the
  * sequence kernels with the state in storage, as wide layers on a software adapter run them.
  */
@@ -60,20 +56,29 @@ export type LstmForm = LstmVariant | typeof STORAGE_FORM;
 /** The narrowest layer lstmPlan treats as wide. */
 const WIDE_H = 4 * WIDE_QUADS - 3;
 
+/**
+ * The same for the forward and the backward check: createLstmLayer compiles both anyway. Odd shapes run at
+ * a Tb below the T the kernels were built for, one of them from an initial state; one more is wide enough for
+ * the blocking lstmPlan gives wide layers, unless compiling is slow and this adapter has no such blocking
+ * (the page's check runs it on a software adapter); then the models' layers.
+ */
 function lstmCases(ctx: CheckContext, shapes: DoctorShapes): LstmCase[] {
   const rng = new ShapeRng(ctx.seedFor("lstm"));
   // The shapes are compiled in: few (with a small H, which compiles faster) when compiling is slow.
   const odd = oddCount(ctx).map((i): LstmCase => {
     const B = rng.int(3, 40, (n) => n % 8 !== 0);
-    const shape = ctx.fewShapes ? { B, T: 3, In: rng.int(3, 13), H: rng.int(5, 20) } : {
-      B,
-      T: rng.int(3, 4),
-      In: rng.int(3, 21),
-      H: i === 1 ? rng.int(WIDE_H, WIDE_H + 40) : rng.int(5, 40),
-    };
+    const shape = ctx.fewShapes
+      ? { B, T: 3, In: rng.int(3, 13), H: rng.int(5, 20) }
+      : { B, T: rng.int(3, 4), In: rng.int(3, 21), H: rng.int(5, 40) };
     const used = rng.int(1, B);
     return { shape, Tb: shape.T - 1, init: i === 0, scale: 0.5, used, label: "odd", timed: false };
   });
+  const wideHere = lstmPlan(ctx.gpu, 32, WIDE_H).sequenceState === "storage";
+  if (!ctx.fewShapes || wideHere) {
+    const B = rng.int(3, 40, (n) => n % 8 !== 0);
+    const shape = { B, T: 3, In: rng.int(3, 13), H: rng.int(WIDE_H, WIDE_H + 40) };
+    odd.push({ shape, Tb: 2, init: false, scale: 0.5, used: rng.int(1, B), label: "odd", timed: false });
+  }
   const model = modelLstmCases(shapes);
   const timed = model.filter((c) => c.model === "window").at(-1);
   return [...odd, ...model.map((c) => ({ ...c, timed: c === timed }))];
