@@ -10,7 +10,9 @@
  *   into `gates`), then one recurrent dispatch (shaders/lstm_seq.wgsl) whose workgroups each own a block of
  *   batch rows and loop over t, h_{t-1} in workgroup memory and c in registers. The backward is one recurrent
  *   dispatch from Tb-1 down to 0 (shaders/lstm_seq_backward.wgsl) producing dPre, then the weight and input
- *   gradients as GEMMs over all positions.
+ *   gradients as GEMMs over all positions. Wide layers on a software adapter read h_{t-1} and dPre back from
+ *   storage instead of workgroup memory, which then no longer bounds the rows per workgroup
+ *   (storageSequencePlan).
  * - "steps": the fallback, one fused cell kernel per position forward (shaders/lstm_cell.wgsl) and one per
  *   position backward (shaders/lstm_cell_backward.wgsl), then the same GEMMs. Built for T positions; those at
  *   or past a batch's Tb do nothing.
@@ -135,7 +137,7 @@ const SEQUENCE_ROWS_HARDWARE = { forward: 2, backward: 2 };
  * of lavapipe's 8-lane vectors when each invocation owns 4 quads) gets more work per loaded value: 16 rows
  * each way, which workgroup memory cannot hold at such widths (at H = 512 it held 8 forward rows and 2
  * backward), so the state is read from storage; and 4 quads per backward invocation. docs/performance.md has
- * the measurements (at H = 512 the recurrent backward took about a quarter of the time, the forward 0.7x); at
+ * the measurements (at H = 512 the recurrent backward took 0.28x the time, the forward 0.85x); at
  * H = 64 (16 quads) nothing differed, and the larger kernels take seconds longer to compile.
  */
 export const WIDE_QUADS = 32;
