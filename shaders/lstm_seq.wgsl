@@ -200,8 +200,11 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   //#endif
   //#endif
   for (var t = 0u; t < T; t++) {
+    //#if SHARED
+    // The copy of hs read at this step and the one written for the next.
     let cur = (t % 2u) * ROWS * QUADS;
     let nxt = ROWS * QUADS - cur;
+    //#endif
     // h_{t-1}·W_hhᵀ of each gate and row, vec4 over the quad's units; h_{-1} = 0 without INIT, so step 0 has
     // none. One variable per gate and row (written out by //#for): in a local array the same loops ran at half
     // the speed on lavapipe (docs/performance.md). Cleared here, not by a declaration in the loop: this naga

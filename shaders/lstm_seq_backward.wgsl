@@ -180,7 +180,10 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
   for (var s = 0u; s < T; s++) {
     let t = T - 1u - s;
+    //#if SHARED
+    // The copy of ds written and read at this step.
     let cur = (s % 2u) * ROWS * ROW_VEC4S;
+    //#endif
     for (var u = 0u; u < QPI; u++) {
       let quad = QPI * q + u;
       if (quad >= QUADS) {
