@@ -3,7 +3,9 @@
 // the optimizer step, this site and the element's index, exactly as src/model/dropout.ts does on the CPU.
 // The same pass is the mask's backward (a gradient times the same mask). IN_PLACE: x is the output too
 // (the embedding output and the gradients), else the masked copy goes to y (an activation its producer's
-// backward still needs unmasked). Elements past the step's positions are left alone.
+// backward still needs unmasked). Elements past the step's positions are left alone. PACKED: the rows are a
+// headline batch's packed rows (src/gpu/packing.ts): the bound StepParams is the packing's (its `steps` the
+// packed rows, ROWS 1), and each row's mask is that of its position, positions[row], as if unpacked.
 
 //#include step_params
 
@@ -21,6 +23,7 @@ const SITE = {{SITE}}u;
 // (a window model's head, one row per window).
 const PER_STEP = {{PER_STEP}};
 const WORKGROUP = {{WG}}u; // 256 where the device allows it
+const PACKED = {{PACKED}};
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 @group(0) @binding(1) var<uniform> d: Dropout;
@@ -29,6 +32,9 @@ const WORKGROUP = {{WG}}u; // 256 where the device allows it
 //#else
 @group(0) @binding(2) var<storage, read> x: array<f32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
+//#endif
+//#if PACKED
+@group(0) @binding(4) var<storage, read> positions: array<i32>;
 //#endif
 
 // Chris Wellons' lowbias32 (u32 arithmetic wraps, as the host's Math.imul).
@@ -54,7 +60,12 @@ fn main(
     return;
   }
   let key = lowbias32(d.seed ^ lowbias32(d.step ^ lowbias32(SITE)));
-  let kept = lowbias32(key ^ lowbias32(i)) >= d.threshold;
+  //#if PACKED
+  let at = u32(positions[i / WIDTH]) * WIDTH + i % WIDTH;
+  //#else
+  let at = i;
+  //#endif
+  let kept = lowbias32(key ^ lowbias32(at)) >= d.threshold;
   // A multiplication by 0, as the CPU reference's, so a dropped negative value is -0 there too.
   let value = x[i] * select(0.0, d.scale, kept);
   //#if IN_PLACE

@@ -1,11 +1,12 @@
 // Softmax cross-entropy, one workgroup per logits row: an online max/sum-of-exp pass reduced as a tree
 // (numerically stable log-sum-exp for logits of any size), the row's loss log(sum exp) - logit[target],
 // and, when GRAD, dLogits = (softmax - onehot(target)) / N, the gradient of the step's mean loss over its N
-// targets. A window model's row b is batch row b (N = size); with PER_POSITION (a headline model) row r is
-// position t = r % steps of batch row b = r / steps, its target targets[order[start + b] * STRIDE + t], and
-// a target of -1 (the padding after a headline's end) counts for nothing (N from softmax_xent_count.wgsl).
-// Rows without a target (b >= size, a short last batch, or padding) get loss 0 and dLogits 0, so they add
-// nothing to any gradient.
+// targets. A window model's row b is batch row b (N = size). With PER_POSITION (a headline model) the rows
+// are the step's packed rows (src/gpu/packing.ts): row r < packed.steps is position p = positions[r], that is
+// position t = p % steps of batch row b = p / steps, its target targets[order[start + b] * STRIDE + t]; a
+// target of -1 (the padding after a headline's end) counts for nothing (N from softmax_xent_count.wgsl), and
+// rows past the packed ones are not touched (nothing reads them). Rows without a target (b >= size, a short
+// last batch, or padding) get loss 0 and dLogits 0, so they add nothing to any gradient.
 //#include step_params
 
 const V = {{V}}u;
@@ -26,11 +27,22 @@ const MIN_EXP_ARG = -80.0;
 @group(0) @binding(5) var<storage, read_write> dLogits: array<f32>;
 // The step's number of targets N (PER_POSITION; a placeholder otherwise).
 @group(0) @binding(6) var<storage, read> targetCount: array<u32>;
+//#if PER_POSITION
+// The step's packing: its `steps` is the packed rows; the position of each.
+@group(0) @binding(7) var<uniform> packed: StepParams;
+@group(0) @binding(8) var<storage, read> positions: array<i32>;
+//#endif
 
 // The row's target, or -1 when it has none.
 fn rowTarget(r: u32) -> i32 {
-  let b = select(r, r / step.steps, PER_POSITION);
-  let t = select(0u, r % step.steps, PER_POSITION);
+  //#if PER_POSITION
+  let p = u32(positions[r]);
+  let b = p / step.steps;
+  let t = p % step.steps;
+  //#else
+  let b = r;
+  let t = 0u;
+  //#endif
   if (b >= step.size) {
     return -1;
   }
@@ -43,6 +55,11 @@ var<workgroup> partSum: array<f32, WG>;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = wid.x;
+  //#if PER_POSITION
+  if (b >= packed.steps) {
+    return;
+  }
+  //#endif
   let row = b * V;
   let rowTargetId = rowTarget(b);
   if (rowTargetId < 0) {

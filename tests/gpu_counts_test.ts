@@ -107,20 +107,24 @@ gpuTest(
       );
       await backend.setTrainData(Int32Array.from({ length: count * T }, (_, i) => i % 11), targets, count);
       const L = HEADLINE.layers;
-      // Forward: the embedding, its dropout, per layer the projection and the recurrent dispatch with a
-      // dropout pass between layers, the dropout before fc2 (a direct head), fc2; the loss: cross-entropy,
-      // the count of targets, the mean; backward: fc2's three, the dropouts' masks on the gradients (before
-      // fc2, between layers, the embedding's), per layer five, the embedding's (into the tied fc2.weight);
-      // then the gradient norm's two stages and Adam.
-      const dispatches = 1 + 1 + 2 * L + (L - 1) + 1 + 1 + 3 + 3 + 1 + 5 * L + (L - 1) + 1 + 1 + 2 + 1;
+      // Forward: the embedding, its dropout, per layer x packed, the projection, the gates unpacked and the
+      // recurrent dispatch with a dropout pass between layers, the dropout before fc2 (a direct head), the
+      // head's input packed, fc2; the loss: cross-entropy, the count of targets, the mean; backward: fc2's
+      // three, its dx unpacked, the dropouts' masks on the gradients (before fc2, between layers, the
+      // embedding's), per layer eight (the recurrent dispatch, dPre and h_{t-1} packed, the bias sums, dW_ih,
+      // dW_hh, dx and its unpacking), the embedding's (into the tied fc2.weight); then the gradient norm's
+      // two stages and Adam.
+      const dispatches = 1 + 1 + 4 * L + (L - 1) + 1 + 1 + 1 + 3 + 3 + 1 + 1 + 8 * L + (L - 1) + 1 + 1 + 2 +
+        1;
       const hyper = { ...ADAM_DEFAULTS, clip: 1 };
       const step = await counted(gpu, () => backend.trainStep(0, 4, hyper, { rate: 0.2, seed: 3 }));
-      // Uploads: the step uniform, Adam's step, the dropout's settings.
-      assertEquals(step, { dispatches, passes: 1, submits: 1, readbacks: 0, writes: 3 });
+      // Uploads: the step uniform, Adam's step, the dropout's settings, the packing (its count, the
+      // positions of its rows, the row of each position).
+      assertEquals(step, { dispatches, passes: 1, submits: 1, readbacks: 0, writes: 6 });
       await backend.takeLosses();
 
       // Generation: 4 samples, 5 words, each word one advance of all four: one submit with its readback
-      // (the embedding, per layer the projection and the recurrent dispatch, fc2).
+      // (the embedding, per layer the projection and the recurrent dispatch, the head's input packed, fc2).
       const samples = 4, words = 5;
       const generated = await counted(gpu, async () => {
         const ids = await generateIds(
@@ -131,13 +135,13 @@ gpuTest(
         );
         assertEquals(ids.map((s) => s.length), [words, words, words, words]);
       });
-      // Uploads per word: h0 and c0 of each layer, the ids, the step uniform.
+      // Uploads per word: h0 and c0 of each layer, the ids, the step uniform, the packing's three.
       assertEquals(generated, {
-        dispatches: words * (1 + 2 * L + 1),
+        dispatches: words * (1 + 2 * L + 2),
         passes: words,
         submits: words,
         readbacks: words,
-        writes: words * (2 * L + 2),
+        writes: words * (2 * L + 5),
       });
     } finally {
       backend.destroy();

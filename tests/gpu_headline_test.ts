@@ -2,8 +2,9 @@
  * The headline model, dropout and the direct and tied heads on WebGPU against the CPU reference, through the
  * Backend contract, on odd shapes: headline rows of random lengths in shuffled batches (each as long as its
  * longest row, a short last batch), dropout at every place, clipping; the validation loss over rows of every
- * length; the logits at every position; advance from carried states equal to the whole prefix; and a window
- * model with dropout and a middle layer. Tolerances: float32 sums in other orders than the CPU's float64
+ * length; the logits at every position; advance from carried states equal to the whole prefix; an fc1 head
+ * with dropout on the per-position LSTM (the head and the LSTM's GEMMs run over the packed positions with a
+ * target, src/gpu/packing.ts, in every case); and a window model with dropout and a middle layer. Tolerances: float32 sums in other orders than the CPU's float64
  * ones, carried through Adam (which moves each weight by about lr whatever its gradient's scale).
  */
 import { assert, assertAllClose, assertThrows } from "./assert.ts";
@@ -108,6 +109,47 @@ gpuTest(
       // Rows longer than the buffers hold are refused, not read past.
       const long = headlineRows(HEADLINE.vocab, 2, steps + 1, 1);
       await assertRejectsLine(() => web.evalLoss(long.inputs, long.targets, 2), /buffers hold 9/);
+    } finally {
+      cpu.destroy();
+      web.destroy();
+    }
+  },
+);
+
+gpuTest(
+  "headline model, fc1 head with dropout before fc2, per-position LSTM: WebGPU trains and evaluates as the " +
+    "CPU reference (the head's dropout masks the packed rows as their positions)",
+  async (gpu) => {
+    const cfg: ModelConfig = {
+      kind: "headline",
+      vocab: 31,
+      embed: 6,
+      hidden: 5,
+      layers: 1,
+      window: 1,
+      head: 11,
+    };
+    const count = 11, steps = 5, batch = 4;
+    const rows = headlineRows(cfg.vocab, count, steps, 8);
+    const cpu = await createCpuBackend(cfg);
+    const web = await createGpuBackend(gpu, cfg, {
+      maxBatch: batch,
+      maxSteps: steps,
+      dropout: true,
+      lstm: "steps",
+    });
+    try {
+      const cpuLosses = await train(cpu, cfg, rows, count, batch, 5);
+      const webLosses = await train(web, cfg, rows, count, batch, 5);
+      // Measured: 7.3e-8 relative on the losses, 1.2e-7 on a weight.
+      assertAllClose(webLosses, cpuLosses, { atol: 0, rtol: 3e-7, what: "losses" });
+      assertAllClose(await web.getParams(), await cpu.getParams(), { atol: 5e-7, rtol: 0, what: "weights" });
+      const val = headlineRows(cfg.vocab, 7, 5, 12);
+      const [cpuVal, webVal] = [
+        await cpu.evalLoss(val.inputs, val.targets, 7),
+        await web.evalLoss(val.inputs, val.targets, 7),
+      ];
+      assertAllClose([webVal], [cpuVal], { atol: 0, rtol: 2e-7, what: "validation loss" }); // measured 2.7e-8
     } finally {
       cpu.destroy();
       web.destroy();

@@ -20,6 +20,7 @@ import {
   type LstmVariant,
 } from "../src/gpu/lstm.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
+import { createPacking } from "../src/gpu/packing.ts";
 import type { LstmState } from "../src/cpu/lstm.ts";
 import { LSTM_TOLERANCE, lstmReference, modelLstmCases } from "../src/facts/lstm.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
@@ -45,6 +46,12 @@ interface LstmCase {
   init?: boolean;
   /** Kernels run this many times before the check (outputs must not depend on leftovers). */
   repeats?: number;
+  /**
+   * A headline batch's row lengths (each cut to the run's Tb): the layer gets a packing of the positions
+   * within them (src/gpu/packing.ts), dh is 0 past them, as the head leaves it, and the forward's outputs are
+   * compared within them alone (past a row's end its gate input is 0, not its pad word's projection).
+   */
+  lengths?: number[];
 }
 
 /**
@@ -90,7 +97,8 @@ function close(
  */
 async function checkLstm(
   gpu: Gpu,
-  { shape, variant, plan, steps = [shape.T], scale, used = shape.B, init = false, repeats = 1 }: LstmCase,
+  { shape, variant, plan, steps = [shape.T], scale, used = shape.B, init = false, repeats = 1, lengths }:
+    LstmCase,
   saturated = false,
 ): Promise<number> {
   const { B, T, In, H } = shape;
@@ -124,17 +132,21 @@ async function checkLstm(
     c0: init ? output(gpu, B * H) : undefined,
   };
   const step = createStepParams(gpu, "test step");
+  const packing = lengths ? createPacking(gpu, B, T) : undefined;
   const layer = await createLstmLayer(
     gpu,
     shape,
-    { ...bufs, step: step.buffer },
+    { ...bufs, step: step.buffer, packing },
     "test lstm",
     plan ?? variant,
   );
   assert(layer.plan.variant === variant, `${variant} was asked for, ${layer.plan.variant} built`);
   if (variant === "steps") {
     assert(layer.forward.length === T, `one kernel per position: ${layer.forward.length}`);
-  } else assert(layer.forward.length <= 2, `a GEMM and one recurrent dispatch: ${layer.forward.length}`);
+  } else {
+    const most = packing ? 4 : 2; // packed: x packed, the GEMM, the projection unpacked
+    assert(layer.forward.length <= most, `a GEMM and one recurrent dispatch: ${layer.forward.length}`);
+  }
 
   let seconds = 0;
   for (const [n, Tb] of steps.entries()) {
@@ -146,6 +158,9 @@ async function checkLstm(
     const bih = randomArray(G, seed + 3, -scale, scale);
     const bhh = randomArray(G, seed + 4, -scale, scale);
     const dh = randomArray(rows * H, seed + 5, -scale, scale).fill(0, used * Tb * H);
+    // Whether position p of the run has a target (within its row's length, when packed).
+    const live = (p: number) => !lengths || p % Tb < lengths[Math.floor(p / Tb)];
+    for (let p = 0; p < rows; p++) if (!live(p)) dh.fill(0, p * H, (p + 1) * H);
     const state: LstmState | undefined = init
       ? { h: randomArray(B * H, seed + 6, -0.9, 0.9), c: randomArray(B * H, seed + 7, -3, 3) }
       : undefined;
@@ -163,6 +178,7 @@ async function checkLstm(
       gpu.write(bufs.c0!.buffer, 0, state.c);
     }
     step.set(0, B, 0, Tb);
+    packing?.set(lengths!.map((n) => Math.min(n, Tb)), B, Tb);
     for (let r = 0; r < repeats; r++) {
       const t0 = performance.now();
       await gpu.run([...layer.forward, ...layer.backward]);
@@ -176,9 +192,19 @@ async function checkLstm(
     const read = async (s: keyof typeof bufs, n: number) => await readFloats(gpu, bufs[s]!, n);
     const f = saturated ? LSTM_TOLERANCE.saturated : LSTM_TOLERANCE.forward;
     const b = saturated ? LSTM_TOLERANCE.saturated : LSTM_TOLERANCE.backward(rows);
-    close(await read("h", rows * H), cache.h, f, `h ${what}`, "forward");
-    close(await read("c", rows * H), cache.c, f, `c ${what}`, "forward");
-    close(await read("gates", rows * G), cache.gates, f, `gates ${what}`, "forward");
+    // The forward's outputs at the positions with a target (all of them unless packed).
+    const within = (a: Float32Array, width: number) => a.filter((_, i) => live(Math.floor(i / width)));
+    const forward = async (name: "h" | "c" | "gates", want: Float32Array, width: number) =>
+      close(
+        within(await read(name, rows * width), width),
+        within(want, width),
+        f,
+        `${name} ${what}`,
+        "forward",
+      );
+    await forward("h", cache.h, H);
+    await forward("c", cache.c, H);
+    await forward("gates", cache.gates, G);
     close(await read("dx", rows * In), grads.dx!, b, `dx ${what}`, "backward");
     close(await read("dWih", G * In), grads.dWih, b, `dWih ${what}`, "backward");
     close(await read("dWhh", G * H), grads.dWhh, b, `dWhh ${what}`, "backward");
@@ -194,7 +220,7 @@ async function checkLstm(
     }
   }
   for (const s of Object.values(bufs)) if (s) gpu.destroy(s.buffer);
-  gpu.destroy(step.buffer);
+  for (const b of [step.buffer, packing?.step, packing?.positions, packing?.rowOf]) if (b) gpu.destroy(b);
   return seconds;
 }
 
@@ -276,6 +302,30 @@ for (const variant of VARIANTS) {
         variant,
         scale: 0.6,
         steps: perPosition ? [3, 2] : [11, 2],
+      });
+    },
+  );
+
+  lstmTest(
+    `lstm layer (${variant}): a headline batch's positions with a target packed for the GEMMs, odd shapes, ` +
+      "rows of every length (0 included), several Tb",
+    async (gpu) => {
+      // H = 9: scalar rows; H = 12 and In = 8: vec4 rows. B = 6 of rows 1..T long and one empty.
+      await checkLstm(gpu, {
+        shape: { B: 6, T: perPosition ? 4 : 7, In: 5, H: 9 },
+        variant,
+        scale: 0.5,
+        steps: perPosition ? [4, 2] : [7, 3, 5],
+        lengths: [7, 1, 0, 4, 3, 6],
+        init: true,
+      });
+      await checkLstm(gpu, {
+        shape: { B: 7, T: perPosition ? 3 : 6, In: 8, H: 12 },
+        variant,
+        scale: 0.5,
+        steps: perPosition ? [3] : [6, 2],
+        lengths: [2, 6, 1, 3, 5, 4, 6],
+        used: 5,
       });
     },
   );

@@ -1,7 +1,8 @@
 /**
  * Softmax cross-entropy on WebGPU (shaders/softmax_xent.wgsl and its mean) against the CPU reference
  * (src/cpu/softmax_xent.ts, float64): every step's loss in its slot, dLogits = (softmax - onehot) / size,
- * rows beyond a short batch's size exactly 0. Its numerical stability is pinned by several cases that each
+ * rows beyond a short batch's size exactly 0; a headline batch's rows its packed positions with a target
+ * (src/gpu/packing.ts), the rows past them untouched. Its numerical stability is pinned by several cases that each
  * fail when the kernel does not subtract the row's maximum before exp: logits far above exp's float32 range
  * (e^88.7 overflows), far below it (e^-104 underflows to 0), mixed magnitudes in one row, rows whose maximum is
  * not the target, and a short batch of such rows.
@@ -9,7 +10,7 @@
  * Tolerances: src/facts/softmax_xent.ts (ordinary logits, and one ulp of the logits' magnitude L beyond), which
  * doctor states too.
  */
-import { assert, assertAllClose, randomArray } from "./assert.ts";
+import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
 import type { Gpu } from "../src/gpu/device.ts";
 import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xent.ts";
@@ -17,7 +18,8 @@ import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 import { modelXentCases, XENT_TOLERANCE } from "../src/facts/softmax_xent.ts";
-import { stepRows } from "../src/facts/step_rows.ts";
+import { packedTargets, stepRows } from "../src/facts/step_rows.ts";
+import { createPacking } from "../src/gpu/packing.ts";
 import type { Tolerance } from "../src/facts/tolerance.ts";
 
 interface Tolerances {
@@ -34,8 +36,9 @@ const uniform = (center: number, spread: number): MakeLogits => (k, _t, rows, V)
 
 /**
  * Runs the steps (start, size, positions), step k writing its loss to slot k, reads the losses once at the
- * end and compares every step's loss and dLogits (rows past the step's scored ones must be exactly 0) with
- * the CPU reference on the targets the step scores.
+ * end and compares every step's loss and dLogits with the CPU reference on the targets the step scores. Per
+ * row, rows past the step's must be exactly 0; per position, the rows are the step's packed positions with a
+ * target, and the rows past them must be left as they were (nothing reads them).
  */
 async function runSteps(
   gpu: Gpu,
@@ -48,6 +51,7 @@ async function runSteps(
   const { maxB, V, perPosition } = shape;
   const rows = maxB * (perPosition?.maxSteps ?? 1);
   const step = createStepParams(gpu, "test step", perPosition?.maxSteps ?? 1);
+  const packing = perPosition ? createPacking(gpu, maxB, perPosition.maxSteps) : undefined;
   const bufs = {
     step: step.buffer,
     logits: output(gpu, rows * V),
@@ -56,24 +60,32 @@ async function runSteps(
     rowLoss: output(gpu, rows),
     losses: output(gpu, steps.length),
     dLogits: output(gpu, rows * V),
+    packing,
   };
   const kernels = await createSoftmaxXent(gpu, shape, bufs);
   const expectedLosses: number[] = [];
   for (const [k, [start, size, tb]] of steps.entries()) {
-    const scored = stepRows(data.targets, data.order, perPosition?.stride ?? 1, start, size, tb);
+    const stepTargets = stepRows(data.targets, data.order, perPosition?.stride ?? 1, start, size, tb);
+    const packed = perPosition ? packedTargets(stepTargets, size) : null;
+    const scored = packed?.targets ?? stepTargets;
     const logits = makeLogits(k, scored, rows, V);
     gpu.write(bufs.logits.buffer, 0, logits);
-    // Stale gradient from "the previous step": rows beyond the step's must be overwritten with 0.
+    // Stale gradient from "the previous step": rows beyond the step's must be overwritten with 0 (per row).
     gpu.write(bufs.dLogits.buffer, 0, new Float32Array(rows * V).fill(123));
+    // Stale row losses too: the mean must sum the step's rows alone.
+    gpu.write(bufs.rowLoss.buffer, 0, new Float32Array(rows).fill(123));
     step.set(start, size, k, tb);
+    if (packed) assertEquals(packing!.set(packed.lengths, size, tb), scored.length);
     await gpu.run(kernels);
     const dExpected = new Float32Array(rows * V);
     expectedLosses.push(softmaxCrossEntropy(logits, scored, scored.length, V, dExpected));
     const dLogits = await readFloats(gpu, bufs.dLogits, rows * V);
     const what = `dLogits step ${k} (size ${size}, ${tb} positions)`;
-    assertAllClose(dLogits, dExpected, { ...tol.dLogits, what });
-    for (let i = scored.length * V; i < rows * V; i++) {
-      assert(dLogits[i] === 0, `dLogits[${i}] beyond the step is ${dLogits[i]}`);
+    const past = scored.length * V;
+    assertAllClose(dLogits.subarray(0, past), dExpected.subarray(0, past), { ...tol.dLogits, what });
+    const untouched = packed ? 123 : 0;
+    for (let i = past; i < rows * V; i++) {
+      assert(dLogits[i] === untouched, `dLogits[${i}] beyond the step is ${dLogits[i]}`);
     }
   }
   const losses = await readFloats(gpu, bufs.losses, steps.length);

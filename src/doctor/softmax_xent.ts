@@ -1,17 +1,18 @@
 /**
  * Softmax cross-entropy's checks against the CPU reference: softmax_xent.wgsl and softmax_xent_mean.wgsl,
- * every step's mean loss in its slot and dLogits (stale values past the step overwritten with 0), with and
- * without the gradient; per row (a window model's pairs) or per position (a headline model: a row of logits
- * per position, the step's positions as the stride, padding targets counting for nothing and
- * softmax_xent_count.wgsl counting the rest). Seeded odd shapes, then the models' shapes
+ * every step's mean loss in its slot and dLogits, with and without the gradient; per row (a window model's
+ * pairs: stale values past the step overwritten with 0) or per position (a headline model: a row of logits
+ * per packed position with a target, src/gpu/packing.ts, the rows past them left alone, padding counting for
+ * nothing and softmax_xent_count.wgsl counting the targets). Seeded odd shapes, then the models' shapes
  * (src/facts/softmax_xent.ts).
  */
 import { softmaxCrossEntropy } from "../cpu/softmax_xent.ts";
 import { createSoftmaxXent } from "../gpu/softmax_xent.ts";
 import { createStepParams } from "../gpu/step_params.ts";
+import { createPacking } from "../gpu/packing.ts";
 import type { DoctorShapes } from "../facts/shapes.ts";
 import { modelXentCases, XENT_TOLERANCE, type XentModelCase } from "../facts/softmax_xent.ts";
-import { stepRows } from "../facts/step_rows.ts";
+import { packedTargets, stepRows } from "../facts/step_rows.ts";
 import { type CaseResult, compare, permutation, randomFloats, randomInts, ShapeRng } from "./compare.ts";
 import { type CheckContext, type CheckOutcome, oddCount, type Speed } from "./context.ts";
 
@@ -70,6 +71,7 @@ export async function checkSoftmaxXent(
     const shape = `${maxB}x${V}${c.perPosition ? ` x ${c.perPosition.maxSteps} positions` : ""}`;
     await ctx.scratch(async (s) => {
       const step = createStepParams(ctx.gpu, "doctor step");
+      const packing = c.perPosition ? createPacking(ctx.gpu, maxB, c.perPosition.maxSteps) : undefined;
       const logitsBuf = s.alloc("logits", logitRows * V);
       const bufs = {
         step: step.buffer,
@@ -79,18 +81,23 @@ export async function checkSoftmaxXent(
         rowLoss: s.alloc("row loss", logitRows),
         losses: s.alloc("losses", new Float32Array(c.steps.length).fill(NaN)),
         dLogits: grad ? s.alloc("dLogits", logitRows * V) : undefined,
+        packing,
       };
       const kernels = await createSoftmaxXent(ctx.gpu, c, bufs, "doctor xent");
       const wantLosses: number[] = [];
       for (const [k, [start, size, tb]] of c.steps.entries()) {
         const logits = randomFloats(logitRows * V, seed + 1 + k, -c.scale, c.scale);
         ctx.gpu.write(logitsBuf.buffer, 0, logits);
-        // A stale gradient: rows beyond the step's must be overwritten with 0.
-        if (bufs.dLogits) ctx.gpu.write(bufs.dLogits.buffer, 0, new Float32Array(logitRows * V).fill(123));
+        // A stale gradient: rows beyond the step's must be overwritten with 0 (per row), or left (packed).
+        const stale = 123;
+        if (bufs.dLogits) ctx.gpu.write(bufs.dLogits.buffer, 0, new Float32Array(logitRows * V).fill(stale));
         step.set(start, size, k, tb);
+        const stepTargets = stepRows(targets, order, stride, start, size, c.perPosition ? tb : 1);
+        const packed = packing ? packedTargets(stepTargets, size) : null;
+        if (packed) packing!.set(packed.lengths, size, tb);
         await ctx.gpu.run(kernels);
-        const scored = stepRows(targets, order, stride, start, size, c.perPosition ? tb : 1);
-        const dWant = new Float32Array(logitRows * V);
+        const scored = packed?.targets ?? stepTargets;
+        const dWant = new Float32Array(logitRows * V).fill(packed ? stale : 0);
         wantLosses.push(softmaxCrossEntropy(logits, scored, scored.length, V, grad ? dWant : null));
         if (bufs.dLogits) {
           const label = `dLogits ${shape} batch ${size}${c.perPosition ? ` at ${tb} positions` : ""}`;

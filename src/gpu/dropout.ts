@@ -6,6 +6,7 @@
  */
 import { type DropoutSettings, dropThreshold, keepScale } from "../model/dropout.ts";
 import { type BufferSlice, ceilDiv, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
+import type { Packing } from "./packing.ts";
 import { uniformStruct } from "./uniform_struct.ts";
 
 /** The struct of shaders/dropout.wgsl. */
@@ -58,31 +59,38 @@ export interface DropoutShape {
 
 /**
  * One dropout pass: `x` times the mask into `y`, or in place without `y`. `step` is the StepParams uniform
- * (its `steps` bounds the elements), `params` the shared DropoutParams.
+ * (its `steps` bounds the elements), `params` the shared DropoutParams. With `packing`, x and y are a
+ * headline batch's packed rows (up to rows x maxSteps of them, src/gpu/packing.ts), each masked as its
+ * position.
  */
 export async function createDropout(
   gpu: Gpu,
   shape: DropoutShape,
-  bufs: { step: GPUBuffer; params: GPUBuffer; x: BufferSlice; y?: BufferSlice },
+  bufs: { step: GPUBuffer; params: GPUBuffer; x: BufferSlice; y?: BufferSlice; packing?: Packing },
   label = "dropout",
 ): Promise<Kernel> {
   const { rows, maxSteps, width, site } = shape;
   const n = rows * Math.max(1, maxSteps) * width;
+  const packed = bufs.packing !== undefined;
   for (const [name, s] of [["x", bufs.x], ["y", bufs.y]] as const) {
     if (s && s.size < n * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${n * 4}`);
   }
   const wg = gpu.reductionWidth(WIDE_WORKGROUP);
   const pipeline = await gpu.pipeline("dropout", {
-    ROWS: rows,
+    // Packed, the bound step is the packing's, whose `steps` counts every packed row.
+    ROWS: packed ? 1 : rows,
     WIDTH: width,
     SITE: site,
     WG: wg,
     IN_PLACE: bufs.y === undefined,
-    PER_STEP: maxSteps > 0,
+    PER_STEP: maxSteps > 0 || packed,
+    PACKED: packed,
   });
   const groups = ceilDiv(n, wg);
   const x = Math.min(groups, gpu.device.limits.maxComputeWorkgroupsPerDimension);
-  return gpu.kernel(label, pipeline, [bufs.step, bufs.params, bufs.x, ...(bufs.y ? [bufs.y] : [])], [
+  const step = bufs.packing?.step ?? bufs.step;
+  const positions = bufs.packing ? [bufs.packing.positions] : [];
+  return gpu.kernel(label, pipeline, [step, bufs.params, bufs.x, bufs.y ?? null, ...positions], [
     x,
     ceilDiv(groups, x),
   ]);

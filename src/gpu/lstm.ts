@@ -20,6 +20,11 @@
  * An initial state (h0, c0 per row) is read instead of zeros when given: one step of generation from a
  * carried state, or rows longer than the buffers evaluated in pieces. No gradient flows into it.
  *
+ * Given a headline batch's packing (src/gpu/packing.ts), the GEMMs run over the positions with a target
+ * alone, through packed copies the layer keeps: x is packed, its projection unpacked into `gates` (0 at the
+ * padding, whose state no position with a target reads), and dPre and h_{t-1} are packed for the weight
+ * gradients and dx, which is unpacked (0 at the padding, as dPre is there).
+ *
  * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
  * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
  */
@@ -35,6 +40,7 @@ import {
 } from "./device.ts";
 import { createColumnSum } from "./linear.ts";
 import { createMatmul } from "./matmul.ts";
+import { createRowsPack, type Packing } from "./packing.ts";
 
 export interface LstmShape {
   /** Largest batch; every step computes this many rows. */
@@ -83,6 +89,21 @@ export interface LstmBuffers extends LstmForwardBuffers {
   dWhh: BufferSlice;
   dbih: BufferSlice;
   dbhh: BufferSlice;
+  /** A headline batch's packing: the GEMMs then run over its packed rows alone. */
+  packing?: Packing;
+}
+
+/** A layer's packed copies, for its packing (createLstmLayer makes them). */
+interface PackedRows {
+  packing: Packing;
+  /** x at the packed rows [rows, In]. */
+  x: BufferSlice;
+  /** The input projection (forward), then dPre (backward) at the packed rows [rows, 4H]. */
+  gates: BufferSlice;
+  /** h_{t-1} at the packed rows [rows, H]. */
+  hPrev: BufferSlice;
+  /** dx at the packed rows [rows, In]. */
+  dx: BufferSlice;
 }
 
 /**
@@ -288,12 +309,24 @@ function initialState(shape: LstmShape, bufs: LstmForwardBuffers, label: string)
 }
 
 /** The forward's kernels alone (generation: one step from a carried state needs no backward). */
-export async function createLstmForward(
+export function createLstmForward(
   gpu: Gpu,
   shape: LstmShape,
   bufs: LstmForwardBuffers,
   label = "lstm",
   plan: LstmPlan = lstmPlan(gpu, shape.B, shape.H),
+): Promise<Kernel[]> {
+  return layerForward(gpu, shape, bufs, label, plan);
+}
+
+/** The forward's kernels, the input projection over the packed rows when `packed` is given. */
+async function layerForward(
+  gpu: Gpu,
+  shape: LstmShape,
+  bufs: LstmForwardBuffers,
+  label: string,
+  plan: LstmPlan,
+  packed?: PackedRows,
 ): Promise<Kernel[]> {
   const { B, T, In, H } = shape;
   const init = initialState(shape, bufs, label);
@@ -329,21 +362,36 @@ export async function createLstmForward(
     INIT: init,
     SHARED: plan.sequenceState !== "storage",
   });
-  return [
-    // x·W_ihᵀ + b_ih of every position, into the gates the recurrent kernel then overwrites in place.
-    ...await createMatmul(
+  // x·W_ihᵀ + b_ih of every position (or of the packed rows, then unpacked), into the gates the recurrent
+  // kernel then overwrites in place.
+  const projection = packed
+    ? [
+      await packRows(gpu, shape, bufs.step, packed.packing, In, bufs.x, packed.x, `${label} pack x`),
+      ...await createMatmul(
+        gpu,
+        { M: B * T, K: In, N: 4 * H, transB: true, bias: true, runtimeRows: { dim: "M", perStep: 1 } },
+        { a: packed.x, b: bufs.wih, c: packed.gates, bias: bufs.bih, step: packed.packing.step },
+        `${label} x·Wihᵀ`,
+      ),
+      await packRows(
+        gpu,
+        shape,
+        bufs.step,
+        packed.packing,
+        4 * H,
+        packed.gates,
+        bufs.gates,
+        `${label} unpack gates`,
+      ),
+    ]
+    : await createMatmul(
       gpu,
-      {
-        M: B * T,
-        K: In,
-        N: 4 * H,
-        transB: true,
-        bias: true,
-        runtimeRows: { dim: "M", perStep: B },
-      },
+      { M: B * T, K: In, N: 4 * H, transB: true, bias: true, runtimeRows: { dim: "M", perStep: B } },
       { a: bufs.x, b: bufs.wih, c: bufs.gates, bias: bufs.bih, step: bufs.step },
       `${label} x·Wihᵀ`,
-    ),
+    );
+  return [
+    ...projection,
     gpu.kernel(`${label} recurrent`, recurrent, [
       bufs.step,
       bufs.gates,
@@ -370,10 +418,19 @@ export async function createLstmLayer(
   const { B, T, In, H } = shape;
   const G = 4 * H;
   const plan = typeof choice === "object" ? choice : lstmPlan(gpu, B, H, choice);
-  const forward = await createLstmForward(gpu, shape, bufs, label, plan);
+  const rows = B * T;
+  const scratch = (name: string, width: number) =>
+    whole(gpu.buffer(`${label} packed ${name}`, rows * width * 4));
+  const packed: PackedRows | undefined = bufs.packing && {
+    packing: bufs.packing,
+    x: scratch("x", In),
+    gates: scratch("gates", G),
+    hPrev: scratch("h_{t-1}", H),
+    dx: scratch("dx", In),
+  };
+  const forward = await layerForward(gpu, shape, bufs, label, plan, packed);
   const init = initialState(shape, bufs, label);
   const initBindings = init ? [bufs.h0!, bufs.c0!] : [];
-  const rows = B * T;
   // h shifted one position for dW_hh (written by the recurrent backward).
   const hPrev = whole(gpu.buffer(`${label} h_{t-1}`, rows * H * 4));
   const recurrent: Kernel[] = [];
@@ -430,36 +487,92 @@ export async function createLstmLayer(
       ], [ceilDiv(B, rowsPerWorkgroup)]),
     );
   }
-  // Every GEMM below runs over the batch's B * Tb positions, Tb from the step uniform.
-  const runtimeRows = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep: B } });
-  const step = bufs.step;
-  const backward = [
-    ...recurrent,
+  const backward = [...recurrent, ...await gradientKernels(gpu, shape, bufs, label, plan, hPrev, packed)];
+  return { forward, backward, plan };
+}
+
+/**
+ * The backward's kernels after the recurrent dispatch: the bias and weight gradients and dx, as GEMMs over
+ * the batch's positions, or over its packed rows (packing dPre and h_{t-1} first, x too where the forward did
+ * not, and unpacking dx).
+ */
+async function gradientKernels(
+  gpu: Gpu,
+  shape: LstmShape,
+  bufs: LstmBuffers,
+  label: string,
+  plan: LstmPlan,
+  hPrev: BufferSlice,
+  packed?: PackedRows,
+): Promise<Kernel[]> {
+  const { B, T, In, H } = shape;
+  const G = 4 * H;
+  const rows = B * T;
+  // Every GEMM below runs over the batch's B * Tb positions, Tb from the step uniform, or over its packed
+  // rows (the packing's uniform counts them as one row of that many positions).
+  const perStep = packed ? 1 : B;
+  const runtimeRows = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep } });
+  const step = packed?.packing.step ?? bufs.step;
+  const pack = (width: number, x: BufferSlice, y: BufferSlice, what: string) =>
+    packRows(gpu, shape, bufs.step, packed!.packing, width, x, y, `${label} ${what}`);
+  const dPre = packed?.gates ?? bufs.dPre;
+  const x = packed?.x ?? bufs.x;
+  const hPrevRows = packed?.hPrev ?? hPrev;
+  return [
+    ...packed
+      ? [
+        await pack(G, bufs.dPre, packed.gates, "pack dPre"),
+        await pack(H, hPrev, packed.hPrev, "pack h_{t-1}"),
+        // The per-position forward packed no x.
+        ...plan.variant === "steps" ? [await pack(In, bufs.x, packed.x, "pack x")] : [],
+      ]
+      : [],
     // Both biases enter every gate the same way: both gradients are dPre's column sums, written by one pass.
-    ...await createColumnSum(gpu, bufs.dPre, bufs.dbih, rows, G, `${label} dbih, dbhh`, bufs.dbhh, {
-      perStep: B,
+    ...await createColumnSum(gpu, dPre, bufs.dbih, rows, G, `${label} dbih, dbhh`, bufs.dbhh, {
+      perStep,
       step,
     }),
     // dW_ih = dPreᵀ·x and dW_hh = dPreᵀ·hPrev: dPre is [rows, 4H], i.e. the transposed A operand.
     ...await createMatmul(gpu, { M: G, K: rows, N: In, transA: true, ...runtimeRows("K") }, {
-      a: bufs.dPre,
-      b: bufs.x,
+      a: dPre,
+      b: x,
       c: bufs.dWih,
       step,
     }, `${label} dWih`),
     ...await createMatmul(gpu, { M: G, K: rows, N: H, transA: true, ...runtimeRows("K") }, {
-      a: bufs.dPre,
-      b: hPrev,
+      a: dPre,
+      b: hPrevRows,
       c: bufs.dWhh,
       step,
     }, `${label} dWhh`),
-    // dx = dPre·W_ih for all positions at once.
+    // dx = dPre·W_ih for all positions (or packed rows) at once.
     ...await createMatmul(
       gpu,
       { M: rows, K: G, N: In, ...runtimeRows("M") },
-      { a: bufs.dPre, b: bufs.wih, c: bufs.dx, step },
+      { a: dPre, b: bufs.wih, c: packed?.dx ?? bufs.dx, step },
       `${label} dx`,
     ),
+    ...packed ? [await pack(In, packed.dx, bufs.dx, "unpack dx")] : [],
   ];
-  return { forward, backward, plan };
+}
+
+/** Rows of `width` between the batch's positions and the packing's rows: to them when `label` says "pack". */
+function packRows(
+  gpu: Gpu,
+  shape: LstmShape,
+  step: GPUBuffer,
+  packing: Packing,
+  width: number,
+  x: BufferSlice,
+  y: BufferSlice,
+  label: string,
+): Promise<Kernel> {
+  const pack = !label.includes("unpack");
+  return createRowsPack(
+    gpu,
+    { maxB: shape.B, maxSteps: shape.T, width },
+    { step, packing, x, y },
+    pack,
+    label,
+  );
 }

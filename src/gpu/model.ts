@@ -8,8 +8,9 @@
  * positions a row holds (a window model's window, a headline model's longest row); one StepParams uniform
  * says which rows a step (or an evaluation chunk) uses, and how many positions (Tb), which every kernel reads
  * at run time: activations are packed with Tb as the row stride, the LSTM loops over Tb, and a headline
- * model's head GEMMs run over B x Tb rows. So one graph serves every step, every short batch and every
- * headline batch's length. Training kernels bind the training data, so they are built per data set;
+ * model's head and LSTM GEMMs run over the positions with a target only, packed into consecutive rows
+ * (`packing`, written with each step: src/gpu/packing.ts). So one graph serves every step, every short batch
+ * and every headline batch's length. Training kernels bind the training data, so they are built per data set;
  * evaluation has its own input buffers. A headline model also has `advance`'s kernels: one position from a
  * carried state (h0, c0).
  */
@@ -19,6 +20,7 @@ import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts
 import { type BufferSlice, type Gpu, type Kernel, whole } from "./device.ts";
 import { createDropout, createDropoutParams, type DropoutParams } from "./dropout.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
+import { createPacking, createRowsPack, type Packing } from "./packing.ts";
 import { createEmbedding } from "./embedding.ts";
 import { createLstmForward, createLstmLayer, lstmPlan, type LstmVariant } from "./lstm.ts";
 import { createLinearBackward, createLinearForward, type LinearShape } from "./linear.ts";
@@ -71,6 +73,10 @@ interface Activations {
   dPre: BufferSlice;
   /** fc1's input (fc2's, with a direct head): the top layer's h, or its dropped copy; [rows, window*H]. */
   headIn: BufferSlice;
+  /** A headline model's headIn at the positions with a target, packed; [B*T, H] (else headIn itself). */
+  headPacked: BufferSlice;
+  /** The gradient reaching headPacked, packed (a headline model's; else dh of the top layer). */
+  dHeadPacked: BufferSlice;
   a1: BufferSlice; // relu(fc1) [rows, M]
   fc2In: BufferSlice; // a1, or its dropped copy (a direct head: headIn)
   dz1: BufferSlice;
@@ -106,6 +112,11 @@ export class GpuModel {
   readonly #gpu: Gpu;
   readonly #options: GpuModelOptions;
   readonly #headline: boolean;
+  /**
+   * A headline model's packing of the step's positions with a target, which its head and LSTM GEMMs run
+   * over (null for a window model: every row has its target).
+   */
+  readonly packing: Packing | null;
   readonly #evalOrder: GPUBuffer;
   readonly #act: Activations;
   /**
@@ -140,6 +151,7 @@ export class GpuModel {
     this.losses = gpu.buffer("losses", LOSS_SLOTS * 4);
     this.evalLosses = gpu.buffer("eval losses", LOSS_SLOTS * 4);
     this.step = createStepParams(gpu, "step", T);
+    this.packing = this.#headline ? createPacking(gpu, B, T) : null;
     this.dropout = options.dropout ? createDropoutParams(gpu) : null;
     this.evalInputs = gpu.buffer("eval inputs", B * T * 4);
     this.evalTargets = gpu.buffer("eval targets", rows * 4);
@@ -157,6 +169,8 @@ export class GpuModel {
       dh: [],
       dPre: buf("dPre", B * T * 4 * H),
       headIn: x, // set below
+      headPacked: x,
+      dHeadPacked: x,
       a1: x,
       fc2In: x,
       dz1: x,
@@ -178,6 +192,8 @@ export class GpuModel {
       }
     }
     act.headIn = drops ? buf("dropped head input", rows * window * H) : act.h[L - 1];
+    act.headPacked = this.#headline ? buf("packed head input", rows * H) : act.headIn;
+    act.dHeadPacked = this.#headline ? buf("packed head input gradient", rows * H) : act.dh[L - 1];
     if (M > 0) {
       act.a1 = buf("a1", rows * M);
       act.dz1 = buf("dz1", rows * M);
@@ -227,6 +243,7 @@ export class GpuModel {
       order: whole(this.#evalOrder),
       rowLoss: act.rowLoss,
       losses: whole(this.evalLosses),
+      packing: this.packing ?? undefined,
     }, "eval xent");
     if (this.#headline) this.#advance = await this.#advanceKernels();
   }
@@ -254,6 +271,7 @@ export class GpuModel {
         dWhh: this.grad(`lstm.weight_hh_l${k}`),
         dbih: this.grad(`lstm.bias_ih_l${k}`),
         dbhh: this.grad(`lstm.bias_hh_l${k}`),
+        packing: this.packing ?? undefined,
       },
       `lstm l${k}`,
       this.#options.lstm,
@@ -292,11 +310,14 @@ export class GpuModel {
     return [...kernels, ...await this.#head(false)];
   }
 
-  /** The head's rows: a window model's one per window, a headline model's one per position (run time). */
+  /**
+   * The head's rows: a window model's one per window, a headline model's one per packed position (run time:
+   * the head's StepParams counts them as one row of that many positions).
+   */
   #headShape(inF: number, outF: number): LinearShape {
     const B = this.maxBatch;
-    return this.#headline
-      ? { rows: B * this.maxSteps, inF, outF, runtime: { perStep: B, step: this.step.buffer } }
+    return this.packing
+      ? { rows: B * this.maxSteps, inF, outF, runtime: { perStep: 1, step: this.packing.step } }
       : { rows: B, inF, outF };
   }
 
@@ -306,19 +327,39 @@ export class GpuModel {
     return { maxB: this.maxBatch, V: this.config.vocab, ...per };
   }
 
-  /** A dropout pass at `site` over [rows, width] (a headline model's or a position's rows per step). */
-  #drop(site: number, width: number, x: BufferSlice, y?: BufferSlice, perPosition = true): Promise<Kernel> {
+  /**
+   * A dropout pass at `site` over [rows, width]: a row per position of the step's rows, a row per batch row
+   * (a window model's head), or a headline model's packed head rows.
+   */
+  #drop(
+    site: number,
+    width: number,
+    x: BufferSlice,
+    y?: BufferSlice,
+    rows: "positions" | "batch" | "packed" = "positions",
+  ): Promise<Kernel> {
     return createDropout(
       this.#gpu,
       {
         rows: this.maxBatch,
-        maxSteps: perPosition ? this.maxSteps : 0,
+        maxSteps: rows === "batch" ? 0 : this.maxSteps,
         width,
         site,
       },
-      { step: this.step.buffer, params: this.dropout!.buffer, x, y },
+      {
+        step: this.step.buffer,
+        params: this.dropout!.buffer,
+        x,
+        y,
+        ...(rows === "packed" ? { packing: this.packing! } : {}),
+      },
       `dropout site ${site}`,
     );
+  }
+
+  /** How the head's rows are laid out, for its dropout passes. */
+  get #headDropRows(): "batch" | "packed" {
+    return this.packing ? "packed" : "batch";
   }
 
   /**
@@ -331,22 +372,30 @@ export class GpuModel {
     const M = headWidth(this.config);
     const act = this.#act;
     const headIn = dropping ? act.headIn : act.h[L - 1];
+    // A headline model's head reads the positions with a target, packed.
+    const kernels = this.packing ? [await this.#packRows(true, headIn, act.headPacked)] : [];
+    const x = this.packing ? act.headPacked : headIn;
     if (M === 0) {
-      return createLinearForward(gpu, { ...this.#headShape(window * H, V), relu: false }, {
-        x: headIn,
-        w: this.param("fc2.weight"),
-        b: this.param("fc2.bias"),
-        y: act.logits,
-      }, "fc2");
+      kernels.push(
+        ...await createLinearForward(gpu, { ...this.#headShape(window * H, V), relu: false }, {
+          x,
+          w: this.param("fc2.weight"),
+          b: this.param("fc2.bias"),
+          y: act.logits,
+        }, "fc2"),
+      );
+      return kernels;
     }
-    const kernels = await createLinearForward(gpu, { ...this.#headShape(window * H, M), relu: true }, {
-      x: headIn,
-      w: this.param("fc1.weight"),
-      b: this.param("fc1.bias"),
-      y: act.a1,
-    }, "fc1");
+    kernels.push(
+      ...await createLinearForward(gpu, { ...this.#headShape(window * H, M), relu: true }, {
+        x,
+        w: this.param("fc1.weight"),
+        b: this.param("fc1.bias"),
+        y: act.a1,
+      }, "fc1"),
+    );
     if (dropping) {
-      kernels.push(await this.#drop(dropoutSite.fc2Input(L), M, act.a1, act.fc2In, this.#headline));
+      kernels.push(await this.#drop(dropoutSite.fc2Input(L), M, act.a1, act.fc2In, this.#headDropRows));
     }
     kernels.push(
       ...await createLinearForward(gpu, { ...this.#headShape(M, V), relu: false }, {
@@ -357,6 +406,17 @@ export class GpuModel {
       }, "fc2"),
     );
     return kernels;
+  }
+
+  /** A headline model's head rows: positions -> packed rows (`pack`), or the packed gradient back. */
+  #packRows(pack: boolean, x: BufferSlice, y: BufferSlice): Promise<Kernel> {
+    return createRowsPack(
+      this.#gpu,
+      { maxB: this.maxBatch, maxSteps: this.maxSteps, width: this.config.hidden },
+      { step: this.step.buffer, packing: this.packing!, x, y },
+      pack,
+      pack ? "head pack" : "head unpack",
+    );
   }
 
   /**
@@ -399,6 +459,7 @@ export class GpuModel {
       rowLoss: act.rowLoss,
       losses: whole(this.losses),
       dLogits: act.dLogits,
+      packing: this.packing ?? undefined,
     }, "xent");
 
     const forward = [...embedding.forward, ...this.#forwardTail];
@@ -408,10 +469,10 @@ export class GpuModel {
     if (M === 0) {
       backward.push(
         ...await createLinearBackward(gpu, this.#headShape(window * H, V), {
-          x: act.headIn,
+          x: act.headPacked,
           w: this.param("fc2.weight"),
           dy: act.dLogits,
-          dx: act.dh[L - 1],
+          dx: act.dHeadPacked,
           dw: this.grad("fc2.weight"),
           db: this.grad("fc2.bias"),
         }, "fc2"),
@@ -429,19 +490,20 @@ export class GpuModel {
         }, "fc2"),
       );
       if (dropping) {
-        backward.push(await this.#drop(dropoutSite.fc2Input(L), M, act.dz1, undefined, this.#headline));
+        backward.push(await this.#drop(dropoutSite.fc2Input(L), M, act.dz1, undefined, this.#headDropRows));
       }
       backward.push(
         ...await createLinearBackward(gpu, this.#headShape(window * H, M), {
-          x: act.headIn,
+          x: act.headPacked,
           w: this.param("fc1.weight"),
           dy: act.dz1,
-          dx: act.dh[L - 1],
+          dx: act.dHeadPacked,
           dw: this.grad("fc1.weight"),
           db: this.grad("fc1.bias"),
         }, "fc1"),
       );
     }
+    if (this.packing) backward.push(await this.#packRows(false, act.dHeadPacked, act.dh[L - 1]));
     if (dropping) backward.push(await this.#drop(dropoutSite.fc1Input(L), H, act.dh[L - 1]));
     for (let k = L - 1; k >= 0; k--) {
       backward.push(...this.#lstmBackward[L - 1 - k]); // #lstmBackward is top layer first

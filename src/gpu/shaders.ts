@@ -19,6 +19,7 @@ import matmulCommon from "../../shaders/matmul_common.wgsl" with { type: "text" 
 import matmulRegblock from "../../shaders/matmul_regblock.wgsl" with { type: "text" };
 import matmulStageA from "../../shaders/matmul_stage_a.wgsl" with { type: "text" };
 import matmulTiled from "../../shaders/matmul_tiled.wgsl" with { type: "text" };
+import rowsPack from "../../shaders/rows_pack.wgsl" with { type: "text" };
 import softmaxXent from "../../shaders/softmax_xent.wgsl" with { type: "text" };
 import softmaxXentCount from "../../shaders/softmax_xent_count.wgsl" with { type: "text" };
 import softmaxXentMean from "../../shaders/softmax_xent_mean.wgsl" with { type: "text" };
@@ -42,6 +43,7 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   matmul_regblock: matmulRegblock,
   matmul_stage_a: matmulStageA,
   matmul_tiled: matmulTiled,
+  rows_pack: rowsPack,
   softmax_xent: softmaxXent,
   softmax_xent_count: softmaxXentCount,
   softmax_xent_mean: softmaxXentMean,

@@ -2,10 +2,12 @@
  * Fused softmax cross-entropy on the GPU: per-row loss and dLogits in one kernel (one workgroup per row,
  * shaders/softmax_xent.wgsl), then the step's mean loss written to losses[slot] by a one-invocation kernel
  * (shaders/softmax_xent_mean.wgsl). Targets are read through the epoch's order, like the embedding's ids. A
- * headline model's logits have a row per position (`perPosition`): its padding's targets (-1) count for
- * nothing, and a first one-invocation kernel counts the step's targets (shaders/softmax_xent_count.wgsl).
+ * headline model's logits have a row per packed position (`perPosition`, src/gpu/packing.ts): its
+ * padding's targets (-1) count for nothing, and a first one-invocation kernel counts the step's targets
+ * (shaders/softmax_xent_count.wgsl).
  */
 import { type BufferSlice, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
+import type { Packing } from "./packing.ts";
 
 export interface SoftmaxXentShape {
   /** Largest batch (rows of logits); rows beyond the step's size get loss 0 and dLogits 0. */
@@ -13,8 +15,8 @@ export interface SoftmaxXentShape {
   /** Classes per row. */
   V: number;
   /**
-   * A headline model's rows: every position of each batch row, packed with the step's positions
-   * (StepParams.steps) as the stride, up to `maxSteps`; the data holds `stride` targets per row.
+   * A headline model's rows: the step's packed positions (`Packing`, given in the buffers), up to maxB x
+   * `maxSteps`; the data holds `stride` targets per row.
    */
   perPosition?: { maxSteps: number; stride: number };
 }
@@ -22,7 +24,7 @@ export interface SoftmaxXentShape {
 export interface SoftmaxXentBuffers {
   /** StepParams uniform (src/gpu/step_params.ts): rows are order[start .. start+size), loss to losses[slot]. */
   step: GPUBuffer;
-  /** [rows, V]: maxB rows, or maxB * perPosition.maxSteps. */
+  /** [rows, V]: maxB rows, or maxB * perPosition.maxSteps (packed rows). */
   logits: BufferSlice;
   /** All rows' target ids, i32 [rows of data, perPosition.stride or 1]. */
   targets: BufferSlice;
@@ -34,6 +36,8 @@ export interface SoftmaxXentBuffers {
   losses: BufferSlice;
   /** Output [maxB, V], overwritten; omit for the forward-only (evaluation) variant. */
   dLogits?: BufferSlice;
+  /** The step's packing (needed with perPosition): which positions the rows are. */
+  packing?: Packing;
 }
 
 /** Kernels for one step; with no bufs.dLogits, only losses are produced. */
@@ -53,6 +57,8 @@ export async function createSoftmaxXent(
   // target count has a buffer of its own even where unused: binding the placeholder (read_write as
   // dLogits) read-only too would be a usage conflict.
   const dLogits = bufs.dLogits ?? gpu.placeholder();
+  if (per && !bufs.packing) throw new Error(`${label}: a row per position needs the step's packing`);
+  const packed = per ? [bufs.packing!.step, bufs.packing!.positions] : [];
   const count = gpu.buffer(`${label} targets`, 16);
   const counting = per
     ? [
@@ -69,11 +75,13 @@ export async function createSoftmaxXent(
     gpu.kernel(
       label,
       rows,
-      [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits, count],
+      [bufs.step, bufs.logits, bufs.targets, bufs.order, bufs.rowLoss, dLogits, count, ...packed],
       [
         shape.maxB * (per?.maxSteps ?? 1),
       ],
     ),
-    gpu.kernel(`${label} mean`, mean, [bufs.step, bufs.rowLoss, bufs.losses, count], [1]),
+    gpu.kernel(`${label} mean`, mean, [bufs.step, bufs.rowLoss, bufs.losses, count, ...packed.slice(0, 1)], [
+      1,
+    ]),
   ];
 }
