@@ -24,7 +24,7 @@ import { type ModelGemm, modelGemms, sumToleranceText } from "../facts/gemm.ts";
 import { LSTM_BACKWARD_TEXT, LSTM_TOLERANCE } from "../facts/lstm.ts";
 import { type DoctorShapes, MODEL_SHAPES } from "../facts/shapes.ts";
 import { XENT_TOLERANCE } from "../facts/softmax_xent.ts";
-import { num, toleranceText } from "../facts/tolerance.ts";
+import { EXACT, num, toleranceText } from "../facts/tolerance.ts";
 import type { CaseResult } from "./compare.ts";
 import { CheckContext, type CheckOutcome, type Speed } from "./context.ts";
 import { checkDropout } from "./dropout.ts";
@@ -48,6 +48,7 @@ import {
   type LstmForm,
   STORAGE_FORM,
 } from "./kernels.ts";
+import { checkRowsPack } from "./packing.ts";
 import { checkSoftmaxXent } from "./softmax_xent.ts";
 import {
   advanceTolerances,
@@ -526,6 +527,13 @@ function otherChecks(shapes: DoctorShapes, all: boolean): PlannedCheck[] {
       ["--dropout: fc2's input (window model)"],
       toleranceText(DROPOUT_TOLERANCE),
       (ctx) => checkDropout(ctx, shapes, false),
+    ),
+    check(
+      "rows pack",
+      "pack + unpack",
+      ["headline: the head's and the LSTM GEMMs' rows, the positions with a target"],
+      toleranceText(EXACT),
+      (ctx) => checkRowsPack(ctx, shapes),
     ),
     check(
       "softmax xent",
