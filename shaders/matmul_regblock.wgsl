@@ -73,6 +73,9 @@ fn main(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec
   if (row0 >= M) {
     return; // past the rows of this step (rows at run time)
   }
+  if (K == 0u && FLAGS == EPI_ACCUMULATE) {
+    return; // a block of k values past the step's (K at run time) adds nothing to C
+  }
   let colBase = wg.x * (LANES * 8u) + lid.x * LANE_STEP;
   // Rows and columns past the edge read the last valid one (no divergent branch inside the loop); the
   // epilogue does not store them.

@@ -8,6 +8,12 @@
 // ALL_WINDOWS: every block of the GEMM in one dispatch, block w (workgroup row w) into window w of one buffer
 // of windows, its Params from a storage array (A bound whole): one dispatch per GEMM instead of one per block.
 // Otherwise one block into one window (A bound as the block's rows), staged just before that block's GEMMs.
+//
+// A GEMM with rows at run time (matmul_common.wgsl) stages only what the step's rows reach: a block of run-time
+// rows (M) past them not at all and its rows past them as zeros, a block along a run-time K only the k values
+// the GEMM then reads (it stops there). With the padding of headline batches skipped (src/gpu/packing.ts)
+// most of the blocks built for the longest batch lie past a step's rows.
+//#include step_params
 
 struct Params {
   rows: u32, // rows of op(A) in this block
@@ -16,6 +22,9 @@ struct Params {
   aK: u32,
   aOff: u32,
   width: u32, // the window's row stride: rows rounded up to the GEMM's rows per workgroup
+  runDim: u32, // 0: rows and cols fixed; 1: rows at run time; 2: cols (the GEMM's K) at run time
+  perStep: u32, // the GEMM's rows per position of the step (runDim > 0)
+  runStart: u32, // this block's first row (or k) along the run-time dimension (runDim > 0)
 }
 
 const WINDOW = 16384u; // floats in 64 KiB
@@ -27,6 +36,7 @@ const WINDOW = 16384u; // floats in 64 KiB
 //#endif
 @group(0) @binding(1) var<storage, read> A: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stage: array<f32>;
+@group(0) @binding(3) var<uniform> step: StepParams; // the GEMM's (unread without rows at run time)
 
 // Workgroups take the window's k values in turn, their 64 invocations its rows: a few workgroups, each
 // looping, cost lavapipe less than a workgroup per 64 elements (0.09 against 0.14 ms of CPU a window;
@@ -45,12 +55,20 @@ fn main(
   let p = params;
   let base = 0u;
   //#endif
-  // The GEMM reads k < cols <= WINDOW / width, rows i < width.
-  let depth = WINDOW / p.width;
+  // This step's share of the run-time dimension, as the GEMM's runtimeExtent.
+  let total = p.perStep * step.steps;
+  let extent = total - min(total, p.runStart);
+  let rows = select(p.rows, min(p.rows, extent), p.runDim == 1u);
+  let cols = select(p.cols, min(p.cols, extent), p.runDim == 2u);
+  if (rows == 0u) {
+    return; // the GEMM computes no rows of this block
+  }
+  // The GEMM reads k < cols <= WINDOW / width (only k < cols at run time), rows i < width.
+  let depth = select(WINDOW / p.width, cols, p.runDim == 2u);
   for (var k = wg.x; k < depth; k += groups.x) {
     for (var i = lane; i < p.width; i += 64u) {
       var value = 0.0;
-      if (i < p.rows && k < p.cols) {
+      if (i < rows && k < cols) {
         value = A[p.aOff + i * p.aRow + k * p.aK];
       }
       stage[base + k * p.width + i] = value;

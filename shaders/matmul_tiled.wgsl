@@ -42,6 +42,9 @@ fn main(
   if (row0 >= M) {
     return; // past the rows of this step (rows at run time); uniform for the workgroup, before any barrier
   }
+  if (K == 0u && FLAGS == EPI_ACCUMULATE) {
+    return; // a block of k values past the step's (K at run time) adds nothing to C
+  }
   var acc = array<vec4f, 4>(vec4f(0.0), vec4f(0.0), vec4f(0.0), vec4f(0.0));
   for (var k0 = 0u; k0 < K; k0 += KT) {
     for (var e = t; e < TILE * KT; e += THREADS) {

@@ -1711,6 +1711,23 @@ export const MUTATIONS: Mutation[] = [
     { filter: "fc1 head" },
   ),
 
+  one(
+    "stage wgsl: a block along a run-time K cut to the step's k values in its rows too",
+    "shaders/matmul_stage_a.wgsl",
+    "let rows = select(p.rows, min(p.rows, extent), p.runDim == 1u);",
+    "let rows = select(p.rows, min(p.rows, extent), p.runDim != 0u);",
+    T_MATMUL,
+    { filter: "rows at run time across" },
+  ),
+  one(
+    "stage wgsl: a block of run-time rows staged only up to the step's k values' count (dimensions swapped)",
+    "shaders/matmul_stage_a.wgsl",
+    "let cols = select(p.cols, min(p.cols, extent), p.runDim == 2u);",
+    "let cols = select(p.cols, min(p.cols, extent), p.runDim != 0u);",
+    T_MATMUL,
+    { filter: "rows at run time across" },
+  ),
+
   // ---- the test harness itself ----
   one(
     "gpu harness: REQUIRE_GPU=1 without an adapter ignores GPU tests instead of failing them",

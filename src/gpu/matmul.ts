@@ -45,6 +45,9 @@ export const STAGE_A_PARAMS = uniformStruct("Params", "matmul_stage_a", {
   aK: "u32",
   aOff: "u32",
   width: "u32",
+  runDim: "u32",
+  perStep: "u32",
+  runStart: "u32",
 });
 /** Bytes of one STAGE_A_PARAMS in a storage array (all its fields 4-byte scalars: no padding between them). */
 const STAGE_A_STRIDE = STAGE_A_PARAMS.fields.length * 4;
@@ -265,7 +268,7 @@ export async function createMatmul(
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
   const staging = variant === "staged"
-    ? createStaging(gpu, label, spec, bufs.a, ceilDiv(M, mBlock) * ceilDiv(K, kBlock))
+    ? createStaging(gpu, label, spec, bufs.a, ceilDiv(M, mBlock) * ceilDiv(K, kBlock), bufs.step)
     : null;
   const kernels: Kernel[] = [];
   let block = 0;
@@ -280,7 +283,22 @@ export async function createMatmul(
       const aRow = transA ? 1 : K, aK = transA ? M : 1, aOff = transA ? m0 : k0;
       // Staged, the GEMMs of this block read it from its window, [k][row] with rows padded to blockRows.
       const width = Math.ceil(mb / blockRows) * blockRows;
-      const window = await staging?.block(block++, { m0, k0, rows: mb, cols: kb, a, aRow, aK, aOff, width });
+      const runStart = spec.runtimeRows?.dim === "K" ? k0 : m0;
+      const perStep = spec.runtimeRows?.perStep ?? 0;
+      const window = await staging?.block(block++, {
+        m0,
+        k0,
+        rows: mb,
+        cols: kb,
+        a,
+        aRow,
+        aK,
+        aOff,
+        width,
+        runDim,
+        perStep,
+        runStart,
+      });
       if (window?.kernel) kernels.push(window.kernel);
       for (let n0 = 0; n0 < N; n0 += nBlock) {
         const nb = Math.min(nBlock, N - n0);
@@ -298,8 +316,8 @@ export async function createMatmul(
           ldc: N,
           cOff: n0,
           runDim, // 0 fixed, 1 M or 2 K at run time
-          perStep: spec.runtimeRows?.perStep ?? 0,
-          runStart: spec.runtimeRows?.dim === "K" ? k0 : m0, // where this block starts along the run-time rows
+          perStep,
+          runStart, // where this block starts along the run-time rows
         });
         const shapeUniform = gpu.uniform(`${label}[m${m0} n${n0} k${k0}] shape`, shape);
         kernels.push(gpu.kernel(label, await pipelineFor(flags), [
@@ -369,6 +387,10 @@ interface StagedBlock {
   aOff: number;
   /** The window's row stride: rows rounded up to the GEMM's rows per workgroup. */
   width: number;
+  /** The GEMM's rows at run time (0: none, 1: M, 2: K), per position, and where this block starts along them. */
+  runDim: number;
+  perStep: number;
+  runStart: number;
 }
 
 /**
@@ -377,7 +399,14 @@ interface StagedBlock {
  * otherwise one window serves every block in turn, each block staged by a dispatch of its own just before
  * its GEMMs (`block` returns it).
  */
-function createStaging(gpu: Gpu, label: string, spec: MatmulSpec, wholeA: BufferSlice, blocks: number) {
+function createStaging(
+  gpu: Gpu,
+  label: string,
+  spec: MatmulSpec,
+  wholeA: BufferSlice,
+  blocks: number,
+  step: GPUBuffer | undefined,
+) {
   const windowBytes = WINDOW_FLOATS * 4;
   const together = spec.M * spec.K * 4 <= gpu.maxBinding && blocks * windowBytes <= gpu.maxBinding;
   const stage = gpu.buffer(
@@ -393,31 +422,38 @@ function createStaging(gpu: Gpu, label: string, spec: MatmulSpec, wholeA: Buffer
       index: number,
       b: StagedBlock,
     ): Promise<{ window: BufferSlice | GPUBuffer; kernel?: Kernel }> {
-      const { rows, cols, aRow, aK, width } = b;
+      const { rows, cols, aRow, aK, width, runDim, perStep, runStart } = b;
+      const run = { runDim, perStep, runStart };
       if (together) {
         // Where the block starts in the whole of A, not in its rows; in an array<Params>, 4 bytes a field.
         const aOff = b.aOff + (spec.transA ? b.k0 * spec.M : b.m0 * spec.K);
-        const packed = STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff, width });
+        const packed = STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff, width, ...run });
         params.set(packed.subarray(0, STAGE_A_STRIDE), index * STAGE_A_STRIDE);
         return { window: { buffer: stage, offset: index * windowBytes, size: windowBytes } };
       }
       const uniform = gpu.uniform(
         `${label}[m${b.m0} k${b.k0}] stage`,
-        STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff: b.aOff, width }),
+        STAGE_A_PARAMS.pack({ rows, cols, aRow, aK, aOff: b.aOff, width, ...run }),
       );
       const pipeline = await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: false });
       return {
         window: stage,
-        kernel: gpu.kernel(`${label} stage A`, pipeline, [uniform, b.a, stage], [STAGE_WORKGROUPS]),
+        // A fixed GEMM's staging binds its own params as the step uniform, unread.
+        kernel: gpu.kernel(`${label} stage A`, pipeline, [uniform, b.a, stage, step ?? uniform], [
+          STAGE_WORKGROUPS,
+        ]),
       };
     },
     /** The one dispatch that stages every block, where they are staged together. */
     async all(): Promise<Kernel | undefined> {
       if (!together) return undefined;
+      // A fixed GEMM binds a uniform of its own as the step's, unread.
+      const runSteps = step ?? gpu.uniform(`${label} staging: no run-time rows`, new Uint8Array(16));
       return gpu.kernel(`${label} stage A`, await gpu.pipeline("matmul_stage_a", { ALL_WINDOWS: true }), [
         gpu.buffer(`${label} staging windows`, params.byteLength, params),
         subSlice(wholeA, 0, spec.M * spec.K),
         stage,
+        runSteps,
       ], [STAGE_WORKGROUPS, blocks]);
     },
   };
