@@ -5,9 +5,11 @@
 //
 // Each workgroup owns ROWS batch rows and walks t = 0 .. Tb-1, Tb = step.steps read at run time. With SHARED,
 // h_{t-1} of its rows lives in workgroup memory: two copies, read at step t and written for step t+1
-// alternately, so one barrier per step suffices; without, it is read back from `hOut`, where step t-1 wrote
-// it, after a storage barrier (no workgroup memory, so no bound on ROWS from it; the rows written at a step
-// are never those read at it). c lives in registers. Invocation q owns the 4 consecutive hidden units j4 = 4q ..
+// alternately, so one barrier per step suffices, or with ONE_COPY one copy, overwritten after a second
+// barrier once every invocation has read it (twice the rows in the same memory: a wide layer's 16 rows at
+// H = 512 fill lavapipe's 32 KiB; docs/performance.md, session 6); without SHARED, it is read back from
+// `hOut`, where step t-1 wrote it, after a storage barrier (no workgroup memory, so no bound on ROWS from it;
+// the rows written at a step are never those read at it). c lives in registers. Invocation q owns the 4 consecutive hidden units j4 = 4q ..
 // 4q+3 (vec4 over units) of all ROWS rows: per 4 values of k it loads 16 vec4 of W_hh (4 gates x 4 units, from
 // storage) and ROWS vec4 of h, and does 64·ROWS multiply-adds; loads, not arithmetic, bound the software
 // adapter (docs/performance.md).
@@ -27,6 +29,7 @@ const QUADS = (H + 3u) / 4u;
 const G = 4u * H;
 const INIT = {{INIT}};
 const SHARED = {{SHARED}};
+const COPIES = {{COPIES}}u; // of h_{t-1} in workgroup memory (SHARED): 2, or 1 with ONE_COPY
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 //#if VEC4
@@ -52,8 +55,8 @@ const SHARED = {{SHARED}};
 //#endif
 
 //#if SHARED
-// h_{t-1} of the workgroup's rows, twice: [copy][row][quad], vec4 over 4 consecutive units.
-var<workgroup> hs: array<vec4f, 2u * ROWS * QUADS>;
+// h_{t-1} of the workgroup's rows, COPIES times: [copy][row][quad], vec4 over 4 consecutive units.
+var<workgroup> hs: array<vec4f, COPIES * ROWS * QUADS>;
 //#endif
 
 // Units j4 .. j4+3 of the row of a buffer that starts at `base` (in floats). Without VEC4, units past H read
@@ -201,9 +204,14 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   //#endif
   for (var t = 0u; t < T; t++) {
     //#if SHARED
-    // The copy of hs read at this step and the one written for the next.
+    // The copy of hs read at this step and the one written for the next (the same one with ONE_COPY).
+    //#if ONE_COPY
+    let cur = 0u;
+    let nxt = 0u;
+    //#else
     let cur = (t % 2u) * ROWS * QUADS;
     let nxt = ROWS * QUADS - cur;
+    //#endif
     //#endif
     // h_{t-1}·W_hhᵀ of each gate and row, vec4 over the quad's units; h_{-1} = 0 without INIT, so step 0 has
     // none. One variable per gate and row (written out by //#for): in a local array the same loops ran at half
@@ -243,6 +251,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
       }
     }
+    //#if ONE_COPY
+    workgroupBarrier(); // every invocation has read h_{t-1} before any overwrites it with h_t
+    //#endif
     // Read below by a row index the compiler cannot know: an array (the loop over rows stays rolled up, which
     // keeps the activations' code, and the compile, small).
     var pre: array<vec4f, 4u * ROWS>;

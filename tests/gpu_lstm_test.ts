@@ -391,6 +391,12 @@ gpuTest(
     assertEquals(wide.sequenceRows, { forward: 16, backward: 16 }, wide.reason);
     assertEquals(wide.backwardQuads, 4, wide.reason);
     assertEquals(wide.sequenceState, "storage", wide.reason);
+    // The forward's 16 rows of h at H = 512 fill 32 KiB once: one copy in workgroup memory.
+    assertEquals(
+      wide.forwardOneCopy,
+      gpu.device.limits.maxComputeWorkgroupStorageSize >= 16 * 512 * 4,
+      wide.reason,
+    );
     assertEquals(narrow.sequenceState, "workgroup", narrow.reason);
     assert(wide.reason.includes("4 quads of 4 hidden units per backward invocation"), wide.reason);
     assertEquals(narrow.sequenceRows, { forward: 8, backward: 16 }, narrow.reason);

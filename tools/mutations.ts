@@ -1645,6 +1645,15 @@ export const MUTATIONS: Mutation[] = [
     ["tests/partner_test.ts"],
   ),
 
+  one(
+    "lstm seq wgsl: one copy of h_{t-1} overwritten without waiting for every invocation's reads",
+    LSTM_SEQ,
+    "    workgroupBarrier(); // every invocation has read h_{t-1} before any overwrites it with h_t\n",
+    "",
+    T_LSTM,
+    { filter: "H=300" },
+  ),
+
   // ---- a headline batch's packing: the positions with a target, packed for the head and the LSTM's GEMMs ----
   one(
     "pack wgsl: the padding's positions not zeroed on unpacking (stale values left)",

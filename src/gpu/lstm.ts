@@ -123,6 +123,11 @@ export interface LstmPlan {
    * they were written to, after a storage barrier.
    */
   sequenceState?: "workgroup" | "storage";
+  /**
+   * "sequence" with the state in storage: the forward keeps h_{t-1} in workgroup memory after all, one copy
+   * overwritten after a second barrier a step, where its rows fit (a wide layer's on a software adapter).
+   */
+  forwardOneCopy?: boolean;
   /** "sequence": quads of hidden units (4 each) per invocation of the recurrent backward kernel. */
   backwardQuads?: number;
   /** "steps": the per-position kernels' blocking (lstmBlocking). */
@@ -238,7 +243,7 @@ export function lstmPlan(gpu: Gpu, B: number, H: number, forced?: LstmVariant): 
   const gl = isGlBackend(gpu.adapter.backend);
   // Not on GL, whose shader compiler is slow with larger kernels (below).
   if (software !== null && !gl && quads >= WIDE_QUADS) {
-    return storageSequencePlan(B, H, `${software}, at least ${WIDE_QUADS} quads`);
+    return storageSequencePlan(B, H, `${software}, at least ${WIDE_QUADS} quads`, memory);
   }
   const wanted = software ? SEQUENCE_ROWS_SOFTWARE : SEQUENCE_ROWS_HARDWARE;
   const half = halfOf(B);
@@ -275,23 +280,27 @@ function halfOf(B: number): number {
 /**
  * The sequence kernels with the state read from storage, for B rows of hidden size H: lstmPlan's choice for
  * wide layers on a software adapter (`why` says so), which doctor --all also checks on other adapters (it
- * needs no workgroup memory).
+ * needs no workgroup memory). Given `workgroupMemory` that holds one copy of the forward's rows of h, the
+ * forward keeps its state there after all (one copy: at H = 512, 0.80x the time of reading it from storage).
  */
-export function storageSequencePlan(B: number, H: number, why: string): LstmPlan {
+export function storageSequencePlan(B: number, H: number, why: string, workgroupMemory = 0): LstmPlan {
   const half = halfOf(B);
   const rows = {
     forward: Math.min(SEQUENCE_ROWS_SOFTWARE_WIDE.forward, half),
     backward: Math.min(SEQUENCE_ROWS_SOFTWARE_WIDE.backward, half),
   };
   const quads = BACKWARD_QUADS_SOFTWARE_WIDE;
+  const oneCopy = rows.forward * sequenceRowBytes(H).forward / 2 <= workgroupMemory;
   return {
     variant: "sequence",
     sequenceRows: rows,
     sequenceState: "storage",
     backwardQuads: quads,
+    ...(oneCopy ? { forwardOneCopy: true } : {}),
     reason: `${SEQUENCE_TEXT}, ${rows.forward} (forward) and ${rows.backward} (backward) batch rows per ` +
       `workgroup, ${quads} quads of 4 hidden units per backward invocation (${Math.ceil(H / 4)} quads), ` +
-      `the state in storage: ${why}, at most ${half} rows to keep two workgroups busy`,
+      `the state in storage${oneCopy ? " (the forward's in one copy in workgroup memory)" : ""}: ${why}, ` +
+      `at most ${half} rows to keep two workgroups busy`,
   };
 }
 
@@ -354,13 +363,16 @@ async function layerForward(
     return forward;
   }
   const rows = plan.sequenceRows!.forward;
+  const oneCopy = plan.forwardOneCopy === true;
   const recurrent = await gpu.pipeline("lstm_seq", {
     B,
     H,
     ROWS: rows,
     VEC4: H % 4 === 0,
     INIT: init,
-    SHARED: plan.sequenceState !== "storage",
+    SHARED: plan.sequenceState !== "storage" || oneCopy,
+    ONE_COPY: oneCopy,
+    COPIES: oneCopy ? 1 : 2,
   });
   // x·W_ihᵀ + b_ih of every position (or of the packed rows, then unpacked), into the gates the recurrent
   // kernel then overwrites in place.
