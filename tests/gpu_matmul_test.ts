@@ -15,7 +15,7 @@ import { gemmReference } from "../src/cpu/matmul.ts";
 import { type GemmInputs, headGemms, runtimeRowsReference, sumTolerance } from "../src/facts/gemm.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
 import { EXACT } from "../src/facts/tolerance.ts";
-import type { Gpu } from "../src/gpu/device.ts";
+import { activeKernels, type Gpu } from "../src/gpu/device.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import {
   type BlockRows,
@@ -302,18 +302,33 @@ gpuTest("matmul: a row too wide to split and accumulate with relu are refused", 
  * of `stepsList` through the StepParams uniform alone: the first perStep x steps rows of C (or k values) equal
  * the reference of that smaller GEMM, and with rows at run time along M the rows past them keep what C held.
  */
-async function checkRuntimeRows(gpu: Gpu, spec: MatmulSpec, stepsList: number[], seed = 1): Promise<number> {
+async function checkRuntimeRows(
+  gpu: Gpu,
+  spec: MatmulSpec,
+  stepsList: number[],
+  seed = 1,
+): Promise<{ dispatches: number; idle: number }> {
   const { M, K, N } = spec;
   const { dim, perStep } = spec.runtimeRows!;
   const { x, bufs } = gemmInputs(gpu, spec, seed);
   const step = createStepParams(gpu, "test step");
   const kernels = await createMatmul(gpu, spec, { ...bufs, step: step.buffer });
+  let idle = 0;
   for (const steps of stepsList) {
     const rows = Math.min(perStep * steps, dim === "M" ? M : K);
     step.set(0, 0, 0, steps);
     gpu.write(bufs.c.buffer, 0, x.c0); // C as before each run: accumulate adds to it
     await gpu.run(kernels);
     const got = await readFloats(gpu, bufs.c, M * N);
+    // The blocks that say they do nothing at these rows (Kernel.idleUnless) left out: the same C, bit for bit.
+    const active = activeKernels(kernels, new Map([[step.buffer, steps]]));
+    gpu.write(bufs.c.buffer, 0, x.c0);
+    await gpu.run(active);
+    assertAllClose(await readFloats(gpu, bufs.c, M * N), got, {
+      ...EXACT,
+      what: "C without the idle blocks",
+    });
+    idle += kernels.length - active.length;
     const want = runtimeRowsReference(spec, rows, x);
     const what = `C of ${JSON.stringify(spec)} at steps = ${steps} (${rows} rows)`;
     // Along M the rows past the step's keep what C held, exactly; along K the sum has the step's rows.
@@ -324,7 +339,7 @@ async function checkRuntimeRows(gpu: Gpu, spec: MatmulSpec, stepsList: number[],
   }
   destroyAll(gpu, Object.values(bufs));
   gpu.destroy(step.buffer);
-  return kernels.length;
+  return { dispatches: kernels.length, idle };
 }
 
 for (const { name, variant, blockRows } of FORMS) {
@@ -408,7 +423,7 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
   // inside the first block, leaving the later blocks nothing to do), and K = 600 staged splits into 256-k
   // windows (K at run time: some steps end inside the first window).
   for (const { variant, blockRows } of FORMS) {
-    const dispatches = await checkRuntimeRows(gpu, {
+    const alongM = await checkRuntimeRows(gpu, {
       M: 300,
       K: 100,
       N: 45,
@@ -417,9 +432,9 @@ gpuTest("matmul: rows at run time across split blocks and staging windows", asyn
       blockRows,
       runtimeRows: { dim: "M", perStep: 3 },
     }, [100, 17, 50, 43]);
-    assert(dispatches > 1, `expected a split along M (${variant})`);
+    assert(alongM.dispatches > 1 && alongM.idle > 0, `expected a split along M, idle blocks (${variant})`);
     const alongK = await checkRuntimeRows(gpu, { ...ALONG_K_SPLIT, variant, blockRows }, ALONG_K_STEPS);
-    assert(alongK > 1, `expected a split along K (${variant})`);
+    assert(alongK.dispatches > 1 && alongK.idle > 0, `expected a split along K, idle blocks (${variant})`);
   }
 }, { maxStorageBindingBytes: 64 * 1024 });
 
@@ -441,7 +456,8 @@ gpuTest("matmul (staged): rows at run time across windows staged together", asyn
       { ...ALONG_K_SPLIT, variant: "staged", blockRows },
       ALONG_K_STEPS,
     );
-    assertEquals([alongM, alongK], [7, 7], "one staging dispatch and 6 GEMMs each");
+    assertEquals([alongM.dispatches, alongK.dispatches], [7, 7], "one staging dispatch and 6 GEMMs each");
+    assert(alongM.idle > 0 && alongK.idle > 0, "steps whose rows end before a block leave it idle");
   }
 });
 

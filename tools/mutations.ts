@@ -1654,6 +1654,15 @@ export const MUTATIONS: Mutation[] = [
     { filter: "H=300" },
   ),
 
+  one(
+    "gpu: a GEMM block holding a step's last row left out as idle",
+    "src/gpu/device.ts",
+    "return written === undefined || idle!.perStep * written > idle!.from;",
+    "return written === undefined || idle!.perStep * written > idle!.from + 1;",
+    T_MATMUL,
+    { filter: "rows at run time across" },
+  ),
+
   // ---- a headline batch's packing: the positions with a target, packed for the head and the LSTM's GEMMs ----
   one(
     "pack wgsl: the padding's positions not zeroed on unpacking (stale values left)",

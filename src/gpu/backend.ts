@@ -231,7 +231,7 @@ class GpuBackend implements Backend {
     training.adam.setStep(++this.#adamStep, hyper);
     // The step's masks are keyed by Adam's step count, as the CPU reference's.
     model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, this.#adamStep);
-    this.#gpu.submit([...training.step, ...training.adam.stepKernels(hyper)]);
+    this.#gpu.submit([...model.active(training.step), ...training.adam.stepKernels(hyper)]);
   }
 
   get #headline(): boolean {
@@ -293,11 +293,11 @@ class GpuBackend implements Backend {
         model.step.set(0, size, c, Math.max(...chunk));
         model.packing?.set(chunk, size, Math.max(...chunk));
         // The last chunk's submit carries the readback of all their losses.
-        if (c + 1 < chunks) this.#gpu.submit(model.evalKernels(true));
+        if (c + 1 < chunks) this.#gpu.submit(model.active(model.evalKernels(true)));
         // Each chunk's loss is the mean over its targets: weigh it back by them.
         weights.push(perRow === 1 ? size : chunk.reduce((a, b) => a + b, 0));
       }
-      const [losses] = await this.#submitAndRead(model.evalKernels(true), [
+      const [losses] = await this.#submitAndRead(model.active(model.evalKernels(true)), [
         subSlice(whole(model.evalLosses), 0, chunks),
       ]);
       weights.forEach((w, c) => (total += losses[c] * w, scored += w));
@@ -320,7 +320,9 @@ class GpuBackend implements Backend {
       model.step.set(0, size, 0, S);
       model.packing?.set(new Array(size).fill(S), size, S); // every position: logits of each
       // Packed with S as the stride: row b's position t is logits row b * S + t, as [count, S, V] holds it.
-      const [rows] = await this.#submitAndRead(model.evalKernels(false), [model.logits(size * perRow)]);
+      const [rows] = await this.#submitAndRead(model.active(model.evalKernels(false)), [
+        model.logits(size * perRow),
+      ]);
       out.set(rows, first * perRow * V);
     }
     this.#checkDevice();
@@ -364,7 +366,7 @@ class GpuBackend implements Backend {
         const { h, c } = model.state(k);
         slices.push(subSlice(h, 0, size * H), subSlice(c, 0, size * H));
       }
-      const [rowsLogits, ...states] = await this.#submitAndRead(model.advanceKernels(), slices);
+      const [rowsLogits, ...states] = await this.#submitAndRead(model.active(model.advanceKernels()), slices);
       logits.set(rowsLogits, first * V);
       for (let k = 0; k < L; k++) {
         for (let r = 0; r < size; r++) {

@@ -139,6 +139,24 @@ export interface Kernel {
   workgroups: [number, number, number];
   /** Shader file name, for error messages and per-kernel timing. */
   label: string;
+  /**
+   * A dispatch that does nothing while perStep x the `steps` last written to `uniform` (a StepParams) is at
+   * most `from`: a GEMM block past a step's rows. Whoever knows those values may leave it out of a submit
+   * (GpuModel.active); sent anyway, it still computes nothing.
+   */
+  idleUnless?: { uniform: GPUBuffer; perStep: number; from: number };
+}
+
+/**
+ * `kernels` less those that do nothing at the `steps` last written to the StepParams uniforms given
+ * (Kernel.idleUnless); a kernel keyed to a uniform not given stays.
+ */
+export function activeKernels(kernels: Kernel[], steps: ReadonlyMap<GPUBuffer, number>): Kernel[] {
+  return kernels.filter((k) => {
+    const idle = k.idleUnless;
+    const written = idle && steps.get(idle.uniform);
+    return written === undefined || idle!.perStep * written > idle!.from;
+  });
 }
 
 /**

@@ -320,7 +320,7 @@ export async function createMatmul(
           runStart, // where this block starts along the run-time rows
         });
         const shapeUniform = gpu.uniform(`${label}[m${m0} n${n0} k${k0}] shape`, shape);
-        kernels.push(gpu.kernel(label, await pipelineFor(flags), [
+        const kernel = gpu.kernel(label, await pipelineFor(flags), [
           shapeUniform,
           window?.window ?? a,
           b,
@@ -329,7 +329,13 @@ export async function createMatmul(
           spec.reluMask ? rowBlock(bufs.mask!, m0, mb, N) : unused,
           // A fixed GEMM binds its own shape where the step uniform goes: the shader does not read it then.
           spec.runtimeRows ? bufs.step! : shapeUniform,
-        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]));
+        ], [ceilDiv(nb, 64), ceilDiv(mb, rowsPerWorkgroup), 1]);
+        // Past the step's rows a block of rows (M) computes nothing, and a block of k values (K) adds nothing
+        // where adding is all its epilogue does (the kernels return at once).
+        if (runDim === 1 || (runDim === 2 && flags === EPI_ACCUMULATE)) {
+          kernel.idleUnless = { uniform: bufs.step!, perStep, from: runStart };
+        }
+        kernels.push(kernel);
       }
     }
   }

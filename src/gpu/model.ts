@@ -17,7 +17,7 @@
 import { headWidth, isHeadlineModel, type ModelConfig } from "../model/config.ts";
 import { dropoutSite } from "../model/dropout.ts";
 import { lstmInputSize, type ParamLayout, paramLayout } from "../model/layout.ts";
-import { type BufferSlice, type Gpu, type Kernel, whole } from "./device.ts";
+import { activeKernels, type BufferSlice, type Gpu, type Kernel, whole } from "./device.ts";
 import { createDropout, createDropoutParams, type DropoutParams } from "./dropout.ts";
 import { createStepParams, type StepParams } from "./step_params.ts";
 import { createPacking, createRowsPack, type Packing } from "./packing.ts";
@@ -530,6 +530,16 @@ export class GpuModel {
    */
   evalKernels(loss: boolean): Kernel[] {
     return [...this.#evalEmbed, ...this.#forwardTail, ...(loss ? this.#evalLoss : [])];
+  }
+
+  /**
+   * `kernels` less the dispatches that do nothing at the rows last written to the step's uniforms (the
+   * step's and the packing's): GEMM blocks past a headline step's packed rows (Kernel.idleUnless).
+   */
+  active(kernels: Kernel[]): Kernel[] {
+    const steps = new Map<GPUBuffer, number>([[this.step.buffer, this.step.steps]]);
+    if (this.packing) steps.set(this.packing.step, this.packing.rows);
+    return activeKernels(kernels, steps);
   }
 
   /** advance's kernels: one position of every row from h0/c0 (headline models). */

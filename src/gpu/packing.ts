@@ -59,6 +59,8 @@ export interface Packing {
   rowOf: GPUBuffer;
   /** Queues the packing of the next submit's step (packPositions' arguments); returns its packed rows. */
   set(lengths: ArrayLike<number>, size: number, steps: number): number;
+  /** The packed rows last written. */
+  readonly rows: number;
 }
 
 export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = "packing"): Packing {
@@ -66,10 +68,14 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
   const step = gpu.uniform(`${label} count`, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps: 0 }));
   const positions = gpu.buffer(`${label} positions`, most * 4);
   const rowOf = gpu.buffer(`${label} row of`, most * 4);
+  let written = 0;
   return {
     step,
     positions,
     rowOf,
+    get rows(): number {
+      return written;
+    },
     set(lengths: ArrayLike<number>, size: number, steps: number): number {
       if (size > maxB || steps > maxSteps) {
         throw new Error(`${label}: ${size} rows of ${steps} positions; built for ${maxB} of ${maxSteps}`);
@@ -78,6 +84,7 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
       gpu.write(step, 0, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps: packed.rows }));
       if (packed.rows > 0) gpu.write(positions, 0, packed.positions);
       gpu.write(rowOf, 0, packed.rowOf);
+      written = packed.rows;
       return packed.rows;
     },
   };

@@ -35,6 +35,8 @@ export interface StepParams {
    * the value given at creation.
    */
   set(start: number, size: number, slot?: number, steps?: number): void;
+  /** The `steps` last written. */
+  readonly steps: number;
 }
 
 /** A StepParams uniform whose `steps` is `steps` until a `set` says otherwise (written now: 0, 0, 0, steps). */
@@ -46,6 +48,7 @@ export function createStepParams(gpu: Gpu, label = "step params", steps = 1): St
   };
   check("steps", steps, 1);
   const buffer = gpu.uniform(label, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps }));
+  let written = steps;
   return {
     buffer,
     set(start: number, size: number, slot = 0, rowSteps = steps): void {
@@ -54,6 +57,10 @@ export function createStepParams(gpu: Gpu, label = "step params", steps = 1): St
       check("slot", slot, 0);
       check("steps", rowSteps, 1);
       gpu.write(buffer, 0, STEP_PARAMS.pack({ start, size, slot, steps: rowSteps }));
+      written = rowSteps;
+    },
+    get steps(): number {
+      return written;
     },
   };
 }
