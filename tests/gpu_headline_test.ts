@@ -3,8 +3,8 @@
  * Backend contract, on odd shapes: headline rows of random lengths in shuffled batches (each as long as its
  * longest row, a short last batch), dropout at every place, clipping; the validation loss over rows of every
  * length; the logits at every position; advance from carried states equal to the whole prefix; an fc1 head
- * with dropout on the per-position LSTM (the head and the LSTM's GEMMs run over the packed positions with a
- * target, src/gpu/packing.ts, in every case); and a window model with dropout and a middle layer. Tolerances: float32 sums in other orders than the CPU's float64
+ * with dropout (the head and the LSTM's GEMMs run over the packed positions with a target,
+ * src/gpu/packing.ts, in every case); and a window model with dropout and a middle layer. Tolerances: float32 sums in other orders than the CPU's float64
  * ones, carried through Adam (which moves each weight by about lr whatever its gradient's scale).
  */
 import { assert, assertAllClose, assertThrows } from "./assert.ts";
@@ -135,8 +135,8 @@ gpuTest(
 );
 
 gpuTest(
-  "headline model, fc1 head with dropout before fc2, per-position LSTM: WebGPU trains and evaluates as the " +
-    "CPU reference (the head's dropout masks the packed rows as their positions)",
+  "headline model, fc1 head with dropout before fc2: WebGPU trains and evaluates as the CPU reference (the " +
+    "head's dropout masks the packed rows as their positions)",
   async (gpu) => {
     const cfg: ModelConfig = {
       kind: "headline",
@@ -154,7 +154,6 @@ gpuTest(
       maxBatch: batch,
       maxSteps: steps,
       dropout: true,
-      lstm: "steps",
     });
     try {
       // Measured: 7.3e-8 relative on the losses, 1.2e-7 on a weight, 2.7e-8 on the validation loss.

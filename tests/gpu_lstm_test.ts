@@ -310,22 +310,24 @@ for (const variant of VARIANTS) {
     `lstm layer (${variant}): a headline batch's positions with a target packed for the GEMMs, odd shapes, ` +
       "rows of every length (0 included), several Tb",
     async (gpu) => {
-      // H = 9: scalar rows; H = 12 and In = 8: vec4 rows. B = 6 of rows 1..T long and one empty.
+      // H = 9: scalar rows; H = 12 and In = 8 (the sequence kernels only, to keep the per-position kernels'
+      // compiles few): vec4 rows. B = 6 of rows 1..T long and one empty.
       await checkLstm(gpu, {
-        shape: { B: 6, T: perPosition ? 4 : 7, In: 5, H: 9 },
+        shape: { B: 6, T: perPosition ? 3 : 7, In: 5, H: 9 },
         variant,
         scale: 0.5,
-        steps: perPosition ? [4, 2] : [7, 3, 5],
+        steps: perPosition ? [3, 2] : [7, 3, 5],
         lengths: [7, 1, 0, 4, 3, 6],
         init: true,
+        used: 5,
       });
+      if (perPosition) return;
       await checkLstm(gpu, {
-        shape: { B: 7, T: perPosition ? 3 : 6, In: 8, H: 12 },
+        shape: { B: 7, T: 6, In: 8, H: 12 },
         variant,
         scale: 0.5,
-        steps: perPosition ? [3] : [6, 2],
+        steps: [6, 2],
         lengths: [2, 6, 1, 3, 5, 4, 6],
-        used: 5,
       });
     },
   );
