@@ -322,13 +322,13 @@ async function checkRuntimeRows(
     const got = await readFloats(gpu, bufs.c, M * N);
     // The blocks that say they do nothing at these rows (Kernel.idleUnless) left out: the same C, bit for bit.
     const active = activeKernels(kernels, new Map([[step.buffer, steps]]));
-    gpu.write(bufs.c.buffer, 0, x.c0);
-    await gpu.run(active);
-    assertAllClose(await readFloats(gpu, bufs.c, M * N), got, {
-      ...EXACT,
-      what: "C without the idle blocks",
-    });
-    idle += kernels.length - active.length;
+    if (active.length < kernels.length) {
+      gpu.write(bufs.c.buffer, 0, x.c0);
+      await gpu.run(active);
+      const without = await readFloats(gpu, bufs.c, M * N);
+      assertAllClose(without, got, { ...EXACT, what: "C without the idle blocks" });
+      idle += kernels.length - active.length;
+    }
     const want = runtimeRowsReference(spec, rows, x);
     const what = `C of ${JSON.stringify(spec)} at steps = ${steps} (${rows} rows)`;
     // Along M the rows past the step's keep what C held, exactly; along K the sum has the step's rows.
