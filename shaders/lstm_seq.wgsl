@@ -9,10 +9,10 @@
 // barrier once every invocation has read it (twice the rows in the same memory: a wide layer's 16 rows at
 // H = 512 fill lavapipe's 32 KiB; docs/performance.md, session 6); without SHARED, it is read back from
 // `hOut`, where step t-1 wrote it, after a storage barrier (no workgroup memory, so no bound on ROWS from it;
-// the rows written at a step are never those read at it). c lives in registers. Invocation q owns the 4 consecutive hidden units j4 = 4q ..
-// 4q+3 (vec4 over units) of all ROWS rows: per 4 values of k it loads 16 vec4 of W_hh (4 gates x 4 units, from
-// storage) and ROWS vec4 of h, and does 64·ROWS multiply-adds; loads, not arithmetic, bound the software
-// adapter (docs/performance.md).
+// the rows written at a step are never those read at it). c lives in registers. Invocation q owns the 4
+// consecutive hidden units j4 = 4q .. 4q+3 (vec4 over units) of all ROWS rows: per 4 values of k it loads 16
+// vec4 of W_hh (4 gates x 4 units, from storage) and ROWS vec4 of h, and does 64·ROWS multiply-adds; loads,
+// not arithmetic, bound the software adapter (docs/performance.md).
 //
 // Layouts, packed batch-major with Tb as the row stride (position t of row b is row b*Tb + t): gates [.,4H],
 // h and c [.,H]; W_hh [4H,H]; with INIT the initial state h0, c0 [B,H] (else zeros). With VEC4 (H a multiple

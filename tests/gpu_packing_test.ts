@@ -39,15 +39,10 @@ for (const width of [7, 12]) {
       const x = output(gpu, most * width);
       const packed = output(gpu, most * width);
       const back = output(gpu, most * width);
-      const pack = await createRowsPack(gpu, { maxB, maxSteps, width }, {
-        step: step.buffer,
-        packing,
-        x,
-        y: packed,
-      }, true);
+      const pack = await createRowsPack(gpu, width, { step: step.buffer, packing, x, y: packed }, true);
       const unpack = await createRowsPack(
         gpu,
-        { maxB, maxSteps, width },
+        width,
         { step: step.buffer, packing, x: packed, y: back },
         false,
       );

@@ -1222,8 +1222,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "gpu headline: a batch's Tb one short of its longest row",
     GPU_BACKEND,
-    "model.step.set(start, size, this.#queued++, steps);",
-    "model.step.set(start, size, this.#queued++, Math.max(1, steps - 1));",
+    "model.setStep(start, size, this.#queued++, steps, lengths);",
+    "model.setStep(start, size, this.#queued++, Math.max(1, steps - 1), lengths);",
     T_GPU_HEADLINE,
     { filter: "headline model" },
   ),
@@ -1691,7 +1691,7 @@ export const MUTATIONS: Mutation[] = [
   one(
     "lstm host: dx of the packed rows not unpacked",
     LSTM_HOST,
-    '    ...packed ? [await pack(In, packed.dx, bufs.dx, "unpack dx")] : [],\n',
+    '    ...packed ? [await packed.repack(In, packed.dx, bufs.dx, false, "unpack dx")] : [],\n',
     "",
     T_LSTM,
     { filter: "packed" },

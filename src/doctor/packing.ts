@@ -62,16 +62,15 @@ export async function checkRowsPack(ctx: CheckContext, shapes: DoctorShapes): Pr
       const x = s.alloc("positions", n);
       const packed = s.alloc("packed", n);
       const back = s.alloc("unpacked", n);
-      const shape = { maxB, maxSteps, width };
       const kernels = [
         await createRowsPack(
           ctx.gpu,
-          shape,
+          width,
           { step: step.buffer, packing, x, y: packed },
           true,
           "doctor pack",
         ),
-        await createRowsPack(ctx.gpu, shape, { step: step.buffer, packing, x: packed, y: back }, false),
+        await createRowsPack(ctx.gpu, width, { step: step.buffer, packing, x: packed, y: back }, false),
       ];
       for (const [k, [size, tb]] of c.steps.entries()) {
         const data = randomFloats(n, seed + k);

@@ -226,8 +226,7 @@ class GpuBackend implements Backend {
     const training = this.#training!;
     const lengths = Array.from({ length: size }, (_, b) => this.#lengths[this.#order[start + b]]);
     const steps = Math.max(0, ...lengths);
-    model.step.set(start, size, this.#queued++, steps);
-    model.packing?.set(lengths, size, steps);
+    model.setStep(start, size, this.#queued++, steps, lengths);
     training.adam.setStep(++this.#adamStep, hyper);
     // The step's masks are keyed by Adam's step count, as the CPU reference's.
     model.dropout?.set(dropout ?? { rate: 0, seed: 0 }, this.#adamStep);
@@ -290,8 +289,7 @@ class GpuBackend implements Backend {
         const size = Math.min(maxB, count - first);
         const chunk = lengths.subarray(first, first + size);
         this.#loadEval(inputs, first, size, S, targets);
-        model.step.set(0, size, c, Math.max(...chunk));
-        model.packing?.set(chunk, size, Math.max(...chunk));
+        model.setStep(0, size, c, Math.max(...chunk), chunk);
         // The last chunk's submit carries the readback of all their losses.
         if (c + 1 < chunks) this.#gpu.submit(model.active(model.evalKernels(true)));
         // Each chunk's loss is the mean over its targets: weigh it back by them.
@@ -317,8 +315,7 @@ class GpuBackend implements Backend {
     for (let first = 0; first < count; first += model.maxBatch) {
       const size = Math.min(model.maxBatch, count - first);
       this.#loadEval(inputs, first, size, S, null);
-      model.step.set(0, size, 0, S);
-      model.packing?.set(new Array(size).fill(S), size, S); // every position: logits of each
+      model.setStep(0, size, 0, S, new Array(size).fill(S)); // every position: logits of each
       // Packed with S as the stride: row b's position t is logits row b * S + t, as [count, S, V] holds it.
       const [rows] = await this.#submitAndRead(model.active(model.evalKernels(false)), [
         model.logits(size * perRow),
@@ -358,8 +355,7 @@ class GpuBackend implements Backend {
         this.#gpu.write(c0.buffer, c0.offset, c);
       }
       this.#loadEval(ids, first, size, 1, null);
-      model.step.set(0, size, 0, 1);
-      model.packing?.set(new Array(size).fill(1), size, 1);
+      model.setStep(0, size, 0, 1, new Array(size).fill(1));
       // One submit and one readback: the logits, then every layer's new h and c (position 0 of each row).
       const slices = [model.logits(size)];
       for (let k = 0; k < L; k++) {

@@ -104,6 +104,8 @@ interface PackedRows {
   hPrev: BufferSlice;
   /** dx at the packed rows [rows, In]. */
   dx: BufferSlice;
+  /** A pass of rows of `width` floats from x to y: to the packed rows with `pack`, else back (`what`: label). */
+  repack(width: number, x: BufferSlice, y: BufferSlice, pack: boolean, what: string): Promise<Kernel>;
 }
 
 /**
@@ -378,23 +380,14 @@ async function layerForward(
   // kernel then overwrites in place.
   const projection = packed
     ? [
-      await packRows(gpu, shape, bufs.step, packed.packing, In, bufs.x, packed.x, `${label} pack x`),
+      await packed.repack(In, bufs.x, packed.x, true, "pack x"),
       ...await createMatmul(
         gpu,
         { M: B * T, K: In, N: 4 * H, transB: true, bias: true, runtimeRows: { dim: "M", perStep: 1 } },
         { a: packed.x, b: bufs.wih, c: packed.gates, bias: bufs.bih, step: packed.packing.step },
         `${label} x·Wihᵀ`,
       ),
-      await packRows(
-        gpu,
-        shape,
-        bufs.step,
-        packed.packing,
-        4 * H,
-        packed.gates,
-        bufs.gates,
-        `${label} unpack gates`,
-      ),
+      await packed.repack(4 * H, packed.gates, bufs.gates, false, "unpack gates"),
     ]
     : await createMatmul(
       gpu,
@@ -433,12 +426,15 @@ export async function createLstmLayer(
   const rows = B * T;
   const scratch = (name: string, width: number) =>
     whole(gpu.buffer(`${label} packed ${name}`, rows * width * 4));
-  const packed: PackedRows | undefined = bufs.packing && {
-    packing: bufs.packing,
+  const packing = bufs.packing;
+  const packed: PackedRows | undefined = packing && {
+    packing,
     x: scratch("x", In),
     gates: scratch("gates", G),
     hPrev: scratch("h_{t-1}", H),
     dx: scratch("dx", In),
+    repack: (width, x, y, pack, what) =>
+      createRowsPack(gpu, width, { step: bufs.step, packing, x, y }, pack, `${label} ${what}`),
   };
   const forward = await layerForward(gpu, shape, bufs, label, plan, packed);
   const init = initialState(shape, bufs, label);
@@ -525,18 +521,16 @@ async function gradientKernels(
   const perStep = packed ? 1 : B;
   const runtimeRows = (dim: "M" | "K") => ({ runtimeRows: { dim, perStep } });
   const step = packed?.packing.step ?? bufs.step;
-  const pack = (width: number, x: BufferSlice, y: BufferSlice, what: string) =>
-    packRows(gpu, shape, bufs.step, packed!.packing, width, x, y, `${label} ${what}`);
   const dPre = packed?.gates ?? bufs.dPre;
   const x = packed?.x ?? bufs.x;
   const hPrevRows = packed?.hPrev ?? hPrev;
   return [
     ...packed
       ? [
-        await pack(G, bufs.dPre, packed.gates, "pack dPre"),
-        await pack(H, hPrev, packed.hPrev, "pack h_{t-1}"),
+        await packed.repack(G, bufs.dPre, packed.gates, true, "pack dPre"),
+        await packed.repack(H, hPrev, packed.hPrev, true, "pack h_{t-1}"),
         // The per-position forward packed no x.
-        ...plan.variant === "steps" ? [await pack(In, bufs.x, packed.x, "pack x")] : [],
+        ...plan.variant === "steps" ? [await packed.repack(In, bufs.x, packed.x, true, "pack x")] : [],
       ]
       : [],
     // Both biases enter every gate the same way: both gradients are dPre's column sums, written by one pass.
@@ -564,27 +558,6 @@ async function gradientKernels(
       { a: dPre, b: bufs.wih, c: packed?.dx ?? bufs.dx, step },
       `${label} dx`,
     ),
-    ...packed ? [await pack(In, packed.dx, bufs.dx, "unpack dx")] : [],
+    ...packed ? [await packed.repack(In, packed.dx, bufs.dx, false, "unpack dx")] : [],
   ];
-}
-
-/** Rows of `width` between the batch's positions and the packing's rows: to them when `label` says "pack". */
-function packRows(
-  gpu: Gpu,
-  shape: LstmShape,
-  step: GPUBuffer,
-  packing: Packing,
-  width: number,
-  x: BufferSlice,
-  y: BufferSlice,
-  label: string,
-): Promise<Kernel> {
-  const pack = !label.includes("unpack");
-  return createRowsPack(
-    gpu,
-    { maxB: shape.B, maxSteps: shape.T, width },
-    { step, packing, x, y },
-    pack,
-    label,
-  );
 }

@@ -410,13 +410,8 @@ export class GpuModel {
 
   /** A headline model's head rows: positions -> packed rows (`pack`), or the packed gradient back. */
   #packRows(pack: boolean, x: BufferSlice, y: BufferSlice): Promise<Kernel> {
-    return createRowsPack(
-      this.#gpu,
-      { maxB: this.maxBatch, maxSteps: this.maxSteps, width: this.config.hidden },
-      { step: this.step.buffer, packing: this.packing!, x, y },
-      pack,
-      pack ? "head pack" : "head unpack",
-    );
+    const bufs = { step: this.step.buffer, packing: this.packing!, x, y };
+    return createRowsPack(this.#gpu, this.config.hidden, bufs, pack, pack ? "head pack" : "head unpack");
   }
 
   /**
@@ -530,6 +525,16 @@ export class GpuModel {
    */
   evalKernels(loss: boolean): Kernel[] {
     return [...this.#evalEmbed, ...this.#forwardTail, ...(loss ? this.#evalLoss : [])];
+  }
+
+  /**
+   * Queues the next submit's batch: rows order[start .. start+size), its loss slot and its positions a row
+   * (StepParams), and for a headline model the packing of each row's first lengths[b] positions (those with a
+   * target; every position for logits and advance).
+   */
+  setStep(start: number, size: number, slot: number, steps: number, lengths: ArrayLike<number>): void {
+    this.step.set(start, size, slot, steps);
+    this.packing?.set(lengths, size, steps);
   }
 
   /**

@@ -51,6 +51,9 @@ export function packPositions(
 
 /** A step's packing on the GPU: written each step, read by the packed kernels. */
 export interface Packing {
+  /** The rows of a step (the largest batch) and the most positions a row holds, which it is built for. */
+  readonly maxB: number;
+  readonly maxSteps: number;
   /** A StepParams uniform whose `steps` is the step's packed rows (its other fields unused). */
   step: GPUBuffer;
   /** i32 [maxB x maxSteps]: the position of each packed row. */
@@ -70,6 +73,8 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
   const rowOf = gpu.buffer(`${label} row of`, most * 4);
   let written = 0;
   return {
+    maxB,
+    maxSteps,
     step,
     positions,
     rowOf,
@@ -90,28 +95,19 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
   };
 }
 
-export interface RowsPackShape {
-  /** Rows of a step (the largest batch). */
-  maxB: number;
-  /** Most positions a row holds: the buffers hold maxB x maxSteps rows of `width`. */
-  maxSteps: number;
-  /** Floats a row. */
-  width: number;
-}
-
 /**
- * One pass between positions and packed rows: with `pack`, x [positions, width] -> y [packed rows, width];
- * without, x [packed rows] -> y [positions] (zero at positions without a target). `step` is the batch's
- * StepParams uniform.
+ * One pass of rows of `width` floats between positions and packed rows: with `pack`, x [positions, width] ->
+ * y [packed rows, width]; without, x [packed rows] -> y [positions] (zero at positions without a target).
+ * Both hold the packing's maxB x maxSteps rows; `step` is the batch's StepParams uniform.
  */
 export async function createRowsPack(
   gpu: Gpu,
-  shape: RowsPackShape,
+  width: number,
   bufs: { step: GPUBuffer; packing: Packing; x: BufferSlice; y: BufferSlice },
   pack: boolean,
   label = pack ? "pack rows" : "unpack rows",
 ): Promise<Kernel> {
-  const { maxB, maxSteps, width } = shape;
+  const { maxB, maxSteps } = bufs.packing;
   const n = maxB * maxSteps * width;
   for (const [name, s] of [["x", bufs.x], ["y", bufs.y]] as const) {
     if (s.size < n * 4) throw new Error(`${label}: ${name} holds ${s.size} bytes, needs ${n * 4}`);
