@@ -14,6 +14,9 @@
 // vec4 of W_hh (4 gates x 4 units, from storage) and ROWS vec4 of h, and does 64·ROWS multiply-adds; loads,
 // not arithmetic, bound the software adapter (docs/performance.md).
 //
+// With LENGTHS (a headline batch's packing) the positions past a row's length are skipped, nothing read or
+// written there (lstm_rows.wgsl).
+//
 // Layouts, packed batch-major with Tb as the row stride (position t of row b is row b*Tb + t): gates [.,4H],
 // h and c [.,H]; W_hh [4H,H]; with INIT the initial state h0, c0 [B,H] (else zeros). With VEC4 (H a multiple
 // of 4, so every row and gate starts on a vec4) the buffers are read and written as vec4; otherwise as
@@ -21,6 +24,7 @@
 // workgroup memory so that they add nothing to the next step's sums.
 //#include step_params
 //#include lstm_activations
+//#include lstm_rows
 
 const B = {{B}}u;
 const H = {{H}}u;
@@ -52,6 +56,10 @@ const COPIES = {{COPIES}}u; // of h_{t-1} in workgroup memory (SHARED): 2, or 1 
 @group(0) @binding(6) var<storage, read> h0: array<f32>;
 @group(0) @binding(7) var<storage, read> c0: array<f32>;
 //#endif
+//#endif
+
+//#if LENGTHS
+@group(0) @binding(8) var<storage, read> byLength: array<u32>;
 //#endif
 
 //#if SHARED
@@ -168,11 +176,11 @@ fn quadColumns(gate: u32, j4: u32, k: u32) -> array<vec4f, 4> {
 @compute @workgroup_size(QUADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
-  let b0 = wid.x * ROWS;
-  // The workgroup's rows that exist (fewer than ROWS in the last workgroup when ROWS does not divide B). A
-  // loop bound the compiler cannot know also keeps the loops over rows below rolled up: unrolled, their
-  // activations made this pipeline's compile take seconds on lavapipe (docs/performance.md).
-  let rows = min(ROWS, B - b0);
+  let g = wid.x;
+  // The workgroup's slots that hold a row. A loop bound the compiler cannot know also keeps the loops over
+  // rows below rolled up: unrolled, their activations made this pipeline's compile take seconds on lavapipe
+  // (docs/performance.md).
+  let rows = slotsOf(g);
   let j4 = 4u * q;
   // Which of the quad's units exist (all, unless H is not a multiple of 4 and this is the last quad).
   let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
@@ -192,7 +200,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
   //#if INIT
   for (var r = 0u; r < rows; r++) {
-    let b = b0 + r;
+    let b = batchRow(g, r);
     //#if SHARED
     hs[r * QUADS + q] = select(vec4f(0.0), ldH0(b * H, j4), live);
     //#endif
@@ -203,6 +211,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   //#endif
   //#endif
   for (var t = 0u; t < T; t++) {
+    // The slots whose rows have position t; the others' sums are left at 0 and their state alone.
+    let running = runningAt(g, rows, t);
     //#if SHARED
     // The copy of hs read at this step and the one written for the next (the same one with ONE_COPY).
     //#if ONE_COPY
@@ -225,29 +235,22 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
     if (INIT || t > 0u) {
       for (var k = 0u; k < QUADS; k++) {
-//#for r in ROWS
-        //#if SHARED
-        let x{{r}} = hs[cur + {{r}}u * QUADS + k];
-        //#else
-        // Rows past B (the last workgroup's) read row B-1: their sums are never used.
-        let x{{r}} = ldPrevH(min(b0 + {{r}}u, B - 1u), t, k);
-        //#endif
-//#endfor
         let wi = quadColumns(0u, j4, k);
-//#for r in ROWS
-        ai{{r}} += x{{r}}.x * wi[0] + x{{r}}.y * wi[1] + x{{r}}.z * wi[2] + x{{r}}.w * wi[3];
-//#endfor
         let wf = quadColumns(H, j4, k);
-//#for r in ROWS
-        af{{r}} += x{{r}}.x * wf[0] + x{{r}}.y * wf[1] + x{{r}}.z * wf[2] + x{{r}}.w * wf[3];
-//#endfor
         let wg = quadColumns(2u * H, j4, k);
-//#for r in ROWS
-        ag{{r}} += x{{r}}.x * wg[0] + x{{r}}.y * wg[1] + x{{r}}.z * wg[2] + x{{r}}.w * wg[3];
-//#endfor
         let wo = quadColumns(3u * H, j4, k);
 //#for r in ROWS
-        ao{{r}} += x{{r}}.x * wo[0] + x{{r}}.y * wo[1] + x{{r}}.z * wo[2] + x{{r}}.w * wo[3];
+        if ({{r}}u < running) {
+          //#if SHARED
+          let x = hs[cur + {{r}}u * QUADS + k];
+          //#else
+          let x = ldPrevH(batchRow(g, {{r}}u), t, k);
+          //#endif
+          ai{{r}} += x.x * wi[0] + x.y * wi[1] + x.z * wi[2] + x.w * wi[3];
+          af{{r}} += x.x * wf[0] + x.y * wf[1] + x.z * wf[2] + x.w * wf[3];
+          ag{{r}} += x.x * wg[0] + x.y * wg[1] + x.z * wg[2] + x.w * wg[3];
+          ao{{r}} += x.x * wo[0] + x.y * wo[1] + x.z * wo[2] + x.w * wo[3];
+        }
 //#endfor
       }
     }
@@ -263,9 +266,9 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
     pre[2u * ROWS + {{r}}u] = ag{{r}};
     pre[3u * ROWS + {{r}}u] = ao{{r}};
 //#endfor
-    for (var r = 0u; r < rows; r++) {
+    for (var r = 0u; r < running; r++) {
       // The input projection x·W_ihᵀ + b_ih (the GEMM's output) and b_hh complete the pre-activations.
-      let row = (b0 + r) * T + t;
+      let row = batchRow(g, r) * T + t;
       let i = sigmoid4(pre[r] + ldGates(row * G, j4) + bi);
       let f = sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);
       let g = tanh4(pre[2u * ROWS + r] + ldGates(row * G + 2u * H, j4) + bg);

@@ -16,10 +16,14 @@
 // Layouts, packed batch-major with Tb as the row stride (position t of row b is row b*Tb + t): gates (the
 // forward's activated gates) and dPre [.,4H], c, h, dh (the gradient reaching h from above) and hPrev [.,H];
 // W_hh [4H,H]; with INIT the forward's initial state h0, c0 [B,H] (else zeros; no gradient flows into it).
+// With LENGTHS (a headline batch's packing) the positions past a row's length are skipped, nothing read or
+// written there (lstm_rows.wgsl; the gradients there are 0: no loss reaches them).
+//
 // VEC4 as in lstm_seq.wgsl: vec4 access when H is a multiple of 4, else scalars with the units past H of
 // the last quad reading unit H-1, never stored, and 0 in workgroup memory.
 //#include step_params
 //#include lstm_activations
+//#include lstm_rows
 
 const B = {{B}}u;
 const H = {{H}}u;
@@ -57,6 +61,9 @@ const ROW_VEC4S = 4u * QUADS;
 @group(0) @binding(8) var<storage, read> h0: array<f32>;
 @group(0) @binding(9) var<storage, read> c0: array<f32>;
 //#endif
+//#endif
+//#if LENGTHS
+@group(0) @binding(10) var<storage, read> byLength: array<u32>;
 //#endif
 
 //#if SHARED
@@ -161,10 +168,10 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 @compute @workgroup_size((QUADS + QPI - 1u) / QPI)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
-  let b0 = wid.x * ROWS;
-  // The workgroup's rows that exist; a bound the compiler cannot know keeps the loops over them rolled up
-  // (as in lstm_seq.wgsl, for the compile time).
-  let rows = min(ROWS, B - b0);
+  let g = wid.x;
+  // The workgroup's slots that hold a row; a bound the compiler cannot know keeps the loops over them rolled
+  // up (as in lstm_seq.wgsl, for the compile time).
+  let rows = slotsOf(g);
   // dh_t and dc_t flowing back from step t+1 (nothing beyond the last position), [row][quad of this
   // invocation].
   var dhRec: array<vec4f, ROWS * QPI>;
@@ -180,6 +187,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
   for (var s = 0u; s < T; s++) {
     let t = T - 1u - s;
+    // The slots whose rows have position t (the others' gradients stay 0, and their dh and dc with them).
+    let running = runningAt(g, rows, t);
     //#if SHARED
     // The copy of ds written and read at this step.
     let cur = (s % 2u) * ROWS * ROW_VEC4S;
@@ -191,8 +200,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       }
       let j4 = 4u * quad;
       let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
-      for (var r = 0u; r < rows; r++) {
-        let b = b0 + r;
+      for (var r = 0u; r < running; r++) {
+        let b = batchRow(g, r);
         let row = b * T + t;
         let i = ldGates(row * G, j4);
         let f = ldGates(row * G + H, j4);
@@ -262,15 +271,16 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
         let w{{u}}_3 = ldW(k3, jw{{u}});
 //#endfor
 //#for r in ROWS
-        //#if SHARED
-        let x{{r}} = ds[cur + {{r}}u * ROW_VEC4S + k];
-        //#else
-        // Rows past B (the last workgroup's) read row B-1: their sums are never used.
-        let x{{r}} = ldDPreQuad(min(b0 + {{r}}u, B - 1u) * T + t, gate * H, u0);
-        //#endif
+        if ({{r}}u < running) {
+          //#if SHARED
+          let x = ds[cur + {{r}}u * ROW_VEC4S + k];
+          //#else
+          let x = ldDPreQuad(batchRow(g, {{r}}u) * T + t, gate * H, u0);
+          //#endif
 //#for u in QPI
-        d{{r}}_{{u}} += x{{r}}.x * w{{u}}_0 + x{{r}}.y * w{{u}}_1 + x{{r}}.z * w{{u}}_2 + x{{r}}.w * w{{u}}_3;
+          d{{r}}_{{u}} += x.x * w{{u}}_0 + x.y * w{{u}}_1 + x.z * w{{u}}_2 + x.w * w{{u}}_3;
 //#endfor
+        }
 //#endfor
       }
 //#for r in ROWS

@@ -119,8 +119,8 @@ gpuTest(
       const hyper = { ...ADAM_DEFAULTS, clip: 1 };
       const step = await counted(gpu, () => backend.trainStep(0, 4, hyper, { rate: 0.2, seed: 3 }));
       // Uploads: the step uniform, Adam's step, the dropout's settings, the packing (its count, the
-      // positions of its rows, the row of each position).
-      assertEquals(step, { dispatches, passes: 1, submits: 1, readbacks: 0, writes: 6 });
+      // positions of its rows, the row of each position, the rows by length with their lengths).
+      assertEquals(step, { dispatches, passes: 1, submits: 1, readbacks: 0, writes: 7 });
       await backend.takeLosses();
 
       // Generation: 4 samples, 5 words, each word one advance of all four: one submit with its readback
@@ -135,13 +135,13 @@ gpuTest(
         );
         assertEquals(ids.map((s) => s.length), [words, words, words, words]);
       });
-      // Uploads per word: h0 and c0 of each layer, the ids, the step uniform, the packing's three.
+      // Uploads per word: h0 and c0 of each layer, the ids, the step uniform, the packing's four.
       assertEquals(generated, {
         dispatches: words * (1 + 2 * L + 2),
         passes: words,
         submits: words,
         readbacks: words,
-        writes: words * (2 * L + 5),
+        writes: words * (2 * L + 6),
       });
     } finally {
       backend.destroy();

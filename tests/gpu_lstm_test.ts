@@ -217,10 +217,23 @@ async function checkLstm(
         const past = (await read(name, max * width)).subarray(rows * width);
         assert(past.every((v) => v === UNWRITTEN), `${name} ${what}: rows past B * Tb were written`);
       }
+      // A packed batch's recurrent kernels skip the positions past each row's length: h and c stay unwritten
+      // there (the per-position kernels compute them).
+      if (lengths && variant === "sequence") {
+        for (const name of ["h", "c"] as const) {
+          const got = await read(name, rows * H);
+          const skipped = Array.from({ length: rows }, (_, p) => p).filter((p) => !live(p));
+          assert(
+            skipped.every((p) => got.subarray(p * H, (p + 1) * H).every((v) => v === UNWRITTEN)),
+            `${name} ${what}: positions past a row's length were computed`,
+          );
+        }
+      }
     }
   }
   for (const s of Object.values(bufs)) if (s) gpu.destroy(s.buffer);
-  for (const b of [step.buffer, packing?.step, packing?.positions, packing?.rowOf]) if (b) gpu.destroy(b);
+  const packingBuffers = packing ? [packing.step, packing.positions, packing.rowOf, packing.byLength] : [];
+  for (const b of [step.buffer, ...packingBuffers]) gpu.destroy(b);
   return seconds;
 }
 
@@ -329,6 +342,16 @@ for (const variant of VARIANTS) {
         steps: [6, 2],
         lengths: [2, 6, 1, 3, 5, 4, 6],
       });
+      // B = 23: several workgroups each way (the rows by length dealt out to them, one fewer in the last),
+      // lengths in no order, ties and empty rows among them.
+      await checkLstm(gpu, {
+        shape: { B: 23, T: 5, In: 4, H: 8 },
+        variant,
+        scale: 0.5,
+        steps: [5, 4],
+        lengths: [3, 5, 0, 1, 5, 2, 4, 4, 1, 0, 5, 3, 2, 2, 5, 1, 4, 3, 0, 5, 2, 1, 3],
+        used: 21,
+      });
     },
   );
 
@@ -376,6 +399,18 @@ lstmTest(
       init: true,
       used: 5,
     });
+    // A packed batch: its rows by length dealt out to 3 workgroups, h_{t-1} of the forward from storage, then
+    // in one copy in workgroup memory (the recipe's layer on a software adapter).
+    for (const forwardOneCopy of [false, true]) {
+      await checkLstm(gpu, {
+        shape: { B: 7, T: 6, In: 5, H: 37 },
+        variant: "sequence",
+        plan: { ...plan, forwardOneCopy },
+        scale: 0.5,
+        steps: [6, 3],
+        lengths: [2, 6, 0, 5, 1, 6, 3],
+      });
+    }
   },
 );
 

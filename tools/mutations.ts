@@ -794,8 +794,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "lstm seq wgsl: positions read in reverse (wrong time index)",
     LSTM_SEQ,
-    "let row = (b0 + r) * T + t;",
-    "let row = (b0 + r) * T + (T - 1u - t);",
+    "let row = batchRow(g, r) * T + t;",
+    "let row = batchRow(g, r) * T + (T - 1u - t);",
     T_LSTM,
     { filter: "(sequence)" },
   ),
@@ -826,8 +826,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "lstm seq wgsl: time-major rows (wrong row stride)",
     LSTM_SEQ,
-    "let row = (b0 + r) * T + t;",
-    "let row = t * B + b0 + r;",
+    "let row = batchRow(g, r) * T + t;",
+    "let row = t * B + batchRow(g, r);",
     T_LSTM,
     { filter: "(sequence)" },
   ),
@@ -1665,6 +1665,38 @@ export const MUTATIONS: Mutation[] = [
 
   // ---- a headline batch's packing: the positions with a target, packed for the head and the LSTM's GEMMs ----
   one(
+    "lstm rows wgsl: positions past a row's length computed (nothing skipped)",
+    "shaders/lstm_rows.wgsl",
+    "  return n;\n",
+    "  return slots;\n",
+    T_LSTM,
+    { filter: "packed" },
+  ),
+  one(
+    "lstm rows wgsl: a row's last position skipped",
+    "shaders/lstm_rows.wgsl",
+    "n += select(0u, 1u, byLength[B + batchRow(g, r)] > t);",
+    "n += select(0u, 1u, byLength[B + batchRow(g, r)] > t + 1u);",
+    T_LSTM,
+    { filter: "packed" },
+  ),
+  one(
+    "lstm rows wgsl: the rows by length taken in blocks, not dealt (the slots' rows not the ones counted)",
+    "shaders/lstm_rows.wgsl",
+    "return byLength[r * GROUPS + g];",
+    "return byLength[min(g * ROWS + r, B - 1u)];",
+    T_LSTM,
+    { filter: "(sequence)" },
+  ),
+  one(
+    "packing host: rows by length shortest first (the running rows no longer the first slots)",
+    "src/gpu/packing.ts",
+    "cut[b] - cut[a] || a - b",
+    "cut[a] - cut[b] || a - b",
+    T_LSTM,
+    { filter: "packed" },
+  ),
+  one(
     "pack wgsl: the padding's positions not zeroed on unpacking (stale values left)",
     "shaders/rows_pack.wgsl",
     "  y[i] = select(T(0.0), x[u32(max(source, 0)) * W + col], source >= 0);",
@@ -1683,8 +1715,8 @@ export const MUTATIONS: Mutation[] = [
   one(
     "packing host: each row's last target left out",
     "src/gpu/packing.ts",
-    "const length = Math.min(lengths[b], steps);",
-    "const length = Math.min(lengths[b], steps) - 1;",
+    "cut[b] = Math.min(lengths[b], steps);",
+    "cut[b] = Math.min(lengths[b], steps) - 1;",
     T_GPU_HEADLINE,
     { filter: "tied direct head" },
   ),

@@ -23,7 +23,9 @@
  * Given a headline batch's packing (src/gpu/packing.ts), the GEMMs run over the positions with a target
  * alone, through packed copies the layer keeps: x is packed, its projection unpacked into `gates` (0 at the
  * padding, whose state no position with a target reads), and dPre and h_{t-1} are packed for the weight
- * gradients and dx, which is unpacked (0 at the padding, as dPre is there).
+ * gradients and dx, which is unpacked (0 at the padding, as dPre is there). The sequence variant's recurrent
+ * kernels then stop each row at its length (shaders/lstm_rows.wgsl): its state, gates, dPre and h_{t-1} past
+ * it are neither computed nor written.
  *
  * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
  * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
@@ -372,6 +374,7 @@ async function layerForward(
     ROWS: rows,
     VEC4: H % 4 === 0,
     INIT: init,
+    LENGTHS: packed !== undefined,
     SHARED: plan.sequenceState !== "storage" || oneCopy,
     ONE_COPY: oneCopy,
     COPIES: oneCopy ? 1 : 2,
@@ -404,9 +407,21 @@ async function layerForward(
       bufs.bhh,
       bufs.h,
       bufs.c,
-      ...initBindings,
+      ...lengthBindings(initBindings, packed),
     ], [ceilDiv(B, rows)]),
   ];
+}
+
+/**
+ * The recurrent kernels' last bindings: h0 and c0 with an initial state, then, for a packed batch, its rows
+ * by length and their lengths (after two empty bindings where there is no initial state).
+ */
+function lengthBindings(
+  initBindings: BufferSlice[],
+  packed?: PackedRows,
+): Array<BufferSlice | GPUBuffer | null> {
+  if (!packed) return initBindings;
+  return [...initBindings.length ? initBindings : [null, null], packed.packing.byLength];
 }
 
 /**
@@ -480,6 +495,7 @@ export async function createLstmLayer(
       SHARED: plan.sequenceState !== "storage",
       VEC4: H % 4 === 0,
       INIT: init,
+      LENGTHS: packed !== undefined,
     });
     recurrent.push(
       gpu.kernel(`${label} recurrent backward`, back, [
@@ -491,7 +507,7 @@ export async function createLstmLayer(
         bufs.whh,
         bufs.dPre,
         hPrev,
-        ...initBindings,
+        ...lengthBindings(initBindings, packed),
       ], [ceilDiv(B, rowsPerWorkgroup)]),
     );
   }

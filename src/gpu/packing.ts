@@ -4,8 +4,9 @@
  * the step packs the positions with a target into consecutive rows (shaders/rows_pack.wgsl) wherever work
  * is a row at a time: the head (its GEMMs and softmax) and the LSTM's GEMMs (the input projection, the
  * weight gradients, dx) run over the packed rows alone, and what they produce for positions is unpacked
- * back, zero where there is no target. Only the recurrent kernels still walk every position, since a row's
- * state passes through them. Each row is computed as it was, so only sums over rows (a weight gradient)
+ * back, zero where there is no target. The recurrent kernels, which carry a row's state from position to
+ * position, skip the positions past a row's length (they take the rows by length, longest first, to deal
+ * out to their workgroups). Each row is computed as it was, so only sums over rows (a weight gradient)
  * change order; a padded position's gate input is then 0 rather than its pad word's, which nothing at a
  * position with a target reads (the padding follows a row's end), and its gradients stay exactly 0.
  *
@@ -25,6 +26,10 @@ export interface PackedPositions {
   positions: Int32Array;
   /** The packed row of each of the maxB x steps positions, or -1 (no target). */
   rowOf: Int32Array;
+  /** The maxB rows by length, longest first (ties in row order): the recurrent kernels deal them out. */
+  rowsByLength: Int32Array;
+  /** Each of the maxB rows' positions with a target (0 for rows past `size`). */
+  lengths: Int32Array;
 }
 
 /**
@@ -39,14 +44,18 @@ export function packPositions(
 ): PackedPositions {
   const rowOf = new Int32Array(maxB * steps).fill(-1);
   const positions: number[] = [];
+  const cut = new Int32Array(maxB);
   for (let b = 0; b < size; b++) {
-    const length = Math.min(lengths[b], steps);
-    for (let t = 0; t < length; t++) {
+    cut[b] = Math.min(lengths[b], steps);
+    for (let t = 0; t < cut[b]; t++) {
       rowOf[b * steps + t] = positions.length;
       positions.push(b * steps + t);
     }
   }
-  return { rows: positions.length, positions: Int32Array.from(positions), rowOf };
+  const rowsByLength = Int32Array.from({ length: maxB }, (_, b) => b).sort((a, b) =>
+    cut[b] - cut[a] || a - b
+  );
+  return { rows: positions.length, positions: Int32Array.from(positions), rowOf, rowsByLength, lengths: cut };
 }
 
 /** A step's packing on the GPU: written each step, read by the packed kernels. */
@@ -60,6 +69,8 @@ export interface Packing {
   positions: GPUBuffer;
   /** i32 [maxB x maxSteps]: the packed row of each position, or -1. */
   rowOf: GPUBuffer;
+  /** i32 [2 x maxB]: the rows by length, longest first, then each row's positions with a target. */
+  byLength: GPUBuffer;
   /** Queues the packing of the next submit's step (packPositions' arguments); returns its packed rows. */
   set(lengths: ArrayLike<number>, size: number, steps: number): number;
   /** The packed rows last written. */
@@ -71,6 +82,7 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
   const step = gpu.uniform(`${label} count`, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps: 0 }));
   const positions = gpu.buffer(`${label} positions`, most * 4);
   const rowOf = gpu.buffer(`${label} row of`, most * 4);
+  const byLength = gpu.buffer(`${label} rows by length`, 2 * maxB * 4);
   let written = 0;
   return {
     maxB,
@@ -78,6 +90,7 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
     step,
     positions,
     rowOf,
+    byLength,
     get rows(): number {
       return written;
     },
@@ -89,6 +102,10 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
       gpu.write(step, 0, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps: packed.rows }));
       if (packed.rows > 0) gpu.write(positions, 0, packed.positions);
       gpu.write(rowOf, 0, packed.rowOf);
+      const rowsAndLengths = new Int32Array(2 * maxB);
+      rowsAndLengths.set(packed.rowsByLength);
+      rowsAndLengths.set(packed.lengths, maxB);
+      gpu.write(byLength, 0, rowsAndLengths);
       written = packed.rows;
       return packed.rows;
     },

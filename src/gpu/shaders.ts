@@ -11,6 +11,7 @@ import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { typ
 import gradNorm from "../../shaders/grad_norm.wgsl" with { type: "text" };
 import gradNormFinal from "../../shaders/grad_norm_final.wgsl" with { type: "text" };
 import lstmActivations from "../../shaders/lstm_activations.wgsl" with { type: "text" };
+import lstmRows from "../../shaders/lstm_rows.wgsl" with { type: "text" };
 import lstmCell from "../../shaders/lstm_cell.wgsl" with { type: "text" };
 import lstmCellBackward from "../../shaders/lstm_cell_backward.wgsl" with { type: "text" };
 import lstmSeq from "../../shaders/lstm_seq.wgsl" with { type: "text" };
@@ -35,6 +36,7 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   grad_norm: gradNorm,
   grad_norm_final: gradNormFinal,
   lstm_activations: lstmActivations,
+  lstm_rows: lstmRows,
   lstm_cell: lstmCell,
   lstm_cell_backward: lstmCellBackward,
   lstm_seq: lstmSeq,
