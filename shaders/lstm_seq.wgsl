@@ -176,11 +176,11 @@ fn quadColumns(gate: u32, j4: u32, k: u32) -> array<vec4f, 4> {
 @compute @workgroup_size(QUADS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
-  let g = wid.x;
+  let group = wid.x;
   // The workgroup's slots that hold a row. A loop bound the compiler cannot know also keeps the loops over
   // rows below rolled up: unrolled, their activations made this pipeline's compile take seconds on lavapipe
   // (docs/performance.md).
-  let rows = slotsOf(g);
+  let rows = slotsOf(group);
   let j4 = 4u * q;
   // Which of the quad's units exist (all, unless H is not a multiple of 4 and this is the last quad).
   let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
@@ -200,7 +200,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
   //#if INIT
   for (var r = 0u; r < rows; r++) {
-    let b = batchRow(g, r);
+    let b = batchRow(group, r);
     //#if SHARED
     hs[r * QUADS + q] = select(vec4f(0.0), ldH0(b * H, j4), live);
     //#endif
@@ -212,7 +212,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   //#endif
   for (var t = 0u; t < T; t++) {
     // The slots whose rows have position t; the others' sums are left at 0 and their state alone.
-    let running = runningAt(g, rows, t);
+    let running = runningAt(group, rows, t);
     //#if SHARED
     // The copy of hs read at this step and the one written for the next (the same one with ONE_COPY).
     //#if ONE_COPY
@@ -244,7 +244,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
           //#if SHARED
           let x = hs[cur + {{r}}u * QUADS + k];
           //#else
-          let x = ldPrevH(batchRow(g, {{r}}u), t, k);
+          let x = ldPrevH(batchRow(group, {{r}}u), t, k);
           //#endif
           ai{{r}} += x.x * wi[0] + x.y * wi[1] + x.z * wi[2] + x.w * wi[3];
           af{{r}} += x.x * wf[0] + x.y * wf[1] + x.z * wf[2] + x.w * wf[3];
@@ -268,7 +268,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
 //#endfor
     for (var r = 0u; r < running; r++) {
       // The input projection x·W_ihᵀ + b_ih (the GEMM's output) and b_hh complete the pre-activations.
-      let row = batchRow(g, r) * T + t;
+      let row = batchRow(group, r) * T + t;
       let i = sigmoid4(pre[r] + ldGates(row * G, j4) + bi);
       let f = sigmoid4(pre[ROWS + r] + ldGates(row * G + H, j4) + bf);
       let g = tanh4(pre[2u * ROWS + r] + ldGates(row * G + 2u * H, j4) + bg);

@@ -168,10 +168,10 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 @compute @workgroup_size((QUADS + QPI - 1u) / QPI)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
-  let g = wid.x;
+  let group = wid.x;
   // The workgroup's slots that hold a row; a bound the compiler cannot know keeps the loops over them rolled
   // up (as in lstm_seq.wgsl, for the compile time).
-  let rows = slotsOf(g);
+  let rows = slotsOf(group);
   // dh_t and dc_t flowing back from step t+1 (nothing beyond the last position), [row][quad of this
   // invocation].
   var dhRec: array<vec4f, ROWS * QPI>;
@@ -188,7 +188,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
   for (var s = 0u; s < T; s++) {
     let t = T - 1u - s;
     // The slots whose rows have position t (the others' gradients stay 0, and their dh and dc with them).
-    let running = runningAt(g, rows, t);
+    let running = runningAt(group, rows, t);
     //#if SHARED
     // The copy of ds written and read at this step.
     let cur = (s % 2u) * ROWS * ROW_VEC4S;
@@ -201,7 +201,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       let j4 = 4u * quad;
       let live = vec4u(j4, j4 + 1u, j4 + 2u, j4 + 3u) < vec4u(H);
       for (var r = 0u; r < running; r++) {
-        let b = batchRow(g, r);
+        let b = batchRow(group, r);
         let row = b * T + t;
         let i = ldGates(row * G, j4);
         let f = ldGates(row * G + H, j4);
@@ -275,7 +275,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
           //#if SHARED
           let x = ds[cur + {{r}}u * ROW_VEC4S + k];
           //#else
-          let x = ldDPreQuad(batchRow(g, {{r}}u) * T + t, gate * H, u0);
+          let x = ldDPreQuad(batchRow(group, {{r}}u) * T + t, gate * H, u0);
           //#endif
 //#for u in QPI
           d{{r}}_{{u}} += x.x * w{{u}}_0 + x.y * w{{u}}_1 + x.z * w{{u}}_2 + x.w * w{{u}}_3;

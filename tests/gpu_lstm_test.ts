@@ -217,14 +217,21 @@ async function checkLstm(
         const past = (await read(name, max * width)).subarray(rows * width);
         assert(past.every((v) => v === UNWRITTEN), `${name} ${what}: rows past B * Tb were written`);
       }
-      // A packed batch's recurrent kernels skip the positions past each row's length: h and c stay unwritten
-      // there (the per-position kernels compute them).
+      // A packed batch's recurrent kernels skip the positions past each row's length, both ways: h and c
+      // stay unwritten there, and dPre keeps its NaN (the per-position kernels compute them).
       if (lengths && variant === "sequence") {
-        for (const name of ["h", "c"] as const) {
-          const got = await read(name, rows * H);
-          const skipped = Array.from({ length: rows }, (_, p) => p).filter((p) => !live(p));
+        const skipped = Array.from({ length: rows }, (_, p) => p).filter((p) => !live(p));
+        for (
+          const [name, width, unwritten] of [["h", H, UNWRITTEN], ["c", H, UNWRITTEN], [
+            "dPre",
+            G,
+            NaN,
+          ]] as const
+        ) {
+          const got = await read(name, rows * width);
+          const untouched = (v: number) => Number.isNaN(unwritten) ? Number.isNaN(v) : v === unwritten;
           assert(
-            skipped.every((p) => got.subarray(p * H, (p + 1) * H).every((v) => v === UNWRITTEN)),
+            skipped.every((p) => got.subarray(p * width, (p + 1) * width).every(untouched)),
             `${name} ${what}: positions past a row's length were computed`,
           );
         }

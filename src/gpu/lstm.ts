@@ -23,12 +23,14 @@
  * Given a headline batch's packing (src/gpu/packing.ts), the GEMMs run over the positions with a target
  * alone, through packed copies the layer keeps: x is packed, its projection unpacked into `gates` (0 at the
  * padding, whose state no position with a target reads), and dPre and h_{t-1} are packed for the weight
- * gradients and dx, which is unpacked (0 at the padding, as dPre is there). The sequence variant's recurrent
- * kernels then stop each row at its length (shaders/lstm_rows.wgsl): its state, gates, dPre and h_{t-1} past
- * it are neither computed nor written.
+ * gradients and dx, which is unpacked (0 at the padding, where no loss reaches). The sequence variant's
+ * recurrent kernels then stop each row at its length (shaders/lstm_rows.wgsl): its state, gates, dPre and
+ * h_{t-1} past it are neither computed nor written (those buffers keep stale values there, which only packed
+ * positions' readers never see); the per-position variant computes every position.
  *
  * The layer always runs its B (largest batch) rows. A short batch's unused rows get dLogits 0 from the
- * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient.
+ * loss, so their rows of dh, and hence of dPre, are 0 and they add nothing to any gradient (with a packing
+ * they have length 0 and are not computed at all).
  */
 import {
   type BufferSlice,

@@ -4,11 +4,12 @@
  * the step packs the positions with a target into consecutive rows (shaders/rows_pack.wgsl) wherever work
  * is a row at a time: the head (its GEMMs and softmax) and the LSTM's GEMMs (the input projection, the
  * weight gradients, dx) run over the packed rows alone, and what they produce for positions is unpacked
- * back, zero where there is no target. The recurrent kernels, which carry a row's state from position to
- * position, skip the positions past a row's length (they take the rows by length, longest first, to deal
- * out to their workgroups). Each row is computed as it was, so only sums over rows (a weight gradient)
- * change order; a padded position's gate input is then 0 rather than its pad word's, which nothing at a
- * position with a target reads (the padding follows a row's end), and its gradients stay exactly 0.
+ * back, zero where there is no target. The LSTM's sequence kernels, which carry a row's state from position
+ * to position, skip the positions past a row's length (they take the rows by length, longest first, to deal
+ * out to their workgroups); what they would have written there is left stale, and nothing reads it. Each row
+ * is computed as it was, so only sums over rows (a weight gradient) change order; a padded position's gate
+ * input is then 0 rather than its pad word's, which nothing at a position with a target reads (the padding
+ * follows a row's end), and no gradient reaches it.
  *
  * The packing is decided on the host each step, from the rows' lengths (targets come first in a row, then
  * padding), and written with the step: the position of each packed row, the packed row of each position,
