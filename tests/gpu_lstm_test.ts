@@ -331,7 +331,8 @@ for (const variant of VARIANTS) {
       "rows of every length (0 included), several Tb",
     async (gpu) => {
       // H = 9: scalar rows; H = 12 and In = 8 (the sequence kernels only, to keep the per-position kernels'
-      // compiles few): vec4 rows. B = 6 of rows 1..T long and one empty.
+      // compiles few): vec4 rows. B = 6 of rows 1..T long and one empty; B = 7 dealt out by length to two
+      // workgroups of 4 and 3 rows, ties among them (the wide plan's test below deals to 3).
       await checkLstm(gpu, {
         shape: { B: 6, T: perPosition ? 3 : 7, In: 5, H: 9 },
         variant,
@@ -348,16 +349,6 @@ for (const variant of VARIANTS) {
         scale: 0.5,
         steps: [6, 2],
         lengths: [2, 6, 1, 3, 5, 4, 6],
-      });
-      // B = 23: several workgroups each way (the rows by length dealt out to them, one fewer in the last),
-      // lengths in no order, ties and empty rows among them.
-      await checkLstm(gpu, {
-        shape: { B: 23, T: 5, In: 4, H: 8 },
-        variant,
-        scale: 0.5,
-        steps: [5, 4],
-        lengths: [3, 5, 0, 1, 5, 2, 4, 4, 1, 0, 5, 3, 2, 2, 5, 1, 4, 3, 0, 5, 2, 1, 3],
-        used: 21,
       });
     },
   );
