@@ -27,10 +27,11 @@ export interface PackedPositions {
   positions: Int32Array;
   /** The packed row of each of the maxB x steps positions, or -1 (no target). */
   rowOf: Int32Array;
-  /** The maxB rows by length, longest first (ties in row order): the recurrent kernels deal them out. */
-  rowsByLength: Int32Array;
-  /** Each of the maxB rows' positions with a target (0 for rows past `size`). */
-  lengths: Int32Array;
+  /**
+   * [2 x maxB]: the rows by length, longest first (ties in row order), which the recurrent kernels deal out;
+   * then each row's positions with a target (0 for rows past `size`).
+   */
+  byLength: Int32Array;
 }
 
 /**
@@ -45,7 +46,8 @@ export function packPositions(
 ): PackedPositions {
   const rowOf = new Int32Array(maxB * steps).fill(-1);
   const positions: number[] = [];
-  const cut = new Int32Array(maxB);
+  const byLength = new Int32Array(2 * maxB);
+  const cut = byLength.subarray(maxB);
   for (let b = 0; b < size; b++) {
     cut[b] = Math.min(lengths[b], steps);
     for (let t = 0; t < cut[b]; t++) {
@@ -53,10 +55,8 @@ export function packPositions(
       positions.push(b * steps + t);
     }
   }
-  const rowsByLength = Int32Array.from({ length: maxB }, (_, b) => b).sort((a, b) =>
-    cut[b] - cut[a] || a - b
-  );
-  return { rows: positions.length, positions: Int32Array.from(positions), rowOf, rowsByLength, lengths: cut };
+  byLength.set(Int32Array.from({ length: maxB }, (_, b) => b).sort((a, b) => cut[b] - cut[a] || a - b));
+  return { rows: positions.length, positions: Int32Array.from(positions), rowOf, byLength };
 }
 
 /** A step's packing on the GPU: written each step, read by the packed kernels. */
@@ -103,10 +103,7 @@ export function createPacking(gpu: Gpu, maxB: number, maxSteps: number, label = 
       gpu.write(step, 0, STEP_PARAMS.pack({ start: 0, size: 0, slot: 0, steps: packed.rows }));
       if (packed.rows > 0) gpu.write(positions, 0, packed.positions);
       gpu.write(rowOf, 0, packed.rowOf);
-      const rowsAndLengths = new Int32Array(2 * maxB);
-      rowsAndLengths.set(packed.rowsByLength);
-      rowsAndLengths.set(packed.lengths, maxB);
-      gpu.write(byLength, 0, rowsAndLengths);
+      gpu.write(byLength, 0, packed.byLength);
       written = packed.rows;
       return packed.rows;
     },
