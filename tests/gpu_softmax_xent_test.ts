@@ -12,8 +12,13 @@
  */
 import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
-import type { Gpu } from "../src/gpu/device.ts";
-import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xent.ts";
+import { type Gpu, softwareAdapterName, WIDE_WORKGROUP } from "../src/gpu/device.ts";
+import {
+  createSoftmaxXent,
+  type SoftmaxXentShape,
+  SOFTWARE_ROW_WIDTH,
+  xentRowWidth,
+} from "../src/gpu/softmax_xent.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
@@ -47,6 +52,7 @@ async function runSteps(
   steps: ReadonlyArray<readonly [number, number, number]>,
   makeLogits: MakeLogits,
   tol: Tolerances,
+  rowWidth?: number,
 ): Promise<void> {
   const { maxB, V, perPosition } = shape;
   const rows = maxB * (perPosition?.maxSteps ?? 1);
@@ -62,7 +68,7 @@ async function runSteps(
     dLogits: output(gpu, rows * V),
     packing,
   };
-  const kernels = await createSoftmaxXent(gpu, shape, bufs);
+  const kernels = await createSoftmaxXent(gpu, shape, bufs, undefined, rowWidth);
   const expectedLosses: number[] = [];
   for (const [k, [start, size, tb]] of steps.entries()) {
     const stepTargets = stepRows(data.targets, data.order, perPosition?.stride ?? 1, start, size, tb);
@@ -100,20 +106,45 @@ async function checkSoftmaxXent(
   makeLogits: MakeLogits,
   steps: Array<[number, number]>,
   tol: Tolerances,
+  rowWidth?: number,
 ): Promise<void> {
   const pairs = Math.max(...steps.map(([s, n]) => s + n));
   const targets = Int32Array.from(randomArray(pairs, 21, 0, V), Math.floor);
   const order = Int32Array.from({ length: pairs }, (_, i) => (i * 7 + 3) % pairs);
   const perPair = steps.map(([start, size]) => [start, size, 1] as const);
-  await runSteps(gpu, { maxB, V }, { targets, order }, perPair, makeLogits, tol);
+  await runSteps(gpu, { maxB, V }, { targets, order }, perPair, makeLogits, tol, rowWidth);
 }
 
 const ORDINARY: Tolerances = XENT_TOLERANCE;
 const atMagnitude = XENT_TOLERANCE.atMagnitude;
 
+/** Logits in -3..3 beside one each of 500, -700 and 90 a row (different columns per row). */
+const mixedMagnitudes: MakeLogits = (k, _t, maxB, V) => {
+  const logits = randomArray(maxB * V, 100 + k, -3, 3);
+  for (let b = 0; b < maxB; b++) {
+    // Different columns per row, so that some rows' targets fall on them and most do not.
+    logits[b * V + (b * 5) % V] = 500;
+    logits[b * V + (b * 5 + 1) % V] = -700;
+    logits[b * V + (b * 5 + 2) % V] = 90;
+  }
+  return logits;
+};
+
 gpuTest("softmax xent: odd shape (V=37, maxB=5), short batch, losses in two slots", async (gpu) => {
   await checkSoftmaxXent(gpu, 5, 37, uniform(0, 3), [[0, 5], [5, 3]], ORDINARY);
 });
+
+gpuTest(
+  "softmax xent: rows of 8 invocations on a software adapter; rows of 256 (a hardware adapter's) match too",
+  async (gpu) => {
+    const software = softwareAdapterName(gpu) !== null;
+    assertEquals(xentRowWidth(gpu), gpu.reductionWidth(software ? SOFTWARE_ROW_WIDTH : WIDE_WORKGROUP));
+    // The other width than this adapter's own, on an odd shape and on a row of mixed magnitudes.
+    const other = software ? WIDE_WORKGROUP : SOFTWARE_ROW_WIDTH;
+    await checkSoftmaxXent(gpu, 5, 37, uniform(0, 3), [[0, 5], [5, 3]], ORDINARY, other);
+    await checkSoftmaxXent(gpu, 3, 300, mixedMagnitudes, [[0, 3]], atMagnitude(700), other);
+  },
+);
 
 gpuTest("softmax xent: the window model's shape (V=2482, maxB=64), then a last batch of 20", async (gpu) => {
   const c = modelXentCases(MODEL_SHAPES).find((c) => c.model === "window")!;
@@ -132,17 +163,7 @@ gpuTest("softmax xent stability: large negative logits (-1010..-990, exp underfl
 gpuTest(
   "softmax xent stability: mixed magnitudes in one row (-3..3 beside 500, -700 and 90)",
   async (gpu) => {
-    const mixed: MakeLogits = (k, _t, maxB, V) => {
-      const logits = randomArray(maxB * V, 100 + k, -3, 3);
-      for (let b = 0; b < maxB; b++) {
-        // Different columns per row, so that some rows' targets fall on them and most do not.
-        logits[b * V + (b * 5) % V] = 500;
-        logits[b * V + (b * 5 + 1) % V] = -700;
-        logits[b * V + (b * 5 + 2) % V] = 90;
-      }
-      return logits;
-    };
-    await checkSoftmaxXent(gpu, 7, 64, mixed, [[0, 7], [3, 7]], atMagnitude(700));
+    await checkSoftmaxXent(gpu, 7, 64, mixedMagnitudes, [[0, 7], [3, 7]], atMagnitude(700));
   },
 );
 

@@ -337,6 +337,22 @@ export const MUTATIONS: Mutation[] = [
     T_SOFTMAX,
   ),
   one(
+    "softmax wgsl: the row's reduction stops a level short",
+    SOFTMAX_WGSL,
+    "for (var half = WG / 2u; half > 0u; half /= 2u) {",
+    "for (var half = WG / 2u; half > 1u; half /= 2u) {",
+    T_SOFTMAX,
+    { filter: "odd shape" },
+  ),
+  one(
+    "softmax ts: a software adapter's rows as wide as a hardware adapter's",
+    "src/gpu/softmax_xent.ts",
+    "softwareAdapterName(gpu) ? SOFTWARE_ROW_WIDTH : WIDE_WORKGROUP",
+    "WIDE_WORKGROUP",
+    T_SOFTMAX,
+    { filter: "rows of 8" },
+  ),
+  one(
     "softmax wgsl: the row at size counted in the batch",
     SOFTMAX_WGSL,
     "if (b >= step.size) {",
