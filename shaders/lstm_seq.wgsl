@@ -234,6 +234,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
     ao{{r}} = vec4f(0.0);
 //#endfor
     if (INIT || t > 0u) {
+      //#if !SHARED
+      // Each slot's batch row, looked up once a position rather than once per k (slots past the workgroup's
+      // read its last, never used).
+//#for r in ROWS
+      let b{{r}} = batchRow(group, min({{r}}u, rows - 1u));
+//#endfor
+      //#endif
       for (var k = 0u; k < QUADS; k++) {
         let wi = quadColumns(0u, j4, k);
         let wf = quadColumns(H, j4, k);
@@ -244,7 +251,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
           //#if SHARED
           let x = hs[cur + {{r}}u * QUADS + k];
           //#else
-          let x = ldPrevH(batchRow(group, {{r}}u), t, k);
+          let x = ldPrevH(b{{r}}, t, k);
           //#endif
           ai{{r}} += x.x * wi[0] + x.y * wi[1] + x.z * wi[2] + x.w * wi[3];
           af{{r}} += x.x * wf[0] + x.y * wf[1] + x.z * wf[2] + x.w * wf[3];

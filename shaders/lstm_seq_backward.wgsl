@@ -256,6 +256,13 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       d{{r}}_{{u}} = vec4f(0.0);
 //#endfor
 //#endfor
+      //#if !SHARED
+      // Each slot's position row, looked up once a position rather than once per k (slots past the
+      // workgroup's read its last, never used).
+//#for r in ROWS
+      let p{{r}} = batchRow(group, min({{r}}u, rows - 1u)) * T + t;
+//#endfor
+      //#endif
       for (var k = 0u; k < ROW_VEC4S; k++) {
         // Gate units gate*H + u0 .. u0+3 (the last quad of a gate clamped to its last unit, where ds is 0).
         let gate = k / QUADS;
@@ -275,7 +282,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
           //#if SHARED
           let x = ds[cur + {{r}}u * ROW_VEC4S + k];
           //#else
-          let x = ldDPreQuad(batchRow(group, {{r}}u) * T + t, gate * H, u0);
+          let x = ldDPreQuad(p{{r}}, gate * H, u0);
           //#endif
 //#for u in QPI
           d{{r}}_{{u}} += x.x * w{{u}}_0 + x.y * w{{u}}_1 + x.z * w{{u}}_2 + x.w * w{{u}}_3;

@@ -816,6 +816,22 @@ export const MUTATIONS: Mutation[] = [
     { filter: "(sequence)" },
   ),
   one(
+    "lstm seq wgsl: every slot reads the first slot's h_{t-1} (state in storage)",
+    LSTM_SEQ,
+    "let b{{r}} = batchRow(group, min({{r}}u, rows - 1u));",
+    "let b{{r}} = batchRow(group, 0u);",
+    T_LSTM,
+    { filter: "state read from storage" },
+  ),
+  one(
+    "lstm seq backward wgsl: every slot's dh sums read the first slot's dPre (state in storage)",
+    LSTM_SEQ_BACK,
+    "let p{{r}} = batchRow(group, min({{r}}u, rows - 1u)) * T + t;",
+    "let p{{r}} = batchRow(group, 0u) * T + t;",
+    T_LSTM,
+    { filter: "state read from storage" },
+  ),
+  one(
     "lstm seq wgsl: c not carried to the next step",
     LSTM_SEQ,
     "cs[r] = cNew;",
