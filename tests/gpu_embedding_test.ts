@@ -40,6 +40,7 @@ async function checkEmbedding(
   steps: Array<[number, number, number?]>,
   distinct: number,
   accumulate = false,
+  wordWidth?: number,
 ): Promise<void> {
   const { V, E, T, maxB } = shape;
   const inputs = randomIds(rows * T, V, distinct, 11);
@@ -57,7 +58,7 @@ async function checkEmbedding(
     dx: upload(gpu, dxHost),
     dTable: output(gpu, V * E, NaN), // overwritten: every row, rows of absent words with 0
   };
-  const emb = await createEmbedding(gpu, shape, bufs, "embedding", accumulate);
+  const emb = await createEmbedding(gpu, shape, bufs, "embedding", accumulate, wordWidth);
   for (const [start, size, tb = T] of steps) {
     // A batch of tb <= T positions per row (a headline batch shorter than the data's longest row) is
     // packed with tb as the row stride.
@@ -77,6 +78,9 @@ async function checkEmbedding(
     const dTable = await readFloats(gpu, bufs.dTable, V * E);
     const tol = accumulate ? EMBEDDING_TOLERANCE.accumulate : EMBEDDING_TOLERANCE.backward;
     assertAllClose(dTable, dTableExpected, { ...tol, what: `dTable ${what}` });
+    // Every word's span is reset for the next step (else still right, but walked ever wider).
+    assertEquals(Array.from(await readInts(gpu, whole(emb.spans.first), V)), new Array(V).fill(-1), "first");
+    assertEquals(Array.from(await readInts(gpu, whole(emb.spans.last), V)), new Array(V).fill(0), "last");
   }
 }
 
@@ -99,11 +103,19 @@ gpuTest(
 );
 
 gpuTest(
-  "embedding: a batch with more ids than the backward holds in workgroup memory at once",
+  "embedding: a batch of 4500 positions, each word's far apart; rows longer than the backward sums at once",
   async (gpu) => {
-    // 1500 x 3 = 4500 positions: the backward's ids pass through workgroup memory in chunks of 2048 (three
-    // chunks, the last one short), and words repeat across chunks.
     await checkEmbedding(gpu, { V: 50, E: 3, T: 3, maxB: 1500 }, 1600, [[0, 1500], [100, 1499]], 19);
+    // E = 2050: the backward sums a word's row in two chunks of elements (2048, then 2), walking it twice.
+    await checkEmbedding(gpu, { V: 9, E: 2050, T: 2, maxB: 3 }, 5, [[0, 3], [2, 3]], 3);
+  },
+);
+
+gpuTest(
+  "embedding: 64 invocations a word (a hardware adapter's width) sum alike, overwriting and accumulating",
+  async (gpu) => {
+    await checkEmbedding(gpu, { V: 37, E: 70, T: 3, maxB: 5 }, 11, [[0, 5], [5, 5], [10, 1]], 4, false, 64);
+    await checkEmbedding(gpu, { V: 31, E: 5, T: 6, maxB: 7 }, 12, [[0, 7, 6], [7, 5, 3]], 5, true, 64);
   },
 );
 

@@ -12,13 +12,14 @@
  */
 import { assert, assertAllClose, assertEquals, randomArray } from "./assert.ts";
 import { gpuTest, output, readFloats, upload } from "./gpu_harness.ts";
-import { type Gpu, softwareAdapterName, WIDE_WORKGROUP } from "../src/gpu/device.ts";
 import {
-  createSoftmaxXent,
-  type SoftmaxXentShape,
-  SOFTWARE_ROW_WIDTH,
-  xentRowWidth,
-} from "../src/gpu/softmax_xent.ts";
+  cooperativeWidth,
+  type Gpu,
+  SOFTWARE_LANES,
+  softwareAdapterName,
+  WIDE_WORKGROUP,
+} from "../src/gpu/device.ts";
+import { createSoftmaxXent, type SoftmaxXentShape } from "../src/gpu/softmax_xent.ts";
 import { createStepParams } from "../src/gpu/step_params.ts";
 import { softmaxCrossEntropy } from "../src/cpu/softmax_xent.ts";
 import { MODEL_SHAPES } from "../src/facts/shapes.ts";
@@ -138,9 +139,12 @@ gpuTest(
   "softmax xent: rows of 8 invocations on a software adapter; rows of 256 (a hardware adapter's) match too",
   async (gpu) => {
     const software = softwareAdapterName(gpu) !== null;
-    assertEquals(xentRowWidth(gpu), gpu.reductionWidth(software ? SOFTWARE_ROW_WIDTH : WIDE_WORKGROUP));
+    assertEquals(
+      cooperativeWidth(gpu, WIDE_WORKGROUP),
+      gpu.reductionWidth(software ? SOFTWARE_LANES : WIDE_WORKGROUP),
+    );
     // The other width than this adapter's own, on an odd shape and on a row of mixed magnitudes.
-    const other = software ? WIDE_WORKGROUP : SOFTWARE_ROW_WIDTH;
+    const other = software ? WIDE_WORKGROUP : SOFTWARE_LANES;
     await checkSoftmaxXent(gpu, 5, 37, uniform(0, 3), [[0, 5], [5, 3]], ORDINARY, other);
     await checkSoftmaxXent(gpu, 3, 300, mixedMagnitudes, [[0, 3]], atMagnitude(700), other);
   },

@@ -572,6 +572,19 @@ export function softwareAdapterName(gpu: Gpu): string | null {
   return named ? `a software adapter ("${named[0]}" in its description)` : null;
 }
 
+/** Invocations in one vector of a software adapter's lanes (lavapipe on AVX2: 8 floats). */
+export const SOFTWARE_LANES = 8;
+
+/**
+ * The width of a workgroup whose invocations work through one thing together (a softmax row's reduction, an
+ * embedding word's positions): `wide` (as the device allows), or on a software adapter one vector of its
+ * lanes, where each barrier runs a workgroup's vectors one after another and each vector repeats the walk
+ * (docs/performance.md, session 8).
+ */
+export function cooperativeWidth(gpu: Gpu, wide: number): number {
+  return gpu.reductionWidth(softwareAdapterName(gpu) ? SOFTWARE_LANES : wide);
+}
+
 /**
  * Whether a backend label (AdapterSummary.backend, Deno's DENO_WEBGPU_BACKEND) asks first for OpenGL: wgpu's GL
  * backend, whose shader compiler (Mesa's GLSL front end) is far slower on large kernels.

@@ -1,12 +1,17 @@
 /**
  * Word embedding on the GPU: the forward gathers the step's rows straight from the uploaded data through
  * the epoch's order (no host-side batch assembly), the backward overwrites the whole dTable without
- * float atomics (see shaders/embedding_backward.wgsl).
+ * float atomics: each word's first and last position in the batch (shaders/embedding_spans.wgsl), then one
+ * workgroup per word sums its positions' rows in order (shaders/embedding_backward.wgsl).
  */
-import { type BufferSlice, ceilDiv, type Gpu, type Kernel } from "./device.ts";
+import { type BufferSlice, ceilDiv, cooperativeWidth, type Gpu, type Kernel } from "./device.ts";
 
-/** Batch ids the backward holds in workgroup memory at once. */
-const IDS_CHUNK = 2048;
+/** A word's row elements the backward sums in workgroup memory at once (8 KiB: half the WebGPU minimum). */
+const ROW_CHUNK = 2048;
+/** The backward's invocations a word (one vector of lanes on a software adapter). */
+export const WORD_WORKGROUP = 64;
+/** embedding_spans.wgsl's "no position" (u32 max), what `first` holds for a word absent from the batch. */
+export const NO_POSITION = 0xffffffff;
 
 export interface EmbeddingShape {
   /** Vocabulary size (table rows). */
@@ -38,15 +43,25 @@ export interface EmbeddingBuffers {
 
 export interface GpuEmbedding {
   forward: Kernel[];
-  /** Needs the same step's forward to have run (it reads the ids the forward resolved). */
+  /**
+   * Needs the same step's forward to have run (it reads the ids the forward resolved); its two kernels run
+   * together and in order (the second resets what the first finds).
+   */
   backward: Kernel[];
   /** The step's resolved ids, i32 [maxB, T] (-1 beyond the step's size). */
   ids: GPUBuffer;
+  /**
+   * u32 [V] each: every word's first and last position in the step, which the backward walks and then resets
+   * (first NO_POSITION, last 0: so they read between steps). Not resetting them would still give the right sums (the
+   * walk checks each position's id) but ever wider walks.
+   */
+  spans: { first: GPUBuffer; last: GPUBuffer };
 }
 
 /**
  * The gather and its backward; with `accumulate`, the backward adds to dTable (a tied output layer's weight
- * gradient is there) instead of overwriting it.
+ * gradient is there) instead of overwriting it. `wordWidth` forces the backward's invocations a word (tests run
+ * a hardware adapter's on a software one); by default cooperativeWidth decides.
  */
 export async function createEmbedding(
   gpu: Gpu,
@@ -54,23 +69,38 @@ export async function createEmbedding(
   bufs: EmbeddingBuffers,
   label = "embedding",
   accumulate = false,
+  wordWidth = cooperativeWidth(gpu, WORD_WORKGROUP),
 ): Promise<GpuEmbedding> {
   const { V, E, T, maxB } = shape;
   const positions = maxB * T;
   const ids = gpu.buffer(`${label} ids`, positions * 4);
-  // The backward walks the ids CHUNK at a time through workgroup memory (8 KiB: half the WebGPU minimum).
-  const slots = { T, E, V, POSITIONS: positions, CHUNK: Math.min(positions, IDS_CHUNK) };
+  // Each word's first and last position in the step, reset by the backward after use (first NO_POSITION, last 0).
+  const first = gpu.buffer(`${label} first`, V * 4, new Uint32Array(V).fill(NO_POSITION));
+  const last = gpu.buffer(`${label} last`, V * 4);
+  const slots = { T, E, V, POSITIONS: positions };
   const forwardPipeline = await gpu.pipeline("embedding", slots);
-  const backwardPipeline = await gpu.pipeline("embedding_backward", { ...slots, ACCUMULATE: accumulate });
+  const spansPipeline = await gpu.pipeline("embedding_spans", slots);
+  const backwardPipeline = await gpu.pipeline("embedding_backward", {
+    ...slots,
+    WG: gpu.reductionWidth(wordWidth),
+    ECHUNK: Math.min(E, ROW_CHUNK),
+    ACCUMULATE: accumulate,
+  });
+  const x = Math.min(V, gpu.device.limits.maxComputeWorkgroupsPerDimension);
   return {
     ids,
+    spans: { first, last },
     forward: [
       gpu.kernel(label, forwardPipeline, [bufs.step, bufs.inputs, bufs.order, bufs.table, bufs.x, ids], [
         ceilDiv(positions * E, 64),
       ]),
     ],
     backward: [
-      gpu.kernel(`${label} backward`, backwardPipeline, [ids, bufs.dx, bufs.dTable], [ceilDiv(V, 64)]),
+      gpu.kernel(`${label} spans`, spansPipeline, [ids, first, last], [ceilDiv(positions, 64)]),
+      gpu.kernel(`${label} backward`, backwardPipeline, [ids, bufs.dx, bufs.dTable, first, last], [
+        x,
+        ceilDiv(V, x),
+      ]),
     ],
   };
 }

@@ -8,6 +8,7 @@ import colsum from "../../shaders/colsum.wgsl" with { type: "text" };
 import dropout from "../../shaders/dropout.wgsl" with { type: "text" };
 import embedding from "../../shaders/embedding.wgsl" with { type: "text" };
 import embeddingBackward from "../../shaders/embedding_backward.wgsl" with { type: "text" };
+import embeddingSpans from "../../shaders/embedding_spans.wgsl" with { type: "text" };
 import gradNorm from "../../shaders/grad_norm.wgsl" with { type: "text" };
 import gradNormFinal from "../../shaders/grad_norm_final.wgsl" with { type: "text" };
 import lstmActivations from "../../shaders/lstm_activations.wgsl" with { type: "text" };
@@ -33,6 +34,7 @@ export const SHADER_SOURCES: Readonly<Record<string, string>> = Object.freeze({
   dropout,
   embedding,
   embedding_backward: embeddingBackward,
+  embedding_spans: embeddingSpans,
   grad_norm: gradNorm,
   grad_norm_final: gradNormFinal,
   lstm_activations: lstmActivations,

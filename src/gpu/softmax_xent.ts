@@ -6,7 +6,7 @@
  * padding's targets (-1) count for nothing, and a first one-invocation kernel counts the step's targets
  * (shaders/softmax_xent_count.wgsl).
  */
-import { type BufferSlice, type Gpu, type Kernel, softwareAdapterName, WIDE_WORKGROUP } from "./device.ts";
+import { type BufferSlice, cooperativeWidth, type Gpu, type Kernel, WIDE_WORKGROUP } from "./device.ts";
 import type { Packing } from "./packing.ts";
 
 export interface SoftmaxXentShape {
@@ -41,27 +41,17 @@ export interface SoftmaxXentBuffers {
 }
 
 /**
- * Invocations per row on a software adapter: one vector of lavapipe's lanes. There each barrier of the
- * row's reduction runs the workgroup's vectors one after another, and a row of 8 took 0.65x the time of a
- * row of 256 at the recipe's head (330 rows of 2246; docs/performance.md, session 8).
- */
-export const SOFTWARE_ROW_WIDTH = 8;
-
-/** The invocations that share a row: SOFTWARE_ROW_WIDTH on a software adapter, else a wide workgroup. */
-export function xentRowWidth(gpu: Gpu): number {
-  return gpu.reductionWidth(softwareAdapterName(gpu) ? SOFTWARE_ROW_WIDTH : WIDE_WORKGROUP);
-}
-
-/**
  * Kernels for one step; with no bufs.dLogits, only losses are produced. `rowWidth` (a power of two) forces
- * the invocations per row (tests run both widths); by default xentRowWidth decides.
+ * the invocations per row (tests run both widths); by default one vector of lanes on a software adapter, where
+ * a row of 8 took 0.65x the time of a row of 256 at the recipe's head (330 rows of 2246; docs/performance.md,
+ * session 8), else a wide workgroup.
  */
 export async function createSoftmaxXent(
   gpu: Gpu,
   shape: SoftmaxXentShape,
   bufs: SoftmaxXentBuffers,
   label = "softmax xent",
-  rowWidth = xentRowWidth(gpu),
+  rowWidth = cooperativeWidth(gpu, WIDE_WORKGROUP),
 ): Promise<Kernel[]> {
   const grad = bufs.dLogits !== undefined;
   const per = shape.perPosition;
