@@ -135,7 +135,7 @@ const HEADLINE_BUGS: Array<[string, string, string]> = [
   // The per-position loss counts padding among its targets.
   ["softmax_xent_count", "if (targets[row + t] >= 0) {", "if (targets[row + t] >= -1) {"],
   // The tied model's embedding backward overwrites fc2's gradient instead of adding to it.
-  ["embedding_backward", "select(sum[e], dTable[v * E + e] + sum[e], ACCUMULATE)", "sum[e]"],
+  ["embedding_backward", "select(sums[e], dTable[at] + sums[e], ACCUMULATE)", "sums[e]"],
   // The sequence kernel's initial cell state read 1% short.
   ["lstm_seq", "cs[r] = ldC0(b * H, j4);", "cs[r] = 0.99 * ldC0(b * H, j4);"],
 ];

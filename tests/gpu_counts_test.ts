@@ -58,8 +58,9 @@ gpuTest(
       const L = WINDOW.layers;
       // Forward: the embedding, per layer the input projection GEMM and one recurrent dispatch, fc1 (+ ReLU),
       // fc2; the loss: softmax cross-entropy and its batch mean; backward: fc2 and fc1 (dX, dW, db each), per
-      // layer the recurrent dispatch, dW_ih, dx, dW_hh and the bias sums, the embedding's; then Adam.
-      const dispatches = 1 + 2 * L + 2 + 2 + 3 + 3 + 5 * L + 1 + 1;
+      // layer the recurrent dispatch, dW_ih, dx, dW_hh and the bias sums, the embedding's two (each word's span,
+      // then the sums); then Adam.
+      const dispatches = 1 + 2 * L + 2 + 2 + 3 + 3 + 5 * L + 2 + 1;
       const steps: GpuCounts[] = [];
       for (let s = 0; s < 3; s++) {
         steps.push(
@@ -112,9 +113,9 @@ gpuTest(
       // head's input packed, fc2; the loss: cross-entropy, the count of targets, the mean; backward: fc2's
       // three, its dx unpacked, the dropouts' masks on the gradients (before fc2, between layers, the
       // embedding's), per layer eight (the recurrent dispatch, dPre and h_{t-1} packed, the bias sums, dW_ih,
-      // dW_hh, dx and its unpacking), the embedding's (into the tied fc2.weight); then the gradient norm's
+      // dW_hh, dx and its unpacking), the embedding's two (into the tied fc2.weight); then the gradient norm's
       // two stages and Adam.
-      const dispatches = 1 + 1 + 4 * L + (L - 1) + 1 + 1 + 1 + 3 + 3 + 1 + 1 + 8 * L + (L - 1) + 1 + 1 + 2 +
+      const dispatches = 1 + 1 + 4 * L + (L - 1) + 1 + 1 + 1 + 3 + 3 + 1 + 1 + 8 * L + (L - 1) + 1 + 2 + 2 +
         1;
       const hyper = { ...ADAM_DEFAULTS, clip: 1 };
       const step = await counted(gpu, () => backend.trainStep(0, 4, hyper, { rate: 0.2, seed: 3 }));
