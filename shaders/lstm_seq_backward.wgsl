@@ -5,8 +5,9 @@
 // gradients, GEMMs over all positions after this) and h_{t-1} into hPrev [.,H] (the operand of dW_hh; h0 or
 // zeros at t = 0), and computes dh_{t-1} = dPre_t·W_hh. With SHARED the rows' dPre pass through workgroup
 // memory, two copies written and read alternately, so one barrier per step suffices; without, they are read
-// back from `dPre` after a storage barrier (no workgroup memory, so no bound on ROWS from it; the rows written
-// at a step are never those read at the step before).
+// back from `dPre` after a storage barrier, KC vec4s of each row at a time into workgroup memory (a chunk,
+// two barriers each: so ROWS is bounded by a chunk's rows, not a whole row's; the rows written at a step are
+// never those read at the step before).
 //
 // Invocation q owns QPI quads of hidden units, quads QPI·q .. QPI·q+QPI-1 (a quad: 4 consecutive units j4 ..
 // j4+3, vec4 over units), of all ROWS rows: per 4 values of k (gate units) it loads 4·QPI vec4 of W_hh and ROWS
@@ -34,6 +35,11 @@ const SHARED = {{SHARED}};
 const G = 4u * H;
 // A row of dPre in workgroup memory: each gate's units padded to whole quads.
 const ROW_VEC4S = 4u * QUADS;
+// Without SHARED, the running rows' dPre pass through workgroup memory KC vec4s a row at a time (a chunk)
+// for the sums of dh_{t-1}: lavapipe reads workgroup memory without the bounds checks of a storage read
+// (docs/performance.md, session 8). With SHARED, KC is a whole row.
+const KC = {{KC}}u;
+const INVOCATIONS = (QUADS + QPI - 1u) / QPI;
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 //#if VEC4
@@ -69,6 +75,9 @@ const ROW_VEC4S = 4u * QUADS;
 //#if SHARED
 // dPre of the workgroup's rows, twice: [copy][row][gate][quad], vec4 over 4 consecutive units.
 var<workgroup> ds: array<vec4f, 2u * ROWS * ROW_VEC4S>;
+//#else
+// One chunk of the running rows' dPre: [row][KC vec4s].
+var<workgroup> dChunk: array<vec4f, ROWS * KC>;
 //#endif
 
 // Units j4 .. j4+3 of the row of a buffer that starts at `base` (in floats). Without VEC4, units past H read
@@ -165,7 +174,7 @@ fn ldC0(base: u32, j4: u32) -> vec4f {
 //#endif
 //#endif
 
-@compute @workgroup_size((QUADS + QPI - 1u) / QPI)
+@compute @workgroup_size(INVOCATIONS)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u32) {
   let T = step.steps;
   let group = wid.x;
@@ -256,39 +265,48 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) q: u
       d{{r}}_{{u}} = vec4f(0.0);
 //#endfor
 //#endfor
-      //#if !SHARED
-      // Each slot's position row, looked up once a position rather than once per k (slots past the
-      // workgroup's read its last, never used).
-//#for r in ROWS
-      let p{{r}} = batchRow(group, min({{r}}u, rows - 1u)) * T + t;
-//#endfor
-      //#endif
-      for (var k = 0u; k < ROW_VEC4S; k++) {
-        // Gate units gate*H + u0 .. u0+3 (the last quad of a gate clamped to its last unit, where ds is 0).
-        let gate = k / QUADS;
-        let u0 = 4u * (k % QUADS);
-        let k0 = gate * H + u0;
-        let k1 = gate * H + min(u0 + 1u, H - 1u);
-        let k2 = gate * H + min(u0 + 2u, H - 1u);
-        let k3 = gate * H + min(u0 + 3u, H - 1u);
+      for (var c0 = 0u; c0 < ROW_VEC4S; c0 += KC) {
+        //#if !SHARED
+        if (c0 > 0u) {
+          // Every invocation is done with the previous chunk (before the first, the storage barrier above
+          // ordered the previous position's last chunk and this position's dPre alike).
+          workgroupBarrier();
+        }
+        for (var i = q; i < running * KC; i += INVOCATIONS) {
+          let k = c0 + i % KC;
+          if (k < ROW_VEC4S) {
+            dChunk[i] = ldDPreQuad(batchRow(group, i / KC) * T + t, (k / QUADS) * H, 4u * (k % QUADS));
+          }
+        }
+        workgroupBarrier();
+        //#endif
+        for (var k = c0; k < min(c0 + KC, ROW_VEC4S); k++) {
+          // Gate units gate*H + u0 .. u0+3 (the last quad of a gate clamped to its last unit, where ds is 0).
+          let gate = k / QUADS;
+          let u0 = 4u * (k % QUADS);
+          let k0 = gate * H + u0;
+          let k1 = gate * H + min(u0 + 1u, H - 1u);
+          let k2 = gate * H + min(u0 + 2u, H - 1u);
+          let k3 = gate * H + min(u0 + 3u, H - 1u);
 //#for u in QPI
-        let w{{u}}_0 = ldW(k0, jw{{u}});
-        let w{{u}}_1 = ldW(k1, jw{{u}});
-        let w{{u}}_2 = ldW(k2, jw{{u}});
-        let w{{u}}_3 = ldW(k3, jw{{u}});
+          let w{{u}}_0 = ldW(k0, jw{{u}});
+          let w{{u}}_1 = ldW(k1, jw{{u}});
+          let w{{u}}_2 = ldW(k2, jw{{u}});
+          let w{{u}}_3 = ldW(k3, jw{{u}});
 //#endfor
 //#for r in ROWS
-        if ({{r}}u < running) {
-          //#if SHARED
-          let x = ds[cur + {{r}}u * ROW_VEC4S + k];
-          //#else
-          let x = ldDPreQuad(p{{r}}, gate * H, u0);
-          //#endif
+          if ({{r}}u < running) {
+            //#if SHARED
+            let x = ds[cur + {{r}}u * ROW_VEC4S + k];
+            //#else
+            let x = dChunk[{{r}}u * KC + k - c0];
+            //#endif
 //#for u in QPI
-          d{{r}}_{{u}} += x.x * w{{u}}_0 + x.y * w{{u}}_1 + x.z * w{{u}}_2 + x.w * w{{u}}_3;
+            d{{r}}_{{u}} += x.x * w{{u}}_0 + x.y * w{{u}}_1 + x.z * w{{u}}_2 + x.w * w{{u}}_3;
+//#endfor
+          }
 //#endfor
         }
-//#endfor
       }
 //#for r in ROWS
 //#for u in QPI

@@ -374,7 +374,8 @@ for (const variant of VARIANTS) {
 
 lstmTest(
   "lstm layer (sequence): the state read from storage and 4 quads of units per backward invocation (a wide " +
-    "layer's blocking on a software adapter) at odd shapes, the last invocation's quads partly past H",
+    "layer's blocking on a software adapter) at odd shapes, the last invocation's quads partly past H, dPre " +
+    "read back in chunks",
   async (gpu) => {
     const plan: LstmPlan = {
       variant: "sequence",
@@ -383,6 +384,8 @@ lstmTest(
       sequenceRows: { forward: 3, backward: 3 },
       sequenceState: "storage",
       backwardQuads: 4,
+      // A row's 40 vec4s of dPre read back as 16, 16 and 8 (H = 300 above: 64 at a time, the last 44).
+      backwardChunk: 16,
       reason: "the test's",
     };
     // H = 37: 10 quads (the last of 1 unit: scalar access), 3 invocations, the last owning quads 8-11 of which
@@ -426,6 +429,8 @@ gpuTest(
     assertEquals(wide.sequenceRows, { forward: 16, backward: 16 }, wide.reason);
     assertEquals(wide.backwardQuads, 4, wide.reason);
     assertEquals(wide.sequenceState, "storage", wide.reason);
+    // The backward's dPre read back 64 vec4s a row at a time: 16 KiB for 16 rows.
+    assertEquals(wide.backwardChunk, 64, wide.reason);
     // The forward's 16 rows of h at H = 512 fill 32 KiB once: one copy in workgroup memory.
     assertEquals(
       wide.forwardOneCopy,

@@ -136,6 +136,11 @@ export interface LstmPlan {
   forwardOneCopy?: boolean;
   /** "sequence": quads of hidden units (4 each) per invocation of the recurrent backward kernel. */
   backwardQuads?: number;
+  /**
+   * "sequence" with the state in storage: the vec4s of each row's dPre the recurrent backward stages through
+   * workgroup memory at a time (default: backwardChunk for the device; tests force small ones).
+   */
+  backwardChunk?: number;
   /** "steps": the per-position kernels' blocking (lstmBlocking). */
   steps?: ReturnType<typeof lstmBlocking>;
   reason: string;
@@ -214,6 +219,19 @@ export function lstmBlocking(
       }`,
   };
 }
+
+/**
+ * The vec4s of a row's dPre that the storage form's recurrent backward stages through workgroup memory at a
+ * time, for `rows` rows of hidden size H within `workgroupMemory` bytes: at most BACKWARD_CHUNK. At H = 512
+ * and 16 rows, chunks of 32, 64 and 128 vec4s each took 0.90-0.92x the time of reading dPre from storage
+ * (docs/performance.md, session 8).
+ */
+export function backwardChunk(rows: number, H: number, workgroupMemory: number): number {
+  let chunk = Math.min(BACKWARD_CHUNK, 4 * Math.ceil(H / 4));
+  while (chunk > 1 && rows * chunk * 16 > workgroupMemory) chunk = Math.ceil(chunk / 2);
+  return chunk;
+}
+const BACKWARD_CHUNK = 64;
 
 /** Workgroup memory per batch row of the sequence kernels (two copies of h, or of a row of dPre, in vec4s). */
 function sequenceRowBytes(H: number): { forward: number; backward: number } {
@@ -297,16 +315,21 @@ export function storageSequencePlan(B: number, H: number, why: string, workgroup
   };
   const quads = BACKWARD_QUADS_SOFTWARE_WIDE;
   const oneCopy = rows.forward * sequenceRowBytes(H).forward / 2 <= workgroupMemory;
+  const chunk = workgroupMemory > 0 ? backwardChunk(rows.backward, H, workgroupMemory) : 0;
   return {
     variant: "sequence",
     sequenceRows: rows,
     sequenceState: "storage",
     backwardQuads: quads,
     ...(oneCopy ? { forwardOneCopy: true } : {}),
+    ...(chunk ? { backwardChunk: chunk } : {}),
     reason: `${SEQUENCE_TEXT}, ${rows.forward} (forward) and ${rows.backward} (backward) batch rows per ` +
       `workgroup, ${quads} quads of 4 hidden units per backward invocation (${Math.ceil(H / 4)} quads), ` +
-      `the state in storage${oneCopy ? " (the forward's in one copy in workgroup memory)" : ""}: ${why}, ` +
-      `at most ${half} rows to keep two workgroups busy`,
+      `the state in storage${oneCopy ? " (the forward's in one copy in workgroup memory)" : ""}` +
+      `${
+        chunk ? ` (the backward's read back ${chunk} vec4s a row at a time through workgroup memory)` : ""
+      }: ` +
+      `${why}, at most ${half} rows to keep two workgroups busy`,
   };
 }
 
@@ -489,12 +512,15 @@ export async function createLstmLayer(
     }
   } else {
     const rowsPerWorkgroup = plan.sequenceRows!.backward;
+    const shared = plan.sequenceState !== "storage";
+    const memory = gpu.device.limits.maxComputeWorkgroupStorageSize;
     const back = await gpu.pipeline("lstm_seq_backward", {
       B,
       H,
       ROWS: rowsPerWorkgroup,
       QPI: plan.backwardQuads ?? 1,
-      SHARED: plan.sequenceState !== "storage",
+      KC: shared ? 4 * Math.ceil(H / 4) : plan.backwardChunk ?? backwardChunk(rowsPerWorkgroup, H, memory),
+      SHARED: shared,
       VEC4: H % 4 === 0,
       INIT: init,
       LENGTHS: packed !== undefined,
