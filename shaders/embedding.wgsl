@@ -11,6 +11,8 @@ const T = {{T}}u;
 const E = {{E}}u;
 // maxB * T: positions the kernels are built for.
 const POSITIONS = {{POSITIONS}}u;
+// Invocations per position: min(E, 64).
+const SPAN = {{SPAN}}u;
 
 @group(0) @binding(0) var<uniform> step: StepParams;
 @group(0) @binding(1) var<storage, read> inputs: array<i32>;
@@ -21,26 +23,32 @@ const POSITIONS = {{POSITIONS}}u;
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  // One invocation per (position, e); the e = 0 one also records the position's id.
+  // SPAN invocations per position, each gathering elements e = s, s + SPAN, ...: the position's id is looked
+  // up once for several elements (on lavapipe every invocation's load is its own). The s = 0 one also records
+  // the position's id.
   let n = gid.x;
-  if (n >= POSITIONS * E) {
+  if (n >= POSITIONS * SPAN) {
     return;
   }
-  let p = n / E;
-  let e = n % E;
+  let p = n / SPAN;
+  let s = n % SPAN;
   let b = p / step.steps;
   let t = p % step.steps;
   // Past the step's positions b >= maxB >= size: those are zeroed with the short batch's rows.
   if (b >= step.size) {
-    x[n] = 0.0;
-    if (e == 0u) {
+    for (var e = s; e < E; e += SPAN) {
+      x[p * E + e] = 0.0;
+    }
+    if (s == 0u) {
       ids[p] = -1;
     }
     return;
   }
   let id = inputs[u32(order[step.start + b]) * T + t];
-  x[n] = table[u32(id) * E + e];
-  if (e == 0u) {
+  for (var e = s; e < E; e += SPAN) {
+    x[p * E + e] = table[u32(id) * E + e];
+  }
+  if (s == 0u) {
     ids[p] = id;
   }
 }

@@ -673,6 +673,13 @@ export const MUTATIONS: Mutation[] = [
     T_EMBEDDING,
   ),
   one(
+    "embedding forward wgsl: a wide row gathered only up to its first SPAN elements",
+    "shaders/embedding.wgsl",
+    "  for (var e = s; e < E; e += SPAN) {\n    x[p * E + e] = table[u32(id) * E + e];",
+    "  for (var e = s; e < min(E, SPAN); e += SPAN) {\n    x[p * E + e] = table[u32(id) * E + e];",
+    T_EMBEDDING,
+  ),
+  one(
     "embedding forward wgsl: the row at size gathered",
     "shaders/embedding.wgsl",
     "if (b >= step.size) {",

@@ -8,6 +8,8 @@ import { type BufferSlice, ceilDiv, cooperativeWidth, type Gpu, type Kernel } fr
 
 /** A word's row elements the backward sums in workgroup memory at once (8 KiB: half the WebGPU minimum). */
 const ROW_CHUNK = 2048;
+/** Most invocations the forward gives one position (a wide row is gathered several elements each). */
+const GATHER_SPAN = 64;
 /** The backward's invocations a word (one vector of lanes on a software adapter). */
 export const WORD_WORKGROUP = 64;
 /** embedding_spans.wgsl's "no position" (u32 max), what `first` holds for a word absent from the batch. */
@@ -78,7 +80,9 @@ export async function createEmbedding(
   const first = gpu.buffer(`${label} first`, V * 4, new Uint32Array(V).fill(NO_POSITION));
   const last = gpu.buffer(`${label} last`, V * 4);
   const slots = { T, E, V, POSITIONS: positions };
-  const forwardPipeline = await gpu.pipeline("embedding", slots);
+  // The gather's invocations per position (each loops over E / span of the row's elements).
+  const span = Math.min(E, GATHER_SPAN);
+  const forwardPipeline = await gpu.pipeline("embedding", { ...slots, SPAN: span });
   const spansPipeline = await gpu.pipeline("embedding_spans", slots);
   const backwardPipeline = await gpu.pipeline("embedding_backward", {
     ...slots,
@@ -92,7 +96,7 @@ export async function createEmbedding(
     spans: { first, last },
     forward: [
       gpu.kernel(label, forwardPipeline, [bufs.step, bufs.inputs, bufs.order, bufs.table, bufs.x, ids], [
-        ceilDiv(positions * E, 64),
+        ceilDiv(positions * span, 64),
       ]),
     ],
     backward: [
