@@ -25,6 +25,7 @@ import {
   MATMUL_EPILOGUES,
   type MatmulSpec,
   type MatmulVariant,
+  stagingShare,
   stagingWindow,
 } from "../src/gpu/matmul.ts";
 
@@ -460,6 +461,38 @@ gpuTest("matmul (staged): rows at run time across windows staged together", asyn
     assert(alongM.idle > 0 && alongK.idle > 0, "steps whose rows end before a block leave it idle");
   }
 });
+
+gpuTest(
+  "matmul (staged): two GEMMs of one A share its staged windows (a layer's dW_ih and dW_hh), one that differs " +
+    "stages its own",
+  async (gpu) => {
+    // dW = dPreᵀ·X for two X of 20 and 13 columns, K = 600 at run time: A staged once, by the first GEMM.
+    const first: MatmulSpec = { ...ALONG_K_SPLIT, accumulate: false, variant: "staged", blockRows: 32 };
+    const second: MatmulSpec = { ...first, N: 13 };
+    const x1 = gemmInputs(gpu, first, 3), x2 = gemmInputs(gpu, second, 5);
+    const step = createStepParams(gpu, "test step");
+    const share = stagingShare();
+    const k1 = await createMatmul(gpu, first, { ...x1.bufs, step: step.buffer, share });
+    const k2 = await createMatmul(gpu, second, { ...x2.bufs, a: x1.bufs.a, step: step.buffer, share });
+    const staged = (ks: typeof k1) => ks.filter((k) => k.label.endsWith("stage A")).length;
+    assertEquals([staged(k1), staged(k2)], [1, 0], "the first GEMM stages A, the second reads its windows");
+    for (const steps of ALONG_K_STEPS) {
+      step.set(0, 0, 0, steps);
+      await gpu.run([...k1, ...k2]);
+      const rows = Math.min(6 * steps, first.K);
+      for (const [spec, x, what] of [[first, x1, "first"], [second, x2, "second"]] as const) {
+        const want = runtimeRowsReference(spec, rows, { ...x.x, a: x1.x.a });
+        const got = await readFloats(gpu, x.bufs.c, spec.M * spec.N);
+        assertAllClose(got, want, { ...sumTolerance(rows), what: `${what} GEMM at ${rows} rows` });
+      }
+    }
+    // Another A (or another step uniform) is not shared: its GEMM stages it.
+    const other = await createMatmul(gpu, second, { ...x2.bufs, step: step.buffer, share });
+    assertEquals(staged(other), 1, "a GEMM of another A stages its own");
+    destroyAll(gpu, [...Object.values(x1.bufs), ...Object.values(x2.bufs)]);
+    gpu.destroy(step.buffer);
+  },
+);
 
 gpuTest("matmul: rows at run time need the step uniform", async (gpu) => {
   const slice = upload(gpu, new Float32Array(64), "small");

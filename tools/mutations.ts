@@ -620,6 +620,15 @@ export const MUTATIONS: Mutation[] = [
     { filter: "field by field" },
   ),
 
+  one(
+    "matmul ts: a GEMM of another A reads the windows staged for the first",
+    "src/gpu/matmul.ts",
+    "sameSlice(share.a!, bufs.a) &&",
+    "true &&",
+    T_MATMUL,
+    { filter: "share its staged windows" },
+  ),
+
   // ---- embedding: forward rows past the batch, backward sums ----
   one(
     "embedding backward wgsl: a repeated id keeps only its last row",

@@ -43,7 +43,7 @@ import {
   WIDE_WORKGROUP,
 } from "./device.ts";
 import { createColumnSum } from "./linear.ts";
-import { createMatmul } from "./matmul.ts";
+import { createMatmul, stagingShare } from "./matmul.ts";
 import { createRowsPack, type Packing } from "./packing.ts";
 
 export interface LstmShape {
@@ -568,6 +568,7 @@ async function gradientKernels(
   const dPre = packed?.gates ?? bufs.dPre;
   const x = packed?.x ?? bufs.x;
   const hPrevRows = packed?.hPrev ?? hPrev;
+  const dPreStaging = stagingShare();
   return [
     ...packed
       ? [
@@ -582,18 +583,21 @@ async function gradientKernels(
       perStep,
       step,
     }),
-    // dW_ih = dPreᵀ·x and dW_hh = dPreᵀ·hPrev: dPre is [rows, 4H], i.e. the transposed A operand.
+    // dW_ih = dPreᵀ·x and dW_hh = dPreᵀ·hPrev: dPre is [rows, 4H], i.e. the transposed A operand, staged once
+    // for both where both are staged alike.
     ...await createMatmul(gpu, { M: G, K: rows, N: In, transA: true, ...runtimeRows("K") }, {
       a: dPre,
       b: x,
       c: bufs.dWih,
       step,
+      share: dPreStaging,
     }, `${label} dWih`),
     ...await createMatmul(gpu, { M: G, K: rows, N: H, transA: true, ...runtimeRows("K") }, {
       a: dPre,
       b: hPrevRows,
       c: bufs.dWhh,
       step,
+      share: dPreStaging,
     }, `${label} dWhh`),
     // dx = dPre·W_ih for all positions (or packed rows) at once.
     ...await createMatmul(

@@ -114,6 +114,26 @@ export interface MatmulBuffers {
   mask?: BufferSlice;
   /** The StepParams uniform (src/gpu/step_params.ts) whose `steps` gives the rows; needs spec.runtimeRows. */
   step?: GPUBuffer;
+  /** A staged A shared with another GEMM of the same A (stagingShare). */
+  share?: StagingShare;
+}
+
+/**
+ * What staged GEMMs of the same A share: the first to be built stages A's windows (its first kernel), the
+ * others read them, where their A is the same slice in the same blocks (a layer's dW_ih = dPreᵀ·x and dW_hh =
+ * dPreᵀ·h_{t-1}); a GEMM that differs stages its own. The GEMMs must run in the order they were built, with
+ * nothing writing A between them.
+ */
+export interface StagingShare {
+  a?: BufferSlice;
+  step?: GPUBuffer;
+  key?: string;
+  staging?: ReturnType<typeof createStaging>;
+}
+
+/** A fresh StagingShare, to pass in the buffers of each GEMM that shares it. */
+export function stagingShare(): StagingShare {
+  return {};
 }
 
 /** Blocks of a split operand are whole multiples of this many rows, which keeps them 256-byte aligned. */
@@ -267,9 +287,19 @@ export async function createMatmul(
   const nBlock = transB ? fit("B", N, K) : N;
 
   const unused = gpu.placeholder(); // bound where a spec has no bias or mask (the epilogue flags skip them)
-  const staging = variant === "staged"
+  const share = variant === "staged" ? bufs.share : undefined;
+  const key = JSON.stringify([M, K, transA, blockRows, mBlock, kBlock, spec.runtimeRows ?? null]);
+  const shared = share?.staging !== undefined && share.key === key && sameSlice(share.a!, bufs.a) &&
+    share.step === bufs.step;
+  const staging = shared
+    ? share!.staging!
+    : variant === "staged"
     ? createStaging(gpu, label, spec, bufs.a, ceilDiv(M, mBlock) * ceilDiv(K, kBlock), bufs.step)
     : null;
+  // Only windows staged together by one dispatch outlast it; one window staged per block does not.
+  if (share && !shared && staging?.together) {
+    Object.assign(share, { a: bufs.a, step: bufs.step, key, staging });
+  }
   const kernels: Kernel[] = [];
   let block = 0;
   for (let m0 = 0; m0 < M; m0 += mBlock) {
@@ -339,8 +369,12 @@ export async function createMatmul(
       }
     }
   }
-  const stageAll = await staging?.all();
+  const stageAll = shared ? undefined : await staging?.all();
   return stageAll ? [stageAll, ...kernels] : kernels;
+}
+
+function sameSlice(x: BufferSlice, y: BufferSlice): boolean {
+  return x.buffer === y.buffer && x.offset === y.offset && x.size === y.size;
 }
 
 /** The epilogue of a block's GEMM: bias on the first block along K, ReLU and its mask on the last. */
@@ -423,6 +457,8 @@ function createStaging(
   );
   const params = new Uint8Array(together ? blocks * STAGE_A_STRIDE : 0);
   return {
+    /** Whether every block has a window of its own, staged by one dispatch (`all`). */
+    together,
     /** Block `index`'s window, and the kernel that stages it where it is staged alone. */
     async block(
       index: number,
