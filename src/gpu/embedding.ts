@@ -11,9 +11,9 @@ const ROW_CHUNK = 2048;
 /** Most invocations the forward gives one position (a wide row is gathered several elements each). */
 const GATHER_SPAN = 64;
 /** The backward's invocations a word (one vector of lanes on a software adapter). */
-export const WORD_WORKGROUP = 64;
+const WORD_WORKGROUP = 64;
 /** embedding_spans.wgsl's "no position" (u32 max), what `first` holds for a word absent from the batch. */
-export const NO_POSITION = 0xffffffff;
+const NO_POSITION = 0xffffffff;
 
 export interface EmbeddingShape {
   /** Vocabulary size (table rows). */
